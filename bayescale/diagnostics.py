@@ -1,0 +1,204 @@
+"""Sampling diagnostics from ArviZ, with the advice a user needs when one fails.
+
+This is the one module that imports ArviZ (lazily: importing bayescale stays fast).
+Thresholds follow Vehtari et al. 2021 (rank-normalised R-hat ≤ 1.01, bulk and tail ESS
+≥ 400) and Betancourt 2017 (no divergences, E-BFMI ≥ 0.3).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BFMI_MIN",
+    "ESS_MIN",
+    "RHAT_MAX",
+    "Diagnostics",
+    "SamplingError",
+    "SamplingWarning",
+    "compute_diagnostics",
+]
+
+RHAT_MAX = 1.01
+ESS_MIN = 400.0
+BFMI_MIN = 0.3
+
+
+class SamplingWarning(UserWarning):
+    """The sampler's output fails a diagnostic; the numbers may not be trustworthy."""
+
+
+class SamplingError(RuntimeError):
+    """Raised instead of :class:`SamplingWarning` when a fit is run with ``strict=True``."""
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of a NUTS fit.
+
+    Attributes
+    ----------
+    r_hat, ess_bulk, ess_tail : dict of str to float
+        Per parameter (rank-normalised split R-hat; bulk and tail effective sample size).
+    divergences : int
+        Divergent transitions after warmup, all chains.
+    tree_depth_saturated : int
+        Draws whose trajectory hit ``max_tree_depth``.
+    bfmi : list of float
+        Energy Bayesian fraction of missing information, per chain.
+    problems : list of str
+        One sentence per failed check, saying what to do.
+    """
+
+    r_hat: dict[str, float]
+    ess_bulk: dict[str, float]
+    ess_tail: dict[str, float]
+    divergences: int
+    tree_depth_saturated: int
+    bfmi: list[float]
+    mean_steps: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return not self.problems
+
+    @property
+    def r_hat_max(self) -> float:
+        """Largest R-hat over the parameters."""
+        return max(self.r_hat.values())
+
+    @property
+    def ess_bulk_min(self) -> float:
+        """Smallest bulk ESS over the parameters."""
+        return min(self.ess_bulk.values())
+
+    @property
+    def ess_tail_min(self) -> float:
+        """Smallest tail ESS over the parameters."""
+        return min(self.ess_tail.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the CLI's ``diagnostics`` block)."""
+        return {
+            "r_hat_max": float(self.r_hat_max),
+            "ess_bulk_min": float(self.ess_bulk_min),
+            "ess_tail_min": float(self.ess_tail_min),
+            "divergences": int(self.divergences),
+            "tree_depth_saturated": int(self.tree_depth_saturated),
+            "bfmi_min": float(min(self.bfmi)),
+            "mean_leapfrog_steps": float(self.mean_steps),
+            "ok": bool(self.ok),
+            "problems": list(self.problems),
+        }
+
+    def report(self, *, strict: bool = False, stacklevel: int = 3) -> None:
+        """Warn (or raise :class:`SamplingError` if ``strict``) when any check failed."""
+        if self.ok:
+            return
+        message = "sampling diagnostics failed: " + " ".join(self.problems)
+        if strict:
+            raise SamplingError(message)
+        warnings.warn(message, SamplingWarning, stacklevel=stacklevel)
+
+
+def compute_diagnostics(
+    samples: Mapping[str, np.ndarray],
+    stats: Mapping[str, np.ndarray],
+    *,
+    max_tree_depth: int,
+    target_accept: float,
+) -> Diagnostics:
+    """Run ArviZ's diagnostics on ``(chain, draw)`` arrays and collect the problems.
+
+    Parameters
+    ----------
+    samples : mapping
+        Parameter draws, each of shape (chains, draws).
+    stats : mapping
+        Sampler statistics with keys ``diverging``, ``num_steps``, ``energy``.
+    max_tree_depth : int
+        The NUTS depth limit used.
+    target_accept : float
+        The target acceptance used (for the advice on divergences).
+
+    Returns
+    -------
+    Diagnostics
+    """
+    from arviz_stats.base import array_stats
+
+    chains, draws = next(iter(samples.values())).shape[:2]
+    r_hat, ess_bulk, ess_tail = {}, {}, {}
+    for name, x in samples.items():
+        x = np.asarray(x, dtype=np.float64)
+        if chains > 1 and draws > 3:
+            r_hat[name] = float(array_stats.rhat(x, chain_axis=0, draw_axis=1))
+        else:  # R-hat needs several chains; one chain cannot show non-convergence
+            r_hat[name] = float("nan")
+        ess_bulk[name] = float(array_stats.ess(x, chain_axis=0, draw_axis=1, method="bulk"))
+        ess_tail[name] = float(
+            array_stats.ess(x, chain_axis=0, draw_axis=1, method="tail", prob=(0.05, 0.95))
+        )
+    divergences = int(np.sum(stats["diverging"]))
+    saturated = int(np.sum(np.asarray(stats["num_steps"]) >= 2**max_tree_depth - 1))
+    bfmi = [
+        float(v)
+        for v in np.atleast_1d(
+            array_stats.bfmi(
+                np.asarray(stats["energy"], dtype=np.float64), chain_axis=0, draw_axis=1
+            )
+        )
+    ]
+    problems = []
+    bad_rhat = {k: v for k, v in r_hat.items() if not (v <= RHAT_MAX)}
+    if chains < 2:
+        problems.append("R-hat needs at least 2 chains; run chains=4 to check convergence.")
+    elif bad_rhat:
+        worst = max(bad_rhat, key=lambda k: np.nan_to_num(bad_rhat[k], nan=np.inf))
+        problems.append(
+            f"R-hat {bad_rhat[worst]:.3f} for {worst} exceeds {RHAT_MAX} "
+            f"({', '.join(sorted(bad_rhat))}): the chains disagree; run longer "
+            "(more warmup and draws) or check that the data identify every parameter."
+        )
+    for label, ess in (("bulk", ess_bulk), ("tail", ess_tail)):
+        low = {k: v for k, v in ess.items() if not (v >= ESS_MIN)}
+        if low:
+            worst = min(low, key=lambda k: np.nan_to_num(low[k], nan=-np.inf))
+            problems.append(
+                f"{label} ESS {low[worst]:.0f} for {worst} is below {ESS_MIN:.0f}: "
+                "intervals are imprecise; increase draws."
+            )
+    if divergences:
+        problems.append(
+            f"{divergences} divergent transitions: the sampler could not follow the posterior; "
+            f"raise target_accept above {target_accept} (e.g. 0.95) or use tighter priors."
+        )
+    if saturated:
+        problems.append(
+            f"{saturated} draws hit max_tree_depth={max_tree_depth}: the posterior is very "
+            "elongated; the data may not identify alpha and beta separately."
+        )
+    low_bfmi = [b for b in bfmi if b < BFMI_MIN]
+    if low_bfmi:
+        problems.append(
+            f"E-BFMI {min(low_bfmi):.2f} below {BFMI_MIN} in {len(low_bfmi)} chain(s): "
+            "momentum resampling explores the energy poorly; consider tighter priors."
+        )
+    steps = np.asarray(stats["num_steps"], dtype=np.float64)
+    return Diagnostics(
+        r_hat=r_hat,
+        ess_bulk=ess_bulk,
+        ess_tail=ess_tail,
+        divergences=divergences,
+        tree_depth_saturated=saturated,
+        bfmi=bfmi,
+        mean_steps=float(steps.mean()),
+        problems=problems,
+    )

@@ -1,0 +1,113 @@
+"""Text reports of a fit: the terminal table and a Markdown summary.
+
+Numbers come from :class:`~bayescale.FitResult` methods (``to_dict``), so the printed table,
+the Markdown and the JSON always agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["fmt", "markdown_summary", "text_summary"]
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """Format a number compactly with ``digits`` significant digits: 4.04e+10, 0.347, 2.00."""
+    if x != x:  # NaN
+        return "nan"
+    ax = abs(x)
+    if ax != 0 and (ax >= 1e5 or ax < 1e-3):
+        return f"{x:.{digits - 1}e}"
+    # keep every integer digit of numbers like 4841, and trailing zeros of 2.00
+    text = f"{x:#.{max(digits, len(str(int(ax))))}g}"
+    return text[:-1] if text.endswith(".") else text
+
+
+def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    pct = f"{100 * d['ci']:g}%"
+    params = [
+        [
+            name,
+            fmt(p["median"], 4),
+            f"[{fmt(p['lo'], 4)}, {fmt(p['hi'], 4)}]",
+            f"{p['r_hat']:.3f}",
+            f"{p['ess_bulk']:.0f}",
+        ]
+        for name, p in d["parameters"].items()
+    ]
+    exps = [
+        [name, fmt(e["median"]), f"[{fmt(e['lo'])}, {fmt(e['hi'])}]"]
+        for name, e in d["exponents"].items()
+    ]
+    alloc = []
+    for a in d["allocations"]:
+        row = [fmt(a["budget"])]
+        for key in ("N_opt", "D_opt", "tokens_per_param", "loss"):
+            v = a[key]
+            row.append(f"{fmt(v['median'])} [{fmt(v['lo'])}, {fmt(v['hi'])}]")
+        alloc.append(row)
+    return [
+        (
+            f"Parameters (posterior median, {pct} {d['ci_kind'].upper()})",
+            ["param", "median", pct, "r_hat", "ess_bulk"],
+            params,
+        ),
+        ("Exponents: N_opt ∝ C^a, D_opt ∝ C^b", ["", "median", pct], exps),
+        (
+            f"Compute-optimal allocation (C = {d['data']['flops_per_param_token']:g}·N·D)",
+            ["budget (FLOPs)", "N_opt (params)", "D_opt (tokens)", "tokens/param", "loss"],
+            alloc,
+        ),
+    ]
+
+
+def _diag_line(d: dict[str, Any]) -> str:
+    g = d["diagnostics"]
+    status = "ok" if g["ok"] else "FAILED"
+    return (
+        f"Diagnostics: {status} — max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
+        f"{g['ess_bulk_min']:.0f}, {g['divergences']} divergences, "
+        f"{g['mean_leapfrog_steps']:.0f} leapfrog steps/draw"
+    )
+
+
+def text_summary(d: dict[str, Any]) -> str:
+    """Plain-text tables for the terminal, from :meth:`FitResult.to_dict` output."""
+    lines = [
+        f"bayescale: {d['n_runs']} runs from {d['data']['source']}, "
+        f"{d['likelihood']} likelihood, {d['settings']['chains']} chains × "
+        f"{d['settings']['draws']} draws",
+        "",
+    ]
+    for title, header, rows in _tables(d):
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+        lines.append(title)
+        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+        for r in rows:
+            lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+        lines.append("")
+    lines.append(_diag_line(d))
+    lines.extend(f"  - {p}" for p in d["diagnostics"]["problems"])
+    return "\n".join(lines)
+
+
+def markdown_summary(d: dict[str, Any]) -> str:
+    """The same tables as Markdown, from :meth:`FitResult.to_dict` output."""
+    out = [
+        "# bayescale fit",
+        "",
+        f"{d['n_runs']} runs from `{d['data']['source']}`; law L(N, D) = E + A/N^α + B/D^β "
+        f"fitted to log loss with a {d['likelihood']} likelihood by NUTS "
+        f"({d['settings']['chains']} chains × {d['settings']['draws']} draws, "
+        f"seed {d['settings']['seed']}).",
+        "",
+    ]
+    for title, header, rows in _tables(d):
+        out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        out.append("")
+    out += ["## Diagnostics", "", _diag_line(d), ""]
+    out += [f"- {p}" for p in d["diagnostics"]["problems"]]
+    out += ["", "## Priors", ""]
+    out += [f"- {k}: {v}" for k, v in d["priors"].items()]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,106 @@
+"""Synthetic training runs with known truth, for recovery tests and calibration.
+
+The default design imitates Hoffmann et al. 2022's isoFLOP sweeps: nine budgets from
+6e18 to 3e21 FLOPs, model sizes spread log-uniformly between 5e7 and 1.6e10 parameters,
+and at each budget only the runs whose tokens-per-parameter ratio lies between 1 and 1000
+(as in real sweeps, where tiny models on huge data and huge models on tiny data are
+skipped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bayescale.data import ScalingData
+from bayescale.law import ChinchillaParams
+
+__all__ = ["CHINCHILLA_BUDGETS", "HOFFMANN_PARAMS", "chinchilla_design", "simulate_runs"]
+
+#: The isoFLOP budgets of Hoffmann et al. 2022, Figure 3.
+CHINCHILLA_BUDGETS = (6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21)
+#: Hoffmann et al. 2022, Approach 3, unrounded.
+HOFFMANN_PARAMS = ChinchillaParams(
+    E=1.69337368, A=406.401018, B=410.722827, alpha=0.33917084, beta=0.2849083
+)
+
+
+def chinchilla_design(
+    budgets: Any = CHINCHILLA_BUDGETS,
+    n_sizes: int = 30,
+    N_range: tuple[float, float] = (5e7, 1.6e10),
+    ratio_range: tuple[float, float] = (1.0, 1000.0),
+    flops_per_param_token: float = 6.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model sizes and token counts of an isoFLOP design.
+
+    Parameters
+    ----------
+    budgets : sequence of float
+        Compute budgets (FLOPs).
+    n_sizes : int
+        Model sizes tried per budget, log-spaced over ``N_range``.
+    N_range : (float, float)
+        Smallest and largest model.
+    ratio_range : (float, float)
+        Kept runs have D/N in this range.
+    flops_per_param_token : float
+        k in C = k·N·D.
+
+    Returns
+    -------
+    N, D : numpy.ndarray
+        One entry per run (about 200 with the defaults).
+    """
+    sizes = np.geomspace(N_range[0], N_range[1], n_sizes)
+    C = np.asarray(budgets, dtype=np.float64)[:, None]
+    N = np.broadcast_to(sizes, (C.shape[0], n_sizes))
+    D = C / (flops_per_param_token * N)
+    keep = (D / N >= ratio_range[0]) & (D / N <= ratio_range[1])
+    return N[keep].copy(), D[keep].copy()
+
+
+def simulate_runs(
+    params: ChinchillaParams = HOFFMANN_PARAMS,
+    *,
+    sigma: float = 0.01,
+    design: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int = 0,
+    noise: str = "gaussian",
+    nu: float = 4.0,
+) -> ScalingData:
+    """Draw losses from the law with noise on log loss.
+
+    Parameters
+    ----------
+    params : ChinchillaParams
+        True parameters (scalars).
+    sigma : float, default 0.01
+        Residual standard deviation of log loss ("gaussian"), or scale ("student_t").
+    design : (N, D), optional
+        Run sizes; default :func:`chinchilla_design`.
+    seed : int
+        Random seed.
+    noise : {"gaussian", "student_t"}
+        Residual distribution.
+    nu : float
+        Student-t degrees of freedom.
+
+    Returns
+    -------
+    ScalingData
+    """
+    N, D = chinchilla_design() if design is None else design
+    N = np.asarray(N, dtype=np.float64)
+    D = np.asarray(D, dtype=np.float64)
+    E, A, B, alpha, beta = (float(x) for x in params)
+    mean = np.log(E + A / N**alpha + B / D**beta)
+    rng = np.random.default_rng(seed)
+    if noise == "gaussian":
+        eps = rng.normal(0.0, sigma, N.shape)
+    elif noise == "student_t":
+        eps = sigma * rng.standard_t(nu, N.shape)
+    else:
+        raise ValueError(f"unknown noise {noise!r}; choose 'gaussian' or 'student_t'")
+    return ScalingData.from_arrays(N=N, D=D, loss=np.exp(mean + eps))

@@ -1,0 +1,38 @@
+"""Shared fixtures: fits are expensive, so each distinct fit runs once per session."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+from hypothesis import settings
+
+import bayescale
+
+# Deterministic property tests: same examples on every run and machine.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def chinchilla():
+    return bayescale.load_dataset("chinchilla")
+
+
+@pytest.fixture(scope="session")
+def chinchilla_huber_fit(chinchilla):
+    return bayescale.fit(chinchilla, likelihood="huber", seed=1)
+
+
+@pytest.fixture(scope="session")
+def chinchilla_default_fit(chinchilla):
+    return bayescale.fit(chinchilla, seed=0)
+
+
+@pytest.fixture(scope="session")
+def small_fit(chinchilla):
+    """A short fit for API tests that do not judge the posterior."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        return bayescale.fit(chinchilla, warmup=200, draws=200, chains=2, seed=3)

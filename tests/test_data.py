@@ -1,0 +1,170 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale
+from bayescale import ScalingData
+
+
+def frame(n=10, **overrides):
+    N = np.geomspace(1e8, 1e10, n)
+    D = np.geomspace(1e9, 1e11, n)[::-1]
+    cols = {"N": N, "D": D, "loss": 1.7 + 400 / N**0.34 + 400 / D**0.28}
+    cols.update(overrides)
+    return pd.DataFrame(cols)
+
+
+def test_from_dataframe_defaults():
+    d = ScalingData.from_dataframe(frame())
+    assert len(d) == 10
+    np.testing.assert_allclose(d.C, 6 * d.N * d.D)
+    assert d.N.dtype == np.float64
+
+
+def test_custom_columns_and_flops_column():
+    f = frame().rename(columns={"N": "params", "loss": "val_loss"})
+    f["flops"] = 6 * f["params"] * f["D"]
+    d = ScalingData.from_dataframe(
+        f.drop(columns="D"), n_col="params", loss_col="val_loss", c_col="flops"
+    )
+    np.testing.assert_allclose(d.D, f["D"], rtol=1e-12)
+    # N derived from C and D when N is absent; the factor k is configurable
+    g = frame()
+    g["C"] = 8 * g["N"] * g["D"]
+    d2 = ScalingData.from_dataframe(g.drop(columns="N"), flops_per_param_token=8)
+    np.testing.assert_allclose(d2.N, g["N"], rtol=1e-12)
+    assert d2.flops_per_param_token == 8
+
+
+@pytest.mark.parametrize(
+    ("mutate", "pattern"),
+    [
+        (lambda f: f.drop(columns="D"), r"column 'D' not found.*available columns: 'N', 'loss'"),
+        (lambda f: f.drop(columns="loss"), r"column 'loss' not found"),
+        (lambda f: f.drop(columns="N"), r"column 'N' not found"),
+    ],
+)
+def test_missing_columns(mutate, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        ScalingData.from_dataframe(mutate(frame()))
+
+
+def test_non_numeric_names_rows_and_values():
+    f = frame().astype(object)
+    f.loc[3, "loss"] = "abc"
+    f.loc[7, "loss"] = "2,5"
+    with pytest.raises(
+        ValueError, match=r"column 'loss' has non-numeric values in rows 3, 7 \('abc', '2,5'\)"
+    ):
+        ScalingData.from_dataframe(f)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf(bad):
+    f = frame()
+    f.loc[[2, 5], "N"] = bad
+    if np.isnan(bad):
+        match = r"column 'N' is empty in rows 2, 5"
+    else:
+        match = r"column 'N' has NaN or infinite values in rows 2, 5"
+    with pytest.raises(ValueError, match=match):
+        ScalingData.from_dataframe(f)
+
+
+@pytest.mark.parametrize("col", ["N", "D", "loss"])
+@pytest.mark.parametrize("bad", [0.0, -3.0])
+def test_non_positive(col, bad):
+    f = frame()
+    f.loc[4, col] = bad
+    with pytest.raises(ValueError, match=rf"column '{col}' must be > 0, but rows 4 hold"):
+        ScalingData.from_dataframe(f)
+
+
+def test_non_positive_flops():
+    f = frame()
+    f["C"] = 6 * f["N"] * f["D"]
+    f.loc[1, "C"] = -1
+    with pytest.raises(ValueError, match=r"column 'C' must be > 0, but rows 1"):
+        ScalingData.from_dataframe(f.drop(columns="D"))
+
+
+def test_too_few_runs():
+    with pytest.raises(ValueError, match=r"has 7 runs; at least 8"):
+        ScalingData.from_dataframe(frame(7))
+
+
+@pytest.mark.parametrize("col,exponent", [("N", "alpha"), ("D", "beta")])
+def test_too_few_distinct_values(col, exponent):
+    f = frame()
+    f[col] = np.where(np.arange(10) % 2, 1e9, 2e9)
+    with pytest.raises(ValueError, match=rf"column '{col}' has 2 distinct value\(s\).*{exponent}"):
+        ScalingData.from_dataframe(f)
+
+
+def test_csv_reports_line_numbers_and_sniffs_delimiter(tmp_path):
+    f = frame()
+    f.loc[4, "D"] = -1.0
+    path = tmp_path / "runs.csv"
+    f.to_csv(path, index=False, sep=";")
+    # data row 4 (0-based) is line 6 of the file: header is line 1
+    with pytest.raises(ValueError, match=r"column 'D' must be > 0, but lines 6 hold -1"):
+        ScalingData.from_csv(path)
+
+
+def test_csv_file_errors(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        ScalingData.from_csv(tmp_path / "missing.csv")
+    with pytest.raises(ValueError, match="is a directory"):
+        ScalingData.from_csv(tmp_path)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="is empty"):
+        ScalingData.from_csv(empty)
+
+
+def test_csv_roundtrip(tmp_path):
+    f = frame()
+    path = tmp_path / "runs.csv"
+    f.to_csv(path, index=False)
+    d = ScalingData.from_csv(path)
+    np.testing.assert_array_equal(d.N, f["N"].to_numpy())
+    assert list(d.rows) == list(range(2, 12))
+
+
+def test_from_arrays():
+    f = frame()
+    d = ScalingData.from_arrays(N=f["N"], C=6 * f["N"] * f["D"], loss=f["loss"])
+    np.testing.assert_allclose(d.D, f["D"], rtol=1e-12)
+    with pytest.raises(ValueError, match="same length"):
+        ScalingData.from_arrays(N=f["N"], D=f["D"][:5], loss=f["loss"])
+    with pytest.raises(
+        ValueError, match=r"column 'loss' has NaN or infinite values in positions 0"
+    ):
+        ScalingData.from_arrays(N=f["N"], D=f["D"], loss=np.r_[np.inf, f["loss"][1:]])
+
+
+def test_subset_keeps_row_labels():
+    d = ScalingData.from_dataframe(frame(12))
+    s = d.subset(d.N > 1e9)
+    assert list(s.rows) == list(np.flatnonzero(d.N > 1e9))
+
+
+def test_bundled_chinchilla():
+    d = bayescale.load_dataset("chinchilla")
+    full = bayescale.load_dataset("chinchilla", full=True)
+    assert (len(d), len(full)) == (240, 245)
+    # the 5 excluded runs are the 5 highest-loss ones
+    dropped = np.setdiff1d(full.loss, d.loss)
+    assert len(dropped) == 5 and dropped.min() >= d.loss.max()
+    np.testing.assert_allclose(full.C, full.N * full.D * 6, rtol=1e-12)
+    assert "Besiroglu" in bayescale.dataset_info("chinchilla").citation
+    with pytest.raises(ValueError, match="unknown data set 'nope'; available: chinchilla"):
+        bayescale.load_dataset("nope")
+
+
+def test_bundled_provenance_is_shipped():
+    from importlib import resources
+
+    text = resources.files("bayescale.datasets").joinpath("PROVENANCE.md").read_text()
+    assert "7e8ceb8817226b086484e6043b222bcd433f058e" in text
+    assert "arXiv:2203.15556" in text and "arXiv:2404.10102" in text
