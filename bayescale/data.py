@@ -8,6 +8,11 @@ column, the offending rows and what was expected, so a user can fix the file.
 from __future__ import annotations
 
 import csv
+import decimal
+import difflib
+import io
+import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +37,116 @@ def _fmt_rows(labels: Sequence[Any]) -> str:
     return shown + (f" (and {more} more)" if more > 0 else "")
 
 
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{v:g}"
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _fmt_values(values: Sequence[Any]) -> str:
-    return ", ".join(repr(v) if isinstance(v, str) else f"{v:g}" for v in values[:3])
+    return ", ".join(_fmt_value(v) for v in values[:3])
+
+
+def _positive_float(value: Any, name: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return x
+
+
+# cell classes of _parse_cells
+_OK, _MISSING, _BAD = 0, 1, 2
+
+
+def _parse_cell(v: Any) -> tuple[float, int]:
+    """One cell to (float, class): numbers and numeric text parse; booleans and the rest don't."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return math.nan, _MISSING
+    if isinstance(v, bool | np.bool_):  # True is an int to Python, not a model size to us
+        return math.nan, _BAD
+    if isinstance(v, str):
+        s = v.strip()
+        if not s:
+            return math.nan, _MISSING
+        try:
+            return float(s), _OK  # "nan" and "inf" parse, and are reported as such later
+        except ValueError:
+            return math.nan, _BAD
+    if isinstance(v, numbers.Real | decimal.Decimal):
+        try:
+            x = float(v)
+        except OverflowError:  # an integer beyond float range
+            return (math.inf if v > 0 else -math.inf), _OK
+        # a NaN inside a DataFrame is pandas' marker for a missing value
+        return x, (_MISSING if math.isnan(x) else _OK)
+    return math.nan, _BAD
+
+
+def _parse_cells(raw: pd.Series, col: str, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values (float64) and cell classes of one column; rejects non-numeric dtypes outright."""
+    dtype = raw.dtype
+    kind = getattr(dtype, "kind", "O")
+    if pd.api.types.is_bool_dtype(dtype):
+        raise ValueError(f"column {col!r} in {source} holds booleans; expected numbers")
+    if kind in "mMc" or isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype):
+        what = {"m": "time spans", "M": "dates", "c": "complex numbers"}.get(kind, str(dtype))
+        raise ValueError(f"column {col!r} in {source} holds {what} ({dtype}); expected numbers")
+    if kind in "iuf" and not isinstance(dtype, pd.CategoricalDtype):
+        values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, np.where(np.isnan(values), _MISSING, _OK)
+    parsed = [_parse_cell(v) for v in raw.astype(object).to_numpy()]
+    values = np.array([x for x, _ in parsed], dtype=np.float64)
+    classes = np.array([c for _, c in parsed], dtype=np.int8)
+    return values, classes
+
+
+def _read_csv_text(text: str, path: str) -> pd.DataFrame:
+    """Parse CSV text into a DataFrame of strings indexed by line number.
+
+    Python's ``csv`` module (strict quoting) rather than pandas: it keeps exact line numbers
+    across blank lines and quoted newlines, keeps duplicated header names visible (pandas
+    renames them ``N.1``), and reports a row with too many fields by its line.
+    """
+    if not text.strip():
+        raise ValueError(f"{path!r} is empty, expected a CSV file with a header row")
+    first = text.splitlines()[0]
+    if not first.strip():
+        raise ValueError(
+            f"line 1 of {path!r} is blank; expected a header row with the column names"
+        )
+    # the delimiter that splits the header most: comma, semicolon or tab exports
+    sep = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True,
+                        skipinitialspace=True)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    last = 0
+    try:
+        header = next(reader)
+        last = reader.line_num
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if len(row) > len(header):
+                raise ValueError(
+                    f"line {start} of {path!r} has {len(row)} fields but the header has "
+                    f"{len(header)} (delimiter {sep!r}); check quoting and the delimiter"
+                )
+            rows.append(row + [""] * (len(header) - len(row)))
+            lines.append(start)
+    except csv.Error as exc:
+        raise ValueError(
+            f"cannot parse {path!r} as CSV: {exc} in the row starting at line {last + 1}"
+        ) from None
+    frame = pd.DataFrame(rows, columns=header, index=pd.Index(lines, dtype=np.int64), dtype=object)
+    if not rows:  # keep the columns of a header-only file
+        frame = pd.DataFrame(columns=header, dtype=object)
+    return frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,27 +233,23 @@ class ScalingData:
             raise ValueError(f"{path!r} is a directory, expected a CSV file")
         if not os.path.exists(path):
             raise ValueError(f"no such file: {path!r}")
+        if not os.path.isfile(path):
+            # a FIFO or device would block or be read only once; ask for a real file
+            raise ValueError(f"{path!r} is not a regular file, expected a CSV file")
         try:
-            with open(path, encoding="utf-8-sig") as fh:
-                header = fh.readline()
-        except UnicodeDecodeError:
-            raise ValueError(f"cannot read {path!r}: not UTF-8 text") from None
+            with open(path, "rb") as fh:
+                raw = fh.read()
         except OSError as exc:
             raise ValueError(f"cannot read {path!r}: {exc.strerror or exc}") from None
-        if not header.strip():
-            raise ValueError(f"{path!r} is empty, expected a CSV file with a header row")
-        # the delimiter that splits the header most: comma, semicolon or tab exports
-        sep = max((",", ";", "\t"), key=header.count)
         try:
-            frame = pd.read_csv(
-                path, sep=sep, dtype=str, skipinitialspace=True, encoding="utf-8-sig"
-            )
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path!r} is empty, expected a CSV file with a header row") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"cannot parse {path!r} as CSV: {first}") from None
-        frame.index = frame.index + 2  # line numbers: the header is line 1
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ValueError(
+                f"cannot read {path!r}: line {line} is not UTF-8 text "
+                f"(byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+            ) from None
+        frame = _read_csv_text(text, path)
         return cls.from_dataframe(
             frame,
             n_col=n_col,
@@ -196,19 +305,22 @@ class ScalingData:
         """
         if not isinstance(frame, pd.DataFrame):
             raise ValueError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-        if not np.isfinite(flops_per_param_token) or flops_per_param_token <= 0:
-            raise ValueError(
-                f"flops_per_param_token must be a finite number > 0, got {flops_per_param_token}"
-            )
+        k = _positive_float(flops_per_param_token, "flops_per_param_token")
         frame = frame.copy()
         frame.columns = [str(c).strip() for c in frame.columns]
         have = set(frame.columns)
+        names = list(frame.columns)
 
         def missing(col: str, flag: str, extra: str = "") -> ValueError:
             cols = ", ".join(repr(c) for c in frame.columns) or "none"
+            lower = {str(c).lower(): str(c) for c in frame.columns}
+            close = difflib.get_close_matches(col.lower(), list(lower), n=1, cutoff=0.75)
+            hint = f" (did you mean {lower[close[0]]!r}?)" if close else ""
+            if len(frame.columns) == 1 and any(s in names[0] for s in "|: "):
+                hint += " (only one column was found: is the file split by another delimiter?)"
             return ValueError(
-                f"column {col!r} not found in {source}{extra}; available columns: {cols} "
-                f"(choose another with {flag})"
+                f"column {col!r} not found in {source}{extra}; available columns: {cols}{hint}; "
+                f"choose another with {flag}"
             )
 
         if loss_col not in have:
@@ -218,6 +330,20 @@ class ScalingData:
             raise missing(n_col, "n_col / --n-col", f" (nor both {d_col!r} and {c_col!r})")
         if not has_d and not (has_n and has_c):
             raise missing(d_col, "d_col / --d-col", f" (nor a FLOPs column {c_col!r})")
+        used = [loss_col, n_col if has_n else c_col, d_col if has_d else c_col]
+        used += list((extra_cols or {}).values()) + ([group_col] if group_col else [])
+        for col in dict.fromkeys(used):
+            if names.count(col) > 1:
+                where = ", ".join(str(i + 1) for i, c in enumerate(names) if c == col)
+                raise ValueError(
+                    f"column {col!r} appears {names.count(col)} times in {source} (columns "
+                    f"{where}); rename or drop the duplicates so it is clear which one to use"
+                )
+        if len({loss_col, used[1], used[2]}) < 3:
+            raise ValueError(
+                f"the loss, N and D columns must differ, got loss {loss_col!r}, "
+                f"N {used[1]!r}, D {used[2]!r} (with C {c_col!r})"
+            )
 
         if len(frame) < min_runs:
             raise ValueError(
@@ -227,28 +353,28 @@ class ScalingData:
 
         def column(col: str) -> np.ndarray:
             raw = frame[col]
-            values = pd.to_numeric(raw, errors="coerce")
-            blank = raw.isna() | (raw.astype(str).str.strip() == "")
-            bad = values.isna() & ~blank
+            arr, cls_ = _parse_cells(raw, col, source)
+            bad = cls_ == _BAD
             if bad.any():
-                rows = list(frame.index[bad.to_numpy()])
+                rows = list(frame.index[bad])
                 raise ValueError(
                     f"column {col!r} has non-numeric values in {row_word}s {_fmt_rows(rows)} "
                     f"({_fmt_values(list(raw[bad]))}); expected numbers"
                 )
-            arr = values.to_numpy(dtype=np.float64)
+            blank = cls_ == _MISSING
             if blank.any():
-                rows = list(frame.index[blank.to_numpy()])
+                rows = list(frame.index[blank])
                 raise ValueError(
-                    f"column {col!r} is empty in {row_word}s {_fmt_rows(rows)}; "
-                    "expected a number in every run"
+                    f"column {col!r} is empty in {row_word}s {_fmt_rows(rows)} (missing or "
+                    "NaN); expected a number in every run"
                 )
             nonfinite = ~np.isfinite(arr)
             if nonfinite.any():
                 rows = list(frame.index[nonfinite])
                 raise ValueError(
                     f"column {col!r} has NaN or infinite values in {row_word}s "
-                    f"{_fmt_rows(rows)}; expected finite numbers"
+                    f"{_fmt_rows(rows)} ({_fmt_values(list(raw[nonfinite]))}); "
+                    "expected finite numbers"
                 )
             nonpos = arr <= 0
             if nonpos.any():
@@ -260,7 +386,6 @@ class ScalingData:
             return arr
 
         loss = column(loss_col)
-        k = float(flops_per_param_token)
         if has_n and has_d:
             N, D = column(n_col), column(d_col)
         elif has_n:
@@ -285,6 +410,15 @@ class ScalingData:
                     f"{what} has {n_distinct} distinct value(s); at least {MIN_DISTINCT} are "
                     f"needed to identify the exponent {exponent}"
                 )
+        with np.errstate(over="ignore"):
+            overflow = ~np.isfinite(k * N * D)
+        if overflow.any():
+            rows = list(frame.index[overflow])
+            raise ValueError(
+                f"training compute {k:g}·N·D overflows in {row_word}s {_fmt_rows(rows)} "
+                f"(N {_fmt_values(list(N[overflow]))}, D {_fmt_values(list(D[overflow]))}); "
+                "expected N and D in parameters and tokens"
+            )
 
         extras: dict[str, np.ndarray] = {}
         for name, col in (extra_cols or {}).items():
@@ -296,8 +430,9 @@ class ScalingData:
             if group_col not in have:
                 raise missing(group_col, "group_col / --group-col")
             g = frame[group_col]
-            if g.isna().any():
-                rows = list(frame.index[g.isna().to_numpy()])
+            empty = g.isna().to_numpy() | (g.astype(str).str.strip() == "").to_numpy()
+            if empty.any():
+                rows = list(frame.index[empty])
                 raise ValueError(
                     f"column {group_col!r} is empty in {row_word}s {_fmt_rows(rows)}; "
                     "expected a group label in every run"
@@ -333,7 +468,7 @@ class ScalingData:
         Parameters
         ----------
         N, D, C : array-like, optional
-            Parameters, tokens, training FLOPs (two of the three).
+            Parameters, tokens, training FLOPs: exactly two of the three, 1-d.
         loss : array-like
             Final loss of each run.
         flops_per_param_token : float, default 6
@@ -349,22 +484,31 @@ class ScalingData:
         -------
         ScalingData
         """
+        given = [name for name, val in (("N", N), ("D", D), ("C", C)) if val is not None]
+        if len(given) != 2:
+            raise ValueError(
+                f"give exactly two of N, D and C (C = k·N·D), got {', '.join(given) or 'none'}"
+            )
         cols: dict[str, Any] = {"loss": loss}
-        for name, val in (("N", N), ("D", D), ("C", C)):
-            if val is not None:
-                cols[name] = val
+        cols.update({name: val for name, val in (("N", N), ("D", D), ("C", C)) if val is not None})
         cols.update(extra)
         if group is not None:
             cols["group"] = group
-        lengths = {k: np.size(v) for k, v in cols.items()}
+        arrays: dict[str, np.ndarray] = {}
+        for name, val in cols.items():
+            if isinstance(val, str | bytes | Mapping):
+                raise ValueError(f"{name} must be a 1-d array, got {type(val).__name__}")
+            try:
+                arr = val.to_numpy() if isinstance(val, pd.Series | pd.Index) else np.asarray(val)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"cannot read {name} as a 1-d array: {exc}") from None
+            if arr.ndim != 1:
+                raise ValueError(f"{name} must be a 1-d array, got shape {arr.shape}")
+            arrays[name] = arr
+        lengths = {k: len(v) for k, v in arrays.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"arrays must have the same length, got {lengths}")
-        try:
-            frame = pd.DataFrame(
-                {k: np.ravel(np.asarray(v, dtype=object)) for k, v in cols.items()}
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"cannot read arrays: {exc}") from None
+        frame = pd.DataFrame(arrays)
         return cls.from_dataframe(
             frame,
             flops_per_param_token=flops_per_param_token,
