@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -21,10 +22,22 @@ import numpy as np
 import pandas as pd
 
 from bayescale.allocation import compute_optimal, optimal_exponents
-from bayescale.data import ScalingData
-from bayescale.diagnostics import Diagnostics, compute_diagnostics
+from bayescale.data import ScalingData, design_problems
+from bayescale.diagnostics import (
+    Diagnostics,
+    compute_diagnostics,
+    identification_problems,
+    misfit_problems,
+)
 from bayescale.inference import CHAIN_METHODS, ModelSpec, NUTSSettings, run_nuts, unconstrain
-from bayescale.law import LIKELIHOODS, ChinchillaParams, predict_log_loss, run_loglik
+from bayescale.io import versions
+from bayescale.law import (
+    LIKELIHOODS,
+    ChinchillaParams,
+    huber_variance,
+    predict_log_loss,
+    run_loglik,
+)
 from bayescale.posterior import check_ci, summarize
 from bayescale.priors import describe_priors, resolve_priors
 
@@ -200,6 +213,7 @@ def fit(
         )
     cfg = FitSettings(**settings)
     resolved = resolve_priors(priors, cfg.likelihood)
+    design_problems(data)  # raises early when an exponent cannot be identified at all
     spec = ModelSpec(likelihood=cfg.likelihood, delta=float(cfg.delta))
 
     start = time.perf_counter()
@@ -232,9 +246,8 @@ def fit(
     wall = time.perf_counter() - start
     keep = [*PARAMETERS, "sigma"] + (["nu"] if cfg.likelihood == "student_t" else [])
     samples = {k: np.asarray(out.samples[k], dtype=np.float64) for k in keep}
-    diagnostics = compute_diagnostics(
-        samples, out.stats, max_tree_depth=cfg.max_tree_depth, target_accept=cfg.target_accept
-    )
+    prior_sd = prior_log_sd(resolved)
+    diagnostics = diagnose(data, cfg, samples, out.stats, prior_sd)
     result = FitResult(
         data=data,
         settings=cfg,
@@ -244,9 +257,104 @@ def fit(
         priors=describe_priors(resolved),
         prior_distributions=resolved,
         timing={"wall_s": wall},
+        prior_log_sd=prior_sd,
     )
     diagnostics.report(strict=strict, stacklevel=2)
     return result
+
+
+def prior_log_sd(priors: Mapping[str, Any]) -> dict[str, float]:
+    """Standard deviation of log(parameter) under each prior of E, A, B, alpha, beta.
+
+    Exact for LogNormal priors; otherwise estimated from 20,000 prior draws with a fixed
+    key (so the same priors always give the same numbers).
+    """
+    import numpyro.distributions as dist
+
+    out = {}
+    for name in PARAMETERS:
+        prior = priors[name]
+        if isinstance(prior, dist.LogNormal):
+            out[name] = float(prior.scale)
+            continue
+        with jax.enable_x64(True):
+            x = np.asarray(prior.sample(jax.random.key(0), (20_000,)), dtype=np.float64)
+        x = x[np.isfinite(x) & (x > 0)]
+        out[name] = float(np.std(np.log(x))) if x.size > 1 else float("nan")
+    return out
+
+
+def _huber_median_abs(delta: float) -> float:
+    """Median of |x| under the unit-scale normalised Huber density (see law.huber_loglik)."""
+    from scipy.optimize import brentq
+    from scipy.special import erf
+
+    core = math.sqrt(2.0 * math.pi) * math.erf(delta / math.sqrt(2.0))
+    Z = core + 2.0 * math.exp(-0.5 * delta * delta) / delta
+
+    def mass(m: float) -> float:  # P(|x| <= m) - 1/2
+        if m <= delta:
+            return math.sqrt(2.0 * math.pi) * float(erf(m / math.sqrt(2.0))) / Z - 0.5
+        tails = (
+            2.0
+            * math.exp(0.5 * delta * delta)
+            * (math.exp(-delta * delta) - math.exp(-delta * m))
+            / delta
+        )
+        return (core + tails) / Z - 0.5
+
+    return float(brentq(mass, 0.0, 10.0 + 50.0 / delta, xtol=1e-12))
+
+
+def _misfit_ratio(
+    data: ScalingData, settings: FitSettings, samples: Mapping[str, np.ndarray]
+) -> float:
+    """Posterior median of median|residual| over its expected value under the likelihood."""
+    n = samples["E"].size
+    idx = np.unique(np.linspace(0, n - 1, min(n, 200)).astype(int))  # bounded memory
+    flat = {k: np.asarray(v, dtype=np.float64).reshape(-1)[idx] for k, v in samples.items()}
+    params = ChinchillaParams(*(flat[k] for k in PARAMETERS))
+    with jax.enable_x64(True):
+        pred = np.asarray(predict_log_loss(params, data.log_N, data.log_D))
+    observed = np.median(np.abs(data.log_loss - pred), axis=-1)
+    sigma = flat["sigma"]
+    if settings.likelihood == "gaussian":
+        expected = 0.6744897501960817 * sigma
+    elif settings.likelihood == "student_t":
+        from scipy.stats import t
+
+        expected = t.ppf(0.75, flat["nu"]) * sigma
+    else:
+        delta = float(settings.delta)
+        expected = _huber_median_abs(delta) * sigma / math.sqrt(huber_variance(delta))
+    return float(np.median(observed / expected))
+
+
+def diagnose(
+    data: ScalingData,
+    settings: FitSettings,
+    samples: Mapping[str, np.ndarray],
+    stats: Mapping[str, np.ndarray],
+    prior_sd: Mapping[str, float] | None,
+) -> Diagnostics:
+    """All checks of a fit: design, sampler (ArviZ), identification by the data, misfit.
+
+    :func:`fit` and :func:`bayescale.load` both call this, so a reloaded fit reports the
+    same problems as the original.
+    """
+    sampler = compute_diagnostics(
+        samples,
+        stats,
+        max_tree_depth=settings.max_tree_depth,
+        target_accept=settings.target_accept,
+    )
+    problems = design_problems(data) + list(sampler.problems)
+    finite = all(np.all(np.isfinite(np.asarray(v, dtype=np.float64))) for v in samples.values())
+    if finite:
+        if prior_sd:
+            problems += identification_problems(samples, prior_sd)
+        problems += misfit_problems(_misfit_ratio(data, settings, samples))
+    return dataclasses.replace(sampler, problems=problems)
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,6 +375,8 @@ class FitResult:
         R-hat, ESS, divergences, tree-depth saturation, E-BFMI and the problems found.
     priors : dict of str
         Description of the prior on each parameter.
+    prior_log_sd : dict of str to float, optional
+        Prior sd of log(parameter), used to check that the data identify each parameter.
     """
 
     data: ScalingData
@@ -277,6 +387,7 @@ class FitResult:
     priors: dict[str, str]
     prior_distributions: Mapping[str, Any] | None = None
     timing: dict[str, float] = field(default_factory=dict)
+    prior_log_sd: dict[str, float] | None = None
 
     # ------------------------------------------------------------------ draws
     @property
@@ -347,7 +458,7 @@ class FitResult:
     def allocation_draws(self, budgets: Any) -> dict[str, np.ndarray]:
         """Draws of N_opt, D_opt, tokens_per_param and loss: arrays (n_draws, K)."""
         C = _budgets(budgets)
-        with _x64(self.settings.precision):
+        with jax.enable_x64(True):  # draws are stored as float64
             alloc = compute_optimal(self.params(), C, self.data.flops_per_param_token)
             return {k: np.asarray(v) for k, v in alloc._asdict().items()}
 
@@ -388,12 +499,12 @@ class FitResult:
         D = np.atleast_1d(np.asarray(D, dtype=np.float64))
         if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
             raise ValueError("N and D must be arrays of the same shape with finite values > 0")
-        with _x64(self.settings.precision):
+        with jax.enable_x64(True):  # draws are stored as float64
             return np.exp(np.asarray(predict_log_loss(self.params(), np.log(N), np.log(D))))
 
     def log_likelihood(self) -> np.ndarray:
         """Pointwise log-likelihood of each run under each draw: (chains, draws, runs)."""
-        with _x64(self.settings.precision):
+        with jax.enable_x64(True):  # draws are stored as float64
             pred = predict_log_loss(self.params(), self.data.log_N, self.data.log_D)
             resid = jnp.asarray(self.data.log_loss) - pred
             sigma = self.draws("sigma")[:, None]
@@ -455,6 +566,7 @@ class FitResult:
                 "source": self.data.source,
                 "flops_per_param_token": float(self.data.flops_per_param_token),
             },
+            "versions": versions(),
         }
 
     def to_json(

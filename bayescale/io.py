@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayescale.data import ScalingData
-from bayescale.diagnostics import compute_diagnostics
 
 if TYPE_CHECKING:
     from bayescale.fit import FitResult
@@ -96,6 +95,7 @@ def _record(result: FitResult) -> dict[str, Any]:
             "source": result.data.source,
             "flops_per_param_token": result.data.flops_per_param_token,
         },
+        "prior_log_sd": result.prior_log_sd,
     }
 
 
@@ -118,7 +118,7 @@ def load(path: str | os.PathLike[str]) -> FitResult:
     """
     import xarray as xr
 
-    from bayescale.fit import PARAMETERS, FitResult, FitSettings
+    from bayescale.fit import PARAMETERS, FitResult, FitSettings, diagnose
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -135,11 +135,19 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         raise ValueError(f"{path!r} is not a bayescale fit file (no 'bayescale' record)")
     try:
         record = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
         raise ValueError(f"{path!r} has a corrupted bayescale record") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path!r} has a corrupted bayescale record (not a mapping)")
     if record.get("format") != FORMAT:
         raise ValueError(
             f"{path!r} has format {record.get('format')!r}; this bayescale reads {FORMAT!r}"
+        )
+    groups = set(tree.children)
+    absent = [g for g in ("posterior", "sample_stats", "constant_data") if g not in groups]
+    if absent:
+        raise ValueError(
+            f"{path!r} is missing part of a bayescale fit: no {', '.join(absent)} group"
         )
     try:
         post = tree["posterior"].to_dataset()
@@ -147,36 +155,49 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         const = tree["constant_data"].to_dataset()
         # the canonical order (E, A, B, alpha, beta, sigma, nu), not the file's
         order = [k for k in (*PARAMETERS, "sigma", "nu") if k in post.data_vars]
+        lacking = [k for k in (*PARAMETERS, "sigma") if k not in order]
+        if lacking:
+            raise ValueError(f"no posterior draws of {', '.join(lacking)}")
         samples = {k: np.asarray(post[k].values, dtype=np.float64) for k in order}
+        shapes = {v.shape for v in samples.values()}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+            raise ValueError(f"posterior draws must share one (chain, draw) shape, got {shapes}")
         inverse = {v: k for k, v in _ARVIZ_STATS.items()}
         stats = {inverse.get(k, k): np.asarray(stats_ds[k].values) for k in stats_ds.data_vars}
+        for k in ("diverging", "num_steps", "energy"):
+            if k not in stats or stats[k].shape != next(iter(shapes)):
+                raise ValueError(f"sample_stats lacks {k!r} of the posterior's shape")
         rows = np.asarray(const["row"].values)
         settings = FitSettings(**record["settings"])
-        data = ScalingData(
+        data = ScalingData.from_arrays(
             N=np.asarray(const["N"].values, dtype=np.float64),
             D=np.asarray(const["D"].values, dtype=np.float64),
             loss=np.asarray(const["loss"].values, dtype=np.float64),
             flops_per_param_token=float(record["data"]["flops_per_param_token"]),
-            source=str(record["data"]["source"]),
-            rows=_restore_rows(rows),
+            min_runs=1,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path!r} is missing part of a bayescale fit ({exc})") from None
-    diagnostics = compute_diagnostics(
-        samples,
-        stats,
-        max_tree_depth=settings.max_tree_depth,
-        target_accept=settings.target_accept,
-    )
+        data = dataclasses.replace(
+            data, source=str(record["data"]["source"]), rows=_restore_rows(rows)
+        )
+        if len(rows) != len(data):
+            raise ValueError("row labels do not match the runs")
+        priors = {str(k): str(v) for k, v in dict(record["priors"]).items()}
+        prior_sd = record.get("prior_log_sd")
+        prior_sd = None if prior_sd is None else {str(k): float(v) for k, v in prior_sd.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{path!r} is missing part of a bayescale fit ({detail})") from None
+    diagnostics = diagnose(data, settings, samples, stats, prior_sd)
     return FitResult(
         data=data,
         settings=settings,
         samples=samples,
         stats=stats,
         diagnostics=diagnostics,
-        priors=dict(record["priors"]),
+        priors=priors,
         prior_distributions=None,
         timing={},
+        prior_log_sd=prior_sd,
     )
 
 

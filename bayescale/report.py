@@ -61,6 +61,12 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
     ]
 
 
+_FAILED_BANNER = (
+    "WARNING: this fit FAILED its checks (see Diagnostics below); the numbers are not "
+    "trustworthy and must not be used for decisions."
+)
+
+
 def _diag_line(d: dict[str, Any]) -> str:
     g = d["diagnostics"]
     status = "ok" if g["ok"] else "FAILED"
@@ -79,6 +85,9 @@ def text_summary(d: dict[str, Any]) -> str:
         f"{d['settings']['draws']} draws",
         "",
     ]
+    if not d["diagnostics"]["ok"]:
+        # a failed fit must not read like a result: say so before any number
+        lines[0:0] = [_FAILED_BANNER, ""]
     for title, header, rows in _tables(d):
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
         lines.append(title)
@@ -102,6 +111,8 @@ def markdown_summary(d: dict[str, Any]) -> str:
         f"seed {d['settings']['seed']}).",
         "",
     ]
+    if not d["diagnostics"]["ok"]:
+        out[2:2] = [f"**{_FAILED_BANNER}**", ""]
     for title, header, rows in _tables(d):
         out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(r) + " |" for r in rows]
