@@ -2,8 +2,9 @@
 
 Argument parsing and exit codes only; the work is done by the Python API.
 Exit codes: 0 success; 2 bad input (unreadable file, bad column, invalid values, bad
-option) with one line on stderr; 3 the fit ran but failed its sampling diagnostics
-(its outputs are still written, with ``"ok": false``).
+option) with one line on stderr; 3 the fit ran but failed its checks (sampling
+diagnostics, design, identification; its outputs are still written, with ``"ok": false``);
+1 an internal error (a bug), also reported on one line.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-EXIT_OK, EXIT_INPUT, EXIT_DIAGNOSTICS = 0, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DIAGNOSTICS = 0, 1, 2, 3
 
 
 class _InputError(Exception):
@@ -131,6 +132,18 @@ def _write(path: str, text: str) -> None:
         raise _InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
 
 
+def _check_writable(path: str | None) -> None:
+    if not path:
+        return
+    if os.path.isdir(path):
+        raise _InputError(f"cannot write {path!r}: it is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise _InputError(f"cannot write {path!r}: {parent!r} is a file, not a directory")
+
+
 def _run(args: argparse.Namespace) -> int:
     import bayescale
     from bayescale.diagnostics import SamplingWarning
@@ -153,6 +166,8 @@ def _run(args: argparse.Namespace) -> int:
             c_col=args.c_col,
             flops_per_param_token=args.flops_per_param_token,
         )
+    for path in (args.json, args.report, args.save):
+        _check_writable(path)  # before the fit, not after minutes of sampling
     budgets = args.budget or list(bayescale.DEFAULT_BUDGETS)
     with warnings.catch_warnings():
         # problems are printed with the table and reflected in the exit code
@@ -196,6 +211,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bayescale: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: still one line, unless debugging
+        if os.environ.get("BAYESCALE_DEBUG", "0") not in ("", "0"):
+            raise
+        print(
+            f"bayescale: internal error: {type(exc).__name__}: {_one_line(exc)} (please "
+            "report it; BAYESCALE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

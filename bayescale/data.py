@@ -412,12 +412,14 @@ class ScalingData:
                     f"needed to identify the exponent {exponent}: add runs at other values "
                     f"of {name}"
                 )
-        with np.errstate(over="ignore"):
-            overflow = ~np.isfinite(k * N * D)
+        with np.errstate(over="ignore", under="ignore"):
+            C = k * N * D
+        overflow = ~(np.isfinite(C) & (C > 0))
         if overflow.any():
             rows = list(frame.index[overflow])
             raise ValueError(
-                f"training compute {k:g}·N·D overflows in {row_word}s {_fmt_rows(rows)} "
+                f"training compute {k:g}·N·D overflows (or underflows to 0) in {row_word}s "
+                f"{_fmt_rows(rows)} "
                 f"(N {_fmt_values(list(N[overflow]))}, D {_fmt_values(list(D[overflow]))}); "
                 "expected N and D in parameters and tokens"
             )
