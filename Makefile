@@ -48,5 +48,9 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# simulation-based calibration, >= 200 simulated fits per run (about 15 min per run on 2 cores)
+calibrate: $(STAMP)
+	$(PY) benchmarks/calibrate.py $(CALIBRATE_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,682 @@
+r"""Simulation-based calibration: do the intervals cover the truth as often as they claim.
+
+Simulation-based calibration (SBC; Talts et al. 2018, arXiv:1804.06788) checks a
+Bayesian method end to end. Draw parameters θ̃ from the prior, simulate a data set ỹ from
+the model, fit, and find the rank of θ̃ among L posterior draws. If the sampler and the
+model are right, the rank is uniform on {0, …, L} for every parameter and every function
+of the parameters, and a central p-interval covers θ̃ in a fraction p of the simulations
+(up to binomial noise). Any bug in the model, the likelihood, the parameterisation or the
+sampler shows up as a skewed or ∪/∩-shaped rank histogram and as coverage outside its band.
+
+:func:`calibration` runs this on a realistic design (:func:`bayescale.simulate.chinchilla_design`,
+Hoffmann et al.'s isoFLOP sweep: 153 runs between 6e18 and 3e21 FLOPs) for E, A, B, α, β,
+σ and for the compute-optimal N, D and loss at budgets 100× and 1000× the largest simulated
+run — the extrapolation users plan with.
+
+Two generators:
+
+- ``generator="prior"`` (default) draws θ̃ from the priors the fit uses. This is SBC proper:
+  coverage must hold whatever the prior allows, including data sets no real sweep produces.
+- ``generator={...}`` draws θ̃ from a *design distribution* (e.g. :func:`realistic_truths`,
+  centred on published fits) while the fit keeps its own priors. This measures frequentist
+  coverage at realistic truths; it is not guaranteed by SBC theory (the prior is then
+  misspecified), so it is reported separately.
+
+Any inference method can be calibrated: ``method`` is a callable ``(data, seed) ->``
+:class:`MethodOutput` (or a :class:`~bayescale.FitResult`, or a mapping of draws), so a
+bootstrap's replicas go through the same machinery as NUTS draws.
+
+Batching. Every simulated data set has the same shape, so the compiled NUTS sampler
+(:func:`bayescale.inference.run_nuts`) is traced once and reused by every fit; fits run one
+after another from Python, each spreading its chains over the host devices. That was
+measured faster on CPU than batching data sets into one vmapped sampler (see
+``benchmarks/calibrate.py --measure-batching``): batched NUTS runs every chain in lockstep
+with the longest trajectory of the batch, and prior draws make trajectory lengths vary by
+100×.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+import pandas as pd
+
+from bayescale.allocation import compute_optimal
+from bayescale.data import ScalingData
+from bayescale.diagnostics import SamplingWarning
+from bayescale.law import ChinchillaParams
+from bayescale.simulate import chinchilla_design
+
+__all__ = [
+    "CalibrationResult",
+    "MethodOutput",
+    "binomial_band",
+    "calibration",
+    "nuts_method",
+    "realistic_truths",
+]
+
+PARAMETERS = ("E", "A", "B", "alpha", "beta")
+#: The problems a fit can report, by the words that identify them (for the summary).
+PROBLEM_KINDS = {
+    "divergent": "divergences",
+    "R-hat": "R-hat > 1.01",
+    "ESS": "ESS < 400",
+    "max_tree_depth": "tree depth saturated",
+    "E-BFMI": "low E-BFMI",
+    "barely constrain": "not identified by the data",
+    "residuals": "residual misfit",
+    "collinear": "collinear design",
+    "non-finite": "non-finite draws",
+}
+
+
+class MethodOutput(NamedTuple):
+    """What an inference method returns for one simulated data set.
+
+    Attributes
+    ----------
+    draws : dict of str to numpy.ndarray
+        1-d arrays of equal length: posterior draws (or bootstrap replicas) of E, A, B,
+        alpha, beta, and optionally sigma. Their order matters only for thinning, which takes
+        evenly spaced draws; pass chains one after another.
+    ok : bool
+        Whether the method's own checks passed (diagnostics for NUTS).
+    problems : tuple of str
+        The failed checks, if any.
+    """
+
+    draws: dict[str, np.ndarray]
+    ok: bool = True
+    problems: tuple[str, ...] = ()
+
+
+def _as_output(out: Any) -> MethodOutput:
+    if isinstance(out, MethodOutput):
+        return out
+    if hasattr(out, "samples") and hasattr(out, "diagnostics"):  # a FitResult
+        draws = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in out.samples.items()}
+        return MethodOutput(draws, bool(out.ok), tuple(out.diagnostics.problems))
+    if isinstance(out, ChinchillaParams):
+        return MethodOutput({k: np.asarray(v).reshape(-1) for k, v in out._asdict().items()})
+    if isinstance(out, Mapping):
+        return MethodOutput({k: np.asarray(v).reshape(-1) for k, v in out.items()})
+    raise ValueError(
+        "a calibration method must return a MethodOutput, a FitResult, ChinchillaParams or a "
+        f"mapping of draws; got {type(out).__name__}"
+    )
+
+
+def nuts_method(
+    *, priors: Mapping[str, Any] | None = None, **settings: Any
+) -> Callable[[ScalingData, int], MethodOutput]:
+    """The default method: :func:`bayescale.fit` with ``priors`` and ``settings``.
+
+    Sampling warnings are silenced (each fit's ``ok`` flag and problems are recorded).
+    """
+    from bayescale.fit import fit
+
+    def run(data: ScalingData, seed: int) -> MethodOutput:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SamplingWarning)
+            result = fit(data, priors=priors, seed=seed, progress_bar=False, **settings)
+        return _as_output(result)
+
+    run.__name__ = "nuts"
+    return run
+
+
+def realistic_truths() -> dict[str, Any]:
+    """A design distribution of truths like published language-model fits.
+
+    Centred between Hoffmann et al. 2022 (E 1.69, A 406, B 411, α 0.34, β 0.28) and
+    Besiroglu et al. 2024 (E 1.82, A 482, B 2085, α 0.35, β 0.37), with residual noise like
+    the Chinchilla data (the Gaussian fit there gives σ ≈ 0.007; digitised curves
+    0.005–0.03):
+
+    ==========  ============================  ======================
+    E           LogNormal(log 1.8, 0.1)        90% in [1.53, 2.13]
+    A           LogNormal(log 450, 0.5)        90% in [198, 1020]
+    B           LogNormal(log 1000, 0.8)       90% in [268, 3730]
+    alpha       LogNormal(log 0.34, 0.12)      90% in [0.28, 0.41]
+    beta        LogNormal(log 0.32, 0.15)      90% in [0.25, 0.41]
+    sigma       LogNormal(log 0.01, 0.5)       90% in [0.0044, 0.023]
+    ==========  ============================  ======================
+    """
+    import numpyro.distributions as dist
+
+    return {
+        "E": dist.LogNormal(math.log(1.8), 0.1),
+        "A": dist.LogNormal(math.log(450.0), 0.5),
+        "B": dist.LogNormal(math.log(1000.0), 0.8),
+        "alpha": dist.LogNormal(math.log(0.34), 0.12),
+        "beta": dist.LogNormal(math.log(0.32), 0.15),
+        "sigma": dist.LogNormal(math.log(0.01), 0.5),
+    }
+
+
+def binomial_band(n: int, p: float, prob: float = 0.99) -> tuple[float, float]:
+    """Central ``prob`` range of the fraction of ``n`` Bernoulli(``p``) trials that succeed.
+
+    Coverage of a calibrated p-interval over n independent simulations lies in this band
+    with probability at least ``prob``.
+    """
+    from scipy.stats import binom
+
+    if n <= 0:
+        return (0.0, 1.0)
+    lo = binom.ppf((1.0 - prob) / 2.0, n, p)
+    hi = binom.ppf((1.0 + prob) / 2.0, n, p)
+    return float(lo) / n, float(hi) / n
+
+
+def _derived(params: ChinchillaParams, budgets: np.ndarray, k: float) -> dict[str, np.ndarray]:
+    """Compute-optimal N, D and loss at each budget: arrays of shape S + (K,)."""
+    with jax.enable_x64(True):
+        alloc = compute_optimal(params, budgets, k)
+        return {
+            "N_opt": np.asarray(alloc.N_opt),
+            "D_opt": np.asarray(alloc.D_opt),
+            "loss": np.asarray(alloc.loss),
+        }
+
+
+def _quantity_names(factors: Sequence[float], with_sigma: bool) -> list[str]:
+    names = [*PARAMETERS] + (["sigma"] if with_sigma else [])
+    for f in factors:
+        names += [f"N_opt@{f:g}x", f"D_opt@{f:g}x", f"loss@{f:g}x"]
+    return names
+
+
+def _quantities(
+    draws: Mapping[str, np.ndarray], budgets: np.ndarray, k: float, with_sigma: bool
+) -> np.ndarray:
+    """Every calibrated quantity for each draw: shape (n_draws, Q), in _quantity_names order."""
+    params = ChinchillaParams(*(np.asarray(draws[p], dtype=np.float64) for p in PARAMETERS))
+    cols = [np.asarray(draws[p], dtype=np.float64) for p in PARAMETERS]
+    if with_sigma:
+        cols.append(np.asarray(draws["sigma"], dtype=np.float64))
+    derived = _derived(params, budgets, k)
+    for j in range(len(budgets)):
+        cols += [derived["N_opt"][..., j], derived["D_opt"][..., j], derived["loss"][..., j]]
+    return np.stack(cols, axis=-1)
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Ranks and coverage of one calibration run.
+
+    Attributes
+    ----------
+    quantities : tuple of str
+        What was calibrated: E, A, B, alpha, beta, (sigma), then N_opt, D_opt and loss at
+        each budget (``"N_opt@100x"``: 100 times the largest simulated run's compute).
+    truth : numpy.ndarray, shape (n_sims, Q)
+        The true value of each quantity in each simulation.
+    ranks : numpy.ndarray of int, shape (n_sims, Q)
+        Rank of the truth among ``n_ranks`` thinned draws (0…n_ranks; uniform if calibrated).
+    n_ranks : int
+        Number of thinned draws L.
+    covered : dict of float to numpy.ndarray of bool, shape (n_sims, Q)
+        Whether the central equal-tailed interval of each level held the truth.
+    ok : numpy.ndarray of bool, shape (n_sims,)
+        Whether each fit passed its own checks.
+    problems : list of tuple of str
+        The failed checks of each fit.
+    info : dict
+        How the run was made: generator, method, settings, design, budgets, timing.
+    """
+
+    quantities: tuple[str, ...]
+    truth: np.ndarray
+    ranks: np.ndarray
+    n_ranks: int
+    covered: dict[float, np.ndarray]
+    ok: np.ndarray
+    problems: list[tuple[str, ...]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_sims(self) -> int:
+        """Number of simulated data sets."""
+        return int(self.truth.shape[0])
+
+    def coverage_table(self, band: float = 0.99, *, only_ok: bool = False) -> pd.DataFrame:
+        """Coverage of each interval level for each quantity, with its binomial band.
+
+        Parameters
+        ----------
+        band : float, default 0.99
+            Probability of the binomial band around each nominal level.
+        only_ok : bool, default False
+            Restrict to fits that passed their checks (conditioning on the data, so *not*
+            guaranteed by SBC; shown to see whether failed fits carry the miscoverage).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: quantities. For each level p: ``cov_p`` (observed coverage) and
+            ``in_band_p`` (within the band); attrs ``bands`` {p: (lo, hi)} and ``n``.
+        """
+        keep = self.ok if only_ok else np.ones(self.n_sims, dtype=bool)
+        n = int(keep.sum())
+        cols: dict[str, Any] = {}
+        bands = {}
+        for level, cov in sorted(self.covered.items()):
+            lo, hi = binomial_band(n, level, band)
+            bands[level] = (lo, hi)
+            frac = cov[keep].mean(axis=0) if n else np.full(len(self.quantities), np.nan)
+            cols[f"cov_{level:g}"] = frac
+            cols[f"in_band_{level:g}"] = (frac >= lo) & (frac <= hi)
+        table = pd.DataFrame(cols, index=list(self.quantities))
+        table.attrs.update(bands=bands, n=n, band=band)
+        return table
+
+    def rank_uniformity(self, bins: int = 20) -> pd.Series:
+        """Chi-square p-value of the rank histogram of each quantity against uniform."""
+        from scipy.stats import chisquare
+
+        edges = np.linspace(-0.5, self.n_ranks + 0.5, bins + 1)
+        out = {}
+        for j, name in enumerate(self.quantities):
+            counts, _ = np.histogram(self.ranks[:, j], bins=edges)
+            out[name] = float(chisquare(counts).pvalue)
+        return pd.Series(out, name="rank_chi2_p")
+
+    def passed(self, band: float = 0.99) -> bool:
+        """True when every coverage lies within its binomial band."""
+        table = self.coverage_table(band)
+        return bool(table[[c for c in table if c.startswith("in_band")]].to_numpy().all())
+
+    def problem_counts(self) -> dict[str, int]:
+        """How many fits reported each kind of problem."""
+        counts = dict.fromkeys(PROBLEM_KINDS.values(), 0)
+        for probs in self.problems:
+            seen = {label for key, label in PROBLEM_KINDS.items() if any(key in p for p in probs)}
+            for label in seen:
+                counts[label] += 1
+        return {k: v for k, v in counts.items() if v}
+
+    # ------------------------------------------------------------------ export
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (raw ranks and coverage, so tables can be recomputed)."""
+        return {
+            "quantities": list(self.quantities),
+            "truth": self.truth.tolist(),
+            "ranks": self.ranks.tolist(),
+            "n_ranks": self.n_ranks,
+            "covered": {f"{k:g}": v.astype(int).tolist() for k, v in self.covered.items()},
+            "ok": self.ok.astype(int).tolist(),
+            "problems": [list(p) for p in self.problems],
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CalibrationResult:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            quantities=tuple(d["quantities"]),
+            truth=np.asarray(d["truth"], dtype=np.float64),
+            ranks=np.asarray(d["ranks"], dtype=np.int64),
+            n_ranks=int(d["n_ranks"]),
+            covered={float(k): np.asarray(v, dtype=bool) for k, v in d["covered"].items()},
+            ok=np.asarray(d["ok"], dtype=bool),
+            problems=[tuple(p) for p in d.get("problems", [])],
+            info=dict(d.get("info", {})),
+        )
+
+    def save(self, path: str) -> None:
+        """Write :meth:`to_dict` as JSON."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh)
+
+    @classmethod
+    def load(cls, path: str) -> CalibrationResult:
+        """Read a result written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_dict(json.load(fh))
+
+    def to_markdown(self, title: str = "Calibration", band: float = 0.99) -> str:
+        """A Markdown report: settings, coverage table with bands, rank tests, fit checks."""
+        info = self.info
+        table = self.coverage_table(band)
+        ok_table = self.coverage_table(band, only_ok=True)
+        unif = self.rank_uniformity()
+        levels = sorted(self.covered)
+        lines = [f"### {title}", ""]
+        lines += [
+            f"- generator: {info.get('generator', '?')}; method: {info.get('method', '?')}",
+            f"- {self.n_sims} simulated data sets of {info.get('n_runs', '?')} runs "
+            f"(design: {info.get('design', '?')}); budgets "
+            + ", ".join(f"{b:.3g}" for b in info.get("budgets", []))
+            + " FLOPs ("
+            + ", ".join(f"{f:g}×" for f in info.get("budget_factors", []))
+            + " the largest run)",
+            f"- fit settings: {info.get('settings', {})}",
+            f"- ranks among L = {self.n_ranks} thinned draws; intervals equal-tailed from all "
+            f"draws; bands: binomial {100 * band:g}% for n = {self.n_sims}: "
+            + ", ".join(
+                f"{100 * p:g}% → [{table.attrs['bands'][p][0]:.3f}, "
+                f"{table.attrs['bands'][p][1]:.3f}]"
+                for p in levels
+            ),
+            f"- wall time {info.get('wall_s', float('nan')):.0f} s "
+            f"({info.get('wall_s', float('nan')) / max(self.n_sims, 1):.2f} s per data set"
+            f"{', ' + info['note'] if info.get('note') else ''})",
+            f"- fits passing every check: {int(self.ok.sum())} of {self.n_sims}"
+            + (
+                " (" + ", ".join(f"{k}: {v}" for k, v in self.problem_counts().items()) + ")"
+                if self.problem_counts()
+                else ""
+            ),
+            "",
+        ]
+        header = ["quantity"]
+        for p in levels:
+            header += [f"{100 * p:g}% coverage", "in band"]
+        header += ["rank χ² p"]
+        for p in levels:
+            header += [f"{100 * p:g}% (ok fits only)"]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for q in self.quantities:
+            row = [f"`{q}`"]
+            for p in levels:
+                row += [f"{table.loc[q, f'cov_{p:g}']:.3f}"]
+                row += ["yes" if table.loc[q, f"in_band_{p:g}"] else "**NO**"]
+            row += [f"{unif[q]:.3f}"]
+            for p in levels:
+                row += [f"{ok_table.loc[q, f'cov_{p:g}']:.3f}"]
+            lines.append("| " + " | ".join(row) + " |")
+        verdict = (
+            "every coverage lies in its band"
+            if self.passed(band)
+            else (
+                "coverage OUTSIDE its band for: "
+                + ", ".join(
+                    f"{q} ({100 * p:g}%)"
+                    for p in levels
+                    for q in self.quantities
+                    if not table.loc[q, f"in_band_{p:g}"]
+                )
+            )
+        )
+        lines += ["", f"Verdict: {verdict}.", ""]
+        return "\n".join(lines)
+
+    def plot(self, path: str | None = None, *, bins: int = 20, band: float = 0.99) -> Any:
+        """Rank histograms with their binomial band, and coverage against nominal.
+
+        Returns the matplotlib Figure (saved to ``path`` if given; Agg backend, no display).
+        """
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        from scipy.stats import binom
+
+        q = len(self.quantities)
+        ncol = 6
+        nrow = math.ceil((q + 1) / ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.2 * nrow), squeeze=False)
+        edges = np.linspace(-0.5, self.n_ranks + 0.5, bins + 1)
+        n = self.n_sims
+        lo = binom.ppf((1 - band) / 2, n, 1 / bins)
+        hi = binom.ppf((1 + band) / 2, n, 1 / bins)
+        for j, name in enumerate(self.quantities):
+            ax = axes.flat[j]
+            ax.axhspan(lo, hi, color="0.85", zorder=0)
+            ax.axhline(n / bins, color="0.5", lw=0.8)
+            ax.hist(self.ranks[:, j], bins=edges, color="C0", zorder=1)
+            ax.set_title(name, fontsize=9)
+            ax.set_yticks([])
+            ax.set_xticks([])
+        ax = axes.flat[q]
+        table = self.coverage_table(band)
+        for i, p in enumerate(sorted(self.covered)):
+            cov = table[f"cov_{p:g}"].to_numpy()
+            b_lo, b_hi = table.attrs["bands"][p]
+            ax.axhspan(b_lo, b_hi, color=f"C{i + 1}", alpha=0.2)
+            ax.plot(np.arange(q), cov, "o", color=f"C{i + 1}", ms=3, label=f"{100 * p:g}%")
+        ax.set_ylim(0, 1)
+        ax.set_xticks([])
+        ax.set_title("coverage (band: binomial 99%)", fontsize=9)
+        ax.legend(fontsize=7, loc="lower left")
+        for ax in axes.flat[q + 1 :]:
+            ax.axis("off")
+        fig.suptitle(
+            f"SBC rank histograms, {n} data sets ({self.info.get('generator', '')}, "
+            f"{self.info.get('method', '')}); grey: 99% band for a uniform histogram",
+            fontsize=10,
+        )
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig
+
+
+def _resolve_generator(
+    generator: str | Mapping[str, Any], priors: Mapping[str, Any] | None, likelihood: str
+) -> tuple[dict[str, Any], str]:
+    from bayescale.priors import describe_priors, resolve_priors
+
+    if isinstance(generator, str):
+        if generator != "prior":
+            raise ValueError(
+                f"generator must be 'prior' or a mapping of distributions, got {generator!r}"
+            )
+        resolved = resolve_priors(priors, likelihood)
+        return resolved, "prior (SBC: truths drawn from the fit's own priors)"
+    if not isinstance(generator, Mapping):
+        raise ValueError(
+            f"generator must be 'prior' or a mapping of distributions, got "
+            f"{type(generator).__name__}"
+        )
+    resolved = resolve_priors(dict(generator), likelihood)
+    desc = ", ".join(f"{k} {v}" for k, v in describe_priors(resolved).items())
+    return resolved, f"design distribution ({desc}); the fit keeps its own priors"
+
+
+def simulate_datasets(
+    n_sims: int,
+    generator: Mapping[str, Any],
+    design: tuple[np.ndarray, np.ndarray],
+    *,
+    likelihood: str = "gaussian",
+    delta: float = 1e-3,
+    seed: int = 0,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Draw truths from ``generator`` and log losses from the model, all at once.
+
+    The bayescale model itself generates the data (NumPyro ``Predictive`` with no
+    observations), so simulation and fit share one likelihood by construction.
+
+    Returns
+    -------
+    truths : dict of str to numpy.ndarray
+        E, A, B, alpha, beta, sigma (and nu), each of shape (n_sims,).
+    loss : numpy.ndarray, shape (n_sims, n_runs)
+        Simulated final losses.
+    """
+    from numpyro.infer import Predictive
+
+    from bayescale.inference import ModelSpec
+
+    N, D = design
+    spec = ModelSpec(likelihood=likelihood, delta=float(delta))
+    with jax.enable_x64(True):
+        log_N = jax.numpy.asarray(np.log(N))
+        log_D = jax.numpy.asarray(np.log(D))
+        center = (jax.numpy.mean(log_N), jax.numpy.mean(log_D))
+        pred = Predictive(spec, num_samples=n_sims)(
+            jax.random.key(seed), log_N, log_D, priors=dict(generator), center=center
+        )
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in pred.items()}
+    truths = {k: out[k] for k in (*PARAMETERS, "sigma", "nu") if k in out}
+    return truths, np.exp(out["log_loss"])
+
+
+def calibration(
+    n_sims: int = 200,
+    *,
+    method: Callable[[ScalingData, int], Any] | None = None,
+    generator: str | Mapping[str, Any] = "prior",
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str = "gaussian",
+    design: tuple[Any, Any] | None = None,
+    budget_factors: Sequence[float] = (100.0, 1000.0),
+    levels: Sequence[float] = (0.5, 0.9),
+    n_ranks: int = 99,
+    seed: int = 0,
+    progress: bool | None = None,
+    **settings: Any,
+) -> CalibrationResult:
+    """Simulation-based calibration of a fitting method on a realistic design.
+
+    Parameters
+    ----------
+    n_sims : int, default 200
+        Simulated data sets.
+    method : callable, optional
+        ``method(data, seed)`` returning a :class:`MethodOutput`, a
+        :class:`~bayescale.FitResult`, :class:`~bayescale.law.ChinchillaParams` of draws or a
+        mapping of draws. Default: :func:`nuts_method` with ``priors``, ``likelihood`` and
+        ``settings`` — bayescale's own NUTS fit.
+    generator : "prior" or mapping, default "prior"
+        Where truths come from: the fit's priors (SBC), or a mapping of NumPyro
+        distributions (a design distribution; missing keys fall back to the default priors;
+        see :func:`realistic_truths`).
+    priors : mapping, optional
+        Priors of the fit (and of the generator when ``generator="prior"``).
+    likelihood : {"gaussian", "student_t", "huber"}
+        Residual distribution used both to simulate and to fit.
+    design : (N, D), optional
+        Run sizes; default :func:`bayescale.simulate.chinchilla_design` (153 runs).
+    budget_factors : sequence of float, default (100, 1000)
+        Budgets at which N_opt, D_opt and loss are calibrated, as multiples of the largest
+        simulated run's compute.
+    levels : sequence of float, default (0.5, 0.9)
+        Central interval probabilities whose coverage is recorded.
+    n_ranks : int, default 99
+        L, the number of evenly spaced draws the truth is ranked among (≤ the effective
+        sample size, so the thinned draws are close to independent).
+    seed : int, default 0
+        Seeds the truths, the noise and each fit (fit i uses ``seed + i``).
+    progress : bool, optional
+        Progress bar over data sets; default: only in interactive use.
+    **settings
+        Fit settings for the default method (chains, warmup, draws, target_accept...).
+
+    Returns
+    -------
+    CalibrationResult
+    """
+    from bayescale.fit import FitSettings
+    from bayescale.inference import _interactive
+
+    if not isinstance(n_sims, int | np.integer) or n_sims < 1:
+        raise ValueError(f"n_sims must be a positive integer, got {n_sims!r}")
+    if not isinstance(n_ranks, int | np.integer) or n_ranks < 1:
+        raise ValueError(f"n_ranks must be a positive integer, got {n_ranks!r}")
+    levels = tuple(float(p) for p in levels)
+    if not all(0 < p < 1 for p in levels):
+        raise ValueError(f"levels must be probabilities in (0, 1), got {levels}")
+    cfg = FitSettings(likelihood=likelihood, **settings)  # validates settings early
+    gen, gen_desc = _resolve_generator(generator, priors, likelihood)
+    if method is None:
+        method = nuts_method(priors=priors, likelihood=likelihood, **settings)
+        method_desc = "bayescale.fit (NUTS)"
+    else:
+        method_desc = getattr(method, "__name__", type(method).__name__)
+    N, D = chinchilla_design() if design is None else design
+    N = np.asarray(N, dtype=np.float64)
+    D = np.asarray(D, dtype=np.float64)
+    k = 6.0
+    budgets = np.asarray(budget_factors, dtype=np.float64) * float(np.max(k * N * D))
+
+    start = time.perf_counter()
+    truths, losses = simulate_datasets(
+        n_sims, gen, (N, D), likelihood=likelihood, delta=cfg.delta, seed=seed
+    )
+    true_params = {p: truths[p] for p in PARAMETERS}
+    with_sigma = None
+    names: list[str] = []
+    truth_rows, rank_rows, ok, problems = [], [], [], []
+    covered: dict[float, list[np.ndarray]] = {p: [] for p in levels}
+    rng = np.random.default_rng(seed)
+    show = _interactive() if progress is None else progress
+    iterator: Any = range(n_sims)
+    if show:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="calibration", unit="fit")
+    for i in iterator:
+        data = ScalingData.from_arrays(N=N, D=D, loss=losses[i], min_runs=1)
+        out = _as_output(method(data, seed + i))
+        if with_sigma is None:
+            with_sigma = "sigma" in out.draws
+            names = _quantity_names(budget_factors, with_sigma)
+        draws = _quantities(out.draws, budgets, k, with_sigma)  # (S, Q)
+        truth_draw = {**{p: true_params[p][i] for p in PARAMETERS}, "sigma": truths["sigma"][i]}
+        truth = _quantities(
+            {p: np.asarray([v]) for p, v in truth_draw.items()}, budgets, k, with_sigma
+        )[0]
+        S = draws.shape[0]
+        idx = np.unique(np.linspace(0, S - 1, min(n_ranks, S)).round().astype(int))
+        thinned = draws[idx]
+        below = np.sum(thinned < truth, axis=0)
+        ties = np.sum(thinned == truth, axis=0)
+        # ties (a bootstrap's repeated replicas) are broken at random, as Talts et al. do
+        rank_rows.append(below + rng.integers(0, ties + 1))
+        truth_rows.append(truth)
+        for p in levels:
+            lo, hi = np.quantile(draws, [(1 - p) / 2, (1 + p) / 2], axis=0)
+            covered[p].append((lo <= truth) & (truth <= hi))
+        ok.append(bool(out.ok))
+        problems.append(tuple(out.problems))
+    wall = time.perf_counter() - start
+    design_desc = (
+        "bayescale.simulate.chinchilla_design() (Hoffmann et al. isoFLOP budgets 6e18-3e21)"
+        if design is None
+        else "user design"
+    )
+    info = {
+        "generator": gen_desc,
+        "method": method_desc,
+        "likelihood": likelihood,
+        "settings": {
+            k_: v
+            for k_, v in cfg.__dict__.items()
+            if k_ in ("chains", "warmup", "draws", "target_accept", "likelihood")
+        },
+        "n_runs": int(N.size),
+        "design": design_desc,
+        "budget_factors": [float(f) for f in budget_factors],
+        "budgets": budgets.tolist(),
+        "seed": int(seed),
+        "wall_s": wall,
+        "versions": _versions(),
+    }
+    return CalibrationResult(
+        quantities=tuple(names),
+        truth=np.asarray(truth_rows),
+        ranks=np.asarray(rank_rows, dtype=np.int64),
+        n_ranks=int(min(n_ranks, S)),
+        covered={p: np.asarray(v) for p, v in covered.items()},
+        ok=np.asarray(ok, dtype=bool),
+        problems=problems,
+        info=info,
+    )
+
+
+def _versions() -> dict[str, str]:
+    from bayescale.io import versions
+
+    return versions()
