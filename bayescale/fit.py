@@ -43,6 +43,8 @@ from bayescale.priors import describe_priors, resolve_priors
 
 __all__ = ["DEFAULT_BUDGETS", "PARAMETERS", "FitResult", "FitSettings", "fit"]
 
+#: Parameters whose identification by the data is checked (see :func:`diagnose`).
+IDENTIFIED = ("E", "alpha", "beta")
 #: The law's parameters, in the paper's order, as reported by summaries.
 PARAMETERS = ("E", "A", "B", "alpha", "beta")
 #: Budgets (FLOPs) reported when none are given: 1e21…1e25 and Gopher/Chinchilla's 5.76e23.
@@ -352,7 +354,12 @@ def diagnose(
     finite = all(np.all(np.isfinite(np.asarray(v, dtype=np.float64))) for v in samples.values())
     if finite:
         if prior_sd:
-            problems += identification_problems(samples, prior_sd)
+            # E and the exponents only: the marginal spread of log A (log B) is mostly the
+            # exponent's spread times mean log N (log D), a ridge rather than missing data;
+            # measured, checking A and B failed 10% of realistic synthetic fits whose
+            # intervals covered the truth at the nominal rate.
+            checked = {k: prior_sd[k] for k in IDENTIFIED if k in prior_sd}
+            problems += identification_problems(samples, checked)
         problems += misfit_problems(_misfit_ratio(data, settings, samples))
     return dataclasses.replace(sampler, problems=problems)
 

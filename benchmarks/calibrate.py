@@ -12,6 +12,8 @@ Runs (``--runs``, comma-separated):
 - ``realistic``: truths from :func:`bayescale.validate.realistic_truths` (like published
   fits), fitted with the default priors: coverage at realistic truths, not guaranteed by SBC.
 - ``realistic-sbc``: SBC with the realistic distribution as both generator and prior.
+- ``prior-ta99``: as ``prior`` with ``target_accept=0.99`` (does a smaller step size, i.e.
+  fewer divergences, change the coverage?).
 
 Any other method can be calibrated with ``--method module:function``, a callable
 ``(data, seed) -> MethodOutput | FitResult | mapping of draws`` (e.g. a bootstrap), recorded
@@ -35,11 +37,12 @@ from bayescale.validate import CalibrationResult, calibration, realistic_truths
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "calibration")
 START, END = "<!-- calibration:start -->", "<!-- calibration:end -->"
-ORDER = ["prior", "realistic", "realistic-sbc"]
+ORDER = ["prior", "realistic", "realistic-sbc", "prior-ta99"]
 TITLES = {
     "prior": "SBC from the default priors (the calibration guarantee)",
     "realistic": "Realistic truths fitted with the default priors (frequentist coverage)",
     "realistic-sbc": "SBC with the realistic distribution as generator and prior",
+    "prior-ta99": "SBC from the default priors with target_accept=0.99 (diagnosis run)",
 }
 
 
@@ -50,6 +53,8 @@ def run_config(name: str) -> dict:
         return {"generator": realistic_truths()}
     if name == "realistic-sbc":
         return {"generator": realistic_truths(), "priors": realistic_truths()}
+    if name == "prior-ta99":
+        return {"generator": "prior", "target_accept": 0.99}
     raise SystemExit(f"unknown run {name!r}; choose from {', '.join(ORDER)}")
 
 
