@@ -42,28 +42,33 @@ def _configure_host_devices() -> None:
 
 _configure_host_devices()
 
-from bayescale.data import ScalingData  # noqa: E402
+from bayescale.data import ScalingData, design_problems  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
 from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  # noqa: E402
 from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
 from bayescale.priors import default_priors  # noqa: E402
+from bayescale.validate import CalibrationResult, MethodOutput, calibration  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BUDGETS",
+    "CalibrationResult",
     "ChinchillaParams",
     "Diagnostics",
     "FitResult",
     "FitSettings",
+    "MethodOutput",
     "SamplingError",
     "SamplingWarning",
     "ScalingData",
     "__version__",
+    "calibration",
     "dataset_info",
     "default_priors",
+    "design_problems",
     "fit",
     "load",
     "load_dataset",

@@ -230,7 +230,16 @@ def fit(
         sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma"] + (
             ["nu"] if cfg.likelihood == "student_t" else []
         )
-        z = unconstrain(spec, args, kwargs, {k: jnp.asarray(init[k], dtype) for k in sites})
+        start_values = {k: jnp.asarray(init[k], dtype) for k in sites}
+        z = unconstrain(spec, args, kwargs, start_values)
+        outside = [k for k in sites if not bool(jnp.all(jnp.isfinite(z[k])))]
+        if outside:
+            # the default start lies outside a user prior's support (alpha ~ Uniform(2, 3)
+            # left every chain stuck at NaN): start those sites at a prior draw instead
+            for k in outside:
+                draw = resolved[k].sample(jax.random.key(cfg.seed))
+                start_values[k] = jnp.asarray(draw, dtype)
+            z = unconstrain(spec, args, kwargs, start_values)
         # Over-dispersed starts (±0.5 in unconstrained space) let R-hat detect poor mixing.
         jitter = np.random.default_rng(cfg.seed).uniform(-0.5, 0.5, (cfg.chains, len(sites)))
         init_z = {k: z[k] + jnp.asarray(jitter[:, i], dtype) for i, k in enumerate(sites)}

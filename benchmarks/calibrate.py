@@ -14,6 +14,7 @@ Runs (``--runs``, comma-separated):
 - ``realistic-sbc``: SBC with the realistic distribution as both generator and prior.
 - ``prior-ta99``: as ``prior`` with ``target_accept=0.99`` (does a smaller step size, i.e.
   fewer divergences, change the coverage?).
+- ``prior-seed1``: as ``prior`` on 200 other data sets (is a miss systematic or chance?).
 
 Any other method can be calibrated with ``--method module:function``, a callable
 ``(data, seed) -> MethodOutput | FitResult | mapping of draws`` (e.g. a bootstrap), recorded
@@ -37,12 +38,13 @@ from bayescale.validate import CalibrationResult, calibration, realistic_truths
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "calibration")
 START, END = "<!-- calibration:start -->", "<!-- calibration:end -->"
-ORDER = ["prior", "realistic", "realistic-sbc", "prior-ta99"]
+ORDER = ["prior", "prior-seed1", "prior-ta99", "realistic", "realistic-sbc"]
 TITLES = {
     "prior": "SBC from the default priors (the calibration guarantee)",
     "realistic": "Realistic truths fitted with the default priors (frequentist coverage)",
     "realistic-sbc": "SBC with the realistic distribution as generator and prior",
     "prior-ta99": "SBC from the default priors with target_accept=0.99 (diagnosis run)",
+    "prior-seed1": "SBC from the default priors, 200 fresh data sets (replicate, seed 1)",
 }
 
 
@@ -55,6 +57,8 @@ def run_config(name: str) -> dict:
         return {"generator": realistic_truths(), "priors": realistic_truths()}
     if name == "prior-ta99":
         return {"generator": "prior", "target_accept": 0.99}
+    if name == "prior-seed1":
+        return {"generator": "prior", "seed": 1}
     raise SystemExit(f"unknown run {name!r}; choose from {', '.join(ORDER)}")
 
 
@@ -136,11 +140,11 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report_only:
         method = load_method(args.method) if args.method else None
         for name in [n.strip() for n in args.runs.split(",") if n.strip()]:
-            cfg = run_config(name)
+            cfg = {"seed": args.seed, **run_config(name)}
             label = (args.name or name) if method else name
             t = time.perf_counter()
             print(f"calibration run {label!r}: {args.n_sims} data sets...", flush=True)
-            result = calibration(args.n_sims, method=method, seed=args.seed, progress=True, **cfg)
+            result = calibration(args.n_sims, method=method, progress=True, **cfg)
             result.info["machine"] = (
                 f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
                 f"load average at the end {os.getloadavg()[0]:.1f} (cores shared with other jobs)"

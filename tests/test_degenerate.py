@@ -93,14 +93,28 @@ def test_clean_design_raises_none_of_the_model_checks():
 
 
 def test_absurd_priors_fail_loudly():
-    """A prior that contradicts the data (E ~ 10 nats, above every observed loss)."""
+    """A prior that contradicts the data (E ~ 10 nats, above every observed loss).
+
+    The sampler cannot follow the resulting posterior (divergences), and with E forced
+    far too high the data no longer pin down the exponents.
+    """
     data = simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=1)
     result, messages = fit_quietly(
-        data, seed=0, priors={"E": dist.LogNormal(np.log(10.0), 0.01)}, **FAST
+        data, seed=1, priors={"E": dist.LogNormal(np.log(10.0), 0.01)}, **FAST
     )
     assert not result.ok
-    # E's posterior is its prior: the data were overruled
-    assert any("barely constrain E" in m and "informative priors" in m for m in messages)
+    assert any("divergent transitions" in m and "tighter priors" in m for m in messages)
+    assert any("barely constrain alpha, beta" in m for m in messages), messages
+
+
+def test_prior_excluding_the_default_start_still_samples():
+    """alpha ~ Uniform(2, 3) excludes the default start 0.3: chains used to sit at NaN."""
+    data = simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=1)
+    result, _ = fit_quietly(data, seed=0, priors={"alpha": dist.Uniform(2.0, 3.0)}, **FAST)
+    assert all(np.all(np.isfinite(v)) for v in result.samples.values())
+    alpha = result.draws("alpha")
+    assert alpha.min() > 2.0 and alpha.max() < 3.0
+    assert not result.ok  # the data want alpha near 0.34: the fit is still flagged
 
 
 def test_prior_forcing_tiny_noise_is_a_misfit():
@@ -138,3 +152,20 @@ def test_reloaded_failed_fit_keeps_its_problems(tmp_path, collinear_fit):
     assert not loaded.ok
     assert loaded.diagnostics.problems == result.diagnostics.problems
     assert loaded.to_json() == result.to_json()
+
+
+@pytest.mark.parametrize("delta", [1e-3, 0.5, 2.0])
+def test_misfit_reference_matches_huber_samples(delta):
+    """The misfit check's expected median |residual| under the Huber likelihood."""
+    import math
+
+    import jax
+
+    from bayescale.fit import _huber_median_abs
+    from bayescale.law import huber_variance
+    from bayescale.model import HuberResidual
+
+    with jax.enable_x64():
+        x = np.asarray(HuberResidual(0.0, 1.0, delta).sample(jax.random.key(0), (200_000,)))
+    want = _huber_median_abs(delta) / math.sqrt(huber_variance(delta))
+    assert np.median(np.abs(x)) == pytest.approx(want, rel=0.01)
