@@ -333,6 +333,26 @@ class CalibrationResult:
             info=dict(d.get("info", {})),
         )
 
+    @classmethod
+    def pooled(cls, results: Sequence[CalibrationResult]) -> CalibrationResult:
+        """One result from several runs of the same quantities (e.g. replicates by seed)."""
+        first = results[0]
+        if any(r.quantities != first.quantities or r.n_ranks != first.n_ranks for r in results):
+            raise ValueError("only runs with the same quantities and n_ranks can be pooled")
+        info = dict(first.info)
+        info["wall_s"] = sum(r.info.get("wall_s", 0.0) for r in results)
+        info["seed"] = [r.info.get("seed") for r in results]
+        return cls(
+            quantities=first.quantities,
+            truth=np.concatenate([r.truth for r in results]),
+            ranks=np.concatenate([r.ranks for r in results]),
+            n_ranks=first.n_ranks,
+            covered={p: np.concatenate([r.covered[p] for r in results]) for p in first.covered},
+            ok=np.concatenate([r.ok for r in results]),
+            problems=[p for r in results for p in r.problems],
+            info=info,
+        )
+
     def save(self, path: str) -> None:
         """Write :meth:`to_dict` as JSON."""
         with open(path, "w", encoding="utf-8") as fh:

@@ -92,6 +92,15 @@ def build_markdown(results: dict[str, CalibrationResult]) -> str:
         machine = r.info.get("machine", "")
         if machine:
             lines += [f"Machine: {machine}.", ""]
+    replicates = [results[n] for n in ("prior", "prior-seed1") if n in results]
+    if len(replicates) == 2:
+        pooled = CalibrationResult.pooled(replicates)
+        lines.append(
+            pooled.to_markdown(
+                title="SBC from the default priors, `prior` and `prior-seed1` pooled "
+                f"({pooled.n_sims} data sets)"
+            )
+        )
     return "\n".join(lines)
 
 

@@ -63,6 +63,12 @@ def test_positive_control_is_calibrated(exact):
     assert exact.ranks.min() >= 0 and exact.ranks.max() <= exact.n_ranks
 
 
+def test_pooling_replicates(exact):
+    both = CalibrationResult.pooled([exact, exact])
+    assert both.n_sims == 2 * exact.n_sims
+    assert both.coverage_table()["cov_0.9"].equals(exact.coverage_table()["cov_0.9"])
+
+
 def test_negative_control_fails():
     bad = calibration(60, method=overconfident, seed=1, progress=False)
     assert not bad.passed(band=0.999)
