@@ -471,8 +471,9 @@ class CalibrationResult:
         ax.legend(fontsize=7, loc="lower left")
         for ax in axes.flat[q + 1 :]:
             ax.axis("off")
+        generator = str(self.info.get("generator", "")).split(" (")[0]
         fig.suptitle(
-            f"SBC rank histograms, {n} data sets ({self.info.get('generator', '')}, "
+            f"SBC rank histograms, {n} data sets (truths: {generator}; "
             f"{self.info.get('method', '')}); grey: 99% band for a uniform histogram",
             fontsize=10,
         )

@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--method", help="module:function to calibrate instead of NUTS")
     p.add_argument("--name", help="name to record a --method run under")
-    p.add_argument("--report-only", action="store_true", help="rebuild the reports only")
+    p.add_argument(
+        "--report-only", action="store_true", help="rebuild reports and figures from the JSONs"
+    )
     p.add_argument("--note", default="", help="note recorded with the timing (e.g. load)")
     args = p.parse_args(argv)
     os.makedirs(OUT, exist_ok=True)
@@ -172,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     if not results:
         print("no calibration results yet", file=sys.stderr)
         return
+    if args.report_only:
+        for name, r in results.items():
+            r.plot(os.path.join(OUT, f"{name}.png"))
     with open(os.path.join(HERE, "CALIBRATION.md"), "w", encoding="utf-8") as fh:
         fh.write(build_markdown(results))
     update_results(summary_block(results))
