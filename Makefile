@@ -48,5 +48,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+notebooks: $(STAMP)
+	$(PY) notebooks/build.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
