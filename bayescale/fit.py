@@ -498,6 +498,72 @@ class FitResult:
             **self._decision_law(),
         )
 
+    def report(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        budgets: Any = DEFAULT_BUDGETS,
+        plans: Any = None,
+        target_loss: Any = None,
+        d_max: float | None = None,
+        cost: Any = None,
+        eps: Any = (1e-3, 1e-2),
+        within: float = 2.0,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        figures: bool = True,
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """Write a decision report to directory ``out``: Markdown, self-contained HTML, JSON.
+
+        Parameters
+        ----------
+        out : path
+            Output directory (created): ``report.md``, ``report.html``, ``report.json``
+            and ``figures/*.png``.
+        budgets : sequence
+            Budgets as FLOPs or strings in any unit (``"5000pf-days"``,
+            ``"2048xH100:30d@40%"``); see :mod:`bayescale.units`.
+        plans : optional
+            Planned runs to assess (``"70B/1.4T"``...; see :meth:`regret`).
+        target_loss : float or sequence, optional
+            Target losses for compute-for-loss.
+        d_max : float, optional
+            Cap on unique training tokens.
+        cost : str or CostModel, optional
+            ``"H100@40%,$2.5/h"``: express budgets and waste in accelerator-hours and money.
+        eps, within : optional
+            Regret thresholds and the factor for P(N within a factor of N_opt).
+        ci, ci_kind : optional
+            Credible mass and interval kind.
+        figures : bool, default True
+            Draw and embed figures (needs matplotlib).
+        title : str, optional
+            Report title.
+
+        Returns
+        -------
+        dict
+            The JSON content, with ``"files"`` listing what was written.
+        """
+        from bayescale.decision_report import write_report
+
+        return write_report(
+            self,
+            out,
+            budgets=budgets,
+            plans=plans,
+            target_loss=target_loss,
+            d_max=d_max,
+            cost=cost,
+            eps=eps,
+            within=within,
+            ci=ci,
+            ci_kind=ci_kind,
+            figures=figures,
+            title=title,
+        )
+
     # ------------------------------------------------------------------ export
     def to_dict(
         self, budgets: Any = DEFAULT_BUDGETS, ci: float = 0.9, ci_kind: str = "eti"
