@@ -58,8 +58,8 @@ def format_value(x: float | None, kind: str = "num") -> str:
     """
     if x is None:
         return "unbounded"
-    if kind == "pct":
-        return f"{100 * x:.1f}%" if abs(x) < 0.1 else f"{100 * x:.0f}%"
+    if kind == "pct":  # one decimal near 0% and 100%, where whole percents would mislead
+        return f"{100 * x:.1f}%" if abs(x) < 0.1 or abs(x) > 0.9 else f"{100 * x:.0f}%"
     if kind == "prob":
         # never round a possibility to certainty, or a rare event to impossibility
         if 0 < x < 0.005:

@@ -1218,7 +1218,7 @@ def data_limited_table(
         ("N", r.N),
         ("D", r.D),
         ("loss", r.loss),
-        ("loss_penalty", r.loss - r.loss_unconstrained),
+        ("loss_penalty", np.maximum(r.loss - r.loss_unconstrained, 0.0)),  # rounding
     ):
         s = summarize(x, ci, ci_kind)
         cols[name], cols[f"{name}_lo"], cols[f"{name}_hi"] = s["median"], s["lo"], s["hi"]
