@@ -292,16 +292,41 @@ def loss_profile(
     loss_fn: LossFn | None = None,
     flops_per_param_token: float = 6.0,
 ) -> Array:
-    """Loss of every draw at model sizes ``N`` along C = kND: shape (S, len(N)).
+    """Loss of every draw at model sizes ``N`` along C = kND (isoFLOP profiles).
 
-    The isoFLOP profile of each posterior draw, for plots and checks.
+    Parameters
+    ----------
+    params : pytree
+        Posterior draws, leaves of shape (S,).
+    budget : float or array (K,)
+        Budget(s) C in FLOPs.
+    N : array (G,) or (K, G)
+        Model sizes: one grid for all budgets, or one row per budget.
+    loss_fn : callable, optional
+        The law (default Chinchilla).
+    flops_per_param_token : float, default 6
+        k in C = kND.
+
+    Returns
+    -------
+    array
+        Shape (S, G) for a scalar budget, (S, K, G) for K budgets.
     """
     params, _ = _check_params(params)
     loss_fn = chinchilla_loss if loss_fn is None else loss_fn
-    C = float(_positive_1d(budget, "budget", "FLOPs")[0])
-    N = _positive_1d(N, "N", "parameters")
+    scalar = np.ndim(budget) == 0
+    C = _positive_1d(budget, "budget", "FLOPs")
+    N = np.asarray(N, dtype=np.float64)
+    if N.ndim == 1:
+        N = np.broadcast_to(N, (C.size, N.size))
+    if N.shape[0] != C.size or N.ndim != 2 or not np.all(np.isfinite(N) & (N > 0)):
+        raise ValueError(
+            f"N must be finite sizes > 0 of shape (G,) or ({C.size}, G), got shape {N.shape}"
+        )
     k = _check_k(flops_per_param_token)
-    return loss_fn(_expand(params, 1), jnp.asarray(N), C / (k * jnp.asarray(N)))
+    N = jnp.asarray(N)
+    out = loss_fn(_expand(params, 2), N, jnp.asarray(C)[:, None] / (k * N))
+    return out[:, 0] if scalar else out
 
 
 def expected_loss(

@@ -139,13 +139,17 @@ def plot_data(
     logN = np.log(np.unique(d.N))
     sizes = np.exp(np.quantile(logN, np.linspace(0.05, 0.95, max(int(n_curves), 1))))
     k = d.flops_per_param_token
+    # each curve over the compute range of runs within a factor 2 of its size
+    grids = []
     for N in sizes:
-        # draw each curve over the compute range of runs of about that size
         near = np.abs(np.log(d.N / N)) < np.log(2.0)
         span = d.C[near] if near.any() else d.C
-        C = np.geomspace(float(span.min()) / 1.5, float(span.max()) * 1.5, 80)
-        draws = result.predict(np.full_like(C, N), C / (k * N))
-        _band(ax, C, draws, ci, colormap(norm(N)), None)
+        grids.append(np.geomspace(float(span.min()) / 1.5, float(span.max()) * 1.5, 80))
+    C = np.asarray(grids)  # (n_curves, 80)
+    Ns = np.broadcast_to(sizes[:, None], C.shape)
+    draws = result.predict(Ns.ravel(), (C / (k * Ns)).ravel()).reshape(-1, *C.shape)
+    for i, N in enumerate(sizes):  # drawing only
+        _band(ax, C[i], draws[:, i], ci, colormap(norm(N)), None)
     ax.set(
         xscale="log",
         yscale="log",
@@ -203,20 +207,21 @@ def plot_isoflops(
         )
         N_draws = np.asarray(best.N_draws)
         N_bayes = np.asarray(best.N_bayes)
-        for j, C in enumerate(C_all):
+        n_lo, n_hi = interval(N_draws, ci)
+        grids = np.exp(np.linspace(np.log(n_lo / 10), np.log(n_hi * 10), int(n_grid), axis=-1))
+        profiles = np.asarray(
+            loss_profile(params, C_all, grids, loss_fn=law["loss_fn"], flops_per_param_token=k)
+        )  # (S, K, G): every draw, budget and grid point at once
+        n_med = np.median(N_draws, axis=0)
+        for j, C in enumerate(C_all):  # drawing only
             color = colormap(norm(C))
-            n_lo, n_hi = interval(N_draws[:, j], ci)
-            grid = np.geomspace(n_lo / 10, n_hi * 10, int(n_grid))
-            prof = np.asarray(
-                loss_profile(params, C, grid, loss_fn=law["loss_fn"], flops_per_param_token=k)
-            )
+            grid, prof = grids[j], profiles[:, j]
             med, _, _ = _band(ax, grid, prof, ci, color, f"C = {_flops_label(C)}")
-            n_med = float(np.median(N_draws[:, j]))
-            at = float(np.interp(np.log(n_med), np.log(grid), med))
+            at = float(np.interp(np.log(n_med[j]), np.log(grid), med))
             ax.errorbar(
-                [n_med],
+                [n_med[j]],
                 [at],
-                xerr=[[n_med - n_lo], [n_hi - n_med]],
+                xerr=[[n_med[j] - n_lo[j]], [n_hi[j] - n_med[j]]],
                 fmt="o",
                 color=color,
                 capsize=3,

@@ -319,3 +319,21 @@ def test_centre_matches_published_allocation():
     # sanity of the synthetic posterior: its centre is Besiroglu et al.'s fit (a ≈ 0.513)
     a = CENTRE.beta / (CENTRE.alpha + CENTRE.beta)
     assert a == pytest.approx(0.513, abs=1e-3)
+
+
+def test_loss_profile_over_budgets_matches_loop():
+    p = synthetic_draws(S=S, seed=13)
+    C = np.array([1e21, 1e24])
+    grids = np.array([np.geomspace(1e8, 1e11, 5), np.geomspace(1e10, 1e13, 5)])
+    prof = np.asarray(decisions.loss_profile(p, C, grids))
+    assert prof.shape == (S, 2, 5)
+    for s in range(0, S, 16):
+        for j in range(2):
+            for g in range(5):
+                N = grids[j, g]
+                ref = scalar_loss(draw(p, s), N, C[j] / (K * N))
+                assert prof[s, j, g] == pytest.approx(ref, rel=1e-13)
+    one = np.asarray(decisions.loss_profile(p, 1e21, grids[0]))
+    np.testing.assert_allclose(one, prof[:, 0], rtol=1e-15)
+    with pytest.raises(ValueError, match=r"N must be finite sizes > 0 of shape"):
+        decisions.loss_profile(p, C, np.ones((3, 5)))
