@@ -44,27 +44,55 @@ _configure_host_devices()
 
 from bayescale.data import ScalingData  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
+from bayescale.decisions import (  # noqa: E402
+    Plan,
+    bayes_optimal,
+    compute_for_loss,
+    data_limited,
+    parse_plan,
+    regret,
+)
 from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  # noqa: E402
 from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
 from bayescale.priors import default_priors  # noqa: E402
+from bayescale.units import (  # noqa: E402
+    Budget,
+    CostModel,
+    parse_budget,
+    parse_budget_spec,
+    parse_cost,
+    register_accelerator,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BUDGETS",
+    "Budget",
     "ChinchillaParams",
+    "CostModel",
     "Diagnostics",
     "FitResult",
     "FitSettings",
+    "Plan",
     "SamplingError",
     "SamplingWarning",
     "ScalingData",
     "__version__",
+    "bayes_optimal",
+    "compute_for_loss",
+    "data_limited",
     "dataset_info",
     "default_priors",
     "fit",
     "load",
     "load_dataset",
+    "parse_budget",
+    "parse_budget_spec",
+    "parse_cost",
+    "parse_plan",
+    "register_accelerator",
+    "regret",
 ]

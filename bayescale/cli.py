@@ -1,4 +1,7 @@
-"""Command line: ``bayescale fit CSV ...`` and ``bayescale demo``.
+"""Command line: ``bayescale fit``, ``bayescale report`` and ``bayescale demo``.
+
+``bayescale fit CSV ...`` prints a budget table; ``bayescale report CSV ... --out DIR`` also
+writes a decision report; ``bayescale demo`` does both on the bundled Chinchilla data.
 
 Argument parsing and exit codes only; the work is done by the Python API.
 Exit codes: 0 success; 2 bad input (unreadable file, bad column, invalid values, bad
@@ -29,13 +32,36 @@ class _Parser(argparse.ArgumentParser):
         raise _InputError(message)
 
 
-def _budget(text: str) -> float:
-    from bayescale.units import parse_budget
+def _budget(text: str) -> Any:
+    # a Budget (float(b) is its FLOPs) so reports can state the unit conversion used
+    from bayescale.units import parse_budget_spec
 
     try:
-        return parse_budget(text)
+        return parse_budget_spec(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parsed(parse: Any) -> Any:
+    """An argparse type from a parser that raises ValueError with a one-line message."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return v
 
 
 def _probability(text: str) -> float:
@@ -66,7 +92,8 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         type=_budget,
         action="append",
         metavar="C",
-        help="training compute in FLOPs (e.g. 1e24); repeat for several budgets",
+        help="training compute: FLOPs (1e24), PF-days (5000pf-days) or accelerator time "
+        "(2048xH100:30d@40%%); repeat for several budgets",
     )
     p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
     p.add_argument(
@@ -95,14 +122,68 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``bayescale`` argument parser."""
-    parser = _Parser(
-        prog="bayescale",
-        description="Bayesian scaling-law fits and compute-optimal allocation with intervals.",
+def _factor(text: str) -> float:
+    v = _positive_float(text)
+    if v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a factor > 1, got {text}")
+    return v
+
+
+def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
+    from bayescale.decisions import parse_plan
+    from bayescale.units import parse_cost, parse_count
+
+    p.add_argument(
+        "--plan",
+        type=_parsed(parse_plan),
+        action="append",
+        metavar="N/D",
+        help="a planned run to assess: N/D (70B/1.4T) or N@C (70B@5.76e23); repeatable"
+        + (" (default 70B/1.4T, Chinchilla's own run)" if demo else ""),
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    f = sub.add_parser("fit", help="fit a CSV of training runs")
+    p.add_argument(
+        "--target-loss",
+        type=_positive_float,
+        action="append",
+        metavar="L",
+        help="a target loss: report the compute needed to reach it; repeatable",
+    )
+    p.add_argument(
+        "--d-max",
+        type=_parsed(lambda t: parse_count(t, "--d-max")),
+        metavar="TOKENS",
+        help="cap on unique training tokens (e.g. 1T): best allocation under the cap",
+    )
+    p.add_argument(
+        "--cost",
+        type=_parsed(parse_cost),
+        metavar="SPEC",
+        help="express budgets and waste in accelerator-hours and money, e.g. H100@40%%,$2.5/h",
+    )
+    p.add_argument(
+        "--eps",
+        type=_positive_float,
+        action="append",
+        help="regret threshold for P(regret < eps); repeatable (default 0.001 and 0.01)",
+    )
+    p.add_argument(
+        "--within",
+        type=_factor,
+        default=2.0,
+        help="report P(plan's N within this factor of N_opt) (default 2)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        required=not demo,
+        default="demo-report" if demo else None,
+        help="directory for report.md, report.html, report.json and figures/"
+        + (" (default demo-report)" if demo else ""),
+    )
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+
+
+def _add_data_options(f: argparse.ArgumentParser) -> None:
     f.add_argument("csv", help="CSV with one row per training run")
     f.add_argument("--n-col", default="N", help="parameters column (default N)")
     f.add_argument("--d-col", default="D", help="training tokens column (default D)")
@@ -115,9 +196,30 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``bayescale`` argument parser."""
+    parser = _Parser(
+        prog="bayescale",
+        description="Bayesian scaling-law fits and compute-optimal allocation with intervals.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    f = sub.add_parser("fit", help="fit a CSV of training runs")
+    _add_data_options(f)
     _add_fit_options(f)
-    d = sub.add_parser("demo", help="fit the bundled Chinchilla data and print a budget report")
+    r = sub.add_parser(
+        "report", help="fit a CSV and write a decision report (Markdown, HTML, JSON)"
+    )
+    _add_data_options(r)
+    _add_fit_options(r)
+    _add_report_options(r, demo=False)
+    d = sub.add_parser(
+        "demo",
+        help="fit the bundled Chinchilla data, print a budget table, write a decision report",
+    )
     _add_fit_options(d)
+    _add_report_options(d, demo=True)
     return parser
 
 
@@ -153,7 +255,8 @@ def _run(args: argparse.Namespace) -> int:
             c_col=args.c_col,
             flops_per_param_token=args.flops_per_param_token,
         )
-    budgets = args.budget or list(bayescale.DEFAULT_BUDGETS)
+    specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
+    budgets = [float(b) for b in specs]
     with warnings.catch_warnings():
         # problems are printed with the table and reflected in the exit code
         warnings.simplefilter("ignore", SamplingWarning)
@@ -176,9 +279,50 @@ def _run(args: argparse.Namespace) -> int:
             result.save(args.save)
         except ValueError as exc:
             raise _InputError(str(exc)) from None
+    report = None
+    if args.command in ("report", "demo"):
+        report = _write_report(result, args, specs)
     if not args.quiet or not result.ok:
         print(text_summary(summary))
+        if report is not None:
+            print("\nSummary")
+            print("\n".join(f"  - {s}" for s in report["summary"]))
+            print(f"\nDecision report: {report['files']['html']} (also report.md, report.json)")
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
+
+
+#: The demo's example decisions: Chinchilla's own run (70B parameters on 1.4T tokens, about
+#: Gopher's 5.76e23 FLOPs), two target losses and a 1T-token data cap.
+DEMO_PLANS = ("70B/1.4T",)
+DEMO_TARGETS = (2.0, 1.9)
+DEMO_D_MAX = 1e12
+
+
+def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> dict[str, Any]:
+    demo = args.command == "demo"
+    plans = args.plan or (list(DEMO_PLANS) if demo else None)
+    targets = args.target_loss or (list(DEMO_TARGETS) if demo else None)
+    d_max = args.d_max if args.d_max is not None else (DEMO_D_MAX if demo else None)
+    try:
+        return result.report(
+            args.out,
+            budgets=budgets,
+            plans=plans,
+            target_loss=targets,
+            d_max=d_max,
+            cost=args.cost,
+            eps=args.eps or (1e-3, 1e-2),
+            within=args.within,
+            ci=args.ci,
+            ci_kind=args.ci_kind,
+            figures=not args.no_figures,
+            title="bayescale demo: Chinchilla (Hoffmann et al. 2022, digitised by Besiroglu "
+            "et al. 2024)"
+            if demo
+            else None,
+        )
+    except OSError as exc:
+        raise _InputError(f"cannot write report to {args.out!r}: {exc.strerror or exc}") from None
 
 
 def _one_line(message: Any) -> str:

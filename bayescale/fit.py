@@ -404,6 +404,166 @@ class FitResult:
             shape = (*self.samples["E"].shape, len(self.data))
             return np.asarray(ll).reshape(shape)
 
+    # ------------------------------------------------------------------ decisions
+    def _decision_law(self) -> dict[str, Any]:
+        """The law's functions for :mod:`bayescale.decisions` (``None``: Chinchilla).
+
+        One hook so other laws only override this: ``loss_fn``, ``optimum_fn``, ``floor_fn``.
+        """
+        return {"loss_fn": None, "optimum_fn": None, "floor_fn": None}
+
+    def bayes_optimal(
+        self, budgets: Any = DEFAULT_BUDGETS, ci: float = 0.9, ci_kind: str = "eti"
+    ) -> pd.DataFrame:
+        """Bayes-optimal N beside the plug-in and per-draw optima at each budget.
+
+        The Bayes-optimal N minimises the posterior expected loss; see
+        :func:`bayescale.decisions.bayes_optimal_table` for the columns.
+        """
+        from bayescale.decisions import bayes_optimal_table
+
+        return bayes_optimal_table(
+            self.params(),
+            _budgets(budgets),
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def regret(
+        self,
+        plans: Any,
+        *,
+        eps: Any = (1e-3, 1e-2),
+        within: float = 2.0,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+    ) -> pd.DataFrame:
+        """Posterior regret of planned runs in loss and in wasted compute.
+
+        ``plans``: ``"70B/1.4T"``, ``"70B@5.76e23"``, ``(N, D)``, ``{"N": .., "C": ..}`` or a
+        list of these; see :func:`bayescale.decisions.regret_table` for the columns.
+        """
+        from bayescale.decisions import regret_table
+
+        return regret_table(
+            self.params(),
+            plans,
+            eps=eps,
+            within=within,
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def compute_for_loss(self, target_loss: Any, ci: float = 0.9) -> pd.DataFrame:
+        """Least compute reaching each target loss, with P(reachable).
+
+        Unreachable draws count as infinite compute; see
+        :func:`bayescale.decisions.compute_for_loss_table`.
+        """
+        from bayescale.decisions import compute_for_loss_table
+
+        return compute_for_loss_table(
+            self.params(),
+            target_loss,
+            ci=ci,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def data_limited(
+        self,
+        D_max: float,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+    ) -> pd.DataFrame:
+        """Best allocation with at most ``D_max`` training tokens at each budget.
+
+        ``table.attrs["C_bind"]`` is the budget above which the cap binds; see
+        :func:`bayescale.decisions.data_limited_table`.
+        """
+        from bayescale.decisions import data_limited_table
+
+        return data_limited_table(
+            self.params(),
+            D_max,
+            _budgets(budgets),
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def report(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        budgets: Any = DEFAULT_BUDGETS,
+        plans: Any = None,
+        target_loss: Any = None,
+        d_max: float | None = None,
+        cost: Any = None,
+        eps: Any = (1e-3, 1e-2),
+        within: float = 2.0,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        figures: bool = True,
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """Write a decision report to directory ``out``: Markdown, self-contained HTML, JSON.
+
+        Parameters
+        ----------
+        out : path
+            Output directory (created): ``report.md``, ``report.html``, ``report.json``
+            and ``figures/*.png``.
+        budgets : sequence
+            Budgets as FLOPs or strings in any unit (``"5000pf-days"``,
+            ``"2048xH100:30d@40%"``); see :mod:`bayescale.units`.
+        plans : optional
+            Planned runs to assess (``"70B/1.4T"``...; see :meth:`regret`).
+        target_loss : float or sequence, optional
+            Target losses for compute-for-loss.
+        d_max : float, optional
+            Cap on unique training tokens.
+        cost : str or CostModel, optional
+            ``"H100@40%,$2.5/h"``: express budgets and waste in accelerator-hours and money.
+        eps, within : optional
+            Regret thresholds and the factor for P(N within a factor of N_opt).
+        ci, ci_kind : optional
+            Credible mass and interval kind.
+        figures : bool, default True
+            Draw and embed figures (needs matplotlib).
+        title : str, optional
+            Report title.
+
+        Returns
+        -------
+        dict
+            The JSON content, with ``"files"`` listing what was written.
+        """
+        from bayescale.decision_report import write_report
+
+        return write_report(
+            self,
+            out,
+            budgets=budgets,
+            plans=plans,
+            target_loss=target_loss,
+            d_max=d_max,
+            cost=cost,
+            eps=eps,
+            within=within,
+            ci=ci,
+            ci_kind=ci_kind,
+            figures=figures,
+            title=title,
+        )
+
     # ------------------------------------------------------------------ export
     def to_dict(
         self, budgets: Any = DEFAULT_BUDGETS, ci: float = 0.9, ci_kind: str = "eti"
