@@ -48,23 +48,29 @@ from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  #
 from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
+from bayescale.laws import LAWS, Law, define_law, get_law, register_law  # noqa: E402
 from bayescale.priors import default_priors  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BUDGETS",
+    "LAWS",
     "ChinchillaParams",
     "Diagnostics",
     "FitResult",
     "FitSettings",
+    "Law",
     "SamplingError",
     "SamplingWarning",
     "ScalingData",
     "__version__",
     "dataset_info",
     "default_priors",
+    "define_law",
     "fit",
+    "get_law",
     "load",
     "load_dataset",
+    "register_law",
 ]

@@ -29,6 +29,7 @@ from bayescale.laws.model import (
     POOLINGS,
     LawModelSpec,
     best_prior_draw,
+    centering_of,
     fixed_params,
     initial_sites,
     resolve_law_priors,
@@ -231,7 +232,8 @@ def fit(
         )
     law_obj = get_law(law)
     cfg = FitSettings(**settings, law=law_obj.name)
-    if law_obj is not CHINCHILLA or data.group is not None or fixed_params(law_obj, priors):
+    grouped = _group_index(data)[0] is not None
+    if law_obj is not CHINCHILLA or grouped or fixed_params(law_obj, priors):
         result = _fit_law(data, law_obj, cfg, priors, progress_bar)
         result.diagnostics.report(strict=strict, stacklevel=2)
         return result
@@ -287,9 +289,12 @@ def fit(
 
 
 def _group_index(data: ScalingData) -> tuple[tuple[str, ...] | None, np.ndarray | None]:
+    """Sorted group labels and each run's position in them; None for fewer than 2 groups."""
     if data.group is None:
         return None, None
     names, index = np.unique(np.asarray(data.group).astype(str), return_inverse=True)
+    if len(names) < 2:  # one group is ungrouped data
+        return None, None
     return tuple(str(g) for g in names), index.astype(np.int32)
 
 
@@ -331,6 +336,7 @@ def _fit_law(
         }
         if groups is not None:
             kwargs["group_index"] = jnp.asarray(gidx)
+            kwargs["centering"] = jnp.asarray(centering_of(counts), dtype)
         start_values = _law_start(law, data, resolved, spec, groups, gidx, cfg.seed)
         start_values.update(fixed)
         sites = initial_sites(spec, args, kwargs, start_values)

@@ -46,8 +46,9 @@ from bayescale.laws.base import Law
 from bayescale.model import _likelihood, log_space
 
 __all__ = [
+    "CENTERING_RUNS",
     "POOLINGS",
-    "TAU_PRIOR_SCALE",
+    "TAU_PRIOR_RATE",
     "LawModelSpec",
     "fixed_params",
     "law_model",
@@ -55,8 +56,15 @@ __all__ = [
 ]
 
 POOLINGS = ("partial", "shared", "none")
-#: Scale of the half-normal prior on the between-group spread of log exponents.
-TAU_PRIOR_SCALE = 0.2
+#: Rate of the Gamma(2, rate) prior on the between-group spread τ of log exponents: mean
+#: 0.1, 90% in [0.018, 0.24] (exponents of different groups differ by ~2–24%). A
+#: zero-avoiding prior (Chung et al. 2013) rather than a half-normal: with a handful of groups
+#: a half-normal let τ reach 0, where the posterior funnels and NUTS diverged (measured: 10–47
+#: divergent transitions per fit; none with this prior). Groups that truly share exponents
+#: should be fitted with ``pooling="shared"``.
+TAU_PRIOR_RATE = 20.0
+#: Runs at which a group's exponents are half centred, half non-centred (see law_model).
+CENTERING_RUNS = 60.0
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,8 @@ class LawModelSpec:
 
 
 def default_hyperpriors(spec: LawModelSpec) -> dict[str, dist.Distribution]:
-    """``tau_<p>``: HalfNormal(:data:`TAU_PRIOR_SCALE`) for each partially pooled parameter."""
-    return {f"tau_{p}": dist.HalfNormal(TAU_PRIOR_SCALE) for p in spec.pooled}
+    """``tau_<p>``: Gamma(2, :data:`TAU_PRIOR_RATE`) for each partially pooled parameter."""
+    return {f"tau_{p}": dist.Gamma(2.0, TAU_PRIOR_RATE) for p in spec.pooled}
 
 
 def _is_number(v: Any) -> bool:
@@ -209,7 +217,11 @@ def resolve_law_priors(
 
 
 def _sample_param(
-    spec: LawModelSpec, name: str, priors: Mapping[str, Any], n_groups: int | None
+    spec: LawModelSpec,
+    name: str,
+    priors: Mapping[str, Any],
+    n_groups: int | None,
+    centering: Any,
 ) -> Any:
     prior = priors[name]
     grouped = name in spec.grouped
@@ -220,8 +232,12 @@ def _sample_param(
         mu = numpyro.sample(f"{name}_mu", log_space(prior) if positive else prior)
         tau = numpyro.sample(f"tau_{name}", priors[f"tau_{name}"])
         # non-centred: the between-group spread can shrink to 0 without a funnel
-        z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0).expand((n_groups,)))
-        value = mu + tau * z
+        # partially centred (Papaspiliopoulos et al. 2007): z ~ N(c·μ, τ^c) and
+        # log θ_g = μ + τ^(1−c)·(z − c·μ) ~ N(μ, τ) for any c in [0, 1]. Groups with many runs
+        # pin their exponent down and mix best centred (c → 1); sparse groups non-centred.
+        c = centering
+        z = numpyro.sample(f"{name}_z", dist.Normal(c * mu, tau**c))
+        value = mu + tau ** (1.0 - c) * (z - c * mu)
         numpyro.deterministic(f"{name}_pop", jnp.exp(mu) if positive else mu)
         return numpyro.deterministic(name, jnp.exp(value) if positive else value)
     return numpyro.sample(name, prior.expand((n_groups,)))
@@ -236,6 +252,7 @@ def law_model(
     center: Mapping[str, Any],
     fixed: Mapping[str, Any] | None = None,
     group_index: Any = None,
+    centering: Any = None,
 ) -> None:
     """NumPyro model of ``spec.law`` on log loss.
 
@@ -256,6 +273,9 @@ def law_model(
         Values of the parameters in ``spec.fixed``.
     group_index : array of int, shape (R,), optional
         Group of each run (pooled fits).
+    centering : array of shape (G,), optional
+        Centring weight c_g in [0, 1] of each group's pooled parameters, default
+        n_g / (n_g + :data:`CENTERING_RUNS`) for a group of n_g runs (:func:`centering_of`).
     """
     law = spec.law
     fixed = dict(fixed or {})
@@ -267,7 +287,7 @@ def law_model(
         if p in spec.fixed:
             theta[p] = jnp.asarray(fixed[p])
         elif p not in shear_of:
-            theta[p] = _sample_param(spec, p, priors, n_groups)
+            theta[p] = _sample_param(spec, p, priors, n_groups, centering)
     for s in law.shears:
         if s.coef in spec.fixed:
             continue
@@ -298,6 +318,17 @@ def law_model(
         )
 
 
+def centering_of(counts: Any) -> np.ndarray:
+    """Centring weight n/(n + CENTERING_RUNS) of groups with ``counts`` runs.
+
+    Measured on Chinchilla-like designs (two groups of 80 runs and one of 5): fully
+    non-centred 30–47 divergences per fit, fully centred 65–157, centred by group size
+    (n/(n+20)) 10–28, n/(n+60) 0–4 (and 0 with the Gamma prior on τ).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    return counts / (counts + CENTERING_RUNS)
+
+
 def initial_sites(
     spec: LawModelSpec,
     args: tuple,
@@ -323,7 +354,7 @@ def initial_sites(
         elif name.startswith("tau_"):
             value = 0.1
         elif name.endswith("_z"):
-            value = 0.0
+            value = d.loc  # z = c·μ puts every group at the population value e^μ
         elif name.endswith("_mu"):
             p = name[: -len("_mu")]
             v = jnp.asarray(start[p])
