@@ -42,6 +42,8 @@ def _configure_host_devices() -> None:
 
 _configure_host_devices()
 
+from bayescale.backtest import BacktestResult, backtest  # noqa: E402
+from bayescale.checking import ModelCheckWarning, PPCResult, compare, loo, ppc, waic  # noqa: E402
 from bayescale.data import ScalingData  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
 from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  # noqa: E402
@@ -56,15 +58,20 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_BUDGETS",
     "LAWS",
+    "BacktestResult",
     "ChinchillaParams",
     "Diagnostics",
     "FitResult",
     "FitSettings",
     "Law",
+    "ModelCheckWarning",
+    "PPCResult",
     "SamplingError",
     "SamplingWarning",
     "ScalingData",
     "__version__",
+    "backtest",
+    "compare",
     "dataset_info",
     "default_priors",
     "define_law",
@@ -72,5 +79,8 @@ __all__ = [
     "get_law",
     "load",
     "load_dataset",
+    "loo",
+    "ppc",
     "register_law",
+    "waic",
 ]
