@@ -41,7 +41,8 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
     ]
     alloc = []
     for a in d["allocations"]:
-        row = [fmt(a["budget"])]
+        # pooled fits: one row per group and budget
+        row = [f"{a['group']}: {fmt(a['budget'])}" if "group" in a else fmt(a["budget"])]
         for key in ("N_opt", "D_opt", "tokens_per_param", "loss"):
             v = a[key]
             row.append(f"{fmt(v['median'])} [{fmt(v['lo'])}, {fmt(v['hi'])}]")

@@ -19,6 +19,8 @@ fitting, diagnostics, LOO comparison, backtests and a numerical compute-optimal 
 ...     priors={"E": dist.LogNormal(0.5, 0.75), "A": dist.LogNormal(7, 3),
 ...             "B": dist.LogNormal(7, 3), "alpha": dist.LogNormal(-1.05, 0.6)},
 ...     group_params=("E", "A", "B"),
+...     shears=(bayescale.laws.Shear("a_c", "A", "alpha", "log_N"),
+...             bayescale.laws.Shear("b_c", "B", "alpha", "log_D")),
 ...     overwrite=True,
 ... )
 >>> law.params
@@ -108,6 +110,7 @@ def define_law(
     *,
     covariates: tuple[str, ...] = (),
     group_params: tuple[str, ...] = (),
+    shears: tuple[Shear, ...] = (),
     log_space: bool = False,
     n_opt: Callable[..., Any] | None = None,
     exponents: Callable[..., Any] | None = None,
@@ -135,6 +138,10 @@ def define_law(
         Extra per-run columns passed to ``loss`` by name (e.g. ``("U_D",)``).
     group_params : tuple of str
         Parameters given one value per group in a pooled fit (the rest are pooled).
+    shears : tuple of Shear
+        Power-law terms K·x^(−s) whose coefficient should be sampled at the data's centre
+        (:class:`Shear`); with them NUTS needs several times fewer steps on a power law
+        (e.g. ``Shear("a_c", "A", "alpha", "log_N")`` for a term A/N^alpha).
     log_space : bool, default False
         ``loss`` returns log loss (more accurate for sums of exponentials).
     n_opt : callable, optional
@@ -187,6 +194,7 @@ def define_law(
         priors=lambda: dict(frozen),
         covariates=covariates,
         group_params=tuple(group_params),
+        shears=tuple(shears),
         positive=tuple(k for k, p in frozen.items() if _positive_support(p)),
         log_n_opt=log_n_opt,
         exponents=exponents,
