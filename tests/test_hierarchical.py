@@ -33,7 +33,7 @@ def grouped_data():
 
 @pytest.fixture(scope="module")
 def pooled_fit(grouped_data):
-    return bayescale.fit(grouped_data, seed=1)
+    return bayescale.fit(grouped_data, seed=1, warmup=500, draws=500)
 
 
 def true_n_opt(j, C):
@@ -98,7 +98,7 @@ def test_group_api_and_storage(pooled_fit, tmp_path):
     assert d["groups"] == ["g0", "g1", "g2"] and d["pooling"] == "partial"
     assert [a["group"] for a in d["allocations"]] == ["g0", "g1", "g2"]
     assert "alpha[g2]" in d["parameters"]
-    assert fit.log_likelihood().shape == (4, 1000, len(fit.data))
+    assert fit.log_likelihood().shape == (4, 500, len(fit.data))
     path = tmp_path / "pooled.nc"
     fit.save(path)
     loaded = bayescale.load(path)

@@ -151,3 +151,52 @@ def test_fixed_asymptote(tmp_path):
         bayescale.fit(data, priors={"E": -1.0})
     with pytest.raises(ValueError, match="no parameter 'E' to put a prior on for law 'kaplan'"):
         bayescale.fit(data, law="kaplan", priors={"N_c": 1e13, "E": dist.LogNormal(0, 1)})
+
+
+def test_generic_model_reproduces_the_chinchilla_model(chinchilla):
+    """The law model with law="chinchilla" has the same log density as bayescale.model's."""
+    from numpyro.infer.util import log_density
+
+    from bayescale.inference import ModelSpec
+    from bayescale.laws import CHINCHILLA
+    from bayescale.laws.model import LawModelSpec, resolve_law_priors
+    from bayescale.priors import resolve_priors
+
+    legacy, generic = ModelSpec(likelihood="huber"), LawModelSpec(CHINCHILLA, "huber")
+    priors, _ = resolve_law_priors(generic, None)
+    with jax.enable_x64():
+        x = CHINCHILLA.covariates_of(chinchilla)
+        center = {k: float(np.mean(v)) for k, v in x.items()}
+        rng = np.random.default_rng(0)
+        for _ in range(3):
+            site = {
+                "E": rng.uniform(1.5, 2.0),
+                "alpha": rng.uniform(0.25, 0.4),
+                "beta": rng.uniform(0.25, 0.4),
+                "a_c": rng.uniform(-3, -1),
+                "b_c": rng.uniform(-3, -1),
+                "sigma": rng.uniform(0.005, 0.05),
+            }
+            a, _ = log_density(
+                legacy,
+                (x["log_N"], x["log_D"], chinchilla.log_loss),
+                {
+                    "priors": resolve_priors(None, "huber"),
+                    "center": (center["log_N"], center["log_D"]),
+                },
+                site,
+            )
+            b, _ = log_density(
+                generic, (x, chinchilla.log_loss), {"priors": priors, "center": center}, site
+            )
+            assert float(a) == pytest.approx(float(b), rel=1e-12)
+
+
+def test_refitting_a_law_reuses_the_compiled_sampler(kaplan_fit):
+    from bayescale.inference import trace_counts
+
+    other = simulate_law("kaplan", KAPLAN_PARAMS, sigma=0.01, seed=7)
+    assert len(other) == len(kaplan_fit.data)
+    before = dict(trace_counts)
+    bayescale.fit(other, law="kaplan", seed=7)
+    assert trace_counts == before
