@@ -17,12 +17,14 @@ Pooling (data with a ``group`` column). The law's ``group_params`` (for Chinchil
 and sheared coefficients get an independent value per group. The rest (exponents, decay
 constants) follow ``pooling``:
 
-- ``"partial"`` (default): per-group values drawn from a population, non-centred on the log
-  scale for positive parameters, :math:`\log\theta_g = \mu + \tau z_g`, with
-  :math:`\mu` ~ the parameter's prior in log space (so the default prior describes the
-  population median) and :math:`\tau` ~ ``HalfNormal(0.2)`` (exponents of different
-  architectures typically differ by tens of per cent); reported as ``<p>_pop`` = e^μ and
-  ``tau_<p>``;
+- ``"partial"`` (default): per-group values drawn from a population on the log scale (for
+  positive parameters), :math:`\log\theta_g \sim N(\mu, \tau)`, with :math:`\mu` ~ the
+  parameter's prior in log space (so the default prior describes the population median)
+  and :math:`\tau` ~ ``Gamma(2, 20)`` (mean 0.1: exponents of different architectures or
+  data mixtures differ by some per cent; see :data:`TAU_PRIOR_RATE`); reported as
+  ``<p>_pop`` = e^μ and ``tau_<p>``. Each group is parameterised partially centred, with
+  weight n_g/(n_g + 60) for a group of n_g runs (:func:`centering_of`), which measured free
+  of divergences where fully centred and fully non-centred forms were not;
 - ``"shared"``: one value for all groups;
 - ``"none"``: independent per-group values, each with the full prior (no pooling).
 
