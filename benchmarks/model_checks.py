@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                 fits[f"{law}/{lik}"] = bayescale.fit(data, law=law, likelihood=lik, **settings)
         table = bayescale.compare(fits)
         out += ["### PSIS-LOO on all runs", "", *loo_table(table), ""]
-        problems = {k: f.diagnostics.problems for k, f in {**bt.fits, **fits}.items() if not f.ok}
+        problems = {f"backtest fit {k}": f.diagnostics.problems for k, f in bt.fits.items()}
+        problems.update({f"all-runs fit {k}": f.diagnostics.problems for k, f in fits.items()})
+        problems = {k: p for k, p in problems.items() if p}
         if problems:
             out += ["Sampling problems:", ""]
             out += [f"- {k}: {' '.join(p)}" for k, p in problems.items()]

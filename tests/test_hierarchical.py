@@ -114,3 +114,20 @@ def test_shared_and_unpooled_exponents(grouped_data):
     assert "tau_alpha" not in shared.samples
     with pytest.raises(ValueError, match="unknown pooling 'full'"):
         bayescale.fit(grouped_data, pooling="full")
+
+
+def test_grouped_runs_score_and_check(pooled_fit, grouped_data):
+    from bayescale.backtest import evaluate, split_holdout
+
+    held = grouped_data.subset(np.arange(len(grouped_data)) % 10 == 0)
+    summary, runs = evaluate(pooled_fit, held, (0.9,))
+    assert summary["n_test"] == len(held) == len(runs)
+    assert 0.0 <= summary["coverage_0.9"] <= 1.0 and np.isfinite(summary["mlpd"])
+    assert bayescale.ppc(pooled_fit).coverage.shape == (2, 3)
+    top = grouped_data.C >= np.sort(grouped_data.C)[-3]  # a group of only the largest runs
+    labels = np.where(top, "big", "rest")
+    odd = bayescale.ScalingData.from_arrays(
+        N=grouped_data.N, D=grouped_data.D, loss=grouped_data.loss, group=labels
+    )
+    with pytest.raises(ValueError, match="groups big have no training runs"):
+        split_holdout(odd, "largest", 0.2)
