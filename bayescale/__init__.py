@@ -42,6 +42,8 @@ def _configure_host_devices() -> None:
 
 _configure_host_devices()
 
+from bayescale.backtest import BacktestResult, backtest  # noqa: E402
+from bayescale.checking import ModelCheckWarning, PPCResult, compare, loo, ppc, waic  # noqa: E402
 from bayescale.data import ScalingData  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
 from bayescale.decisions import (  # noqa: E402
@@ -56,6 +58,7 @@ from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  #
 from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
+from bayescale.laws import LAWS, Law, define_law, get_law, register_law  # noqa: E402
 from bayescale.priors import default_priors  # noqa: E402
 from bayescale.units import (  # noqa: E402
     Budget,
@@ -70,29 +73,42 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BUDGETS",
+    "LAWS",
+    "BacktestResult",
     "Budget",
     "ChinchillaParams",
     "CostModel",
     "Diagnostics",
     "FitResult",
     "FitSettings",
+    "Law",
+    "ModelCheckWarning",
+    "PPCResult",
     "Plan",
     "SamplingError",
     "SamplingWarning",
     "ScalingData",
     "__version__",
+    "backtest",
     "bayes_optimal",
+    "compare",
     "compute_for_loss",
     "data_limited",
     "dataset_info",
     "default_priors",
+    "define_law",
     "fit",
+    "get_law",
     "load",
     "load_dataset",
+    "loo",
     "parse_budget",
     "parse_budget_spec",
     "parse_cost",
     "parse_plan",
+    "ppc",
     "register_accelerator",
+    "register_law",
     "regret",
+    "waic",
 ]

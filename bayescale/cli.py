@@ -1,12 +1,14 @@
-"""Command line: ``bayescale fit``, ``bayescale report`` and ``bayescale demo``.
+"""Command line: ``bayescale fit``, ``report``, ``compare``, ``backtest`` and ``demo``.
 
 ``bayescale fit CSV ...`` prints a budget table; ``bayescale report CSV ... --out DIR`` also
-writes a decision report; ``bayescale demo`` does both on the bundled Chinchilla data.
+writes a decision report; ``compare`` and ``backtest`` fit several laws or likelihoods and
+rank them; ``bayescale demo`` fits the bundled Chinchilla data and writes a decision report.
 
 Argument parsing and exit codes only; the work is done by the Python API.
 Exit codes: 0 success; 2 bad input (unreadable file, bad column, invalid values, bad
 option) with one line on stderr; 3 the fit ran but failed its sampling diagnostics
-(its outputs are still written, with ``"ok": false``).
+(its outputs are still written, with ``"ok": false``). ``compare`` and ``backtest`` fit
+several models: exit 3 if any of them failed its diagnostics.
 """
 
 from __future__ import annotations
@@ -84,6 +86,103 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _names(kind: str) -> Any:
+    """Parse a comma-separated list of law or likelihood names."""
+
+    def parse(text: str) -> list[str]:
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError(f"expected one or more {kind} names")
+        if kind == "law":
+            from bayescale.laws import get_law
+
+            for n in names:
+                try:
+                    get_law(n)
+                except ValueError as exc:
+                    raise argparse.ArgumentTypeError(str(exc)) from None
+        else:
+            from bayescale.law import LIKELIHOODS
+
+            bad = [n for n in names if n not in LIKELIHOODS]
+            if bad:
+                raise argparse.ArgumentTypeError(
+                    f"unknown likelihood {bad[0]!r}; choose from {', '.join(LIKELIHOODS)}"
+                )
+        return names
+
+    return parse
+
+
+def _extra_col(text: str) -> tuple[str, str]:
+    name, sep, col = text.partition("=")
+    if not sep or not name.strip() or not col.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=COLUMN (e.g. U_D=unique_tokens), got {text!r}"
+        )
+    return name.strip(), col.strip()
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("csv", nargs="?", help="CSV with one row per training run")
+    p.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="a bundled data set instead of a CSV (chinchilla, datablations, misfitting)",
+    )
+    p.add_argument("--n-col", default="N", help="parameters column (default N)")
+    p.add_argument("--d-col", default="D", help="training tokens column (default D)")
+    p.add_argument(
+        "--c-col",
+        default="C",
+        help="training FLOPs column, used when N or D is absent (default C)",
+    )
+    p.add_argument("--loss-col", default="loss", help="final loss column (default loss)")
+    p.add_argument(
+        "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
+    )
+    _add_law_data_options(p)
+
+
+def _add_law_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--extra-col",
+        type=_extra_col,
+        action="append",
+        metavar="NAME=COLUMN",
+        help="a per-run column a law needs, e.g. U_D=unique_tokens (repeatable)",
+    )
+    p.add_argument(
+        "--group-col", metavar="COLUMN", help="group label column: pooled fit over groups"
+    )
+    p.add_argument(
+        "--pooling",
+        choices=("partial", "shared", "none"),
+        default="partial",
+        help="with --group-col: exponents partially pooled (default), shared or separate",
+    )
+
+
+def _add_sampler_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chains", type=_positive_int, default=4)
+    p.add_argument("--warmup", type=_positive_int, default=1000)
+    p.add_argument("--draws", type=_positive_int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--target-accept", type=_probability, default=0.8)
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not use the on-disk compilation cache"
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+
+def _levels(text: str) -> list[float]:
+    out = []
+    for t in text.split(","):
+        out.append(_probability(t.strip()))
+    return out
+
+
 def _add_fit_options(p: argparse.ArgumentParser) -> None:
     from bayescale.law import LIKELIHOODS
 
@@ -108,18 +207,9 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         default="gaussian",
         help="residual distribution on log loss (default gaussian)",
     )
-    p.add_argument("--chains", type=_positive_int, default=4)
-    p.add_argument("--warmup", type=_positive_int, default=1000)
-    p.add_argument("--draws", type=_positive_int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--target-accept", type=_probability, default=0.8)
-    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    _add_sampler_options(p)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
     p.add_argument("--report", metavar="OUT.md", help="write a Markdown report")
-    p.add_argument(
-        "--no-cache", action="store_true", help="do not use the on-disk compilation cache"
-    )
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
 
 def _factor(text: str) -> float:
@@ -183,18 +273,12 @@ def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
 
 
-def _add_data_options(f: argparse.ArgumentParser) -> None:
-    f.add_argument("csv", help="CSV with one row per training run")
-    f.add_argument("--n-col", default="N", help="parameters column (default N)")
-    f.add_argument("--d-col", default="D", help="training tokens column (default D)")
-    f.add_argument(
-        "--c-col",
-        default="C",
-        help="training FLOPs column, used when N or D is absent (default C)",
-    )
-    f.add_argument("--loss-col", default="loss", help="final loss column (default loss)")
-    f.add_argument(
-        "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
+def _add_law_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--law",
+        type=_names("law"),
+        default=["chinchilla"],
+        help="scaling law: chinchilla (default), kaplan, data_constrained",
     )
 
 
@@ -208,12 +292,53 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="fit a CSV of training runs")
     _add_data_options(f)
     _add_fit_options(f)
+    _add_law_option(f)
     r = sub.add_parser(
         "report", help="fit a CSV and write a decision report (Markdown, HTML, JSON)"
     )
     _add_data_options(r)
     _add_fit_options(r)
+    _add_law_option(r)
     _add_report_options(r, demo=False)
+    c = sub.add_parser("compare", help="fit several laws/likelihoods and rank them by PSIS-LOO")
+    _add_data_options(c)
+    c.add_argument(
+        "--laws",
+        type=_names("law"),
+        default=["chinchilla"],
+        help="comma-separated laws, e.g. chinchilla,kaplan (default chinchilla)",
+    )
+    c.add_argument(
+        "--likelihoods",
+        type=_names("likelihood"),
+        default=["gaussian"],
+        help="comma-separated likelihoods, e.g. gaussian,student_t,huber (default gaussian)",
+    )
+    _add_sampler_options(c)
+    b = sub.add_parser(
+        "backtest", help="fit the smaller runs, score predictions of the largest held-out runs"
+    )
+    _add_data_options(b)
+    b.add_argument("--laws", type=_names("law"), default=["chinchilla"], help="as for compare")
+    b.add_argument(
+        "--likelihoods", type=_names("likelihood"), default=["gaussian"], help="as for compare"
+    )
+    b.add_argument(
+        "--holdout",
+        choices=("largest", "largest_N", "largest_D"),
+        default="largest",
+        help="hold out the runs with the largest compute (default), N or D",
+    )
+    b.add_argument(
+        "--frac", type=_probability, default=0.2, help="share of runs held out (default 0.2)"
+    )
+    b.add_argument(
+        "--levels",
+        type=_levels,
+        default=[0.5, 0.9],
+        help="predictive-interval levels to score (default 0.5,0.9)",
+    )
+    _add_sampler_options(b)
     d = sub.add_parser(
         "demo",
         help="fit the bundled Chinchilla data, print a budget table, write a decision report",
@@ -244,17 +369,12 @@ def _run(args: argparse.Namespace) -> int:
             enable_compilation_cache()
         except OSError:
             pass  # an unwritable cache directory only costs compile time
+    if args.command in ("compare", "backtest"):
+        return _run_models(args, _load_data(args))
     if args.command == "demo":
         data = bayescale.load_dataset("chinchilla")
     else:
-        data = bayescale.ScalingData.from_csv(
-            args.csv,
-            n_col=args.n_col,
-            d_col=args.d_col,
-            loss_col=args.loss_col,
-            c_col=args.c_col,
-            flops_per_param_token=args.flops_per_param_token,
-        )
+        data = _load_data(args)
     specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
     budgets = [float(b) for b in specs]
     with warnings.catch_warnings():
@@ -268,6 +388,7 @@ def _run(args: argparse.Namespace) -> int:
             draws=args.draws,
             seed=args.seed,
             target_accept=args.target_accept,
+            **_law_options(args),
         )
     summary = result.to_dict(budgets, args.ci, args.ci_kind)
     if args.json:
@@ -323,6 +444,142 @@ def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> 
         )
     except OSError as exc:
         raise _InputError(f"cannot write report to {args.out!r}: {exc.strerror or exc}") from None
+
+
+def _law_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``law`` and ``pooling`` for fit(); none for ``demo`` (keeps its defaults)."""
+    if getattr(args, "law", None) is None:
+        return {}
+    return {"law": args.law[0], "pooling": args.pooling}
+
+
+def _load_data(args: argparse.Namespace) -> Any:
+    import bayescale
+
+    extra = dict(args.extra_col or [])
+    dataset = getattr(args, "dataset", None)
+    if dataset is not None:
+        if args.csv is not None:
+            raise _InputError("give a CSV or --dataset, not both")
+        options: dict[str, Any] = {}
+        if extra:
+            options["extra_cols"] = extra
+        if args.group_col:
+            options["group_col"] = args.group_col
+        return bayescale.load_dataset(dataset, **options)
+    if args.csv is None:
+        raise _InputError("give a CSV file of runs (or --dataset NAME)")
+    return bayescale.ScalingData.from_csv(
+        args.csv,
+        n_col=args.n_col,
+        d_col=args.d_col,
+        loss_col=args.loss_col,
+        c_col=args.c_col,
+        flops_per_param_token=args.flops_per_param_token,
+        extra_cols=extra or None,
+        group_col=args.group_col,
+    )
+
+
+def _run_models(args: argparse.Namespace, data: Any) -> int:
+    """``compare`` and ``backtest``: several fits, one table, the same exit codes."""
+    import bayescale
+    from bayescale.checking import ModelCheckWarning
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.report import fmt
+
+    settings = {
+        "chains": args.chains,
+        "warmup": args.warmup,
+        "draws": args.draws,
+        "target_accept": args.target_accept,
+        "pooling": args.pooling,
+    }
+    if args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
+        raise _InputError("compare needs at least two models (--laws or --likelihoods)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", SamplingWarning)
+        warnings.simplefilter("always", ModelCheckWarning)
+        if args.command == "backtest":
+            bt = bayescale.backtest(
+                data,
+                laws=args.laws,
+                likelihoods=args.likelihoods,
+                holdout=args.holdout,
+                frac=args.frac,
+                ci=args.levels,
+                seed=args.seed,
+                **settings,
+            )
+            out = {"n_runs": len(data), "source": data.source, **bt.to_dict()}
+            ok = bt.ok
+            table = bt.table
+            title = (
+                f"Backtest: {len(bt.runs) // len(table)} of {len(data)} runs held out "
+                f"({args.holdout}, size >= {fmt(bt.threshold)}), predicted from the rest"
+            )
+        else:
+            fits = {}
+            for law in args.laws:
+                for lik in args.likelihoods:
+                    fits[f"{law}/{lik}"] = bayescale.fit(
+                        data, law=law, likelihood=lik, seed=args.seed, **settings
+                    )
+            table = bayescale.compare(fits)
+            ok = all(f.ok for f in fits.values())
+            rows = [
+                {"model": str(name), **{k: _plain(v) for k, v in r.items()}}
+                for name, r in table.iterrows()
+            ]
+            out = {
+                "n_runs": len(data),
+                "source": data.source,
+                "models": rows,
+                "diagnostics": {
+                    "ok": ok,
+                    "problems": {
+                        n: list(f.diagnostics.problems) for n, f in fits.items() if not f.ok
+                    },
+                },
+            }
+            title = f"PSIS-LOO comparison of {len(fits)} models on {len(data)} runs (log loss)"
+    notes = [_one_line(w.message) for w in caught if issubclass(w.category, ModelCheckWarning)]
+    if notes:
+        out["notes"] = notes
+    if args.json:
+        _write(args.json, json.dumps(out, indent=2, allow_nan=True) + "\n")
+    if not args.quiet or not ok:
+        print(title)
+        print(_table_text(table))
+        for n in notes:
+            print(f"  note: {n}")
+        if not ok:
+            for name, problems in out["diagnostics"]["problems"].items():
+                print(f"  {name}: diagnostics FAILED — {' '.join(problems)}")
+    return EXIT_OK if ok else EXIT_DIAGNOSTICS
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def _table_text(table: Any) -> str:
+    from bayescale.report import fmt
+
+    def cell(v: Any) -> str:
+        if isinstance(v, bool):
+            return "yes" if v else "NO"
+        if isinstance(v, float):
+            return fmt(v, 3)
+        return str(v)
+
+    frame = table.reset_index() if table.index.name else table
+    header = [str(c) for c in frame.columns]
+    rows = [[cell(_plain(v)) for v in r] for r in frame.itertuples(index=False)]
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
 
 
 def _one_line(message: Any) -> str:

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "load", "save", "to_datatree"]
 
-#: Identifies bayescale fit files; bumped when the layout changes.
-FORMAT = "bayescale-fit/1"
+#: Identifies bayescale fit files; bumped when the layout changes. Version 2 adds the law,
+#: groups, fixed parameters and extra data columns; version-1 files (Chinchilla law) still load.
+FORMAT = "bayescale-fit/2"
+_READABLE = ("bayescale-fit/1", FORMAT)
 _STATS = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy")
 # ArviZ's names for numpyro's sampler statistics
 _ARVIZ_STATS = {
@@ -67,21 +69,29 @@ def to_datatree(result: FitResult, *, log_likelihood: bool = False) -> Any:
     from arviz_base import from_dict
 
     data = result.data
+    constant = {
+        "N": data.N,
+        "D": data.D,
+        "loss": data.loss,
+        "row": np.asarray(data.rows).astype(str),
+    }
+    constant.update({f"extra_{k}": np.asarray(v) for k, v in data.extra.items()})
+    if data.group is not None:
+        constant["group_label"] = np.asarray(data.group).astype(str)
     groups: dict[str, dict[str, Any]] = {
         "posterior": dict(result.samples),
         "sample_stats": {_ARVIZ_STATS[k]: result.stats[k] for k in _STATS if k in result.stats},
         "observed_data": {"log_loss": data.log_loss},
-        "constant_data": {
-            "N": data.N,
-            "D": data.D,
-            "loss": data.loss,
-            "row": np.asarray(data.rows).astype(str),
-        },
+        "constant_data": constant,
     }
-    dims = {name: ["run"] for name in ("log_loss", "N", "D", "loss", "row")}
+    dims: dict[str, list[str]] = {name: ["run"] for name in ("log_loss", *constant)}
+    coords = {}
+    if result.groups is not None:
+        coords["group"] = list(result.groups)
+        dims.update({k: ["group"] for k, v in result.samples.items() if v.ndim == 3})
     if log_likelihood:
         groups["log_likelihood"] = {"log_loss": result.log_likelihood()}
-    tree = from_dict(groups, dims=dims)
+    tree = from_dict(groups, dims=dims, coords=coords or None)
     tree.attrs["bayescale"] = json.dumps(_record(result))
     return tree
 
@@ -95,7 +105,12 @@ def _record(result: FitResult) -> dict[str, Any]:
         "data": {
             "source": result.data.source,
             "flops_per_param_token": result.data.flops_per_param_token,
+            "extra": list(result.data.extra),
         },
+        "law": result.law.name,
+        "groups": None if result.groups is None else list(result.groups),
+        "fixed": {k: float(v) for k, v in result.fixed.items()},
+        "sample_order": list(result.samples),
     }
 
 
@@ -118,7 +133,8 @@ def load(path: str | os.PathLike[str]) -> FitResult:
     """
     import xarray as xr
 
-    from bayescale.fit import PARAMETERS, FitResult, FitSettings
+    from bayescale.fit import PARAMETERS, FitResult, FitSettings, _flat_samples
+    from bayescale.laws import get_law
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -137,21 +153,33 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         record = json.loads(raw)
     except json.JSONDecodeError:
         raise ValueError(f"{path!r} has a corrupted bayescale record") from None
-    if record.get("format") != FORMAT:
+    if record.get("format") not in _READABLE:
         raise ValueError(
-            f"{path!r} has format {record.get('format')!r}; this bayescale reads {FORMAT!r}"
+            f"{path!r} has format {record.get('format')!r}; this bayescale reads "
+            f"{' and '.join(repr(f) for f in _READABLE)}"
         )
+    law_name = record.get("law", "chinchilla")
+    try:
+        law = get_law(law_name)
+    except ValueError:
+        raise ValueError(
+            f"{path!r} was fitted with law {law_name!r}, which is not defined in this session; "
+            "call bayescale.define_law(...) with that name before loading"
+        ) from None
     try:
         post = tree["posterior"].to_dataset()
         stats_ds = tree["sample_stats"].to_dataset()
         const = tree["constant_data"].to_dataset()
-        # the canonical order (E, A, B, alpha, beta, sigma, nu), not the file's
-        order = [k for k in (*PARAMETERS, "sigma", "nu") if k in post.data_vars]
+        # the order the fit had (version 1: E, A, B, alpha, beta, sigma, nu), not the file's
+        order = record.get("sample_order") or [
+            k for k in (*PARAMETERS, "sigma", "nu") if k in post.data_vars
+        ]
         samples = {k: np.asarray(post[k].values, dtype=np.float64) for k in order}
         inverse = {v: k for k, v in _ARVIZ_STATS.items()}
         stats = {inverse.get(k, k): np.asarray(stats_ds[k].values) for k in stats_ds.data_vars}
         rows = np.asarray(const["row"].values)
         settings = FitSettings(**record["settings"])
+        extra_names = record["data"].get("extra", [])
         data = ScalingData(
             N=np.asarray(const["N"].values, dtype=np.float64),
             D=np.asarray(const["D"].values, dtype=np.float64),
@@ -159,11 +187,19 @@ def load(path: str | os.PathLike[str]) -> FitResult:
             flops_per_param_token=float(record["data"]["flops_per_param_token"]),
             source=str(record["data"]["source"]),
             rows=_restore_rows(rows),
+            extra={k: np.asarray(const[f"extra_{k}"].values) for k in extra_names},
+            group=(
+                np.asarray(const["group_label"].values).astype(str)
+                if "group_label" in const.data_vars
+                else None
+            ),
         )
+        fit_groups = record.get("groups")
+        fit_groups = None if fit_groups is None else tuple(str(g) for g in fit_groups)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path!r} is missing part of a bayescale fit ({exc})") from None
     diagnostics = compute_diagnostics(
-        samples,
+        _flat_samples(samples, fit_groups),
         stats,
         max_tree_depth=settings.max_tree_depth,
         target_accept=settings.target_accept,
@@ -177,6 +213,9 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         priors=dict(record["priors"]),
         prior_distributions=None,
         timing={},
+        law=law,
+        groups=fit_groups,
+        fixed=dict(record.get("fixed", {})),
     )
 
 

@@ -193,7 +193,7 @@ def plot_isoflops(
     norm = LogNorm(vmin=float(C_all.min()) / 3, vmax=float(C_all.max()) * 3)
     colormap = __import__("matplotlib").colormaps[cmap]
     law = result._decision_law()
-    params = result.params()
+    params = result._decision_params()
     k = d.flops_per_param_token
     import jax
 
@@ -358,7 +358,7 @@ def plot_regret(
     p = plans[0]
     ax = _new_axes(ax)
     law = result._decision_law()
-    params = result.params()
+    params = result._decision_params()
     with jax.enable_x64(True):
         best = bayes_optimal(
             params,

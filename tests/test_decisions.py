@@ -337,3 +337,22 @@ def test_loss_profile_over_budgets_matches_loop():
     np.testing.assert_allclose(one, prof[:, 0], rtol=1e-15)
     with pytest.raises(ValueError, match=r"N must be finite sizes > 0 of shape"):
         decisions.loss_profile(p, C, np.ones((3, 5)))
+
+
+def test_decisions_follow_the_fitted_law(chinchilla):
+    """Kaplan (closed-form optimum, no asymptote) routes through the same decision code."""
+    import warnings
+
+    import bayescale
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        fit = bayescale.fit(chinchilla, law="kaplan", warmup=200, draws=200, chains=2, seed=1)
+    best = fit.bayes_optimal([1e23]).iloc[0]
+    alloc = fit.allocation([1e23], ci=0.9).iloc[0]
+    # the Bayes choice sits inside the posterior of the per-draw optima of this law
+    assert alloc["N_opt_lo"] <= best["N_bayes"] <= alloc["N_opt_hi"]
+    risk = fit.regret("70B/1.4T").iloc[0]
+    assert risk["loss_plan"] >= risk["loss_opt"] and risk["waste"] >= 0
+    need = fit.compute_for_loss([2.0]).iloc[0]
+    assert need["p_reachable"] == 1.0 and need["floor"] == 0.0
