@@ -52,5 +52,8 @@ bench: $(STAMP)
 calibrate: $(STAMP)
 	$(PY) benchmarks/calibrate.py $(CALIBRATE_ARGS)
 
+notebooks: $(STAMP)
+	$(PY) notebooks/build.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

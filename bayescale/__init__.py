@@ -42,34 +42,78 @@ def _configure_host_devices() -> None:
 
 _configure_host_devices()
 
+from bayescale.backtest import BacktestResult, backtest  # noqa: E402
+from bayescale.checking import ModelCheckWarning, PPCResult, compare, loo, ppc, waic  # noqa: E402
 from bayescale.data import ScalingData, design_problems  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
+from bayescale.decisions import (  # noqa: E402
+    Plan,
+    bayes_optimal,
+    compute_for_loss,
+    data_limited,
+    parse_plan,
+    regret,
+)
 from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  # noqa: E402
 from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
+from bayescale.laws import LAWS, Law, define_law, get_law, register_law  # noqa: E402
 from bayescale.priors import default_priors  # noqa: E402
+from bayescale.units import (  # noqa: E402
+    Budget,
+    CostModel,
+    parse_budget,
+    parse_budget_spec,
+    parse_cost,
+    register_accelerator,
+)
 from bayescale.validate import CalibrationResult, MethodOutput, calibration  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BUDGETS",
+    "LAWS",
+    "BacktestResult",
+    "Budget",
     "CalibrationResult",
     "ChinchillaParams",
+    "CostModel",
     "Diagnostics",
     "FitResult",
     "FitSettings",
+    "Law",
     "MethodOutput",
+    "ModelCheckWarning",
+    "PPCResult",
+    "Plan",
     "SamplingError",
     "SamplingWarning",
     "ScalingData",
     "__version__",
+    "backtest",
+    "bayes_optimal",
     "calibration",
+    "compare",
+    "compute_for_loss",
+    "data_limited",
     "dataset_info",
     "default_priors",
+    "define_law",
     "design_problems",
     "fit",
+    "get_law",
     "load",
     "load_dataset",
+    "loo",
+    "parse_budget",
+    "parse_budget_spec",
+    "parse_cost",
+    "parse_plan",
+    "ppc",
+    "register_accelerator",
+    "register_law",
+    "regret",
+    "waic",
 ]

@@ -1,9 +1,14 @@
-"""Command line: ``bayescale fit CSV ...`` and ``bayescale demo``.
+"""Command line: ``bayescale fit``, ``report``, ``compare``, ``backtest`` and ``demo``.
+
+``bayescale fit CSV ...`` prints a budget table; ``bayescale report CSV ... --out DIR`` also
+writes a decision report; ``compare`` and ``backtest`` fit several laws or likelihoods and
+rank them; ``bayescale demo`` fits the bundled Chinchilla data and writes a decision report.
 
 Argument parsing and exit codes only; the work is done by the Python API.
 Exit codes: 0 success; 2 bad input (unreadable file, bad column, invalid values, bad
 option) with one line on stderr; 3 the fit ran but failed its checks (sampling
-diagnostics, design, identification; its outputs are still written, with ``"ok": false``);
+diagnostics, design, identification; its outputs are still written, with ``"ok": false``).
+``compare`` and ``backtest`` fit several models: exit 3 if any of them failed its checks.
 1 an internal error (a bug), also reported on one line.
 """
 
@@ -30,13 +35,36 @@ class _Parser(argparse.ArgumentParser):
         raise _InputError(message)
 
 
-def _budget(text: str) -> float:
-    from bayescale.units import parse_budget
+def _budget(text: str) -> Any:
+    # a Budget (float(b) is its FLOPs) so reports can state the unit conversion used
+    from bayescale.units import parse_budget_spec
 
     try:
-        return parse_budget(text)
+        return parse_budget_spec(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parsed(parse: Any) -> Any:
+    """An argparse type from a parser that raises ValueError with a one-line message."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return v
 
 
 def _probability(text: str) -> float:
@@ -59,6 +87,103 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _names(kind: str) -> Any:
+    """Parse a comma-separated list of law or likelihood names."""
+
+    def parse(text: str) -> list[str]:
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError(f"expected one or more {kind} names")
+        if kind == "law":
+            from bayescale.laws import get_law
+
+            for n in names:
+                try:
+                    get_law(n)
+                except ValueError as exc:
+                    raise argparse.ArgumentTypeError(str(exc)) from None
+        else:
+            from bayescale.law import LIKELIHOODS
+
+            bad = [n for n in names if n not in LIKELIHOODS]
+            if bad:
+                raise argparse.ArgumentTypeError(
+                    f"unknown likelihood {bad[0]!r}; choose from {', '.join(LIKELIHOODS)}"
+                )
+        return names
+
+    return parse
+
+
+def _extra_col(text: str) -> tuple[str, str]:
+    name, sep, col = text.partition("=")
+    if not sep or not name.strip() or not col.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=COLUMN (e.g. U_D=unique_tokens), got {text!r}"
+        )
+    return name.strip(), col.strip()
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("csv", nargs="?", help="CSV with one row per training run")
+    p.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="a bundled data set instead of a CSV (chinchilla, datablations, misfitting)",
+    )
+    p.add_argument("--n-col", default="N", help="parameters column (default N)")
+    p.add_argument("--d-col", default="D", help="training tokens column (default D)")
+    p.add_argument(
+        "--c-col",
+        default="C",
+        help="training FLOPs column, used when N or D is absent (default C)",
+    )
+    p.add_argument("--loss-col", default="loss", help="final loss column (default loss)")
+    p.add_argument(
+        "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
+    )
+    _add_law_data_options(p)
+
+
+def _add_law_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--extra-col",
+        type=_extra_col,
+        action="append",
+        metavar="NAME=COLUMN",
+        help="a per-run column a law needs, e.g. U_D=unique_tokens (repeatable)",
+    )
+    p.add_argument(
+        "--group-col", metavar="COLUMN", help="group label column: pooled fit over groups"
+    )
+    p.add_argument(
+        "--pooling",
+        choices=("partial", "shared", "none"),
+        default="partial",
+        help="with --group-col: exponents partially pooled (default), shared or separate",
+    )
+
+
+def _add_sampler_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chains", type=_positive_int, default=4)
+    p.add_argument("--warmup", type=_positive_int, default=1000)
+    p.add_argument("--draws", type=_positive_int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--target-accept", type=_probability, default=0.8)
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not use the on-disk compilation cache"
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+
+def _levels(text: str) -> list[float]:
+    out = []
+    for t in text.split(","):
+        out.append(_probability(t.strip()))
+    return out
+
+
 def _add_fit_options(p: argparse.ArgumentParser) -> None:
     from bayescale.law import LIKELIHOODS
 
@@ -67,7 +192,8 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         type=_budget,
         action="append",
         metavar="C",
-        help="training compute in FLOPs (e.g. 1e24); repeat for several budgets",
+        help="training compute: FLOPs (1e24), PF-days (5000pf-days) or accelerator time "
+        "(2048xH100:30d@40%%); repeat for several budgets",
     )
     p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
     p.add_argument(
@@ -82,18 +208,79 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         default="gaussian",
         help="residual distribution on log loss (default gaussian)",
     )
-    p.add_argument("--chains", type=_positive_int, default=4)
-    p.add_argument("--warmup", type=_positive_int, default=1000)
-    p.add_argument("--draws", type=_positive_int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--target-accept", type=_probability, default=0.8)
-    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    _add_sampler_options(p)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
     p.add_argument("--report", metavar="OUT.md", help="write a Markdown report")
+
+
+def _factor(text: str) -> float:
+    v = _positive_float(text)
+    if v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a factor > 1, got {text}")
+    return v
+
+
+def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
+    from bayescale.decisions import parse_plan
+    from bayescale.units import parse_cost, parse_count
+
     p.add_argument(
-        "--no-cache", action="store_true", help="do not use the on-disk compilation cache"
+        "--plan",
+        type=_parsed(parse_plan),
+        action="append",
+        metavar="N/D",
+        help="a planned run to assess: N/D (70B/1.4T) or N@C (70B@5.76e23); repeatable"
+        + (" (default 70B/1.4T, Chinchilla's own run)" if demo else ""),
     )
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument(
+        "--target-loss",
+        type=_positive_float,
+        action="append",
+        metavar="L",
+        help="a target loss: report the compute needed to reach it; repeatable",
+    )
+    p.add_argument(
+        "--d-max",
+        type=_parsed(lambda t: parse_count(t, "--d-max")),
+        metavar="TOKENS",
+        help="cap on unique training tokens (e.g. 1T): best allocation under the cap",
+    )
+    p.add_argument(
+        "--cost",
+        type=_parsed(parse_cost),
+        metavar="SPEC",
+        help="express budgets and waste in accelerator-hours and money, e.g. H100@40%%,$2.5/h",
+    )
+    p.add_argument(
+        "--eps",
+        type=_positive_float,
+        action="append",
+        help="regret threshold for P(regret < eps); repeatable (default 0.001 and 0.01)",
+    )
+    p.add_argument(
+        "--within",
+        type=_factor,
+        default=2.0,
+        help="report P(plan's N within this factor of N_opt) (default 2)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        required=not demo,
+        default="demo-report" if demo else None,
+        help="directory for report.md, report.html, report.json and figures/"
+        + (" (default demo-report)" if demo else ""),
+    )
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+
+
+def _add_law_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--law",
+        type=_names("law"),
+        default=["chinchilla"],
+        help="scaling law: chinchilla (default), kaplan, data_constrained",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,21 +291,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     f = sub.add_parser("fit", help="fit a CSV of training runs")
-    f.add_argument("csv", help="CSV with one row per training run")
-    f.add_argument("--n-col", default="N", help="parameters column (default N)")
-    f.add_argument("--d-col", default="D", help="training tokens column (default D)")
-    f.add_argument(
-        "--c-col",
-        default="C",
-        help="training FLOPs column, used when N or D is absent (default C)",
-    )
-    f.add_argument("--loss-col", default="loss", help="final loss column (default loss)")
-    f.add_argument(
-        "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
-    )
+    _add_data_options(f)
     _add_fit_options(f)
-    d = sub.add_parser("demo", help="fit the bundled Chinchilla data and print a budget report")
+    _add_law_option(f)
+    r = sub.add_parser(
+        "report", help="fit a CSV and write a decision report (Markdown, HTML, JSON)"
+    )
+    _add_data_options(r)
+    _add_fit_options(r)
+    _add_law_option(r)
+    _add_report_options(r, demo=False)
+    c = sub.add_parser("compare", help="fit several laws/likelihoods and rank them by PSIS-LOO")
+    _add_data_options(c)
+    c.add_argument(
+        "--laws",
+        type=_names("law"),
+        default=["chinchilla"],
+        help="comma-separated laws, e.g. chinchilla,kaplan (default chinchilla)",
+    )
+    c.add_argument(
+        "--likelihoods",
+        type=_names("likelihood"),
+        default=["gaussian"],
+        help="comma-separated likelihoods, e.g. gaussian,student_t,huber (default gaussian)",
+    )
+    _add_sampler_options(c)
+    b = sub.add_parser(
+        "backtest", help="fit the smaller runs, score predictions of the largest held-out runs"
+    )
+    _add_data_options(b)
+    b.add_argument("--laws", type=_names("law"), default=["chinchilla"], help="as for compare")
+    b.add_argument(
+        "--likelihoods", type=_names("likelihood"), default=["gaussian"], help="as for compare"
+    )
+    b.add_argument(
+        "--holdout",
+        choices=("largest", "largest_N", "largest_D"),
+        default="largest",
+        help="hold out the runs with the largest compute (default), N or D",
+    )
+    b.add_argument(
+        "--frac", type=_probability, default=0.2, help="share of runs held out (default 0.2)"
+    )
+    b.add_argument(
+        "--levels",
+        type=_levels,
+        default=[0.5, 0.9],
+        help="predictive-interval levels to score (default 0.5,0.9)",
+    )
+    _add_sampler_options(b)
+    d = sub.add_parser(
+        "demo",
+        help="fit the bundled Chinchilla data, print a budget table, write a decision report",
+    )
     _add_fit_options(d)
+    _add_report_options(d, demo=True)
     return parser
 
 
@@ -155,20 +382,16 @@ def _run(args: argparse.Namespace) -> int:
             enable_compilation_cache()
         except OSError:
             pass  # an unwritable cache directory only costs compile time
+    if args.command in ("compare", "backtest"):
+        return _run_models(args, _load_data(args))
     if args.command == "demo":
         data = bayescale.load_dataset("chinchilla")
     else:
-        data = bayescale.ScalingData.from_csv(
-            args.csv,
-            n_col=args.n_col,
-            d_col=args.d_col,
-            loss_col=args.loss_col,
-            c_col=args.c_col,
-            flops_per_param_token=args.flops_per_param_token,
-        )
+        data = _load_data(args)
     for path in (args.json, args.report, args.save):
         _check_writable(path)  # before the fit, not after minutes of sampling
-    budgets = args.budget or list(bayescale.DEFAULT_BUDGETS)
+    specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
+    budgets = [float(b) for b in specs]
     with warnings.catch_warnings():
         # problems are printed with the table and reflected in the exit code
         warnings.simplefilter("ignore", SamplingWarning)
@@ -180,6 +403,7 @@ def _run(args: argparse.Namespace) -> int:
             draws=args.draws,
             seed=args.seed,
             target_accept=args.target_accept,
+            **_law_options(args),
         )
     summary = result.to_dict(budgets, args.ci, args.ci_kind)
     if args.json:
@@ -191,9 +415,186 @@ def _run(args: argparse.Namespace) -> int:
             result.save(args.save)
         except ValueError as exc:
             raise _InputError(str(exc)) from None
+    report = None
+    if args.command in ("report", "demo"):
+        report = _write_report(result, args, specs)
     if not args.quiet or not result.ok:
         print(text_summary(summary))
+        if report is not None:
+            print("\nSummary")
+            print("\n".join(f"  - {s}" for s in report["summary"]))
+            print(f"\nDecision report: {report['files']['html']} (also report.md, report.json)")
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
+
+
+#: The demo's example decisions: Chinchilla's own run (70B parameters on 1.4T tokens, about
+#: Gopher's 5.76e23 FLOPs), two target losses and a 1T-token data cap.
+DEMO_PLANS = ("70B/1.4T",)
+DEMO_TARGETS = (2.0, 1.9)
+DEMO_D_MAX = 1e12
+
+
+def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> dict[str, Any]:
+    demo = args.command == "demo"
+    plans = args.plan or (list(DEMO_PLANS) if demo else None)
+    targets = args.target_loss or (list(DEMO_TARGETS) if demo else None)
+    d_max = args.d_max if args.d_max is not None else (DEMO_D_MAX if demo else None)
+    try:
+        return result.report(
+            args.out,
+            budgets=budgets,
+            plans=plans,
+            target_loss=targets,
+            d_max=d_max,
+            cost=args.cost,
+            eps=args.eps or (1e-3, 1e-2),
+            within=args.within,
+            ci=args.ci,
+            ci_kind=args.ci_kind,
+            figures=not args.no_figures,
+            title="bayescale demo: Chinchilla (Hoffmann et al. 2022, digitised by Besiroglu "
+            "et al. 2024)"
+            if demo
+            else None,
+        )
+    except OSError as exc:
+        raise _InputError(f"cannot write report to {args.out!r}: {exc.strerror or exc}") from None
+
+
+def _law_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``law`` and ``pooling`` for fit(); none for ``demo`` (keeps its defaults)."""
+    if getattr(args, "law", None) is None:
+        return {}
+    return {"law": args.law[0], "pooling": args.pooling}
+
+
+def _load_data(args: argparse.Namespace) -> Any:
+    import bayescale
+
+    extra = dict(args.extra_col or [])
+    dataset = getattr(args, "dataset", None)
+    if dataset is not None:
+        if args.csv is not None:
+            raise _InputError("give a CSV or --dataset, not both")
+        options: dict[str, Any] = {}
+        if extra:
+            options["extra_cols"] = extra
+        if args.group_col:
+            options["group_col"] = args.group_col
+        return bayescale.load_dataset(dataset, **options)
+    if args.csv is None:
+        raise _InputError("give a CSV file of runs (or --dataset NAME)")
+    return bayescale.ScalingData.from_csv(
+        args.csv,
+        n_col=args.n_col,
+        d_col=args.d_col,
+        loss_col=args.loss_col,
+        c_col=args.c_col,
+        flops_per_param_token=args.flops_per_param_token,
+        extra_cols=extra or None,
+        group_col=args.group_col,
+    )
+
+
+def _run_models(args: argparse.Namespace, data: Any) -> int:
+    """``compare`` and ``backtest``: several fits, one table, the same exit codes."""
+    import bayescale
+    from bayescale.checking import ModelCheckWarning
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.report import fmt
+
+    settings = {
+        "chains": args.chains,
+        "warmup": args.warmup,
+        "draws": args.draws,
+        "target_accept": args.target_accept,
+        "pooling": args.pooling,
+    }
+    if args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
+        raise _InputError("compare needs at least two models (--laws or --likelihoods)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", SamplingWarning)
+        warnings.simplefilter("always", ModelCheckWarning)
+        if args.command == "backtest":
+            bt = bayescale.backtest(
+                data,
+                laws=args.laws,
+                likelihoods=args.likelihoods,
+                holdout=args.holdout,
+                frac=args.frac,
+                ci=args.levels,
+                seed=args.seed,
+                **settings,
+            )
+            out = {"n_runs": len(data), "source": data.source, **bt.to_dict()}
+            ok = bt.ok
+            table = bt.table
+            title = (
+                f"Backtest: {len(bt.runs) // len(table)} of {len(data)} runs held out "
+                f"({args.holdout}, size >= {fmt(bt.threshold)}), predicted from the rest"
+            )
+        else:
+            fits = {}
+            for law in args.laws:
+                for lik in args.likelihoods:
+                    fits[f"{law}/{lik}"] = bayescale.fit(
+                        data, law=law, likelihood=lik, seed=args.seed, **settings
+                    )
+            table = bayescale.compare(fits)
+            ok = all(f.ok for f in fits.values())
+            rows = [
+                {"model": str(name), **{k: _plain(v) for k, v in r.items()}}
+                for name, r in table.iterrows()
+            ]
+            out = {
+                "n_runs": len(data),
+                "source": data.source,
+                "models": rows,
+                "diagnostics": {
+                    "ok": ok,
+                    "problems": {
+                        n: list(f.diagnostics.problems) for n, f in fits.items() if not f.ok
+                    },
+                },
+            }
+            title = f"PSIS-LOO comparison of {len(fits)} models on {len(data)} runs (log loss)"
+    notes = [_one_line(w.message) for w in caught if issubclass(w.category, ModelCheckWarning)]
+    if notes:
+        out["notes"] = notes
+    if args.json:
+        _write(args.json, json.dumps(out, indent=2, allow_nan=True) + "\n")
+    if not args.quiet or not ok:
+        print(title)
+        print(_table_text(table))
+        for n in notes:
+            print(f"  note: {n}")
+        if not ok:
+            for name, problems in out["diagnostics"]["problems"].items():
+                print(f"  {name}: diagnostics FAILED — {' '.join(problems)}")
+    return EXIT_OK if ok else EXIT_DIAGNOSTICS
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def _table_text(table: Any) -> str:
+    from bayescale.report import fmt
+
+    def cell(v: Any) -> str:
+        if isinstance(v, bool):
+            return "yes" if v else "NO"
+        if isinstance(v, float):
+            return fmt(v, 3)
+        return str(v)
+
+    frame = table.reset_index() if table.index.name else table
+    header = [str(c) for c in frame.columns]
+    rows = [[cell(_plain(v)) for v in r] for r in frame.itertuples(index=False)]
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
 
 
 def _one_line(message: Any) -> str:

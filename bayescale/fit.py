@@ -8,6 +8,7 @@ Every number a method returns comes from a pure function in :mod:`bayescale.law`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -21,7 +22,6 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bayescale.allocation import compute_optimal, optimal_exponents
 from bayescale.data import ScalingData, design_problems
 from bayescale.diagnostics import (
     Diagnostics,
@@ -31,19 +31,24 @@ from bayescale.diagnostics import (
 )
 from bayescale.inference import CHAIN_METHODS, ModelSpec, NUTSSettings, run_nuts, unconstrain
 from bayescale.io import versions
-from bayescale.law import (
-    LIKELIHOODS,
-    ChinchillaParams,
-    huber_variance,
-    predict_log_loss,
-    run_loglik,
+from bayescale.law import LIKELIHOODS, ChinchillaParams, huber_variance, run_loglik
+from bayescale.laws import CHINCHILLA, Law, get_law
+from bayescale.laws.model import (
+    POOLINGS,
+    LawModelSpec,
+    best_prior_draw,
+    centering_of,
+    fixed_params,
+    initial_sites,
+    resolve_law_priors,
 )
 from bayescale.posterior import check_ci, summarize
 from bayescale.priors import describe_priors, resolve_priors
 
 __all__ = ["DEFAULT_BUDGETS", "PARAMETERS", "FitResult", "FitSettings", "fit"]
 
-#: Parameters whose identification by the data is checked (see :func:`diagnose`).
+#: Parameters whose identification by the data is checked (see :func:`diagnose`), where a
+#: law has them and they are not per-group.
 IDENTIFIED = ("E", "alpha", "beta")
 #: The law's parameters, in the paper's order, as reported by summaries.
 PARAMETERS = ("E", "A", "B", "alpha", "beta")
@@ -77,6 +82,11 @@ class FitSettings:
         Where chains run (see :func:`bayescale.inference.run_nuts`).
     precision : {"float64", "float32"}
         Floating-point precision of the fit; float32 is for accelerators.
+    law : str
+        Name of the scaling law (``fit(data, law=...)`` sets it; see :mod:`bayescale.laws`).
+    pooling : {"partial", "shared", "none"}
+        For data with groups: how exponents are shared between groups (see
+        :mod:`bayescale.laws.model`); ignored without groups.
     """
 
     likelihood: str = "gaussian"
@@ -90,6 +100,8 @@ class FitSettings:
     max_tree_depth: int = 10
     chain_method: str = "auto"
     precision: str = "float64"
+    law: str = "chinchilla"
+    pooling: str = "partial"
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
@@ -124,6 +136,14 @@ class FitSettings:
         need(
             self.precision in PRECISIONS,
             f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}",
+        )
+        need(
+            isinstance(self.law, str) and bool(self.law),
+            f"law must be a law's name, got {self.law!r}",
+        )
+        need(
+            self.pooling in POOLINGS,
+            f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}",
         )
 
     def nuts(self) -> NUTSSettings:
@@ -164,27 +184,35 @@ def _x64(precision: str) -> Any:
 def fit(
     data: ScalingData,
     *,
+    law: str | Law = "chinchilla",
     priors: Mapping[str, Any] | None = None,
     strict: bool = False,
     progress_bar: bool | None = None,
     **settings: Any,
 ) -> FitResult:
-    """Fit L(N, D) = E + A/N^α + B/D^β to training runs with NUTS.
+    """Fit a scaling law (default L(N, D) = E + A/N^α + B/D^β) to training runs with NUTS.
 
     Parameters
     ----------
     data : ScalingData
         Validated runs (:func:`bayescale.load_dataset`, :meth:`ScalingData.from_csv`...).
+        With a ``group`` column the fit is pooled over groups (see ``pooling``).
+    law : str or Law, default "chinchilla"
+        ``"chinchilla"``, ``"kaplan"``, ``"data_constrained"`` (needs a ``U_D`` column), a
+        registered user law or a :class:`~bayescale.laws.Law` (:func:`bayescale.define_law`).
     priors : mapping, optional
-        NumPyro distributions replacing defaults for any of E, A, B, alpha, beta, sigma
-        (and nu for Student-t); see :mod:`bayescale.priors`.
+        NumPyro distributions replacing defaults for any of the law's parameters, sigma
+        (and nu for Student-t; ``tau_<p>`` for the group spread of a pooled parameter); see
+        :mod:`bayescale.priors` and the law's module. A number instead of a distribution
+        holds that law parameter fixed, e.g. ``priors={"E": 1.69}``; a tight prior such as
+        ``dist.LogNormal(math.log(1.69), 0.02)`` lets it move a little.
     strict : bool, default False
         Raise :class:`~bayescale.SamplingError` instead of warning when a diagnostic fails.
     progress_bar : bool, optional
         Show progress; default: only in interactive sessions.
     **settings
         Any field of :class:`FitSettings`: ``likelihood``, ``chains``, ``warmup``,
-        ``draws``, ``seed``, ``target_accept``, ``dense_mass``...
+        ``draws``, ``seed``, ``target_accept``, ``dense_mass``, ``pooling``...
 
     Returns
     -------
@@ -213,9 +241,16 @@ def fit(
         raise ValueError(
             f"unknown fit setting(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
         )
-    cfg = FitSettings(**settings)
-    resolved = resolve_priors(priors, cfg.likelihood)
+    law_obj = get_law(law)
+    cfg = FitSettings(**settings, law=law_obj.name)
     design_problems(data)  # raises early when an exponent cannot be identified at all
+    grouped = _group_index(data)[0] is not None
+    if law_obj is not CHINCHILLA or grouped or fixed_params(law_obj, priors):
+        result = _fit_law(data, law_obj, cfg, priors, progress_bar)
+        result.diagnostics.report(strict=strict, stacklevel=2)
+        return result
+    # The Chinchilla law on ungrouped data keeps its dedicated model (bayescale.model).
+    resolved = resolve_priors(priors, cfg.likelihood)
     spec = ModelSpec(likelihood=cfg.likelihood, delta=float(cfg.delta))
 
     start = time.perf_counter()
@@ -257,8 +292,9 @@ def fit(
     wall = time.perf_counter() - start
     keep = [*PARAMETERS, "sigma"] + (["nu"] if cfg.likelihood == "student_t" else [])
     samples = {k: np.asarray(out.samples[k], dtype=np.float64) for k in keep}
-    prior_sd = prior_log_sd(resolved)
-    diagnostics = diagnose(data, cfg, samples, out.stats, prior_sd)
+    diagnostics = compute_diagnostics(
+        samples, out.stats, max_tree_depth=cfg.max_tree_depth, target_accept=cfg.target_accept
+    )
     result = FitResult(
         data=data,
         settings=cfg,
@@ -268,14 +304,15 @@ def fit(
         priors=describe_priors(resolved),
         prior_distributions=resolved,
         timing={"wall_s": wall},
-        prior_log_sd=prior_sd,
+        prior_log_sd=prior_log_sd(resolved),
     )
-    diagnostics.report(strict=strict, stacklevel=2)
+    result = with_checks(result)
+    result.diagnostics.report(strict=strict, stacklevel=2)
     return result
 
 
 def prior_log_sd(priors: Mapping[str, Any]) -> dict[str, float]:
-    """Standard deviation of log(parameter) under each prior of E, A, B, alpha, beta.
+    """Standard deviation of log(parameter) under the prior of E, alpha and beta (if any).
 
     Exact for LogNormal priors; otherwise estimated from 20,000 prior draws with a fixed
     key (so the same priors always give the same numbers).
@@ -283,9 +320,11 @@ def prior_log_sd(priors: Mapping[str, Any]) -> dict[str, float]:
     import numpyro.distributions as dist
 
     out = {}
-    for name in PARAMETERS:
-        prior = priors[name]
-        if isinstance(prior, dist.LogNormal):
+    for name in IDENTIFIED:
+        prior = priors.get(name)
+        if not isinstance(prior, dist.Distribution):
+            continue
+        if isinstance(prior, dist.LogNormal) and jnp.ndim(prior.scale) == 0:
             out[name] = float(prior.scale)
             continue
         with jax.enable_x64(True):
@@ -317,60 +356,184 @@ def _huber_median_abs(delta: float) -> float:
     return float(brentq(mass, 0.0, 10.0 + 50.0 / delta, xtol=1e-12))
 
 
-def _misfit_ratio(
-    data: ScalingData, settings: FitSettings, samples: Mapping[str, np.ndarray]
-) -> float:
+def _misfit_ratio(result: FitResult) -> float:
     """Posterior median of median|residual| over its expected value under the likelihood."""
-    n = samples["E"].size
-    idx = np.unique(np.linspace(0, n - 1, min(n, 200)).astype(int))  # bounded memory
-    flat = {k: np.asarray(v, dtype=np.float64).reshape(-1)[idx] for k, v in samples.items()}
-    params = ChinchillaParams(*(flat[k] for k in PARAMETERS))
-    with jax.enable_x64(True):
-        pred = np.asarray(predict_log_loss(params, data.log_N, data.log_D))
-    observed = np.median(np.abs(data.log_loss - pred), axis=-1)
-    sigma = flat["sigma"]
-    if settings.likelihood == "gaussian":
+    pred = result.predict_log_loss_draws()  # (n_draws, runs), any law, pooled or not
+    n = pred.shape[0]
+    idx = np.unique(np.linspace(0, n - 1, min(n, 200)).astype(int))
+    observed = np.median(np.abs(result.data.log_loss - pred[idx]), axis=-1)
+    sigma = result.draws("sigma")[idx]
+    likelihood = result.settings.likelihood
+    if likelihood == "gaussian":
         expected = 0.6744897501960817 * sigma
-    elif settings.likelihood == "student_t":
+    elif likelihood == "student_t":
         from scipy.stats import t
 
-        expected = t.ppf(0.75, flat["nu"]) * sigma
+        expected = t.ppf(0.75, result.draws("nu")[idx]) * sigma
     else:
-        delta = float(settings.delta)
+        delta = float(result.settings.delta)
         expected = _huber_median_abs(delta) * sigma / math.sqrt(huber_variance(delta))
     return float(np.median(observed / expected))
 
 
-def diagnose(
-    data: ScalingData,
-    settings: FitSettings,
-    samples: Mapping[str, np.ndarray],
-    stats: Mapping[str, np.ndarray],
-    prior_sd: Mapping[str, float] | None,
-) -> Diagnostics:
-    """All checks of a fit: design, sampler (ArviZ), identification by the data, misfit.
+def with_checks(result: FitResult) -> FitResult:
+    """The fit with every check's problems added to its sampler diagnostics.
 
-    :func:`fit` and :func:`bayescale.load` both call this, so a reloaded fit reports the
-    same problems as the original.
+    Design (collinear log N and log D), identification (E, alpha, beta barely constrained
+    by the data; ungrouped parameters of laws that have them) and misfit (residuals far
+    from the fitted noise). :func:`fit` and :func:`bayescale.load` both call this, so a
+    reloaded fit reports the same problems as the original.
     """
-    sampler = compute_diagnostics(
-        samples,
-        stats,
-        max_tree_depth=settings.max_tree_depth,
-        target_accept=settings.target_accept,
-    )
-    problems = design_problems(data) + list(sampler.problems)
-    finite = all(np.all(np.isfinite(np.asarray(v, dtype=np.float64))) for v in samples.values())
+    problems = design_problems(result.data) + list(result.diagnostics.problems)
+    finite = all(np.all(np.isfinite(v)) for v in result.samples.values())
     if finite:
-        if prior_sd:
-            # E and the exponents only: the marginal spread of log A (log B) is mostly the
-            # exponent's spread times mean log N (log D), a ridge rather than missing data;
-            # measured, checking A and B failed 10% of realistic synthetic fits whose
-            # intervals covered the truth at the nominal rate.
-            checked = {k: prior_sd[k] for k in IDENTIFIED if k in prior_sd}
-            problems += identification_problems(samples, checked)
-        problems += misfit_problems(_misfit_ratio(data, settings, samples))
-    return dataclasses.replace(sampler, problems=problems)
+        if result.prior_log_sd:
+            checked = {
+                k: v
+                for k, v in result.prior_log_sd.items()
+                if k in result.samples and result.samples[k].ndim == 2
+            }
+            problems += identification_problems(result.samples, checked)
+        problems += misfit_problems(_misfit_ratio(result))
+    diagnostics = dataclasses.replace(result.diagnostics, problems=problems)
+    return dataclasses.replace(result, diagnostics=diagnostics)
+
+
+def _group_index(data: ScalingData) -> tuple[tuple[str, ...] | None, np.ndarray | None]:
+    """Sorted group labels and each run's position in them; None for fewer than 2 groups."""
+    if data.group is None:
+        return None, None
+    names, index = np.unique(np.asarray(data.group).astype(str), return_inverse=True)
+    if len(names) < 2:  # one group is ungrouped data
+        return None, None
+    return tuple(str(g) for g in names), index.astype(np.int32)
+
+
+def _fit_law(
+    data: ScalingData,
+    law: Law,
+    cfg: FitSettings,
+    priors: Mapping[str, Any] | None,
+    progress_bar: bool | None,
+) -> FitResult:
+    """Any law, pooled over groups when the data have them (:mod:`bayescale.laws.model`)."""
+    groups, gidx = _group_index(data)
+    spec = LawModelSpec(
+        law=law,
+        likelihood=cfg.likelihood,
+        delta=float(cfg.delta),
+        pooling=cfg.pooling if groups is not None else None,
+        fixed=tuple(sorted(fixed_params(law, priors))),
+    )
+    resolved, fixed = resolve_law_priors(spec, priors)
+
+    start = time.perf_counter()
+    with _x64(cfg.precision):
+        dtype = jnp.result_type(float)
+        x = law.covariates_of(data, dtype)
+        if groups is None:
+            center = {k: jnp.mean(v) for k, v in x.items()}
+        else:
+            counts = np.bincount(gidx, minlength=len(groups))
+            center = {
+                k: jnp.asarray(np.bincount(gidx, np.asarray(v), len(groups)) / counts, dtype)
+                for k, v in x.items()
+            }
+        args = (x, jnp.asarray(data.log_loss, dtype))
+        kwargs: dict[str, Any] = {
+            "priors": resolved,
+            "center": center,
+            "fixed": {k: jnp.asarray(v, dtype) for k, v in fixed.items()},
+        }
+        if groups is not None:
+            kwargs["group_index"] = jnp.asarray(gidx)
+            kwargs["centering"] = jnp.asarray(centering_of(counts), dtype)
+        start_values = _law_start(law, data, resolved, spec, groups, gidx, cfg.seed)
+        start_values.update(fixed)
+        sites = initial_sites(spec, args, kwargs, start_values)
+        z = unconstrain(spec, args, kwargs, sites)
+        # Over-dispersed starts (±0.5 in unconstrained space) let R-hat detect poor mixing.
+        rng = np.random.default_rng(cfg.seed)
+        init_z = {
+            k: z[k] + jnp.asarray(rng.uniform(-0.5, 0.5, (cfg.chains, *jnp.shape(z[k]))), dtype)
+            for k in sites
+        }
+        out = run_nuts(
+            spec,
+            args,
+            kwargs,
+            init_z,
+            cfg.nuts(),
+            chains=cfg.chains,
+            seed=cfg.seed,
+            chain_method=cfg.chain_method,
+            progress_bar=progress_bar,
+        )
+    wall = time.perf_counter() - start
+    keep = [p for p in law.params if p not in fixed] + ["sigma"]
+    keep += (["nu"] if cfg.likelihood == "student_t" else []) + list(spec.hyper_sites())
+    samples = {k: np.asarray(out.samples[k], dtype=np.float64) for k in keep}
+    diagnostics = compute_diagnostics(
+        _flat_samples(samples, groups),
+        out.stats,
+        max_tree_depth=cfg.max_tree_depth,
+        target_accept=cfg.target_accept,
+    )
+    result = FitResult(
+        data=data,
+        settings=cfg,
+        samples=samples,
+        stats={k: np.asarray(v) for k, v in out.stats.items()},
+        diagnostics=diagnostics,
+        priors=describe_priors(resolved),
+        prior_distributions=resolved,
+        timing={"wall_s": wall},
+        law=law,
+        groups=groups,
+        fixed=fixed,
+        prior_log_sd=prior_log_sd(resolved),
+    )
+    return with_checks(result)
+
+
+def _law_start(
+    law: Law,
+    data: ScalingData,
+    priors: Mapping[str, Any],
+    spec: LawModelSpec,
+    groups: tuple[str, ...] | None,
+    gidx: np.ndarray | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Starting values of the law parameters (per group for grouped ones)."""
+
+    def one(d: ScalingData) -> dict[str, float]:
+        if law.init is not None:
+            return dict(law.init(d))
+        x = law.covariates_of(d)
+        return best_prior_draw(law, priors, x, d.log_loss, seed)
+
+    start: dict[str, Any] = one(data)
+    if groups is not None:
+        # a loop over groups (a handful), not over draws: each group's own rough start
+        per = [one(data.subset(gidx == g)) for g in range(len(groups))]
+        for p in spec.grouped:
+            start[p] = np.array([s[p] for s in per])
+    return start
+
+
+def _flat_samples(
+    samples: Mapping[str, np.ndarray], groups: tuple[str, ...] | None
+) -> dict[str, np.ndarray]:
+    """``(chain, draw)`` arrays, per-group parameters split into ``name[group]``."""
+    out = {}
+    for k, v in samples.items():
+        if v.ndim == 3:
+            for j, g in enumerate(groups or ()):
+                out[f"{k}[{g}]"] = v[:, :, j]
+        else:
+            out[k] = v
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -384,15 +547,24 @@ class FitResult:
     settings : FitSettings
         How they were fitted.
     samples : dict of numpy.ndarray
-        Posterior draws of E, A, B, alpha, beta, sigma (and nu), shape (chains, draws).
+        Posterior draws of the law's parameters (Chinchilla: E, A, B, alpha, beta), sigma
+        (and nu), shape (chains, draws); per-group parameters of a pooled fit have shape
+        (chains, draws, groups), and its population-level draws are ``<p>_pop`` and
+        ``tau_<p>``.
     stats : dict of numpy.ndarray
         Sampler statistics per draw: diverging, num_steps, accept_prob, energy.
     diagnostics : Diagnostics
         R-hat, ESS, divergences, tree-depth saturation, E-BFMI and the problems found.
     priors : dict of str
         Description of the prior on each parameter.
+    law : Law
+        The scaling law (:mod:`bayescale.laws`).
+    groups : tuple of str or None
+        Group labels of a pooled fit, in the order of the group axis.
+    fixed : dict of str to float
+        Law parameters that were held fixed.
     prior_log_sd : dict of str to float, optional
-        Prior sd of log(parameter), used to check that the data identify each parameter.
+        Prior sd of log(parameter), used to check that the data identify E, alpha, beta.
     """
 
     data: ScalingData
@@ -403,23 +575,70 @@ class FitResult:
     priors: dict[str, str]
     prior_distributions: Mapping[str, Any] | None = None
     timing: dict[str, float] = field(default_factory=dict)
+    law: Law = CHINCHILLA
+    groups: tuple[str, ...] | None = None
+    fixed: Mapping[str, float] = field(default_factory=dict)
     prior_log_sd: dict[str, float] | None = None
 
     # ------------------------------------------------------------------ draws
     @property
     def n_draws(self) -> int:
         """Total posterior draws (chains × draws)."""
-        return int(np.prod(self.samples["E"].shape))
+        return int(np.prod(self.samples["sigma"].shape[:2]))
 
     def draws(self, name: str) -> np.ndarray:
-        """Flattened draws (chains × draws,) of one parameter."""
+        """Draws of one parameter with chains flattened: (n_draws,), or (n_draws, groups)."""
         if name not in self.samples:
             raise ValueError(f"no parameter {name!r}; available: {', '.join(self.samples)}")
-        return self.samples[name].reshape(-1)
+        x = self.samples[name]
+        return x.reshape(-1, *x.shape[2:])
 
     def params(self) -> ChinchillaParams:
-        """All draws as :class:`~bayescale.law.ChinchillaParams` of shape (n_draws,)."""
-        return ChinchillaParams(*(self.draws(k) for k in PARAMETERS))
+        """All draws as :class:`~bayescale.law.ChinchillaParams` (Chinchilla law only)."""
+        if self.law.name != "chinchilla":
+            raise ValueError(
+                f"params() gives Chinchilla parameters; this fit used law {self.law.name!r}: "
+                "use theta()"
+            )
+        th = self.theta()
+        return ChinchillaParams(*(th[k] for k in PARAMETERS))
+
+    @property
+    def grouped(self) -> tuple[str, ...]:
+        """Law parameters with one value per group (empty for an ungrouped fit)."""
+        return tuple(p for p in self.law.params if p in self.samples and self.samples[p].ndim == 3)
+
+    def theta(self, group: str | None = None) -> dict[str, np.ndarray]:
+        """Draws of every law parameter (fixed ones repeated), as the law's kernel takes them.
+
+        Shapes: (n_draws,) for an ungrouped fit; in a pooled fit (n_draws, groups) for
+        per-group parameters and (n_draws, 1) for shared ones, or (n_draws,) for all when
+        ``group`` picks one group.
+        """
+        j = self._group_position(group)
+        out = {}
+        for p in self.law.params:
+            v = np.full(self.n_draws, self.fixed[p]) if p in self.fixed else self.draws(p)
+            if v.ndim == 2:
+                v = v if j is None else v[:, j]
+            elif self.groups is not None and j is None:
+                v = v[:, None]
+            out[p] = v
+        return out
+
+    def _group_position(self, group: str | None) -> int | None:
+        if group is None:
+            return None
+        if self.groups is None:
+            raise ValueError("this fit has no groups; omit group=")
+        if str(group) not in self.groups:
+            raise ValueError(f"no group {group!r}; groups: {', '.join(self.groups)}")
+        return self.groups.index(str(group))
+
+    def _group_index(self) -> np.ndarray | None:
+        if self.groups is None:
+            return None
+        return np.searchsorted(np.asarray(self.groups), np.asarray(self.data.group).astype(str))
 
     @property
     def ok(self) -> bool:
@@ -440,13 +659,13 @@ class FitResult:
         Returns
         -------
         pandas.DataFrame
-            Index E, A, B, alpha, beta, sigma (nu); columns mean, sd, median, lo, hi,
-            r_hat, ess_bulk, ess_tail.
+            Index: the law's parameters (``name[group]`` for per-group ones), sigma (nu),
+            population draws; columns mean, sd, median, lo, hi, r_hat, ess_bulk, ess_tail.
         """
         ci, ci_kind = check_ci(ci, ci_kind)
         rows = {}
-        for name in self.samples:
-            s = summarize(self.draws(name), ci, ci_kind)
+        for name, x in _flat_samples(self.samples, self.groups).items():
+            s = summarize(x.reshape(-1), ci, ci_kind)
             rows[name] = {
                 "mean": float(s["mean"]),
                 "sd": float(s["sd"]),
@@ -462,23 +681,65 @@ class FitResult:
         return table
 
     def exponents(self, ci: float = 0.9, ci_kind: str = "eti") -> pd.DataFrame:
-        """Posterior of a = β/(α+β) (N_opt ∝ C^a) and b = α/(α+β) (D_opt ∝ C^b)."""
+        """Posterior of a (N_opt ∝ C^a) and b (D_opt ∝ C^b), where the law has them.
+
+        Chinchilla: a = β/(α+β), b = α/(α+β); Kaplan: a = α_D/(α_N+α_D). Laws without
+        power-law optima (data-constrained) give an empty table. Rows ``a[group]`` in a
+        pooled fit.
+        """
         ci, ci_kind = check_ci(ci, ci_kind)
-        a, b = (np.asarray(x) for x in optimal_exponents(self.params()))
+        columns = ["median", "mean", "sd", "lo", "hi"]
+        if self.law.exponents is None:
+            return pd.DataFrame(columns=columns, dtype=float)
+        with jax.enable_x64(True):  # draws are stored as float64
+            exps = {k: np.asarray(v) for k, v in self.law.exponents(self.theta()).items()}
         rows = {}
-        for name, x in (("a", a), ("b", b)):
-            s = summarize(x, ci, ci_kind)
-            rows[name] = {k: float(s[k]) for k in ("median", "mean", "sd", "lo", "hi")}
+        for name, x in exps.items():
+            if x.ndim == 2 and self.groups is not None:
+                x = np.broadcast_to(x, (x.shape[0], len(self.groups)))
+                for j, g in enumerate(self.groups):
+                    s = summarize(x[:, j], ci, ci_kind)
+                    rows[f"{name}[{g}]"] = {k: float(s[k]) for k in columns}
+            else:
+                s = summarize(x.reshape(x.shape[0]), ci, ci_kind)
+                rows[name] = {k: float(s[k]) for k in columns}
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def allocation_draws(self, budgets: Any) -> dict[str, np.ndarray]:
-        """Draws of N_opt, D_opt, tokens_per_param and loss: arrays (n_draws, K)."""
+    def _covariates(self, covariates: Mapping[str, Any]) -> dict[str, Any]:
+        """The law's extra covariates for allocation: given, else the data's largest value."""
+        out = dict(covariates)
+        for c in self.law.covariates:
+            if c not in out and c in self.data.extra:
+                out[c] = float(np.max(self.data.extra[c]))
+        return out
+
+    def allocation_draws(
+        self, budgets: Any, *, group: str | None = None, **covariates: Any
+    ) -> dict[str, np.ndarray]:
+        """Draws of N_opt, D_opt, tokens_per_param and loss: arrays (n_draws, K).
+
+        In a pooled fit without ``group``: (n_draws, groups, K). Laws with extra covariates
+        take them by name (``U_D=1e11``); by default the data's largest value is used.
+        """
         C = _budgets(budgets)
         with jax.enable_x64(True):  # draws are stored as float64
-            alloc = compute_optimal(self.params(), C, self.data.flops_per_param_token)
+            alloc = self.law.allocate(
+                self.theta(group),
+                C,
+                self.data.flops_per_param_token,
+                self._covariates(covariates),
+            )
             return {k: np.asarray(v) for k, v in alloc._asdict().items()}
 
-    def allocation(self, budgets: Any = DEFAULT_BUDGETS, ci: float = 0.9, ci_kind: str = "eti"):
+    def allocation(
+        self,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        *,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
         """Compute-optimal N and D with credible intervals at each budget.
 
         Parameters
@@ -489,47 +750,309 @@ class FitResult:
             Credible mass.
         ci_kind : {"eti", "hdi"}
             Interval kind.
+        group : str, optional
+            One group of a pooled fit; default: every group.
+        **covariates
+            Values of the law's extra covariates (data-constrained: ``U_D``, the unique
+            tokens available; default the data's largest).
 
         Returns
         -------
         pandas.DataFrame
-            One row per budget; for each of N_opt, D_opt, tokens_per_param, loss the
-            posterior median and the interval bounds (``<name>_lo``, ``<name>_hi``).
+            One row per budget (per group and budget in a pooled fit, with a ``group``
+            column); for each of N_opt, D_opt, tokens_per_param, loss the posterior median
+            and the interval bounds (``<name>_lo``, ``<name>_hi``). Numerical optima that
+            fall outside the searched range are NaN (and so are their intervals).
         """
         ci, ci_kind = check_ci(ci, ci_kind)
         C = _budgets(budgets)
-        draws = self.allocation_draws(C)
-        cols: dict[str, Any] = {"budget": C}
+        draws = self.allocation_draws(C, group=group, **covariates)
+        per_group = self.groups is not None and group is None
+        cols: dict[str, Any] = {}
+        if per_group:
+            G = len(self.groups or ())
+            cols["group"] = np.repeat(np.asarray(self.groups), len(C))
+            cols["budget"] = np.tile(C, G)
+        else:
+            cols["budget"] = C
         for name, x in draws.items():
             s = summarize(x, ci, ci_kind)
-            cols[name] = s["median"]
-            cols[f"{name}_lo"] = s["lo"]
-            cols[f"{name}_hi"] = s["hi"]
+            for key, suffix in (("median", ""), ("lo", "_lo"), ("hi", "_hi")):
+                cols[f"{name}{suffix}"] = np.asarray(s[key]).reshape(-1)
         table = pd.DataFrame(cols)
         table.attrs.update(ci=ci, ci_kind=ci_kind)
         return table
 
-    def predict(self, N: Any, D: Any) -> np.ndarray:
-        """Posterior draws of the law's loss at new (N, D): shape (n_draws, len(N))."""
+    def predict(self, N: Any, D: Any, *, group: str | None = None, **covariates: Any):
+        """Posterior draws of the law's loss at new (N, D): shape (n_draws, len(N)).
+
+        A pooled fit needs ``group``; laws with extra covariates take them by name
+        (``U_D=...``, one value or one per point).
+        """
         N = np.atleast_1d(np.asarray(N, dtype=np.float64))
         D = np.atleast_1d(np.asarray(D, dtype=np.float64))
         if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
             raise ValueError("N and D must be arrays of the same shape with finite values > 0")
+        if self.groups is not None and group is None:
+            raise ValueError(f"this fit is pooled over groups; pass group= (one of {self.groups})")
+        x = self._x_at(N, D, covariates)
         with jax.enable_x64(True):  # draws are stored as float64
-            return np.exp(np.asarray(predict_log_loss(self.params(), np.log(N), np.log(D))))
+            return np.exp(np.asarray(self.law.predict_log_loss(self.theta(group), x)))
 
-    def log_likelihood(self) -> np.ndarray:
-        """Pointwise log-likelihood of each run under each draw: (chains, draws, runs)."""
+    def _x_at(self, N: np.ndarray, D: np.ndarray, covariates: Mapping[str, Any]) -> dict:
+        x = {"log_N": np.log(N), "log_D": np.log(D)}
+        for c in self.law.covariates:
+            if c not in covariates:
+                raise ValueError(f"law {self.law.name!r} needs {c}= to predict")
+            v = np.broadcast_to(np.asarray(covariates[c], dtype=np.float64), N.shape)
+            if np.any(~np.isfinite(v) | (v <= 0)):
+                raise ValueError(f"{c} must be finite and > 0")
+            x[f"log_{c}"] = np.log(v)
+        unknown = set(covariates) - set(self.law.covariates)
+        if unknown:
+            raise ValueError(f"law {self.law.name!r} takes no covariate {sorted(unknown)}")
+        return x
+
+    def predict_log_loss_draws(self, data: ScalingData | None = None) -> np.ndarray:
+        """The law's log loss at each run of ``data`` (default: the fitted runs), per draw.
+
+        Returns an array (n_draws, runs); runs of a pooled fit use their group's values.
+        """
+        data = self.data if data is None else data
+        x = self.law.covariates_of(data)
+        if self.groups is None:
+            with jax.enable_x64(True):  # draws are stored as float64
+                return np.asarray(self.law.predict_log_loss(self.theta(), x))
+        labels = np.asarray(data.group).astype(str) if data.group is not None else None
+        if labels is None or not set(labels) <= set(self.groups):
+            raise ValueError(f"runs must carry groups of this fit ({', '.join(self.groups)})")
+        idx = np.searchsorted(np.asarray(self.groups), labels)
+        theta = {
+            k: (v[:, idx] if v.ndim == 2 and v.shape[1] == len(self.groups) else v)
+            for k, v in self.theta().items()
+        }
         with jax.enable_x64(True):  # draws are stored as float64
-            pred = predict_log_loss(self.params(), self.data.log_N, self.data.log_D)
-            resid = jnp.asarray(self.data.log_loss) - pred
+            return np.asarray(self.law.log_loss(theta, x))
+
+    def log_likelihood(self, data: ScalingData | None = None) -> np.ndarray:
+        """Pointwise log-likelihood of each run under each draw: (chains, draws, runs).
+
+        ``data`` (default: the fitted runs) may be new runs, e.g. held-out ones.
+        """
+        data = self.data if data is None else data
+        pred = self.predict_log_loss_draws(data)
+        with jax.enable_x64(True):  # draws are stored as float64
+            resid = jnp.asarray(data.log_loss) - pred
             sigma = self.draws("sigma")[:, None]
             nu = self.draws("nu")[:, None] if "nu" in self.samples else None
             ll = run_loglik(
                 self.settings.likelihood, resid, sigma, nu=nu, delta=self.settings.delta
             )
-            shape = (*self.samples["E"].shape, len(self.data))
+            shape = (*self.samples["sigma"].shape[:2], len(data))
             return np.asarray(ll).reshape(shape)
+
+    # ------------------------------------------------------------------ decisions
+    def _decision_law(self) -> dict[str, Any]:
+        """The law's functions for :mod:`bayescale.decisions` (``None``: Chinchilla).
+
+        One hook: ``loss_fn``, ``optimum_fn``, ``floor_fn`` built from this fit's law (extra
+        covariates such as ``U_D`` at the data's largest value, as :meth:`allocation` does).
+        """
+        if self.law.name == "chinchilla":
+            return {"loss_fn": None, "optimum_fn": None, "floor_fn": None}
+        covariates = tuple(sorted(self._covariates({}).items()))
+        return _law_decision_fns(self.law, tuple((k, float(v)) for k, v in covariates))
+
+    def _decision_params(self, group: str | None = None) -> Any:
+        """Draws in the form the decision functions take (one group of a pooled fit)."""
+        if self.groups is not None and group is None:
+            raise ValueError(
+                f"this fit has groups ({', '.join(self.groups)}); pass group= to decide for one"
+            )
+        if self.law.name == "chinchilla":
+            th = self.theta(group)
+            return ChinchillaParams(*(th[k] for k in PARAMETERS))
+        return self.theta(group)
+
+    def bayes_optimal(
+        self, budgets: Any = DEFAULT_BUDGETS, ci: float = 0.9, ci_kind: str = "eti"
+    ) -> pd.DataFrame:
+        """Bayes-optimal N beside the plug-in and per-draw optima at each budget.
+
+        The Bayes-optimal N minimises the posterior expected loss; see
+        :func:`bayescale.decisions.bayes_optimal_table` for the columns.
+        """
+        from bayescale.decisions import bayes_optimal_table
+
+        return bayes_optimal_table(
+            self._decision_params(),
+            _budgets(budgets),
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def regret(
+        self,
+        plans: Any,
+        *,
+        eps: Any = (1e-3, 1e-2),
+        within: float = 2.0,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+    ) -> pd.DataFrame:
+        """Posterior regret of planned runs in loss and in wasted compute.
+
+        ``plans``: ``"70B/1.4T"``, ``"70B@5.76e23"``, ``(N, D)``, ``{"N": .., "C": ..}`` or a
+        list of these; see :func:`bayescale.decisions.regret_table` for the columns.
+        """
+        from bayescale.decisions import regret_table
+
+        return regret_table(
+            self._decision_params(),
+            plans,
+            eps=eps,
+            within=within,
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def compute_for_loss(self, target_loss: Any, ci: float = 0.9) -> pd.DataFrame:
+        """Least compute reaching each target loss, with P(reachable).
+
+        Unreachable draws count as infinite compute; see
+        :func:`bayescale.decisions.compute_for_loss_table`.
+        """
+        from bayescale.decisions import compute_for_loss_table
+
+        return compute_for_loss_table(
+            self._decision_params(),
+            target_loss,
+            ci=ci,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def data_limited(
+        self,
+        D_max: float,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+    ) -> pd.DataFrame:
+        """Best allocation with at most ``D_max`` training tokens at each budget.
+
+        ``table.attrs["C_bind"]`` is the budget above which the cap binds; see
+        :func:`bayescale.decisions.data_limited_table`.
+        """
+        from bayescale.decisions import data_limited_table
+
+        return data_limited_table(
+            self._decision_params(),
+            D_max,
+            _budgets(budgets),
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            **self._decision_law(),
+        )
+
+    def report(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        budgets: Any = DEFAULT_BUDGETS,
+        plans: Any = None,
+        target_loss: Any = None,
+        d_max: float | None = None,
+        cost: Any = None,
+        eps: Any = (1e-3, 1e-2),
+        within: float = 2.0,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        figures: bool = True,
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """Write a decision report to directory ``out``: Markdown, self-contained HTML, JSON.
+
+        Parameters
+        ----------
+        out : path
+            Output directory (created): ``report.md``, ``report.html``, ``report.json``
+            and ``figures/*.png``.
+        budgets : sequence
+            Budgets as FLOPs or strings in any unit (``"5000pf-days"``,
+            ``"2048xH100:30d@40%"``); see :mod:`bayescale.units`.
+        plans : optional
+            Planned runs to assess (``"70B/1.4T"``...; see :meth:`regret`).
+        target_loss : float or sequence, optional
+            Target losses for compute-for-loss.
+        d_max : float, optional
+            Cap on unique training tokens.
+        cost : str or CostModel, optional
+            ``"H100@40%,$2.5/h"``: express budgets and waste in accelerator-hours and money.
+        eps, within : optional
+            Regret thresholds and the factor for P(N within a factor of N_opt).
+        ci, ci_kind : optional
+            Credible mass and interval kind.
+        figures : bool, default True
+            Draw and embed figures (needs matplotlib).
+        title : str, optional
+            Report title.
+
+        Returns
+        -------
+        dict
+            The JSON content, with ``"files"`` listing what was written.
+        """
+        from bayescale.decision_report import write_report
+
+        return write_report(
+            self,
+            out,
+            budgets=budgets,
+            plans=plans,
+            target_loss=target_loss,
+            d_max=d_max,
+            cost=cost,
+            eps=eps,
+            within=within,
+            ci=ci,
+            ci_kind=ci_kind,
+            figures=figures,
+            title=title,
+        )
+
+    # ------------------------------------------------------------------ model checking
+    def loo(self, *, warn: bool = True) -> Any:
+        """PSIS-LOO of this fit (:func:`bayescale.checking.loo`)."""
+        from bayescale.checking import loo
+
+        return loo(self, warn=warn)
+
+    def waic(self, *, warn: bool = True) -> dict[str, Any]:
+        """WAIC of this fit (:func:`bayescale.checking.waic`)."""
+        from bayescale.checking import waic
+
+        return waic(self, warn=warn)
+
+    def ppc(self, ci: Any = (0.5, 0.9), *, seed: int = 0) -> Any:
+        """Posterior predictive check (:func:`bayescale.checking.ppc`)."""
+        from bayescale.checking import ppc
+
+        return ppc(self, ci, seed=seed)
+
+    def backtest(self, holdout: str = "largest", frac: float = 0.2, **kwargs: Any) -> Any:
+        """Refit on the smaller runs and predict the held-out ones (:func:`bayescale.backtest`).
+
+        Uses this fit's law, likelihood, priors and sampler settings unless overridden.
+        """
+        from bayescale.backtest import backtest_fit
+
+        return backtest_fit(self, holdout=holdout, frac=frac, **kwargs)
 
     # ------------------------------------------------------------------ export
     def to_dict(
@@ -560,6 +1083,8 @@ class FitResult:
         allocations = []
         for _, row in alloc.iterrows():
             entry: dict[str, Any] = {"budget": float(row["budget"])}
+            if "group" in row:
+                entry["group"] = str(row["group"])
             for name in ("N_opt", "D_opt", "tokens_per_param", "loss"):
                 entry[name] = {
                     "median": float(row[name]),
@@ -567,11 +1092,12 @@ class FitResult:
                     "hi": float(row[f"{name}_hi"]),
                 }
             allocations.append(entry)
-        return {
+        out = {
             "n_runs": len(self.data),
             "ci": float(ci),
             "ci_kind": ci_kind,
             "likelihood": self.settings.likelihood,
+            "law": self.law.name,
             "parameters": parameters,
             "exponents": exponents,
             "allocations": allocations,
@@ -584,6 +1110,14 @@ class FitResult:
             },
             "versions": versions(),
         }
+        if self.fixed:
+            out["fixed"] = {k: float(v) for k, v in self.fixed.items()}
+        if self.law.covariates:
+            out["allocation_covariates"] = self._covariates({})
+        if self.groups is not None:
+            out["groups"] = list(self.groups)
+            out["pooling"] = self.settings.pooling
+        return out
 
     def to_json(
         self,
@@ -616,8 +1150,10 @@ class FitResult:
     def __repr__(self) -> str:
         s = self.settings
         flag = "ok" if self.ok else "DIAGNOSTICS FAILED"
+        law = "" if self.law.name == "chinchilla" else f"law {self.law.name}, "
+        groups = "" if self.groups is None else f", {len(self.groups)} groups ({s.pooling})"
         return (
-            f"FitResult({len(self.data)} runs, {s.likelihood} likelihood, "
+            f"FitResult({len(self.data)} runs{groups}, {law}{s.likelihood} likelihood, "
             f"{s.chains}x{s.draws} draws, {flag})"
         )
 
@@ -632,3 +1168,29 @@ def _budgets(budgets: Any) -> np.ndarray:
     if bad.any():
         raise ValueError(f"budgets must be finite and > 0 FLOPs, got {C[bad].tolist()}")
     return C
+
+
+@functools.lru_cache(maxsize=32)
+def _law_decision_fns(law: Law, covariates: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """``loss_fn``/``optimum_fn``/``floor_fn`` of a law, cached so jitted decisions reuse them."""
+    log_cov = {f"log_{k}": math.log(v) for k, v in covariates}
+
+    def loss_fn(params: Any, N: Any, D: Any) -> Any:
+        x = {"log_N": jnp.log(N), "log_D": jnp.log(D), **log_cov}
+        return jnp.exp(law.log_loss(params, x))
+
+    optimum_fn = None
+    if law.log_n_opt is not None:
+
+        def optimum_fn(params: Any, C: Any, k: Any = 6.0) -> tuple[Any, Any]:
+            c = C / k
+            N = jnp.exp(law.log_n_opt(params, jnp.log(c)))
+            return N, c / N
+
+    # E is the infimum of laws with an asymptote; without one (Kaplan) the loss tends to 0
+    floor_fn = (
+        (lambda p: p["E"])
+        if "E" in law.params
+        else (lambda p: jnp.zeros_like(jnp.asarray(next(iter(p.values())))))
+    )
+    return {"loss_fn": loss_fn, "optimum_fn": optimum_fn, "floor_fn": floor_fn}

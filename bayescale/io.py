@@ -18,14 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayescale.data import ScalingData
+from bayescale.diagnostics import compute_diagnostics
 
 if TYPE_CHECKING:
     from bayescale.fit import FitResult
 
 __all__ = ["FORMAT", "load", "save", "to_datatree"]
 
-#: Identifies bayescale fit files; bumped when the layout changes.
-FORMAT = "bayescale-fit/1"
+#: Identifies bayescale fit files; bumped when the layout changes. Version 2 adds the law,
+#: groups, fixed parameters and extra data columns; version-1 files (Chinchilla law) still load.
+FORMAT = "bayescale-fit/2"
+_READABLE = ("bayescale-fit/1", FORMAT)
 _STATS = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy")
 # ArviZ's names for numpyro's sampler statistics
 _ARVIZ_STATS = {
@@ -66,21 +69,29 @@ def to_datatree(result: FitResult, *, log_likelihood: bool = False) -> Any:
     from arviz_base import from_dict
 
     data = result.data
+    constant = {
+        "N": data.N,
+        "D": data.D,
+        "loss": data.loss,
+        "row": np.asarray(data.rows).astype(str),
+    }
+    constant.update({f"extra_{k}": np.asarray(v) for k, v in data.extra.items()})
+    if data.group is not None:
+        constant["group_label"] = np.asarray(data.group).astype(str)
     groups: dict[str, dict[str, Any]] = {
         "posterior": dict(result.samples),
         "sample_stats": {_ARVIZ_STATS[k]: result.stats[k] for k in _STATS if k in result.stats},
         "observed_data": {"log_loss": data.log_loss},
-        "constant_data": {
-            "N": data.N,
-            "D": data.D,
-            "loss": data.loss,
-            "row": np.asarray(data.rows).astype(str),
-        },
+        "constant_data": constant,
     }
-    dims = {name: ["run"] for name in ("log_loss", "N", "D", "loss", "row")}
+    dims: dict[str, list[str]] = {name: ["run"] for name in ("log_loss", *constant)}
+    coords = {}
+    if result.groups is not None:
+        coords["group"] = list(result.groups)
+        dims.update({k: ["group"] for k, v in result.samples.items() if v.ndim == 3})
     if log_likelihood:
         groups["log_likelihood"] = {"log_loss": result.log_likelihood()}
-    tree = from_dict(groups, dims=dims)
+    tree = from_dict(groups, dims=dims, coords=coords or None)
     tree.attrs["bayescale"] = json.dumps(_record(result))
     return tree
 
@@ -94,7 +105,12 @@ def _record(result: FitResult) -> dict[str, Any]:
         "data": {
             "source": result.data.source,
             "flops_per_param_token": result.data.flops_per_param_token,
+            "extra": list(result.data.extra),
         },
+        "law": result.law.name,
+        "groups": None if result.groups is None else list(result.groups),
+        "fixed": {k: float(v) for k, v in result.fixed.items()},
+        "sample_order": list(result.samples),
         "prior_log_sd": result.prior_log_sd,
     }
 
@@ -118,7 +134,8 @@ def load(path: str | os.PathLike[str]) -> FitResult:
     """
     import xarray as xr
 
-    from bayescale.fit import PARAMETERS, FitResult, FitSettings, diagnose
+    from bayescale.fit import PARAMETERS, FitResult, FitSettings, _flat_samples, with_checks
+    from bayescale.laws import get_law
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -139,12 +156,21 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         raise ValueError(f"{path!r} has a corrupted bayescale record") from None
     if not isinstance(record, dict):
         raise ValueError(f"{path!r} has a corrupted bayescale record (not a mapping)")
-    if record.get("format") != FORMAT:
+    if record.get("format") not in _READABLE:
         raise ValueError(
-            f"{path!r} has format {record.get('format')!r}; this bayescale reads {FORMAT!r}"
+            f"{path!r} has format {record.get('format')!r}; this bayescale reads "
+            f"{' and '.join(repr(f) for f in _READABLE)}"
         )
-    groups = set(tree.children)
-    absent = [g for g in ("posterior", "sample_stats", "constant_data") if g not in groups]
+    law_name = record.get("law", "chinchilla")
+    try:
+        law = get_law(law_name)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{path!r} was fitted with law {law_name!r}, which is not defined in this session; "
+            "call bayescale.define_law(...) with that name before loading"
+        ) from None
+    groups_present = set(tree.children)
+    absent = [g for g in ("posterior", "sample_stats", "constant_data") if g not in groups_present]
     if absent:
         raise ValueError(
             f"{path!r} is missing part of a bayescale fit: no {', '.join(absent)} group"
@@ -153,42 +179,60 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         post = tree["posterior"].to_dataset()
         stats_ds = tree["sample_stats"].to_dataset()
         const = tree["constant_data"].to_dataset()
-        # the canonical order (E, A, B, alpha, beta, sigma, nu), not the file's
-        order = [k for k in (*PARAMETERS, "sigma", "nu") if k in post.data_vars]
-        lacking = [k for k in (*PARAMETERS, "sigma") if k not in order]
+        # the order the fit had (version 1: E, A, B, alpha, beta, sigma, nu), not the file's
+        order = record.get("sample_order") or [
+            k for k in (*PARAMETERS, "sigma", "nu") if k in post.data_vars
+        ]
+        samples = {k: np.asarray(post[k].values, dtype=np.float64) for k in order}
+        lacking = [k for k in (*law.params, "sigma") if k not in samples]
+        lacking = [k for k in lacking if k not in record.get("fixed", {})]
         if lacking:
             raise ValueError(f"no posterior draws of {', '.join(lacking)}")
-        samples = {k: np.asarray(post[k].values, dtype=np.float64) for k in order}
-        shapes = {v.shape for v in samples.values()}
-        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
-            raise ValueError(f"posterior draws must share one (chain, draw) shape, got {shapes}")
+        lead = {v.shape[:2] for v in samples.values()}
+        if len(lead) != 1 or any(v.ndim not in (2, 3) for v in samples.values()):
+            raise ValueError(f"posterior draws must share one (chain, draw) shape, got {lead}")
         inverse = {v: k for k, v in _ARVIZ_STATS.items()}
         stats = {inverse.get(k, k): np.asarray(stats_ds[k].values) for k in stats_ds.data_vars}
         for k in ("diverging", "num_steps", "energy"):
-            if k not in stats or stats[k].shape != next(iter(shapes)):
+            if k not in stats or stats[k].shape != next(iter(lead)):
                 raise ValueError(f"sample_stats lacks {k!r} of the posterior's shape")
         rows = np.asarray(const["row"].values)
         settings = FitSettings(**record["settings"])
-        data = ScalingData.from_arrays(
+        extra_names = record["data"].get("extra", [])
+        data = ScalingData(
             N=np.asarray(const["N"].values, dtype=np.float64),
             D=np.asarray(const["D"].values, dtype=np.float64),
             loss=np.asarray(const["loss"].values, dtype=np.float64),
             flops_per_param_token=float(record["data"]["flops_per_param_token"]),
-            min_runs=1,
+            source=str(record["data"]["source"]),
+            rows=_restore_rows(rows),
+            extra={k: np.asarray(const[f"extra_{k}"].values) for k in extra_names},
+            group=(
+                np.asarray(const["group_label"].values).astype(str)
+                if "group_label" in const.data_vars
+                else None
+            ),
         )
-        data = dataclasses.replace(
-            data, source=str(record["data"]["source"]), rows=_restore_rows(rows)
-        )
+        # the stored runs pass the same validation as new ones (a corrupted N is caught)
+        _validate_runs(data)
         if len(rows) != len(data):
             raise ValueError("row labels do not match the runs")
+        fit_groups = record.get("groups")
+        fit_groups = None if fit_groups is None else tuple(str(g) for g in fit_groups)
         priors = {str(k): str(v) for k, v in dict(record["priors"]).items()}
         prior_sd = record.get("prior_log_sd")
         prior_sd = None if prior_sd is None else {str(k): float(v) for k, v in prior_sd.items()}
+        fixed = {str(k): float(v) for k, v in dict(record.get("fixed", {})).items()}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{path!r} is missing part of a bayescale fit ({detail})") from None
-    diagnostics = diagnose(data, settings, samples, stats, prior_sd)
-    return FitResult(
+    diagnostics = compute_diagnostics(
+        _flat_samples(samples, fit_groups),
+        stats,
+        max_tree_depth=settings.max_tree_depth,
+        target_accept=settings.target_accept,
+    )
+    result = FitResult(
         data=data,
         settings=settings,
         samples=samples,
@@ -197,7 +241,22 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         priors=priors,
         prior_distributions=None,
         timing={},
+        law=law,
+        groups=fit_groups,
+        fixed=fixed,
         prior_log_sd=prior_sd,
+    )
+    return with_checks(result)
+
+
+def _validate_runs(data: ScalingData) -> None:
+    """Raise ValueError when stored runs would not pass ScalingData's validation."""
+    ScalingData.from_arrays(
+        N=data.N,
+        D=data.D,
+        loss=data.loss,
+        flops_per_param_token=data.flops_per_param_token,
+        min_runs=1,
     )
 
 

@@ -41,12 +41,15 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
     ]
     alloc = []
     for a in d["allocations"]:
-        row = [fmt(a["budget"])]
+        # pooled fits: one row per group and budget
+        row = [f"{a['group']}: {fmt(a['budget'])}" if "group" in a else fmt(a["budget"])]
         for key in ("N_opt", "D_opt", "tokens_per_param", "loss"):
             v = a[key]
             row.append(f"{fmt(v['median'])} [{fmt(v['lo'])}, {fmt(v['hi'])}]")
         alloc.append(row)
-    return [
+    # laws with extra covariates (data-constrained: U_D) allocate at stated values
+    at = "".join(f", {k} = {fmt(v)}" for k, v in d.get("allocation_covariates", {}).items())
+    tables = [
         (
             f"Parameters (posterior median, {pct} {d['ci_kind'].upper()})",
             ["param", "median", pct, "r_hat", "ess_bulk"],
@@ -54,11 +57,12 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         ),
         ("Exponents: N_opt ∝ C^a, D_opt ∝ C^b", ["", "median", pct], exps),
         (
-            f"Compute-optimal allocation (C = {d['data']['flops_per_param_token']:g}·N·D)",
+            f"Compute-optimal allocation (C = {d['data']['flops_per_param_token']:g}·N·D{at})",
             ["budget (FLOPs)", "N_opt (params)", "D_opt (tokens)", "tokens/param", "loss"],
             alloc,
         ),
     ]
+    return [t for t in tables if t[2]]  # no exponents table for laws without them
 
 
 _FAILED_BANNER = (

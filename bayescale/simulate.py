@@ -16,7 +16,13 @@ import numpy as np
 from bayescale.data import ScalingData
 from bayescale.law import ChinchillaParams
 
-__all__ = ["CHINCHILLA_BUDGETS", "HOFFMANN_PARAMS", "chinchilla_design", "simulate_runs"]
+__all__ = [
+    "CHINCHILLA_BUDGETS",
+    "HOFFMANN_PARAMS",
+    "chinchilla_design",
+    "simulate_law",
+    "simulate_runs",
+]
 
 #: The isoFLOP budgets of Hoffmann et al. 2022, Figure 3.
 CHINCHILLA_BUDGETS = (6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21)
@@ -104,3 +110,66 @@ def simulate_runs(
     else:
         raise ValueError(f"unknown noise {noise!r}; choose 'gaussian' or 'student_t'")
     return ScalingData.from_arrays(N=N, D=D, loss=np.exp(mean + eps))
+
+
+def simulate_law(
+    law: Any,
+    theta: Any,
+    *,
+    design: tuple[np.ndarray, np.ndarray] | None = None,
+    sigma: float = 0.01,
+    seed: int = 0,
+    noise: str = "gaussian",
+    nu: float = 4.0,
+    group: Any = None,
+    **covariates: Any,
+) -> ScalingData:
+    """Draw losses from any law (:mod:`bayescale.laws`) with noise on log loss.
+
+    Parameters
+    ----------
+    law : str or Law
+        The law (name or object).
+    theta : mapping
+        True parameters: scalars, or for grouped runs arrays with one value per group
+        (indexed by the integer ``group`` codes).
+    design : (N, D), optional
+        Run sizes; default :func:`chinchilla_design`.
+    sigma, seed, noise, nu
+        As in :func:`simulate_runs`.
+    group : array-like of int, optional
+        Group code of each run (0..G−1); the data's group labels are ``"g0"``, ``"g1"``...
+    **covariates : array-like
+        The law's extra per-run columns (e.g. ``U_D=...``), stored in the data.
+
+    Returns
+    -------
+    ScalingData
+    """
+    import jax
+
+    from bayescale.laws import get_law
+
+    law = get_law(law)
+    N, D = chinchilla_design() if design is None else design
+    N = np.asarray(N, dtype=np.float64)
+    D = np.asarray(D, dtype=np.float64)
+    cov = {
+        k: np.broadcast_to(np.asarray(v, dtype=np.float64), N.shape) for k, v in covariates.items()
+    }
+    x = {"log_N": np.log(N), "log_D": np.log(D), **{f"log_{k}": np.log(v) for k, v in cov.items()}}
+    th = {k: np.asarray(v, dtype=np.float64) for k, v in theta.items()}
+    if group is not None:
+        g = np.asarray(group, dtype=int)
+        th = {k: (v[g] if v.ndim == 1 else v) for k, v in th.items()}
+    with jax.enable_x64():
+        mean = np.asarray(law.log_loss(th, x))
+    rng = np.random.default_rng(seed)
+    if noise == "gaussian":
+        eps = rng.normal(0.0, sigma, N.shape)
+    elif noise == "student_t":
+        eps = sigma * rng.standard_t(nu, N.shape)
+    else:
+        raise ValueError(f"unknown noise {noise!r}; choose 'gaussian' or 'student_t'")
+    labels = None if group is None else np.array([f"g{i}" for i in np.asarray(group, dtype=int)])
+    return ScalingData.from_arrays(N=N, D=D, loss=np.exp(mean + eps), group=labels, **cov)

@@ -153,6 +153,8 @@ def test_demo_subprocess_no_traceback(tmp_path):
             "--json",
             str(out_json),
             "--quiet",
+            "--out",
+            str(tmp_path / "demo-report"),
         ],
         capture_output=True,
         text=True,
@@ -163,6 +165,10 @@ def test_demo_subprocess_no_traceback(tmp_path):
     d = json.loads(out_json.read_text())
     assert d["n_runs"] == 240
     assert any(np.isclose(a["budget"], 5.76e23) for a in d["allocations"])
+    # the demo also writes the decision report, with Chinchilla's own 70B/1.4T as the plan
+    report = json.loads((tmp_path / "demo-report" / "report.json").read_text())
+    assert report["plans"][0]["label"] == "70B/1.4T" and len(report["figures"]) == 7
+    assert (tmp_path / "demo-report" / "report.html").stat().st_size > 100_000
     bad = subprocess.run(
         [sys.executable, "-m", "bayescale", "fit", str(tmp_path)],
         capture_output=True,

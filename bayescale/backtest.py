@@ -1,0 +1,355 @@
+r"""Ordered hold-out backtest: fit the small runs, predict the large ones.
+
+A scaling law is used to extrapolate, so the honest test is extrapolation: sort the runs by
+compute (or N, or D), fit every law and likelihood on the runs below a threshold, and score
+the posterior predictive distribution of the held-out largest runs:
+
+- **coverage** of central predictive intervals (50% and 90% by default): a calibrated
+  model covers about that share of held-out runs;
+- **mean log predictive density** (mlpd) per held-out run, on the log-loss scale
+  :math:`\frac1T\sum_t \log \frac1S\sum_s p(\log L_t \mid \theta_s)` — higher is better, and
+  comparable between laws and likelihoods fitted to the same runs;
+- **error** of the predictive median: RMSE and mean bias of log loss (≈ relative error),
+  and the mean absolute percentage error of the loss.
+
+Predictive draws include the fitted residual noise (:func:`bayescale.checking.predictive_draws`),
+so coverage is about where a new run's loss will land, not about the mean curve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from jax.scipy.special import logsumexp
+
+from bayescale.data import MIN_DISTINCT, MIN_RUNS, ScalingData
+
+if TYPE_CHECKING:
+    from bayescale.fit import FitResult
+
+__all__ = ["HOLDOUTS", "BacktestResult", "backtest", "backtest_fit", "evaluate", "split_holdout"]
+
+#: What "largest" is measured by: compute C = k·N·D (default), N or D.
+HOLDOUTS = ("largest", "largest_N", "largest_D")
+
+
+def split_holdout(
+    data: ScalingData, holdout: str = "largest", frac: float = 0.2
+) -> tuple[np.ndarray, float]:
+    """Mask of the training runs and the threshold above which runs are held out.
+
+    Parameters
+    ----------
+    data : ScalingData
+        All runs.
+    holdout : {"largest", "largest_N", "largest_D"}
+        Hold out the runs with the largest compute, N or D.
+    frac : float in (0, 1)
+        Share of runs to hold out (at least one). Runs tied with the threshold are all
+        held out, so nothing is trained on a run as large as a held-out one.
+
+    Returns
+    -------
+    train : numpy.ndarray of bool
+        True for training runs.
+    threshold : float
+        Held-out runs have size ≥ threshold; training runs < threshold.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``holdout``, ``frac`` outside (0, 1), or a training set too small to fit
+        (fewer than 8 runs or 3 distinct N or D).
+    """
+    if holdout not in HOLDOUTS:
+        raise ValueError(f"unknown holdout {holdout!r}; choose one of {', '.join(HOLDOUTS)}")
+    try:
+        frac = float(frac)
+    except (TypeError, ValueError):
+        raise ValueError(f"frac must be a number in (0, 1), got {frac!r}") from None
+    if not 0.0 < frac < 1.0:
+        raise ValueError(f"frac must be in (0, 1), got {frac}")
+    size = {"largest": data.C, "largest_N": data.N, "largest_D": data.D}[holdout]
+    n_test = max(1, math.ceil(frac * len(data)))
+    threshold = float(np.sort(size)[len(data) - n_test])
+    train = size < threshold
+    n_train = int(train.sum())
+    distinct = min(len(np.unique(data.N[train])), len(np.unique(data.D[train])))
+    if n_train < MIN_RUNS or distinct < MIN_DISTINCT:
+        raise ValueError(
+            f"holding out frac={frac:g} of {len(data)} runs by {holdout} leaves {n_train} "
+            f"training runs with {distinct} distinct N or D; at least {MIN_RUNS} runs and "
+            f"{MIN_DISTINCT} distinct values are needed: lower frac"
+        )
+    if data.group is not None:
+        missing = sorted(set(np.asarray(data.group)[~train]) - set(np.asarray(data.group)[train]))
+        if missing:
+            raise ValueError(
+                f"groups {', '.join(map(str, missing))} have no training runs below the "
+                "threshold; lower frac or fit them separately"
+            )
+    return train, threshold
+
+
+def evaluate(
+    fit: FitResult, test: ScalingData, ci: Sequence[float] = (0.5, 0.9), *, seed: int = 0
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Score a fit's posterior predictive on held-out runs.
+
+    Returns
+    -------
+    summary : dict
+        ``n_test``, ``coverage_<level>`` per level, ``mlpd``, ``rmse_log``, ``bias_log``,
+        ``mape``.
+    runs : pandas.DataFrame
+        Per held-out run: N, D, C, loss, predictive median and interval bounds (loss
+        scale), ``covered_<level>``, ``lpd`` and ``pit``.
+    """
+    from bayescale.checking import _levels, predictive_draws
+
+    levels = _levels(ci)
+    y = test.log_loss
+    rep = predictive_draws(fit, test, seed=seed)
+    ll = fit.log_likelihood(test)
+    ll = ll.reshape(-1, ll.shape[-1])
+    with jax.enable_x64():
+        lpd = np.asarray(logsumexp(jnp.asarray(ll), axis=0)) - np.log(ll.shape[0])
+    med = np.median(rep, axis=0)
+    resid = y - med
+    cols: dict[str, Any] = {
+        "N": test.N,
+        "D": test.D,
+        "C": test.C,
+        "loss": test.loss,
+        "pred_median": np.exp(med),
+    }
+    summary: dict[str, Any] = {"n_test": len(test)}
+    for c in levels:
+        lo, hi = np.quantile(rep, [(1 - c) / 2, (1 + c) / 2], axis=0)
+        inside = (y >= lo) & (y <= hi)
+        cols[f"lo_{c:g}"], cols[f"hi_{c:g}"] = np.exp(lo), np.exp(hi)
+        cols[f"covered_{c:g}"] = inside
+        summary[f"coverage_{c:g}"] = float(np.mean(inside))
+    cols["lpd"] = lpd
+    cols["pit"] = np.mean(rep < y, axis=0)
+    summary.update(
+        mlpd=float(np.mean(lpd)),
+        rmse_log=float(np.sqrt(np.mean(resid**2))),
+        bias_log=float(np.mean(resid)),
+        mape=float(np.mean(np.abs(np.expm1(-resid)))),  # |pred − obs| / obs on the loss scale
+    )
+    return summary, pd.DataFrame(cols, index=pd.Index(test.rows, name="row"))
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Outcome of an ordered hold-out backtest.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per law × likelihood: ``law``, ``likelihood``, ``n_train``, ``n_test``,
+        ``coverage_<level>``, ``mlpd``, ``rmse_log``, ``bias_log``, ``mape``,
+        ``sampling_ok``; best mlpd first.
+    runs : pandas.DataFrame
+        Per model and held-out run (see :func:`evaluate`), with ``law`` and ``likelihood``.
+    fits : dict of str to FitResult
+        The training fits, keyed ``"<law>/<likelihood>"``.
+    holdout : str
+        What was held out ("largest" compute, N or D).
+    threshold : float
+        Held-out runs have size ≥ threshold.
+    ci : tuple of float
+        Interval levels scored.
+    """
+
+    table: pd.DataFrame
+    runs: pd.DataFrame
+    fits: dict[str, Any]
+    holdout: str
+    threshold: float
+    ci: tuple[float, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every training fit passed its sampling diagnostics."""
+        return bool(self.table["sampling_ok"].all())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the CLI's ``--json``)."""
+        rows = []
+        for _, r in self.table.iterrows():
+            rows.append({k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()})
+        return {
+            "holdout": self.holdout,
+            "threshold": float(self.threshold),
+            "ci": list(self.ci),
+            "models": rows,
+            "diagnostics": {
+                "ok": self.ok,
+                "problems": {
+                    name: list(f.diagnostics.problems)
+                    for name, f in self.fits.items()
+                    if not f.diagnostics.ok
+                },
+            },
+        }
+
+
+def _as_tuple(x: Any, what: str) -> tuple[Any, ...]:
+    if isinstance(x, str) or not isinstance(x, Sequence):
+        x = (x,)
+    out = tuple(x)
+    if not out:
+        raise ValueError(f"give at least one {what}")
+    return out
+
+
+def backtest(
+    data: ScalingData,
+    *,
+    laws: Any = ("chinchilla",),
+    likelihoods: Any = ("gaussian",),
+    holdout: str = "largest",
+    frac: float = 0.2,
+    ci: Sequence[float] = (0.5, 0.9),
+    priors: Mapping[str, Mapping[str, Any]] | None = None,
+    seed: int = 0,
+    progress_bar: bool | None = None,
+    **settings: Any,
+) -> BacktestResult:
+    """Fit each law × likelihood on the smaller runs and score predictions of the largest.
+
+    Parameters
+    ----------
+    data : ScalingData
+        All runs.
+    laws : str, Law or sequence of them
+        Laws to compare (default Chinchilla's).
+    likelihoods : str or sequence of str
+        Residual distributions to compare.
+    holdout : {"largest", "largest_N", "largest_D"}
+        Hold out the runs with the largest compute (default), N or D.
+    frac : float, default 0.2
+        Share of runs held out.
+    ci : sequence of float
+        Predictive-interval levels to score.
+    priors : mapping, optional
+        ``{law name: priors}`` passed to :func:`bayescale.fit` for that law.
+    seed : int
+        Seed of the fits and of the predictive draws.
+    progress_bar : bool, optional
+        Passed to :func:`bayescale.fit`.
+    **settings
+        Further :func:`bayescale.fit` settings (``chains``, ``warmup``, ``draws``...).
+
+    Returns
+    -------
+    BacktestResult
+
+    Examples
+    --------
+    >>> result = bayescale.backtest(data, laws=["chinchilla", "kaplan"],       # doctest: +SKIP
+    ...                             likelihoods=["gaussian", "huber"], frac=0.2)
+    >>> result.table                                                           # doctest: +SKIP
+    """
+    from bayescale.checking import _levels
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.fit import fit
+    from bayescale.laws import get_law
+
+    if not isinstance(data, ScalingData):
+        raise ValueError(f"data must be a ScalingData, got {type(data).__name__}")
+    law_objs = [get_law(law) for law in _as_tuple(laws, "law")]
+    liks = _as_tuple(likelihoods, "likelihood")
+    levels = _levels(ci)
+    train_mask, threshold = split_holdout(data, holdout, frac)
+    train, test = data.subset(train_mask), data.subset(~train_mask)
+    rows, run_tables, fits = [], [], {}
+    for law in law_objs:
+        for lik in liks:
+            with warnings.catch_warnings():
+                # failed diagnostics are reported in the table (sampling_ok) instead
+                warnings.simplefilter("ignore", SamplingWarning)
+                f = fit(
+                    train,
+                    law=law,
+                    likelihood=lik,
+                    priors=(priors or {}).get(law.name),
+                    seed=seed,
+                    progress_bar=progress_bar,
+                    **settings,
+                )
+            summary, runs = evaluate(f, test, levels, seed=seed)
+            key = f"{law.name}/{lik}"
+            fits[key] = f
+            rows.append(
+                {
+                    "law": law.name,
+                    "likelihood": lik,
+                    "n_train": len(train),
+                    **summary,
+                    "sampling_ok": bool(f.ok),
+                }
+            )
+            run_tables.append(runs.assign(law=law.name, likelihood=lik))
+    table = pd.DataFrame(rows).sort_values("mlpd", ascending=False, kind="stable")
+    table = table.reset_index(drop=True)
+    return BacktestResult(
+        table=table,
+        runs=pd.concat(run_tables),
+        fits=fits,
+        holdout=holdout,
+        threshold=threshold,
+        ci=levels,
+    )
+
+
+def backtest_fit(
+    result: FitResult,
+    *,
+    holdout: str = "largest",
+    frac: float = 0.2,
+    ci: Sequence[float] = (0.5, 0.9),
+    seed: int | None = None,
+    progress_bar: bool | None = None,
+    **overrides: Any,
+) -> BacktestResult:
+    """Backtest the model of an existing fit: same law, likelihood, priors and settings.
+
+    ``overrides`` replace settings of the fit (``likelihood``, ``draws``...).
+    """
+    settings = dataclasses.asdict(result.settings)
+    settings.pop("law")
+    settings.update(overrides)
+    likelihood = settings.pop("likelihood")
+    fit_seed = settings.pop("seed") if seed is None else seed
+    settings.pop("seed", None)
+    # the fit's own priors (a reloaded fit has only their descriptions: defaults then)
+    priors = {
+        k: v
+        for k, v in (result.prior_distributions or {}).items()
+        if k != "nu" or likelihood == "student_t"
+    }
+    priors.update(result.fixed)
+    return backtest(
+        result.data,
+        laws=(result.law,),
+        likelihoods=(likelihood,),
+        holdout=holdout,
+        frac=frac,
+        ci=ci,
+        priors={result.law.name: priors} if priors else None,
+        seed=fit_seed,
+        progress_bar=progress_bar,
+        **settings,
+    )

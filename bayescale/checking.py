@@ -1,0 +1,377 @@
+r"""Model checking and comparison: PSIS-LOO, WAIC, ``compare`` and posterior predictive checks.
+
+All on the scale the models are fitted on, the log of the loss, so fits of the *same runs*
+with different laws or likelihoods are comparable; fits of different runs are not (and
+:func:`compare` refuses them).
+
+- :func:`loo`: Pareto-smoothed importance-sampling leave-one-out (Vehtari, Gelman and Gabry
+  2017) through ArviZ; runs whose Pareto k exceeds ArviZ's threshold
+  (min(1 − 1/log10 S, 0.7) for S draws) are named in a :class:`ModelCheckWarning`: their LOO
+  estimate is unreliable (refit without them, or use the backtest).
+- :func:`waic`: the widely applicable information criterion, computed here (ArviZ 1.x
+  dropped it), with the warning for pointwise posterior variances of the log-likelihood
+  above 0.4.
+- :func:`compare`: ranks fits by LOO elpd with ArviZ's ``compare`` (stacking weights), adds
+  WAIC, Pareto-k counts and sampling diagnostics.
+- :func:`ppc`: replicated log losses from the posterior predictive, per-run predictive
+  intervals, their coverage in sample and leave-one-out (LOO-PIT), and posterior
+  predictive p-values of summary statistics.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from jax.scipy.special import logsumexp
+
+if TYPE_CHECKING:
+    from bayescale.data import ScalingData
+    from bayescale.fit import FitResult
+
+__all__ = [
+    "WAIC_VAR_MAX",
+    "ModelCheckWarning",
+    "PPCResult",
+    "compare",
+    "loo",
+    "ppc",
+    "predictive_draws",
+    "waic",
+]
+
+#: Pointwise posterior variance of the log-likelihood above which WAIC is unreliable
+#: (Vehtari, Gelman and Gabry 2017).
+WAIC_VAR_MAX = 0.4
+_MAX_LISTED = 8
+
+
+class ModelCheckWarning(UserWarning):
+    """A model-checking estimate (LOO, WAIC) is unreliable for some runs."""
+
+
+def _rows(result: FitResult, mask: np.ndarray) -> str:
+    rows = [str(r) for r in np.asarray(result.data.rows)[mask]]
+    more = len(rows) - _MAX_LISTED
+    return ", ".join(rows[:_MAX_LISTED]) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _check_fit(result: Any) -> None:
+    from bayescale.fit import FitResult
+
+    if not isinstance(result, FitResult):
+        raise ValueError(f"expected a FitResult, got {type(result).__name__}")
+
+
+def loo(result: FitResult, *, warn: bool = True) -> Any:
+    """PSIS-LOO estimate of the expected log predictive density of a fit.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit.
+    warn : bool, default True
+        Warn (:class:`ModelCheckWarning`) when some runs have a high Pareto k.
+
+    Returns
+    -------
+    arviz_stats.ELPDData
+        ``elpd``, ``se``, ``p`` (effective parameters), pointwise ``elpd_i`` and
+        ``pareto_k`` over runs, ``good_k`` (the threshold).
+    """
+    _check_fit(result)
+    from arviz_stats import loo as az_loo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # replaced by the warning below
+        elpd = az_loo(result.to_datatree(log_likelihood=True), pointwise=True, var_name="log_loss")
+    k = np.asarray(elpd.pareto_k)
+    bad = k > elpd.good_k
+    if warn and bad.any():
+        warnings.warn(
+            f"PSIS-LOO is unreliable for {int(bad.sum())} of {k.size} runs (Pareto k > "
+            f"{elpd.good_k:.2f}; max {k.max():.2f}) at rows {_rows(result, bad)}: these runs "
+            "are influential or poorly fitted; check them, try likelihood='student_t', or "
+            "judge the law by a backtest instead",
+            ModelCheckWarning,
+            stacklevel=2,
+        )
+    return elpd
+
+
+def waic(result: FitResult, *, warn: bool = True) -> dict[str, Any]:
+    r"""Widely applicable information criterion (Watanabe 2010) of a fit.
+
+    :math:`\widehat{elpd}_{waic} = \sum_i \log \overline{p(y_i|\theta)} - \sum_i
+    \mathrm{Var}_\theta \log p(y_i|\theta)`.
+
+    Returns
+    -------
+    dict
+        ``elpd_waic``, ``se``, ``p_waic``, ``waic`` (= −2 elpd), ``n_high_variance`` (runs
+        whose posterior variance of the log-likelihood exceeds 0.4) and ``pointwise``
+        (elpd per run).
+    """
+    _check_fit(result)
+    ll = result.log_likelihood()
+    ll = ll.reshape(-1, ll.shape[-1])
+    with jax.enable_x64():
+        lppd = np.asarray(logsumexp(jnp.asarray(ll), axis=0)) - np.log(ll.shape[0])
+    var = np.var(ll, axis=0, ddof=1)
+    pointwise = lppd - var
+    high = var > WAIC_VAR_MAX
+    if warn and high.any():
+        warnings.warn(
+            f"WAIC is unreliable: {int(high.sum())} runs have posterior log-likelihood "
+            f"variance > {WAIC_VAR_MAX} (rows {_rows(result, high)}); prefer PSIS-LOO",
+            ModelCheckWarning,
+            stacklevel=2,
+        )
+    n = pointwise.size
+    return {
+        "elpd_waic": float(pointwise.sum()),
+        "se": float(np.sqrt(n * np.var(pointwise, ddof=1))) if n > 1 else float("nan"),
+        "p_waic": float(var.sum()),
+        "waic": float(-2.0 * pointwise.sum()),
+        "n_high_variance": int(high.sum()),
+        "pointwise": pointwise,
+    }
+
+
+def _same_runs(a: ScalingData, b: ScalingData) -> bool:
+    return (
+        len(a) == len(b)
+        and np.array_equal(a.N, b.N)
+        and np.array_equal(a.D, b.D)
+        and np.array_equal(a.loss, b.loss)
+    )
+
+
+def compare(
+    fits: Mapping[str, FitResult], *, method: str = "stacking", warn: bool = True
+) -> pd.DataFrame:
+    """Rank fits of the same runs by PSIS-LOO (ArviZ ``compare``), with WAIC beside it.
+
+    Parameters
+    ----------
+    fits : mapping of str to FitResult
+        At least two fits of identical runs (different laws, likelihoods, priors...).
+    method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}
+        How ArviZ weights the models.
+    warn : bool, default True
+        Warn about runs with high Pareto k in any fit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit, best first: ``rank``, ``elpd_loo``, ``se``, ``p_loo``,
+        ``elpd_diff`` and its standard error ``dse`` (against the best), ``weight``,
+        ``elpd_waic``, ``p_waic``, ``pareto_k_max``, ``n_high_k``, ``law``, ``likelihood``,
+        ``sampling_ok``. A difference smaller than about 2·dse is not a clear preference.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two fits, a value that is not a FitResult, fits of different runs, or
+        an unknown method.
+    """
+    from arviz_stats import compare as az_compare
+
+    if not isinstance(fits, Mapping) or len(fits) < 2:
+        raise ValueError("compare needs a mapping of at least two named fits")
+    methods = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
+    if method not in methods:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(methods)}")
+    names = [str(k) for k in fits]
+    first = None
+    for name, f in fits.items():
+        _check_fit(f)
+        if first is None:
+            first = f
+        elif not _same_runs(first.data, f.data):
+            raise ValueError(
+                f"fit {name!r} is of different runs than {names[0]!r}; LOO compares fits of "
+                "the same data only"
+            )
+    elpds = {str(k): loo(f, warn=False) for k, f in fits.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pareto-k: reported per fit below
+        table = az_compare(elpds, method=method, round_to="none")
+    extra = {}
+    for name, f in fits.items():
+        e = elpds[str(name)]
+        k = np.asarray(e.pareto_k)
+        w = waic(f, warn=False)
+        extra[str(name)] = {
+            "elpd_waic": w["elpd_waic"],
+            "p_waic": w["p_waic"],
+            "pareto_k_max": float(k.max()),
+            "n_high_k": int((k > e.good_k).sum()),
+            "law": f.law.name,
+            "likelihood": f.settings.likelihood,
+            "sampling_ok": bool(f.ok),
+        }
+        if warn and (k > e.good_k).any():
+            warnings.warn(
+                f"fit {name!r}: PSIS-LOO is unreliable for {int((k > e.good_k).sum())} runs "
+                f"(Pareto k up to {k.max():.2f}); its elpd may be optimistic",
+                ModelCheckWarning,
+                stacklevel=2,
+            )
+    table = table.rename(columns={"elpd": "elpd_loo", "p": "p_loo"})
+    keep = ["rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight"]
+    out = table[keep].join(pd.DataFrame.from_dict(extra, orient="index"))
+    out.index.name = "model"
+    return out
+
+
+# ------------------------------------------------------------------ posterior predictive
+def predictive_draws(
+    result: FitResult, data: ScalingData | None = None, *, seed: int = 0
+) -> np.ndarray:
+    """Replicated log losses from the posterior predictive: (n_draws, runs).
+
+    For each draw, the law's prediction at each run of ``data`` (default: the fitted
+    runs) plus a residual from the fit's likelihood (Gaussian, Student-t or Huber) with that
+    draw's σ (and ν).
+    """
+    from bayescale.model import _likelihood
+
+    pred = result.predict_log_loss_draws(data)
+    sigma = result.draws("sigma")[:, None]
+    nu = result.draws("nu")[:, None] if "nu" in result.samples else None
+    with jax.enable_x64(result.settings.precision == "float64"):
+        d = _likelihood(result.settings.likelihood, pred, sigma, nu, result.settings.delta)
+        return np.asarray(d.sample(jax.random.key(seed)))
+
+
+def _levels(ci: Any) -> tuple[float, ...]:
+    from bayescale.posterior import check_ci
+
+    levels = tuple(float(check_ci(c)[0]) for c in np.atleast_1d(np.asarray(ci, dtype=float)))
+    if not levels:
+        raise ValueError("give at least one interval level")
+    return levels
+
+
+@dataclass(frozen=True)
+class PPCResult:
+    """Posterior predictive check of a fit.
+
+    Attributes
+    ----------
+    runs : pandas.DataFrame
+        Per run: N, D, observed loss, predictive median, ``lo_<level>``/``hi_<level>``
+        bounds of the central predictive intervals (on the loss scale), ``pit`` (share of
+        replicated log losses below the observed one, in sample) and ``loo_pit``.
+    coverage : pandas.DataFrame
+        Per level: nominal level, share of runs inside their in-sample predictive
+        interval, and inside their leave-one-out interval (from LOO-PIT).
+    statistics : pandas.DataFrame
+        Summary statistics of the residual log losses (observed minus the posterior
+        median prediction): observed value, median over replicates, and the posterior
+        predictive p-value P(T(y_rep) ≥ T(y)); values near 0 or 1 flag misfit.
+    """
+
+    runs: pd.DataFrame
+    coverage: pd.DataFrame
+    statistics: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Coverage and statistics as plain Python types."""
+        return {
+            "coverage": self.coverage.to_dict(orient="records"),
+            "statistics": self.statistics.reset_index().to_dict(orient="records"),
+        }
+
+
+def ppc(result: FitResult, ci: Any = (0.5, 0.9), *, seed: int = 0) -> PPCResult:
+    """Posterior predictive check: observed vs replicated losses and interval calibration.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit.
+    ci : float or sequence of float
+        Central predictive-interval levels to check.
+    seed : int
+        Seed of the replicated residuals.
+
+    Returns
+    -------
+    PPCResult
+        For a calibrated model about ``level`` of the runs fall inside their level
+        interval; in sample this is optimistic, the leave-one-out coverage is the honest
+        number.
+    """
+    _check_fit(result)
+    levels = _levels(ci)
+    y = result.data.log_loss
+    rep = predictive_draws(result, seed=seed)
+    pit = np.mean(rep < y, axis=0)
+    loo_pit = _loo_pit(result, rep)
+    cols: dict[str, Any] = {
+        "N": result.data.N,
+        "D": result.data.D,
+        "loss": result.data.loss,
+        "pred_median": np.exp(np.median(rep, axis=0)),
+    }
+    cov_rows = []
+    for c in levels:
+        lo, hi = np.quantile(rep, [(1 - c) / 2, (1 + c) / 2], axis=0)
+        cols[f"lo_{c:g}"], cols[f"hi_{c:g}"] = np.exp(lo), np.exp(hi)
+        inside_loo = (loo_pit >= (1 - c) / 2) & (loo_pit <= (1 + c) / 2)
+        cov_rows.append(
+            {
+                "level": c,
+                "in_sample": float(np.mean((y >= lo) & (y <= hi))),
+                "loo": float(np.mean(inside_loo)),
+            }
+        )
+    cols["pit"] = pit
+    cols["loo_pit"] = loo_pit
+    runs = pd.DataFrame(cols, index=pd.Index(result.data.rows, name="row"))
+    center = np.median(result.predict_log_loss_draws(), axis=0)
+    stats = {}
+    for name, fn in (
+        ("sd", lambda r: np.std(r, axis=-1)),
+        ("min", lambda r: np.min(r, axis=-1)),
+        ("max", lambda r: np.max(r, axis=-1)),
+        ("mean", lambda r: np.mean(r, axis=-1)),
+    ):
+        t_obs = float(fn(y - center))
+        t_rep = fn(rep - center)
+        stats[name] = {
+            "observed": t_obs,
+            "replicated_median": float(np.median(t_rep)),
+            "p_value": float(np.mean(t_rep >= t_obs)),
+        }
+    return PPCResult(
+        runs=runs,
+        coverage=pd.DataFrame(cov_rows),
+        statistics=pd.DataFrame.from_dict(stats, orient="index"),
+    )
+
+
+def _loo_pit(result: FitResult, rep: np.ndarray) -> np.ndarray:
+    """LOO-PIT values through ArviZ, from the replicated draws."""
+    from arviz_base import from_dict
+    from arviz_stats import loo_pit
+
+    chains, draws = result.samples["sigma"].shape[:2]
+    tree = result.to_datatree(log_likelihood=True)
+    pp = from_dict(
+        {"posterior_predictive": {"log_loss": rep.reshape(chains, draws, -1)}},
+        dims={"log_loss": ["run"]},
+    )
+    tree["posterior_predictive"] = pp["posterior_predictive"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ repeats the Pareto-k warning of loo()
+        values = loo_pit(tree, var_names="log_loss")
+    return np.asarray(values["log_loss"]).reshape(-1)

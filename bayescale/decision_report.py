@@ -1,0 +1,891 @@
+"""The decision report: plain-language summary, tables, figures, diagnostics, assumptions.
+
+:func:`build_report` computes every number once, into a JSON-ready dict; Markdown and a
+self-contained HTML page (figures embedded as base64 PNG) are rendered from that dict, so
+the three files always agree. Every number in the HTML tables carries its JSON path
+(``data-path``) and format (``data-fmt``), which the tests use to check the agreement.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from bayescale.report import fmt
+from bayescale.units import (
+    FLOPS_PER_PF_DAY,
+    Budget,
+    CostModel,
+    format_count,
+    format_dollars,
+    parse_budget_spec,
+    parse_cost,
+)
+
+__all__ = ["build_report", "format_value", "html_report", "markdown_report", "write_report"]
+
+#: Figures drawn into the report: name → caption.
+FIGURES = {
+    "frontier": "Compute-optimal parameters and tokens against compute, with published fits.",
+    "tokens_per_param": "Compute-optimal tokens per parameter against compute.",
+    "isoflops": "IsoFLOP profiles at the report's budgets: loss against N with the optimum.",
+    "data": "The runs, coloured by model size, with the fitted law and its credible band.",
+    "regret": "Regret of the plan across model sizes at its own budget.",
+    "residuals": "Residuals of log loss against N and D.",
+    "pair": "Posterior of the law's parameters (ArviZ pair plot).",
+}
+
+
+# ------------------------------------------------------------------------------ numbers
+def _num(x: Any) -> float | None:
+    """JSON-safe float: NaN and ±inf become None (JSON has neither)."""
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def format_value(x: float | None, kind: str = "num") -> str:
+    """Format a report number: ``num`` (3 significant digits), ``pct``, ``prob``, ``count``.
+
+    ``None`` (not finite in the JSON) reads ``unbounded``.
+    """
+    if x is None:
+        return "unbounded"
+    if kind == "pct":  # one decimal near 0% and 100%, where whole percents would mislead
+        return f"{100 * x:.1f}%" if abs(x) < 0.1 or abs(x) > 0.9 else f"{100 * x:.0f}%"
+    if kind == "prob":
+        # never round a possibility to certainty, or a rare event to impossibility
+        if 0 < x < 0.005:
+            return "<1%"
+        if 0.995 <= x < 1:
+            return ">99%"
+        return f"{100 * x:.0f}%"
+    if kind == "count":
+        return format_count(x)
+    return fmt(x)
+
+
+def _rows(table: Any, keys: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for _, row in table.iterrows():
+        out.append({k: (row[k] if isinstance(row[k], str) else _num(row[k])) for k in keys})
+    return out
+
+
+# ------------------------------------------------------------------------------ building
+def _budget_specs(budgets: Any) -> list[Budget]:
+    if isinstance(budgets, str | int | float | Budget):
+        budgets = [budgets]
+    specs = [b if isinstance(b, Budget) else parse_budget_spec(b) for b in budgets]
+    if not specs:
+        raise ValueError("budgets must contain at least one budget, got none")
+    return specs
+
+
+def build_report(
+    result: Any,
+    *,
+    budgets: Any,
+    plans: Any = None,
+    target_loss: Any = None,
+    d_max: float | None = None,
+    cost: Any = None,
+    eps: Any = (1e-3, 1e-2),
+    within: float = 2.0,
+    ci: float = 0.9,
+    ci_kind: str = "eti",
+    title: str | None = None,
+) -> dict[str, Any]:
+    """All numbers of the decision report as a JSON-ready dict (no files written)."""
+    import bayescale
+    from bayescale.decisions import as_plans
+    from bayescale.posterior import check_ci
+    from bayescale.units import parse_count
+
+    ci, ci_kind = check_ci(ci, ci_kind)
+    specs = _budget_specs(budgets)
+    C = np.array([b.flops for b in specs])
+    cost_model: CostModel | None = None if cost is None else parse_cost(cost)
+    k = float(result.data.flops_per_param_token)
+    plan_list = as_plans(plans, k)
+    targets = (
+        []
+        if target_loss is None
+        else list(np.atleast_1d(np.asarray(target_loss, dtype=np.float64)))
+    )
+    if d_max is not None:
+        d_max = parse_count(d_max, "d_max")
+
+    def money(flops: float, spec: Budget | None = None) -> dict[str, Any]:
+        cm = cost_model or (spec.cost if spec is not None else None)
+        if cm is None:
+            return {"accelerator_hours": None, "dollars": None}
+        return {"accelerator_hours": cm.hours(flops), "dollars": cm.dollars(flops)}
+
+    fit = result.to_dict(C, ci, ci_kind)
+    d: dict[str, Any] = {
+        "title": title or f"bayescale decision report: {result.data.source}",
+        "bayescale_version": bayescale.__version__,
+        "ci": ci,
+        "ci_kind": ci_kind,
+        "flops_per_param_token": k,
+        "fit": fit,
+        "cost_model": None if cost_model is None else cost_model.to_dict(),
+        "budgets": [{**b.to_dict(), **money(b.flops, b)} for b in specs],
+    }
+    bayes = result.bayes_optimal(C, ci, ci_kind)
+    bayes["tokens_per_param_bayes"] = bayes["D_bayes"] / bayes["N_bayes"]
+    keys = [
+        "budget",
+        "N_bayes",
+        "D_bayes",
+        "tokens_per_param_bayes",
+        "expected_loss_bayes",
+        "N_opt",
+        "N_opt_lo",
+        "N_opt_hi",
+        "D_opt",
+        "D_opt_lo",
+        "D_opt_hi",
+        "N_plugin",
+        "D_plugin",
+        "expected_loss_plugin",
+        "plugin_vs_bayes",
+        "excess_loss_plugin",
+        "median_vs_bayes",
+        "excess_loss_median",
+        "expected_loss_oracle",
+        "evpi",
+    ]
+    d["bayes_optimal"] = _rows(bayes, keys)
+    d["plans"] = []
+    if plan_list:
+        reg = result.regret(plan_list, eps=eps, within=within, ci=ci, ci_kind=ci_kind)
+        eps_list = reg.attrs["eps"]
+        keys = [
+            "label",
+            "N",
+            "D",
+            "C",
+            "regret",
+            "regret_lo",
+            "regret_hi",
+            "regret_mean",
+            "waste",
+            "waste_lo",
+            "waste_hi",
+            "waste_mean",
+            "wasted_flops",
+            "N_opt",
+            "N_opt_lo",
+            "N_opt_hi",
+            "p_within",
+            "loss_plan",
+            "loss_opt",
+        ]
+        for row, (_, r) in zip(_rows(reg, keys), reg.iterrows(), strict=True):
+            row["p_regret_below"] = [
+                {"eps": e, "p": float(r[f"p_regret_below_{e:g}"])} for e in eps_list
+            ]
+            row["within"] = float(reg.attrs["within"])
+            row["wasted"] = money(row["wasted_flops"])
+            d["plans"].append(row)
+    d["targets"] = []
+    if targets:
+        tab = result.compute_for_loss(targets, ci)
+        keys = ["target", "p_reachable", "C", "C_lo", "C_hi", "N", "N_lo", "N_hi"]
+        keys += ["D", "D_lo", "D_hi", "floor"]
+        d["targets"] = _rows(tab, keys)
+    d["data_cap"] = None
+    if d_max is not None:
+        tab = result.data_limited(d_max, C, ci, ci_kind)
+        keys = [
+            "budget",
+            "p_binds",
+            "N",
+            "N_lo",
+            "N_hi",
+            "D",
+            "D_lo",
+            "D_hi",
+            "loss",
+            "loss_lo",
+            "loss_hi",
+            "loss_penalty",
+            "loss_penalty_lo",
+            "loss_penalty_hi",
+            "N_bayes",
+            "D_bayes",
+            "expected_loss_bayes",
+        ]
+        bind = tab.attrs["C_bind"]
+        d["data_cap"] = {
+            "D_max": float(d_max),
+            "C_bind": {key: _num(bind[key]) for key in ("median", "lo", "hi")},
+            "rows": _rows(tab, keys),
+        }
+    d["extrapolation"] = {
+        "data_C_max": float(np.max(result.data.C)),
+        "data_N_max": float(np.max(result.data.N)),
+        "data_D_max": float(np.max(result.data.D)),
+    }
+    d["assumptions"] = _assumptions(result, d, specs, cost_model)
+    d["summary"] = _summary(d)
+    return _jsonable(d)
+
+
+def _jsonable(x: Any) -> Any:
+    """Plain JSON types throughout; non-finite floats become None."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        return _num(x)
+    return x
+
+
+def _assumptions(
+    result: Any, d: dict[str, Any], specs: list[Budget], cost: CostModel | None
+) -> list[str]:
+    fit = d["fit"]
+    s = fit["settings"]
+    pct = f"{100 * d['ci']:g}%"
+    kind = "equal-tailed" if d["ci_kind"] == "eti" else "highest-density"
+    out = [
+        f"Training compute C = {d['flops_per_param_token']:g}·N·D FLOPs (N parameters, D "
+        "training tokens; about 6 for dense transformers, forward plus backward pass).",
+        "Loss law L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022), fitted to the log of "
+        f"the final loss of {fit['n_runs']} runs from {fit['data']['source']}.",
+        f"Likelihood: {fit['likelihood']} on log-loss residuals. Posterior by NUTS: "
+        f"{s['chains']} chains × {s['draws']} draws after {s['warmup']} warmup, seed "
+        f"{s['seed']}.",
+        "Priors: " + "; ".join(f"{k} ~ {v}" for k, v in fit["priors"].items()) + ".",
+        f"Intervals are {pct} {kind} credible intervals over the posterior draws.",
+        "The Bayes-optimal N minimises the posterior expected loss at each budget; the "
+        "plug-in N is the closed-form optimum of the posterior-median parameters.",
+        "Regret compares a plan with each posterior draw's own optimum at the plan's budget; "
+        "wasted compute is the share of that budget the optimal allocation would not need "
+        "to reach the plan's loss.",
+        "Compute for a target loss: draws on which the target is at or below the irreducible "
+        "loss E cannot reach it with any compute and count as infinite compute.",
+        "A data cap limits training tokens D; repeated epochs are not modelled (the law "
+        "assumes every token is fresh).",
+        f"Extrapolation: the largest fitted run used {fmt(d['extrapolation']['data_C_max'])} "
+        "FLOPs; predictions beyond that assume the law keeps holding.",
+    ]
+    out += [f"Budget {b.text!r}: {b.statement}." for b in specs if b.text != repr(b.flops)]
+    if cost is not None:
+        out.append(f"Cost model: {cost.describe()}.")
+    return out
+
+
+def _interval(x: float | None, lo: float | None, hi: float | None, kind: str = "num") -> str:
+    return f"{format_value(x, kind)} [{format_value(lo, kind)}, {format_value(hi, kind)}]"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _money_text(m: dict[str, Any] | None) -> str:
+    if not m or m.get("accelerator_hours") is None:
+        return ""
+    text = f"{m['accelerator_hours']:,.0f} accelerator-hours"
+    if m.get("dollars") is not None:
+        text += f", {format_dollars(m['dollars'])}"
+    return text
+
+
+def _summary(d: dict[str, Any]) -> list[str]:
+    """Plain-language sentences a team lead can act on."""
+    pct = f"{100 * d['ci']:g}%"
+    out = []
+    rows = d["bayes_optimal"]
+    shown = sorted(rows, key=lambda r: r["budget"])[-3:]
+    by_budget = {b["flops"]: b for b in d["budgets"]}
+    for r in shown:
+        b = by_budget.get(r["budget"], {})
+        bits = []
+        if b.get("text") and not _is_number(b["text"]):
+            bits.append(b["text"])
+        if "pf" not in b.get("text", "").lower():
+            bits.append(f"{r['budget'] / FLOPS_PER_PF_DAY:,.0f} PF-days")
+        if extra := _money_text(b):
+            bits.append(extra)
+        out.append(
+            f"At {fmt(r['budget'])} FLOPs ({'; '.join(bits)}) train {fmt(r['N_bayes'])} "
+            f"parameters on {fmt(r['D_bayes'])} tokens ({fmt(r['tokens_per_param_bayes'])} "
+            "tokens per parameter): the size that minimises the expected loss, predicted "
+            f"{fmt(r['expected_loss_bayes'])}. The compute-optimal size itself is uncertain: "
+            f"{_interval(r['N_opt'], r['N_opt_lo'], r['N_opt_hi'])} parameters ({pct} "
+            "interval)."
+        )
+    worst = max(rows, key=lambda r: r["excess_loss_plugin"] or 0.0)
+    shift = max(abs(r["plugin_vs_bayes"] - 1.0) for r in rows)
+    out.append(
+        "Choosing from the posterior-median parameters instead (plug-in) changes N by at "
+        f"most {format_value(shift, 'pct')} and costs at most "
+        f"{fmt(worst['excess_loss_plugin'])} in expected "
+        f"loss (at {fmt(worst['budget'])} FLOPs); knowing the law exactly would lower the "
+        f"expected loss there by {fmt(worst['evpi'])} (the value of better small-scale runs)."
+    )
+    for p in d["plans"]:
+        probs = ", ".join(
+            f"P(regret < {e['eps']:g}) = {format_value(e['p'], 'prob')}"
+            for e in p["p_regret_below"]
+        )
+        wasted = _money_text(p["wasted"])
+        keep = None if p["waste"] is None else 1.0 - p["waste"]
+        out.append(
+            f"Your plan {p['label']} ({format_count(p['N'])} parameters on "
+            f"{format_count(p['D'])} tokens, {fmt(p['C'])} FLOPs) is expected to end "
+            f"{fmt(p['regret_mean'])} above the lowest loss reachable with that compute "
+            f"(regret {_interval(p['regret'], p['regret_lo'], p['regret_hi'])}; {probs}). "
+            f"That gap is worth {_interval(p['waste'], p['waste_lo'], p['waste_hi'], 'pct')} "
+            f"of its compute: the optimal allocation would reach the same loss with "
+            f"{format_value(keep, 'pct')} of the budget ({fmt(p['wasted_flops'])} FLOPs "
+            "wasted at the median" + (f", {wasted}" if wasted else "") + "). Its N is within "
+            f"×{p['within']:g} of the optimal N "
+            f"({_interval(p['N_opt'], p['N_opt_lo'], p['N_opt_hi'])}) with probability "
+            f"{format_value(p['p_within'], 'prob')}."
+        )
+    for t in d["targets"]:
+        p = t["p_reachable"]
+        if p == 0:
+            out.append(
+                f"Loss {fmt(t['target'])} is unreachable on every posterior draw: it is at or "
+                f"below the irreducible loss E (median {fmt(t['floor'])}), so no amount of "
+                "compute reaches it under this law."
+            )
+            continue
+        need = f"needs {_interval(t['C'], t['C_lo'], t['C_hi'])} FLOPs"
+        sentence = (
+            f"Reaching loss {fmt(t['target'])} {need} (N {fmt(t['N'])}, D {fmt(t['D'])} at the "
+            "median)"
+        )
+        if p < 1:
+            sentence += (
+                f"; but it is unreachable on {format_value(1 - p, 'prob')} of posterior draws, "
+                f"where it lies at or below the irreducible loss E (median {fmt(t['floor'])}) "
+                "and no amount of compute reaches it"
+            )
+            if t["C_hi"] is None:
+                sentence += " — hence the unbounded upper end"
+        out.append(sentence + ".")
+    cap = d["data_cap"]
+    if cap is not None:
+        b = cap["C_bind"]
+        last = max(cap["rows"], key=lambda r: r["budget"])
+        out.append(
+            f"With at most {format_count(cap['D_max'])} training tokens the cap binds above "
+            f"{_interval(b['median'], b['lo'], b['hi'])} FLOPs. At {fmt(last['budget'])} "
+            f"FLOPs it binds with probability {format_value(last['p_binds'], 'prob')}: train "
+            f"{fmt(last['N_bayes'])} parameters on {fmt(last['D_bayes'])} tokens, at a loss "
+            f"cost of {_interval(last['loss_penalty'], last['loss_penalty_lo'], last['loss_penalty_hi'])} "  # noqa: E501
+            "against unlimited data."
+        )
+    far = max(r["budget"] for r in rows) / d["extrapolation"]["data_C_max"]
+    if far > 1:
+        out.append(
+            f"The largest budget is {far:,.0f}× the largest fitted run "
+            f"({fmt(d['extrapolation']['data_C_max'])} FLOPs): these numbers extrapolate the "
+            "law, and the intervals cover parameter uncertainty only, not a change of law."
+        )
+    g = d["fit"]["diagnostics"]
+    if g["ok"]:
+        out.append(
+            f"Sampling diagnostics passed (max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
+            f"{g['ess_bulk_min']:,.0f}, {g['divergences']} divergences)."
+        )
+    else:
+        out.append(
+            "WARNING: sampling diagnostics failed — treat every number here as provisional: "
+            + " ".join(g["problems"])
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------ tables
+Cell = tuple[str, str | None, str]  # (text, json path or None, format kind)
+
+
+def _c(d: dict[str, Any], path: str, kind: str = "num") -> Cell:
+    value: Any = d
+    for part in path.split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return (format_value(value, kind), path, kind)
+
+
+def _t(text: str) -> Cell:
+    return (text, None, "text")
+
+
+def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell]]], str]]:
+    """(title, header, rows of cells — each cell a list of pieces —, note) for every table."""
+    pct = f"{100 * d['ci']:g}%"
+    tables = []
+    cost = d["cost_model"] is not None or any(b["accelerator_hours"] for b in d["budgets"])
+    header = ["budget (FLOPs)", "PF-days"] + (["accelerator-hours", "cost"] if cost else [])
+    header += [
+        "N (Bayes)",
+        f"N_opt, {pct}",
+        "D (Bayes)",
+        "tokens/param",
+        "expected loss",
+        "plug-in N",
+        "plug-in excess loss",
+        "EVPI",
+    ]
+    rows = []
+    for i, _ in enumerate(d["bayes_optimal"]):
+        p = f"bayes_optimal.{i}"
+        row = [[_c(d, f"{p}.budget")], [_c(d, f"budgets.{i}.pf_days")]]
+        if cost:
+            hours = d["budgets"][i]["accelerator_hours"]
+            row.append([_c(d, f"budgets.{i}.accelerator_hours")] if hours else [_t("—")])
+            dollars = d["budgets"][i]["dollars"]
+            row.append([_t("$"), _c(d, f"budgets.{i}.dollars")] if dollars else [_t("—")])
+        row += [
+            [_c(d, f"{p}.N_bayes")],
+            [
+                _c(d, f"{p}.N_opt"),
+                _t(" ["),
+                _c(d, f"{p}.N_opt_lo"),
+                _t(", "),
+                _c(d, f"{p}.N_opt_hi"),
+                _t("]"),
+            ],
+            [_c(d, f"{p}.D_bayes")],
+            [_c(d, f"{p}.tokens_per_param_bayes")],
+            [_c(d, f"{p}.expected_loss_bayes")],
+            [_c(d, f"{p}.N_plugin")],
+            [_c(d, f"{p}.excess_loss_plugin")],
+            [_c(d, f"{p}.evpi")],
+        ]
+        rows.append(row)
+    tables.append(
+        (
+            "Recommended allocation",
+            header,
+            rows,
+            "N (Bayes) minimises the posterior expected loss; N_opt is the posterior of each "
+            "draw's own optimum; plug-in N is the optimum of the posterior-median parameters "
+            "and its excess is the extra expected loss it costs; EVPI is the expected loss "
+            "that knowing the law exactly would save.",
+        )
+    )
+    if d["plans"]:
+        eps = [e["eps"] for e in d["plans"][0]["p_regret_below"]]
+        header = ["plan", "N", "D", "C (FLOPs)", f"regret, {pct}", "expected regret"]
+        header += [f"P(regret < {e:g})" for e in eps]
+        header += [
+            f"compute wasted, {pct}",
+            "FLOPs wasted",
+            f"P(N within ×{d['plans'][0]['within']:g})",
+        ]
+        header += [f"N_opt, {pct}"]
+        rows = []
+        for i, plan in enumerate(d["plans"]):
+            p = f"plans.{i}"
+            row = [
+                [_t(plan["label"])],
+                [_c(d, f"{p}.N")],
+                [_c(d, f"{p}.D")],
+                [_c(d, f"{p}.C")],
+                [
+                    _c(d, f"{p}.regret"),
+                    _t(" ["),
+                    _c(d, f"{p}.regret_lo"),
+                    _t(", "),
+                    _c(d, f"{p}.regret_hi"),
+                    _t("]"),
+                ],
+                [_c(d, f"{p}.regret_mean")],
+            ]
+            row += [[_c(d, f"{p}.p_regret_below.{j}.p", "prob")] for j in range(len(eps))]
+            row += [
+                [
+                    _c(d, f"{p}.waste", "pct"),
+                    _t(" ["),
+                    _c(d, f"{p}.waste_lo", "pct"),
+                    _t(", "),
+                    _c(d, f"{p}.waste_hi", "pct"),
+                    _t("]"),
+                ],
+                [_c(d, f"{p}.wasted_flops")],
+                [_c(d, f"{p}.p_within", "prob")],
+                [
+                    _c(d, f"{p}.N_opt"),
+                    _t(" ["),
+                    _c(d, f"{p}.N_opt_lo"),
+                    _t(", "),
+                    _c(d, f"{p}.N_opt_hi"),
+                    _t("]"),
+                ],
+            ]
+            rows.append(row)
+        tables.append(
+            (
+                "Risk of the planned runs",
+                header,
+                rows,
+                "Regret is the plan's loss minus the optimal loss at the same budget, per "
+                "posterior draw; compute wasted is the share of the budget the optimal "
+                "allocation would not need to match the plan's loss.",
+            )
+        )
+    if d["targets"]:
+        header = ["target loss", "P(reachable)", f"C (FLOPs), {pct}", "N at C", "D at C"]
+        rows = []
+        for i, _ in enumerate(d["targets"]):
+            p = f"targets.{i}"
+            rows.append(
+                [
+                    [_c(d, f"{p}.target")],
+                    [_c(d, f"{p}.p_reachable", "prob")],
+                    [
+                        _c(d, f"{p}.C"),
+                        _t(" ["),
+                        _c(d, f"{p}.C_lo"),
+                        _t(", "),
+                        _c(d, f"{p}.C_hi"),
+                        _t("]"),
+                    ],
+                    [_c(d, f"{p}.N")],
+                    [_c(d, f"{p}.D")],
+                ]
+            )
+        tables.append(
+            (
+                "Compute for a target loss",
+                header,
+                rows,
+                "Draws that cannot reach the target (at or below their irreducible loss) "
+                "count as infinite compute; 'unbounded' marks quantiles that fall among them.",
+            )
+        )
+    if d["data_cap"] is not None:
+        header = ["budget (FLOPs)", "P(cap binds)", f"N under cap, {pct}", "D under cap"]
+        header += [f"loss cost of cap, {pct}", "N (Bayes, capped)"]
+        rows = []
+        for i, _ in enumerate(d["data_cap"]["rows"]):
+            p = f"data_cap.rows.{i}"
+            rows.append(
+                [
+                    [_c(d, f"{p}.budget")],
+                    [_c(d, f"{p}.p_binds", "prob")],
+                    [
+                        _c(d, f"{p}.N"),
+                        _t(" ["),
+                        _c(d, f"{p}.N_lo"),
+                        _t(", "),
+                        _c(d, f"{p}.N_hi"),
+                        _t("]"),
+                    ],
+                    [_c(d, f"{p}.D")],
+                    [
+                        _c(d, f"{p}.loss_penalty"),
+                        _t(" ["),
+                        _c(d, f"{p}.loss_penalty_lo"),
+                        _t(", "),
+                        _c(d, f"{p}.loss_penalty_hi"),
+                        _t("]"),
+                    ],
+                    [_c(d, f"{p}.N_bayes")],
+                ]
+            )
+        b = "data_cap.C_bind"
+        note_cells = [
+            _t("The cap binds above "),
+            _c(d, f"{b}.median"),
+            _t(" FLOPs ["),
+            _c(d, f"{b}.lo"),
+            _t(", "),
+            _c(d, f"{b}.hi"),
+            _t("]."),
+        ]
+        tables.append(
+            (
+                f"Data cap: at most {format_count(d['data_cap']['D_max'])} training tokens",
+                header,
+                rows,
+                note_cells,  # type: ignore[arg-type]
+            )
+        )
+    fitd = d["fit"]
+    header = ["parameter", "median", pct, "R-hat", "bulk ESS"]
+    rows = []
+    for name in fitd["parameters"]:
+        p = f"fit.parameters.{name}"
+        rows.append(
+            [
+                [_t(name)],
+                [_c(d, f"{p}.median")],
+                [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")],
+                [_t(f"{fitd['parameters'][name]['r_hat']:.3f}")],
+                [_t(f"{fitd['parameters'][name]['ess_bulk']:.0f}")],
+            ]
+        )
+    for name in fitd["exponents"]:
+        p = f"fit.exponents.{name}"
+        label = "a (N_opt ∝ C^a)" if name == "a" else "b (D_opt ∝ C^b)"
+        rows.append(
+            [
+                [_t(label)],
+                [_c(d, f"{p}.median")],
+                [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")],
+                [_t("")],
+                [_t("")],
+            ]
+        )
+    tables.append(("Fitted law", header, rows, ""))
+    return tables
+
+
+def _plain(cells: list[Cell]) -> str:
+    return "".join(c[0] for c in cells)
+
+
+# ------------------------------------------------------------------------------ Markdown
+def markdown_report(d: dict[str, Any], figure_files: dict[str, str] | None = None) -> str:
+    """The report as Markdown, figures linked as files (``figure_files``: name → path)."""
+    out = [f"# {d['title']}", "", "## Summary", ""]
+    out += [f"- {s}" for s in d["summary"]]
+    out.append("")
+    for title, header, rows, note in _tables(d):
+        out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(_plain(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+        note_text = _plain(note) if isinstance(note, list) else note
+        out += ["", note_text, ""] if note_text else [""]
+    if figure_files:
+        out += ["## Figures", ""]
+        for name, path in figure_files.items():
+            out += [f"![{FIGURES[name]}]({path})", "", f"*{FIGURES[name]}*", ""]
+    g = d["fit"]["diagnostics"]
+    out += ["## Fit diagnostics", ""]
+    out.append(
+        f"{'ok' if g['ok'] else 'FAILED'} — max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
+        f"{g['ess_bulk_min']:.0f}, min tail ESS {g['ess_tail_min']:.0f}, {g['divergences']} "
+        f"divergences, {g['tree_depth_saturated']} draws at max tree depth, min E-BFMI "
+        f"{g['bfmi_min']:.2f}."
+    )
+    out += [f"- {p}" for p in g["problems"]]
+    out += ["", "## Assumptions", ""]
+    out += [f"- {a}" for a in d["assumptions"]]
+    out += ["", f"*Generated by bayescale {d['bayescale_version']}; numbers in report.json.*"]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------ HTML
+_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 72rem;
+       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+th { background: #f3f3f3; } td:first-child { text-align: left; }
+.summary li { margin-bottom: 0.4rem; } .note { color: #555; font-size: 0.85rem; }
+.warn { color: #a00; font-weight: bold; }
+figure { margin: 1rem 0; } figcaption { color: #555; font-size: 0.85rem; }
+img { max-width: 100%; height: auto; }
+"""
+
+
+def _html_cells(cells: list[Cell]) -> str:
+    parts = []
+    for text, path, kind in cells:
+        if path is None:
+            parts.append(html.escape(text))
+        else:
+            parts.append(
+                f'<span data-path="{html.escape(path)}" data-fmt="{kind}">'
+                f"{html.escape(text)}</span>"
+            )
+    return "".join(parts)
+
+
+def html_report(d: dict[str, Any], figures: dict[str, bytes] | None = None) -> str:
+    """The report as one self-contained (X)HTML page, figures embedded as base64 PNG."""
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8" />',
+        f"<title>{e(d['title'])}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{e(d['title'])}</h1>",
+        "<h2>Summary</h2>",
+        '<ul class="summary">',
+    ]
+    for s in d["summary"]:
+        cls = ' class="warn"' if s.startswith("WARNING") else ""
+        out.append(f"<li{cls}>{e(s)}</li>")
+    out.append("</ul>")
+    for title, header, rows, note in _tables(d):
+        out.append(f"<h2>{e(title)}</h2>")
+        out.append("<table>")
+        out.append("<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr></thead>")
+        out.append("<tbody>")
+        for r in rows:
+            out.append("<tr>" + "".join(f"<td>{_html_cells(c)}</td>" for c in r) + "</tr>")
+        out.append("</tbody>")
+        out.append("</table>")
+        if note:
+            body = _html_cells(note) if isinstance(note, list) else e(note)
+            out.append(f'<p class="note">{body}</p>')
+    if figures:
+        out.append("<h2>Figures</h2>")
+        for name, png in figures.items():
+            b64 = base64.b64encode(png).decode("ascii")
+            out.append(
+                f'<figure id="fig-{e(name)}"><img alt="{e(FIGURES[name])}" '
+                f'src="data:image/png;base64,{b64}" />'
+                f"<figcaption>{e(FIGURES[name])}</figcaption></figure>"
+            )
+    g = d["fit"]["diagnostics"]
+    out.append("<h2>Fit diagnostics</h2>")
+    status = "ok" if g["ok"] else "FAILED"
+    out.append(
+        f"<p{'' if g['ok'] else ' class="warn"'}>{status} — max R-hat {g['r_hat_max']:.3f}, "
+        f"min bulk ESS {g['ess_bulk_min']:.0f}, min tail ESS {g['ess_tail_min']:.0f}, "
+        f"{g['divergences']} divergences, {g['tree_depth_saturated']} draws at max tree "
+        f"depth, min E-BFMI {g['bfmi_min']:.2f}.</p>"
+    )
+    if g["problems"]:
+        out.append("<ul>" + "".join(f"<li>{e(p)}</li>" for p in g["problems"]) + "</ul>")
+    out.append("<h2>Assumptions</h2>")
+    out.append("<ul>" + "".join(f"<li>{e(a)}</li>" for a in d["assumptions"]) + "</ul>")
+    out.append(
+        f'<p class="note">Generated by bayescale {e(d["bayescale_version"])}; the same '
+        "numbers are in report.json.</p>"
+    )
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------ figures
+def _figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
+    """Render the report's figures to PNG bytes, without pyplot's global state."""
+    from matplotlib.figure import Figure
+
+    from bayescale import plotting
+
+    ci = d["ci"]
+    budgets = [r["budget"] for r in d["bayes_optimal"]]
+    iso = sorted(budgets)
+    if len(iso) > 4:  # four profiles stay readable
+        iso = [iso[round(i)] for i in np.linspace(0, len(iso) - 1, 4)]
+    draw: dict[str, Callable[[Any], Any]] = {
+        "frontier": lambda ax: plotting.plot_frontier(result, ax=ax, ci=ci),
+        "tokens_per_param": lambda ax: plotting.plot_tokens_per_param(result, ax=ax, ci=ci),
+        "isoflops": lambda ax: plotting.plot_isoflops(result, iso, ax=ax, ci=ci),
+        "data": lambda ax: plotting.plot_data(result, ax=ax, ci=ci),
+    }
+    if d["plans"]:
+        first = d["plans"][0]
+        draw["regret"] = lambda ax: plotting.plot_regret(
+            result, {"N": first["N"], "D": first["D"], "label": first["label"]}, ax=ax, ci=ci
+        )
+    out: dict[str, bytes] = {}
+    for name, fn in draw.items():
+        fig = Figure(figsize=(7.0, 4.8), layout="constrained")
+        fn(fig.subplots())
+        out[name] = _png(fig)
+    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    plotting.plot_residuals(result, ax=fig.subplots(1, 2, sharey=True))
+    out["residuals"] = _png(fig)
+    import matplotlib.pyplot as plt
+
+    fig = plotting.plot_pair(result)
+    out["pair"] = _png(fig)
+    plt.close(fig)
+    return out
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------ writing
+def write_report(
+    result: Any,
+    out: str | os.PathLike[str],
+    *,
+    budgets: Any,
+    plans: Any = None,
+    target_loss: Any = None,
+    d_max: float | None = None,
+    cost: Any = None,
+    eps: Any = (1e-3, 1e-2),
+    within: float = 2.0,
+    ci: float = 0.9,
+    ci_kind: str = "eti",
+    figures: bool = True,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Build the report and write ``report.{md,html,json}`` and ``figures/*.png`` to ``out``.
+
+    Returns
+    -------
+    dict
+        The report's JSON content, with ``"files"`` (paths written).
+    """
+    d = build_report(
+        result,
+        budgets=budgets,
+        plans=plans,
+        target_loss=target_loss,
+        d_max=d_max,
+        cost=cost,
+        eps=eps,
+        within=within,
+        ci=ci,
+        ci_kind=ci_kind,
+        title=title,
+    )
+    os.makedirs(out, exist_ok=True)
+    pngs = _figures(result, d) if figures else {}
+    files = {}
+    if pngs:
+        os.makedirs(os.path.join(out, "figures"), exist_ok=True)
+        for name, png in pngs.items():
+            rel = f"figures/{name}.png"
+            with open(os.path.join(out, rel), "wb") as fh:
+                fh.write(png)
+            files[name] = rel
+    d["figures"] = [{"name": n, "caption": FIGURES[n], "file": f} for n, f in files.items()]
+    paths = {
+        "markdown": os.path.join(out, "report.md"),
+        "html": os.path.join(out, "report.html"),
+        "json": os.path.join(out, "report.json"),
+    }
+    with open(paths["markdown"], "w", encoding="utf-8") as fh:
+        fh.write(markdown_report(d, files))
+    with open(paths["html"], "w", encoding="utf-8") as fh:
+        fh.write(html_report(d, pngs))
+    with open(paths["json"], "w", encoding="utf-8") as fh:
+        json.dump(d, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+    d["files"] = {**paths, **{n: os.path.join(out, f) for n, f in files.items()}}
+    return d

@@ -1,0 +1,459 @@
+"""Figures of a fit and its decisions — the one module that imports matplotlib.
+
+matplotlib is imported inside each function, so ``import bayescale`` (and even
+``import bayescale.plotting``) stays light. Every function takes the
+:class:`~bayescale.FitResult`, draws on ``ax`` when given (else on a new figure) and returns
+what it drew on: an Axes, a pair of Axes for :func:`plot_residuals`, or the Figure of
+ArviZ's grid for :func:`plot_pair`. Bands are equal-tailed credible intervals of the
+posterior (``ci``, default 0.9).
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from bayescale import plotting                         # doctest: +SKIP
+>>> ax = plotting.plot_frontier(result)                    # doctest: +SKIP
+>>> ax.figure.savefig("frontier.png")                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bayescale.law import ChinchillaParams
+from bayescale.posterior import interval
+from bayescale.units import FLOPS_PER_PF_DAY
+
+__all__ = [
+    "REFERENCE_FITS",
+    "plot_data",
+    "plot_frontier",
+    "plot_isoflops",
+    "plot_pair",
+    "plot_regret",
+    "plot_residuals",
+    "plot_tokens_per_param",
+    "reference_allocation",
+]
+
+#: Published compute-optimal allocations drawn as reference lines.
+REFERENCE_FITS: dict[str, dict[str, Any]] = {
+    "hoffmann": {
+        "label": "Hoffmann et al. 2022, Approach 3",
+        # unrounded Approach-3 values (Hoffmann et al. 2022; see Besiroglu et al. 2024)
+        "params": ChinchillaParams(1.69337368, 406.401018, 410.722827, 0.33917084, 0.2849083),
+    },
+    "besiroglu": {
+        "label": "Besiroglu et al. 2024 replication",
+        "params": ChinchillaParams(1.8172, 482.01, 2085.43, 0.3478, 0.3658),
+    },
+    "kaplan": {
+        # Kaplan et al. 2020, Fig. 14 / Table 6: N_opt = 1.3e9 · (C_min / PF-day)^0.73
+        # (non-embedding parameters); D from C = 6ND.
+        "label": "Kaplan et al. 2020, N ∝ C^0.73",
+        "coef": 1.3e9,
+        "exponent": 0.73,
+    },
+}
+
+
+def reference_allocation(name: str, budgets: Any, k: float = 6.0) -> tuple[np.ndarray, ...]:
+    """``(N_opt, D_opt)`` of a published fit in :data:`REFERENCE_FITS` at ``budgets``."""
+    if name not in REFERENCE_FITS:
+        raise ValueError(f"unknown reference {name!r}; choose from {', '.join(REFERENCE_FITS)}")
+    C = np.asarray(budgets, dtype=np.float64)
+    ref = REFERENCE_FITS[name]
+    if "params" in ref:
+        _, A, B, alpha, beta = (float(x) for x in ref["params"])
+        G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+        N = G * (C / k) ** (beta / (alpha + beta))
+    else:
+        N = ref["coef"] * (C / FLOPS_PER_PF_DAY) ** ref["exponent"]
+    return N, C / (k * N)
+
+
+def _check_refs(references: Any) -> tuple[str, ...]:
+    if references is None or references is False:
+        return ()
+    if isinstance(references, str):
+        references = (references,)
+    refs = tuple(references)
+    for r in refs:
+        if r not in REFERENCE_FITS:
+            raise ValueError(f"unknown reference {r!r}; choose from {', '.join(REFERENCE_FITS)}")
+    return refs
+
+
+def _new_axes(ax: Any, figsize: tuple[float, float] = (6.4, 4.6)) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _band(ax: Any, x: Any, draws: np.ndarray, ci: float, color: Any, label: str | None):
+    lo, hi = interval(draws, ci)
+    med = np.median(draws, axis=0)
+    ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.plot(x, med, color=color, label=label)
+    return med, lo, hi
+
+
+def _plain_log_y(ax: Any) -> None:
+    # loss spans well under a decade: label log-scale ticks as plain numbers, not 2×10⁰
+    from matplotlib.ticker import ScalarFormatter
+
+    for f in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        fmt = ScalarFormatter()
+        fmt.set_scientific(False)
+        f(fmt)
+
+
+def _default_budgets(result: Any) -> np.ndarray:
+    return np.geomspace(1e18, 1e27, 61)
+
+
+def _flops_label(C: float) -> str:
+    return f"{C:.1e}".replace("e+", "e")
+
+
+# ------------------------------------------------------------------------------ data
+def plot_data(
+    result: Any, *, ax: Any = None, ci: float = 0.9, n_curves: int = 5, cmap: str = "viridis"
+) -> Any:
+    """Runs' loss against compute, coloured by N, with the fitted law and its band.
+
+    For ``n_curves`` model sizes spread over the data, the law's posterior median loss
+    along C (D = C/(kN)) with its ``ci`` band, in the colour of that N.
+    """
+    from matplotlib.colors import LogNorm
+
+    ax = _new_axes(ax)
+    d = result.data
+    norm = LogNorm(vmin=float(d.N.min()), vmax=float(d.N.max()))
+    colormap = __import__("matplotlib").colormaps[cmap]
+    sc = ax.scatter(d.C, d.loss, c=d.N, norm=norm, cmap=colormap, s=14, zorder=3, lw=0)
+    ax.figure.colorbar(sc, ax=ax, label="parameters N")
+    logN = np.log(np.unique(d.N))
+    sizes = np.exp(np.quantile(logN, np.linspace(0.05, 0.95, max(int(n_curves), 1))))
+    k = d.flops_per_param_token
+    # each curve over the compute range of runs within a factor 2 of its size
+    grids = []
+    for N in sizes:
+        near = np.abs(np.log(d.N / N)) < np.log(2.0)
+        span = d.C[near] if near.any() else d.C
+        grids.append(np.geomspace(float(span.min()) / 1.5, float(span.max()) * 1.5, 80))
+    C = np.asarray(grids)  # (n_curves, 80)
+    Ns = np.broadcast_to(sizes[:, None], C.shape)
+    draws = result.predict(Ns.ravel(), (C / (k * Ns)).ravel()).reshape(-1, *C.shape)
+    for i, N in enumerate(sizes):  # drawing only
+        _band(ax, C[i], draws[:, i], ci, colormap(norm(N)), None)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="training compute C (FLOPs)",
+        ylabel="final loss",
+        title=f"Runs and fitted law (median, {100 * ci:g}% band)",
+    )
+    _plain_log_y(ax)
+    return ax
+
+
+# ------------------------------------------------------------------------------ isoFLOP
+def plot_isoflops(
+    result: Any,
+    budgets: Any = None,
+    *,
+    ax: Any = None,
+    ci: float = 0.9,
+    n_grid: int = 100,
+    show_data: bool = True,
+    mark_bayes: bool = True,
+    cmap: str = "plasma",
+) -> Any:
+    """Loss against N at fixed budgets (isoFLOP profiles) with bands and the optimum.
+
+    Each budget's posterior median profile with its band; the compute-optimal N marked with
+    its ``ci`` interval as a horizontal error bar, and the Bayes-optimal N as a star. Runs
+    within 15% of a budget are drawn on its profile.
+    """
+    from matplotlib.colors import LogNorm
+
+    from bayescale.decisions import bayes_optimal, loss_profile
+
+    ax = _new_axes(ax)
+    d = result.data
+    C_all = (
+        np.geomspace(float(d.C.min()), float(d.C.max()), 4)
+        if budgets is None
+        else np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+    )
+    norm = LogNorm(vmin=float(C_all.min()) / 3, vmax=float(C_all.max()) * 3)
+    colormap = __import__("matplotlib").colormaps[cmap]
+    law = result._decision_law()
+    params = result._decision_params()
+    k = d.flops_per_param_token
+    import jax
+
+    with jax.enable_x64(True):
+        best = bayes_optimal(
+            params,
+            C_all,
+            loss_fn=law["loss_fn"],
+            optimum_fn=law["optimum_fn"],
+            flops_per_param_token=k,
+        )
+        N_draws = np.asarray(best.N_draws)
+        N_bayes = np.asarray(best.N_bayes)
+        n_lo, n_hi = interval(N_draws, ci)
+        grids = np.exp(np.linspace(np.log(n_lo / 10), np.log(n_hi * 10), int(n_grid), axis=-1))
+        profiles = np.asarray(
+            loss_profile(params, C_all, grids, loss_fn=law["loss_fn"], flops_per_param_token=k)
+        )  # (S, K, G): every draw, budget and grid point at once
+        n_med = np.median(N_draws, axis=0)
+        for j, C in enumerate(C_all):  # drawing only
+            color = colormap(norm(C))
+            grid, prof = grids[j], profiles[:, j]
+            med, _, _ = _band(ax, grid, prof, ci, color, f"C = {_flops_label(C)}")
+            at = float(np.interp(np.log(n_med[j]), np.log(grid), med))
+            ax.errorbar(
+                [n_med[j]],
+                [at],
+                xerr=[[n_med[j] - n_lo[j]], [n_hi[j] - n_med[j]]],
+                fmt="o",
+                color=color,
+                capsize=3,
+                zorder=4,
+            )
+            if mark_bayes:
+                at_b = float(np.interp(np.log(N_bayes[j]), np.log(grid), med))
+                ax.plot([N_bayes[j]], [at_b], marker="*", ms=11, color="k", ls="none", zorder=5)
+            if show_data:
+                near = np.abs(np.log(d.C / C)) < np.log(1.15)
+                if near.any():
+                    ax.scatter(d.N[near], d.loss[near], color=color, s=12, zorder=3, lw=0)
+    ax.plot([], [], marker="o", color="grey", ls="none", label=f"N_opt, {100 * ci:g}% interval")
+    if mark_bayes:
+        ax.plot([], [], marker="*", ms=11, color="k", ls="none", label="Bayes-optimal N")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="parameters N (D = C / 6N)",
+        ylabel="loss",
+        title="IsoFLOP profiles",
+    )
+    _plain_log_y(ax)
+    ax.legend(fontsize="small")
+    return ax
+
+
+# ------------------------------------------------------------------------------ frontier
+def plot_frontier(
+    result: Any,
+    budgets: Any = None,
+    *,
+    ax: Any = None,
+    ci: float = 0.9,
+    references: Any = ("hoffmann", "besiroglu", "kaplan"),
+    show_data_range: bool = True,
+) -> Any:
+    """Compute-optimal N_opt(C) and D_opt(C) with credible bands (default 1e18–1e27 FLOPs).
+
+    ``references`` adds published allocations from :data:`REFERENCE_FITS` ("hoffmann",
+    "besiroglu", "kaplan"; ``None`` for none); the fitted runs' compute range is shaded.
+    """
+    refs = _check_refs(references)
+    ax = _new_axes(ax)
+    C = _default_budgets(result) if budgets is None else np.asarray(budgets, dtype=np.float64)
+    draws = result.allocation_draws(C)
+    _band(ax, C, draws["N_opt"], ci, "C0", "N_opt (parameters)")
+    _band(ax, C, draws["D_opt"], ci, "C1", "D_opt (tokens)")
+    styles = {"hoffmann": "--", "besiroglu": ":", "kaplan": "-."}
+    k = result.data.flops_per_param_token
+    for name in refs:
+        N, D = reference_allocation(name, C, k)
+        label = REFERENCE_FITS[name]["label"]
+        ax.plot(C, N, color="C0", ls=styles[name], lw=1, alpha=0.8, label=label)
+        ax.plot(C, D, color="C1", ls=styles[name], lw=1, alpha=0.8)
+    if show_data_range:
+        ax.axvspan(
+            float(result.data.C.min()),
+            float(result.data.C.max()),
+            color="grey",
+            alpha=0.12,
+            label="fitted runs",
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="training compute C (FLOPs)",
+        ylabel="parameters / tokens",
+        title=f"Compute-optimal allocation (median, {100 * ci:g}% band)",
+    )
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_tokens_per_param(
+    result: Any,
+    budgets: Any = None,
+    *,
+    ax: Any = None,
+    ci: float = 0.9,
+    references: Any = ("hoffmann", "besiroglu"),
+    rule_of_thumb: float | None = 20.0,
+) -> Any:
+    """Compute-optimal tokens per parameter D_opt/N_opt against C, with its band."""
+    refs = _check_refs(references)
+    ax = _new_axes(ax)
+    C = _default_budgets(result) if budgets is None else np.asarray(budgets, dtype=np.float64)
+    draws = result.allocation_draws(C)
+    _band(ax, C, draws["tokens_per_param"], ci, "C2", "D_opt / N_opt")
+    styles = {"hoffmann": "--", "besiroglu": ":", "kaplan": "-."}
+    k = result.data.flops_per_param_token
+    for name in refs:
+        N, D = reference_allocation(name, C, k)
+        ax.plot(C, D / N, color="grey", ls=styles[name], lw=1, label=REFERENCE_FITS[name]["label"])
+    if rule_of_thumb:
+        label = f"{rule_of_thumb:g} tokens/param"
+        ax.axhline(rule_of_thumb, color="k", lw=0.8, alpha=0.5, label=label)
+    ax.axvspan(
+        float(result.data.C.min()),
+        float(result.data.C.max()),
+        color="grey",
+        alpha=0.12,
+        label="fitted runs",
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="training compute C (FLOPs)",
+        ylabel="tokens per parameter",
+        title="Compute-optimal tokens per parameter",
+    )
+    ax.legend(fontsize="small")
+    return ax
+
+
+# ------------------------------------------------------------------------------ regret
+def plot_regret(
+    result: Any, plan: Any, *, ax: Any = None, ci: float = 0.9, n_grid: int = 150
+) -> Any:
+    """Regret against N at a plan's budget, with the plan, the Bayes choice and N_opt.
+
+    The posterior expected regret and the median with its ``ci`` band of
+    L(N, C/kN) − L(N_opt) for N across the isoFLOP line of the plan's budget C; the plan's
+    N (red), the Bayes-optimal N (black, dashed) and the interval of N_opt (shaded).
+    """
+    import jax
+
+    from bayescale.decisions import as_plans, bayes_optimal, regret
+
+    k = result.data.flops_per_param_token
+    plans = as_plans(plan, k)
+    if len(plans) != 1:
+        raise ValueError(f"plot_regret draws one plan, got {len(plans)}")
+    p = plans[0]
+    ax = _new_axes(ax)
+    law = result._decision_law()
+    params = result._decision_params()
+    with jax.enable_x64(True):
+        best = bayes_optimal(
+            params,
+            [p.C],
+            loss_fn=law["loss_fn"],
+            optimum_fn=law["optimum_fn"],
+            flops_per_param_token=k,
+        )
+        N_draws = np.asarray(best.N_draws[:, 0])
+        n_lo, n_hi = interval(N_draws, ci)
+        grid = np.geomspace(min(p.N, n_lo) / 3, max(p.N, n_hi) * 3, int(n_grid))
+        r = regret(
+            params,
+            grid,
+            C=np.full_like(grid, p.C),
+            loss_fn=law["loss_fn"],
+            optimum_fn=law["optimum_fn"],
+            flops_per_param_token=k,
+            waste=False,
+        )
+        reg = np.asarray(r.regret)
+        N_bayes = float(best.N_bayes[0])
+    _band(ax, grid, reg, ci, "C0", f"median regret, {100 * ci:g}% band")
+    ax.plot(grid, reg.mean(axis=0), color="C0", ls="--", label="expected regret")
+    ax.axvspan(n_lo, n_hi, color="C2", alpha=0.12, label=f"N_opt {100 * ci:g}% interval")
+    ax.axvline(p.N, color="C3", lw=1.5, label=f"plan {p.label}")
+    ax.axvline(N_bayes, color="k", ls="--", lw=1, label="Bayes-optimal N")
+    ax.set(
+        xscale="log",
+        xlabel=f"parameters N at C = {_flops_label(p.C)} (D = C / {k:g}N)",
+        ylabel="regret: L(N) − L(N_opt)",
+        title=f"Regret of {p.label}",
+    )
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="small")
+    return ax
+
+
+# ------------------------------------------------------------------------------ residuals
+def plot_residuals(result: Any, *, ax: Any = None) -> Any:
+    """Log-loss residuals (observed − posterior median prediction) against N and against D.
+
+    ``ax``: a pair of Axes (N panel, D panel); by default a new 1×2 figure. Returns the pair.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(1, 2, figsize=(10, 4), sharey=True, layout="constrained")
+    axes = list(np.ravel(np.asarray(ax, dtype=object)))
+    if len(axes) != 2:
+        raise ValueError(f"plot_residuals needs two Axes (N panel, D panel), got {len(axes)}")
+    from matplotlib.colors import LogNorm
+
+    d = result.data
+    pred = np.log(result.predict(d.N, d.D))  # (S, R)
+    resid = d.log_loss - np.median(pred, axis=0)
+    for a, x, other, name, oname in (
+        (axes[0], d.N, d.D, "parameters N", "tokens D"),
+        (axes[1], d.D, d.N, "tokens D", "parameters N"),
+    ):
+        sc = a.scatter(x, resid, c=other, norm=LogNorm(), s=12, lw=0, cmap="viridis")
+        a.axhline(0.0, color="k", lw=0.8)
+        a.set(xscale="log", xlabel=name, title=f"Residuals vs {name.split()[-1]}")
+        a.figure.colorbar(sc, ax=a, label=oname)
+    axes[0].set_ylabel("log loss − median prediction")
+    return np.asarray(axes, dtype=object)
+
+
+# ------------------------------------------------------------------------------ pair plot
+def plot_pair(result: Any, var_names: Any = None, *, max_draws: int = 1000) -> Any:
+    """Posterior pair plot of the law's parameters (ArviZ ``arviz_plots.plot_pair``).
+
+    ArviZ lays out its own grid of Axes, so this function takes no ``ax``; it thins to at
+    most ``max_draws`` draws (scatter of thousands of points adds nothing) and returns the
+    Figure.
+    """
+    import arviz_plots as azp
+    from arviz_base import from_dict
+
+    names = (
+        list(var_names)
+        if var_names is not None
+        else [n for n in ("E", "A", "B", "alpha", "beta") if n in result.samples]
+    )
+    missing = [n for n in names if n not in result.samples]
+    if missing:
+        raise ValueError(f"no parameter(s) {missing}; available: {', '.join(result.samples)}")
+    chains, draws = result.samples[names[0]].shape
+    step = max(1, int(np.ceil(chains * draws / max(int(max_draws), 1))))
+    post = {n: np.asarray(result.samples[n])[:, ::step] for n in names}
+    pm = azp.plot_pair(
+        from_dict({"posterior": post}),
+        backend="matplotlib",
+        marginal_kind="hist",
+        visuals={"scatter": {"size": 4, "alpha": 0.35}},
+        figure_kwargs={"figsize": (9, 9)},
+    )
+    return pm.viz["figure"].item()

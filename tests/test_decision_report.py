@@ -1,0 +1,158 @@
+"""The decision report: well-formed self-contained HTML whose numbers are the JSON's."""
+
+import base64
+import json
+import xml.etree.ElementTree as ET
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+from _synthetic import synthetic_result
+
+from bayescale.decision_report import format_value
+
+BUDGETS = [1e22, "5000pf-days", "2048xH100:30d@40%,$2.5/h"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    result = synthetic_result(S=64, seed=30)
+    d = result.report(
+        out,
+        budgets=BUDGETS,
+        plans=["70B/1.4T", "20B@5.76e23"],
+        target_loss=[2.0, 1.5],
+        d_max="1T",
+        cost="H100@40%,$2.5/h",
+    )
+    return out, d
+
+
+def resolve(d, path):
+    for part in path.split("."):
+        d = d[int(part)] if isinstance(d, list) else d[part]
+    return d
+
+
+def parse_html(path):
+    # strict XML parser: fails on any unclosed tag, bad nesting or bare '&'
+    return ET.fromstring(path.read_text(encoding="utf-8"))
+
+
+def test_files_written_and_json_is_strict(report):
+    out, d = report
+    for name in ("report.md", "report.html", "report.json"):
+        assert (out / name).stat().st_size > 1000
+    text = (out / "report.json").read_text()
+
+    def no_constants(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    loaded = json.loads(text, parse_constant=no_constants)
+    assert loaded["summary"] == d["summary"]
+    assert {f["name"] for f in loaded["figures"]} == {
+        "frontier", "tokens_per_param", "isoflops", "data", "regret", "residuals", "pair"
+    }  # fmt: skip
+    for f in loaded["figures"]:
+        assert (out / f["file"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_is_well_formed_and_embeds_its_images(report):
+    out, d = report
+    root = parse_html(out / "report.html")
+    imgs = root.findall(".//img")
+    assert len(imgs) == len(d["figures"]) == 7
+    for img in imgs:
+        src = img.get("src")
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:4] == b"\x89PNG"
+    # self-contained: nothing fetched from elsewhere
+    for el in root.iter():
+        for attr in ("src", "href"):
+            assert not (el.get(attr) or "data:").startswith(("http", "/", "file")), el.attrib
+
+
+def test_html_numbers_match_json(report):
+    out, d = report
+    root = parse_html(out / "report.html")
+    cells = [el for el in root.iter() if el.get("data-path")]
+    assert len(cells) > 60
+    paths = {el.get("data-path") for el in cells}
+    for required in (
+        "bayes_optimal.2.N_bayes",
+        "plans.0.regret",
+        "plans.0.waste_hi",
+        "plans.1.p_within",
+        "targets.1.p_reachable",
+        "data_cap.C_bind.median",
+        "fit.parameters.alpha.median",
+        "budgets.2.dollars",
+    ):
+        assert required in paths
+    for el in cells:
+        value = resolve(d, el.get("data-path"))
+        assert el.text == format_value(value, el.get("data-fmt")), el.get("data-path")
+    # the summary is the JSON's, sentence for sentence
+    items = [li.text for li in root.find(".//ul[@class='summary']")]
+    assert items == d["summary"]
+
+
+def test_summary_says_what_to_do(report):
+    _, d = report
+    text = " ".join(d["summary"])
+    b = d["bayes_optimal"][-1]
+    assert text.startswith("At ")
+    assert f"train {format_value(b['N_bayes'])} parameters on {format_value(b['D_bayes'])}" in text
+    assert "2048xH100:30d@40%,$2.5/h" in text and "$3.69M" in text
+    assert "Your plan 70B/1.4T (70B parameters on 1.4T tokens" in text
+    assert "of its compute" in text and "P(regret < 0.001)" in text
+    # 1.5 lies below every draw's irreducible loss: said plainly, no number invented
+    assert "Loss 1.50 is unreachable on every posterior draw" in text
+    t = d["targets"][1]
+    assert t["p_reachable"] == 0 and t["C"] is None and t["C_lo"] is None
+    assert "the cap binds above" in text
+    assert "Sampling diagnostics passed" in text
+    assert "extrapolate" in text  # 2e24 FLOPs is far beyond the simulated runs
+
+
+def test_markdown_has_tables_figures_and_assumptions(report):
+    out, d = report
+    md = (out / "report.md").read_text()
+    for heading in (
+        "## Summary",
+        "## Recommended allocation",
+        "## Risk of the planned runs",
+        "## Compute for a target loss",
+        "## Data cap: at most 1T training tokens",
+        "## Fitted law",
+        "## Fit diagnostics",
+        "## Assumptions",
+    ):
+        assert heading in md
+    assert "](figures/frontier.png)" in md
+    assert "C = 6·N·D" in md and "Priors:" in md and "gaussian" in md
+    assert d["summary"][0] in md
+
+
+def test_failed_diagnostics_warn_and_no_figures(tmp_path):
+    result = synthetic_result(S=64, seed=31, ok=False)
+    d = result.report(tmp_path, budgets=[1e22, 1e24], figures=False)
+    assert d["summary"][-1].startswith("WARNING: sampling diagnostics failed")
+    root = parse_html(tmp_path / "report.html")
+    assert root.findall(".//img") == []
+    assert any(li.get("class") == "warn" for li in root.iter("li"))
+    assert not (tmp_path / "figures").exists()
+    assert d["plans"] == [] and d["targets"] == [] and d["data_cap"] is None
+
+
+def test_bad_report_input(tmp_path):
+    result = synthetic_result(S=64, seed=31)
+    with pytest.raises(ValueError, match="cannot read budget 'lots'"):
+        result.report(tmp_path, budgets=["lots"], figures=False)
+    with pytest.raises(ValueError, match="cannot read plan"):
+        result.report(tmp_path, budgets=[1e22], plans=["big"], figures=False)
+    with pytest.raises(ValueError, match="cannot read d_max"):
+        result.report(tmp_path, budgets=[1e22], d_max="lots", figures=False)

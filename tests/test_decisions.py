@@ -1,0 +1,358 @@
+"""Decisions under uncertainty: vectorised functions against brute-force loops over draws."""
+
+import doctest
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from _synthetic import CENTRE, synthetic_draws, synthetic_result
+from scipy.optimize import brentq
+
+from bayescale import decisions
+from bayescale.allocation import compute_optimal
+from bayescale.decisions import (
+    Plan,
+    as_plans,
+    bayes_optimal,
+    compute_for_loss,
+    data_limited,
+    expected_loss,
+    parse_plan,
+    regret,
+)
+from bayescale.law import ChinchillaParams
+
+K = 6.0
+S = 64  # one posterior size (and two budgets) throughout, so compiled functions are reused
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    with jax.enable_x64(True):
+        yield
+
+
+def scalar_loss(p, N, D):
+    E, A, B, alpha, beta = (float(x) for x in p)
+    return E + A / N**alpha + B / D**beta
+
+
+def np_optimum(p, C):
+    """Closed-form optimum of one draw, plain NumPy (the reference for loops)."""
+    _, A, B, alpha, beta = (float(x) for x in p)
+    G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    N = G * (C / K) ** (beta / (alpha + beta))
+    return N, C / (K * N), scalar_loss(p, N, C / (K * N))
+
+
+def draw(params, s):
+    return ChinchillaParams(*(float(np.asarray(x)[s]) for x in params))
+
+
+def test_doctests():
+    assert doctest.testmod(decisions).failed == 0
+
+
+def test_point_mass_bayes_plugin_and_per_draw_coincide():
+    p = synthetic_draws(S=S, spread=0.0)
+    C = [5.76e23, 1e26]
+    r = bayes_optimal(p, C)
+    closed = compute_optimal(draw(p, 0), np.asarray(C))
+    for N in (r.N_bayes, r.N_plugin, r.N_median, r.N_draws[0], r.N_draws[-1]):
+        np.testing.assert_allclose(N, closed.N_opt, rtol=1e-12)
+    np.testing.assert_allclose(r.expected_loss_bayes, r.expected_loss_plugin, rtol=1e-14)
+    np.testing.assert_allclose(r.expected_loss_bayes, r.expected_loss_oracle, rtol=1e-14)
+
+
+def test_bayes_optimal_minimises_expected_loss_on_fine_grid():
+    p = synthetic_draws(S=S, seed=1)
+    r = bayes_optimal(p, [1e21, 1e24])
+    for j, C in enumerate([1e21, 1e24]):
+        N = np.exp(np.linspace(np.log(r.N_bayes[j] / 3), np.log(r.N_bayes[j] * 3), 20_001))
+        grid = np.asarray(expected_loss(p, C, N))
+        best = float(r.expected_loss_bayes[j])
+        assert best <= grid.min() + 1e-13
+        assert abs(np.log(N[np.argmin(grid)] / r.N_bayes[j])) < 2e-4
+        # and it beats the plug-in and median choices (their excess is >= 0)
+        assert r.expected_loss_plugin[j] >= best - 1e-15
+        assert r.expected_loss_median[j] >= best - 1e-15
+
+
+def test_bayes_pieces_against_loops_over_draws():
+    p = synthetic_draws(S=S, seed=2)
+    C = np.array([1e22, 3e24])
+    r = bayes_optimal(p, C)
+    for s in range(S):
+        ref = compute_optimal(draw(p, s), C)
+        np.testing.assert_allclose(r.N_draws[s], ref.N_opt, rtol=1e-12)
+        np.testing.assert_allclose(r.loss_draws[s], ref.loss, rtol=1e-12)
+    median = ChinchillaParams(*(float(np.median(x)) for x in p))
+    np.testing.assert_allclose(r.N_plugin, compute_optimal(median, C).N_opt, rtol=1e-12)
+    for j, c in enumerate(C):
+        n = float(r.N_bayes[j])
+        loop = np.mean([scalar_loss(draw(p, s), n, c / (K * n)) for s in range(S)])
+        assert float(r.expected_loss_bayes[j]) == pytest.approx(loop, rel=1e-13)
+        n = float(r.N_plugin[j])
+        loop = np.mean([scalar_loss(draw(p, s), n, c / (K * n)) for s in range(S)])
+        assert float(r.expected_loss_plugin[j]) == pytest.approx(loop, rel=1e-13)
+
+
+def test_regret_nonnegative_on_every_draw():
+    p = synthetic_draws(S=S, seed=3)
+    N = np.geomspace(1e8, 1e13, 40)
+    D = np.geomspace(1e13, 1e9, 40)
+    r = regret(p, N, D)
+    assert r.regret.shape == (S, 40)
+    assert bool(jnp.all(r.regret >= 0))
+    # not by clipping alone: the unclipped difference is >= 0 up to rounding
+    assert float(jnp.min(r.loss_plan - r.loss_opt)) > -1e-13
+    assert bool(jnp.all((r.compute_fraction > 0) & (r.compute_fraction <= 1)))
+
+
+def test_regret_and_waste_against_brute_force_loops():
+    p = synthetic_draws(S=S, seed=4)
+    plans = as_plans(["70B/1.4T", "10B@5.76e23", (3e11, 2e11)])
+    r = regret(p, [q.N for q in plans], [q.D for q in plans])
+    for s in range(0, S, 8):
+        ps = draw(p, s)
+        E, _, _, alpha, beta = ps
+        for j, q in enumerate(plans):
+            # regret: plan loss minus the minimum over a fine grid along the budget line
+            N = np.geomspace(q.N / 1e3, q.N * 1e3, 200_001)
+            grid_min = scalar_loss(ps, N, q.C / (K * N)).min()
+            L_plan = scalar_loss(ps, q.N, q.D)
+            assert float(r.regret[s, j]) == pytest.approx(L_plan - grid_min, abs=1e-10)
+
+            # compute-equivalent by a scalar root-finder on the closed-form frontier
+            def gap(logc, ps=ps, target=L_plan):
+                return np_optimum(ps, math.exp(logc))[2] - target
+
+            log_eq = brentq(gap, np.log(q.C) - 60, np.log(q.C))
+            frac = math.exp(log_eq - math.log(q.C))
+            assert float(r.compute_fraction[s, j]) == pytest.approx(frac, rel=1e-8)
+            # and the Chinchilla closed form: L*(C) − E ∝ C^(−αβ/(α+β))
+            gap = float(r.loss_opt[s, j]) - E
+            closed = (float(r.regret[s, j]) / gap + 1) ** (-(alpha + beta) / (alpha * beta))
+            assert float(r.compute_fraction[s, j]) == pytest.approx(closed, rel=1e-9)
+
+
+def test_plan_at_the_optimum_has_no_regret_and_no_waste():
+    p = synthetic_draws(S=S, spread=0.0)
+    N_opt = np_optimum(draw(p, 0), 1e24)[0]
+    r = regret(p, N_opt, C=1e24)
+    assert float(jnp.max(r.regret)) < 1e-14
+    np.testing.assert_allclose(r.compute_fraction, 1.0, atol=1e-12)
+
+
+def test_regret_table_probabilities_match_loops():
+    res = synthetic_result(S=S, seed=6)
+    tab = res.regret(["70B/1.4T", "20B@5.76e23"], eps=[1e-3, 5e-3], within=2.0)
+    assert list(tab["label"]) == ["70B/1.4T", "20B@5.76e23"]
+    assert {"p_regret_below_0.001", "p_regret_below_0.005", "waste", "p_within"} <= set(tab)
+    p = res.params()
+    for j, q in enumerate(as_plans(["70B/1.4T", "20B@5.76e23"])):
+        below, within = [], []
+        for s in range(S):
+            ps = draw(p, s)
+            N_opt, _, L_opt = np_optimum(ps, q.C)
+            below.append(scalar_loss(ps, q.N, q.D) - L_opt < 5e-3)
+            within.append(0.5 <= q.N / N_opt <= 2.0)
+        assert tab["p_regret_below_0.005"][j] == pytest.approx(np.mean(below))
+        assert tab["p_within"][j] == pytest.approx(np.mean(within))
+        assert 0 <= tab["waste_lo"][j] <= tab["waste"][j] <= tab["waste_hi"][j] < 1
+    assert tab["wasted_flops"][0] == pytest.approx(tab["waste"][0] * tab["C"][0])
+
+
+def test_compute_for_loss_against_loops_and_unreachable_targets():
+    p = synthetic_draws(S=S, seed=7)
+    E = np.asarray(p.E)
+    mixed = float(np.median(E))  # unreachable on about half the draws
+    targets = [2.0, mixed, float(E.min()) - 0.05]
+    r = compute_for_loss(p, targets)
+    assert r.C.shape == (S, 3)
+    # reachable iff the target is above the draw's irreducible loss
+    np.testing.assert_array_equal(np.asarray(r.reachable), np.asarray(targets) > E[:, None])
+    assert not bool(jnp.any(r.reachable[:, 2])) and bool(jnp.all(jnp.isnan(r.C[:, 2])))
+    assert bool(jnp.all(jnp.isnan(r.C) == ~r.reachable))
+    for s in range(0, S, 4):
+        ps = draw(p, s)
+        for j, t in enumerate(targets):
+            if t <= ps.E:
+                continue
+
+            def gap(logc, ps=ps, t=t):
+                return np_optimum(ps, math.exp(logc))[2] - t
+
+            C_ref = math.exp(brentq(gap, 0.0, math.log(1e60), xtol=1e-14))
+            assert float(r.C[s, j]) == pytest.approx(C_ref, rel=1e-9)
+            N_ref, _, L_ref = np_optimum(ps, float(r.C[s, j]))
+            assert float(r.N[s, j]) == pytest.approx(N_ref, rel=1e-12)
+            assert L_ref == pytest.approx(t, rel=1e-12)
+
+
+def test_compute_for_loss_table_counts_unreachable_as_infinite():
+    res = synthetic_result(S=S, seed=8)
+    E = res.draws("E")
+    tab = res.compute_for_loss([2.0, float(np.quantile(E, 0.7)), 1.0])
+    assert tab["p_reachable"][0] == 1.0 and np.isfinite(tab["C_hi"][0])
+    assert tab["p_reachable"][1] == pytest.approx(np.mean(E < tab["target"][1]))
+    assert np.isfinite(tab["C"][1]) and np.isinf(tab["C_hi"][1])  # 30% unreachable
+    assert tab["p_reachable"][2] == 0.0 and np.isinf(tab["C"][2]) and np.isinf(tab["C_lo"][2])
+
+
+def test_data_cap_binding_and_not():
+    p = synthetic_draws(S=S, seed=9)
+    C = np.array([1e20, 1e24])
+    loose = data_limited(p, C, 1e30)
+    free = compute_optimal(p, C)
+    assert not bool(jnp.any(loose.binds))
+    np.testing.assert_allclose(loose.N, free.N_opt, rtol=1e-13)
+    np.testing.assert_allclose(loose.loss, loose.loss_unconstrained, rtol=1e-15)
+    assert bool(jnp.all(loose.C_bind > 1e24))
+
+    tight = data_limited(p, C, 1e9)
+    assert bool(jnp.all(tight.binds[:, 1]))
+    np.testing.assert_allclose(tight.D[:, 1], 1e9, rtol=1e-13)
+    np.testing.assert_allclose(tight.N[:, 1], 1e24 / (K * 1e9), rtol=1e-13)
+    assert bool(jnp.all(tight.loss[:, 1] > tight.loss_unconstrained[:, 1]))
+    assert float(tight.N_bayes[1]) >= 1e24 / (K * 1e9) * (1 - 1e-12)
+
+    # the binding budget: D_opt(C_bind) = D_max, closed form k (G D_max)^((α+β)/α)
+    _, A, B, alpha, beta = (np.asarray(x) for x in p)
+    G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    np.testing.assert_allclose(tight.C_bind, K * (G * 1e9) ** ((alpha + beta) / alpha), rtol=1e-10)
+    np.testing.assert_array_equal(tight.binds, C[None, :] > np.asarray(tight.C_bind)[:, None])
+
+
+def test_data_cap_against_brute_force_loop():
+    p = synthetic_draws(S=S, seed=10)
+    C, D_max = 1e24, 1.5e12
+    r = data_limited(p, C, D_max)
+    for s in range(0, S, 8):
+        ps = draw(p, s)
+        N = np.geomspace(C / (K * D_max), C / (K * D_max) * 1e3, 100_001)  # D <= D_max
+        L = scalar_loss(ps, N, C / (K * N))
+        assert float(r.N[s, 0]) == pytest.approx(N[np.argmin(L)], rel=2e-4)
+        assert L.min() - 1e-9 <= float(r.loss[s, 0]) <= L.min() + 1e-13
+
+
+def test_table_wrappers_shapes_and_attrs():
+    res = synthetic_result(S=S, seed=11)
+    b = res.bayes_optimal([1e22, 1e24], ci=0.8)
+    assert len(b) == 2 and b.attrs["ci"] == 0.8
+    assert (b["N_opt_lo"] <= b["N_opt"]).all() and (b["N_opt"] <= b["N_opt_hi"]).all()
+    assert (b["excess_loss_plugin"] >= -1e-15).all() and (b["evpi"] >= 0).all()
+    cap = res.data_limited("1T", [1e22, 1e24])
+    assert set(cap.attrs["C_bind"]) == {"median", "lo", "hi", "p_finite"}
+    assert cap["p_binds"][0] < cap["p_binds"][1]
+
+
+def test_user_law_as_dict_pytree_with_numerical_optimum():
+    """A law given only as loss_fn over a dict pytree: numerical optimum, numerical floor."""
+    p = synthetic_draws(S=S, seed=12)
+    q = {"e": p.E, "terms": {"a": p.A, "b": p.B}, "alpha": p.alpha, "beta": p.beta}
+
+    def loss_fn(q, N, D):
+        return q["e"] + q["terms"]["a"] / N ** q["alpha"] + q["terms"]["b"] / D ** q["beta"]
+
+    C = [1e21, 1e25]
+    ref = bayes_optimal(p, C)
+    num = bayes_optimal(q, C, loss_fn=loss_fn)
+    np.testing.assert_allclose(num.N_draws, ref.N_draws, rtol=1e-9)
+    np.testing.assert_allclose(num.N_bayes, ref.N_bayes, rtol=1e-9)
+    np.testing.assert_allclose(num.expected_loss_bayes, ref.expected_loss_bayes, rtol=1e-12)
+    rn, rr = regret(q, 7e10, 1.4e12, loss_fn=loss_fn), regret(p, 7e10, 1.4e12)
+    np.testing.assert_allclose(rn.regret, rr.regret, atol=1e-11)
+    tn = compute_for_loss(q, [2.0], loss_fn=loss_fn, floor_fn=lambda q: q["e"])
+    np.testing.assert_allclose(tn.C, compute_for_loss(p, [2.0]).C, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda p: bayes_optimal(p, [-1.0]), r"budgets must be finite and > 0 \(FLOPs\)"),
+        (lambda p: bayes_optimal(p, "1e24"), "budgets must be numbers"),
+        (lambda p: regret(p, 7e10), "give exactly one of D"),
+        (lambda p: regret(p, 7e10, 1.4e12, C=1e24), "give exactly one of D"),
+        (lambda p: regret(p, [1e9, 2e9], [1e10, 2e10, 3e10]), "same length"),
+        (lambda p: data_limited(p, 1e24, [1e9, 1e10]), "D_max must be one number"),
+        (lambda p: compute_for_loss(p, [0.0]), "target_loss must be finite and > 0"),
+        (
+            lambda p: bayes_optimal(p, 1e24, optimum_fn=decisions.chinchilla_optimum),
+            "without loss_fn",
+        ),
+        (
+            lambda p: bayes_optimal(p._replace(E=np.ones(3)), 1e24),
+            r"leaves must all have shape \(n_draws,\)",
+        ),
+        (
+            lambda p: bayes_optimal(p, 1e24, flops_per_param_token=0),
+            "flops_per_param_token must be a number > 0",
+        ),
+    ],
+)
+def test_validation_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(synthetic_draws(S=4))
+
+
+def test_plans_parse_and_validate():
+    assert parse_plan("70B/1.4T") == Plan(7e10, 1.4e12, 6 * 7e10 * 1.4e12, "70B/1.4T")
+    q = parse_plan("70B@5.76e23")
+    assert q.D == pytest.approx(5.76e23 / (6 * 7e10)) and q.C == 5.76e23
+    assert parse_plan("1B@1pf-day").C == pytest.approx(8.64e19)
+    assert as_plans({"N": 1e9, "C": 6e19, "label": "x"})[0] == Plan(1e9, 1e10, 6e19, "x")
+    assert len(as_plans([(1e9, 2e10), "70B/1.4T"])) == 2
+    with pytest.raises(ValueError, match="cannot read plan '70B'"):
+        parse_plan("70B")
+    with pytest.raises(ValueError, match="exactly one of D"):
+        as_plans({"N": 1e9})
+    with pytest.raises(ValueError, match="within must be a factor > 1"):
+        synthetic_result(S=8).regret("70B/1.4T", within=1.0)
+    with pytest.raises(ValueError, match="eps must be finite and > 0"):
+        synthetic_result(S=8).regret("70B/1.4T", eps=[-1])
+
+
+def test_centre_matches_published_allocation():
+    # sanity of the synthetic posterior: its centre is Besiroglu et al.'s fit (a ≈ 0.513)
+    a = CENTRE.beta / (CENTRE.alpha + CENTRE.beta)
+    assert a == pytest.approx(0.513, abs=1e-3)
+
+
+def test_loss_profile_over_budgets_matches_loop():
+    p = synthetic_draws(S=S, seed=13)
+    C = np.array([1e21, 1e24])
+    grids = np.array([np.geomspace(1e8, 1e11, 5), np.geomspace(1e10, 1e13, 5)])
+    prof = np.asarray(decisions.loss_profile(p, C, grids))
+    assert prof.shape == (S, 2, 5)
+    for s in range(0, S, 16):
+        for j in range(2):
+            for g in range(5):
+                N = grids[j, g]
+                ref = scalar_loss(draw(p, s), N, C[j] / (K * N))
+                assert prof[s, j, g] == pytest.approx(ref, rel=1e-13)
+    one = np.asarray(decisions.loss_profile(p, 1e21, grids[0]))
+    np.testing.assert_allclose(one, prof[:, 0], rtol=1e-15)
+    with pytest.raises(ValueError, match=r"N must be finite sizes > 0 of shape"):
+        decisions.loss_profile(p, C, np.ones((3, 5)))
+
+
+def test_decisions_follow_the_fitted_law(chinchilla):
+    """Kaplan (closed-form optimum, no asymptote) routes through the same decision code."""
+    import warnings
+
+    import bayescale
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        fit = bayescale.fit(chinchilla, law="kaplan", warmup=200, draws=200, chains=2, seed=1)
+    best = fit.bayes_optimal([1e23]).iloc[0]
+    alloc = fit.allocation([1e23], ci=0.9).iloc[0]
+    # the Bayes choice sits inside the posterior of the per-draw optima of this law
+    assert alloc["N_opt_lo"] <= best["N_bayes"] <= alloc["N_opt_hi"]
+    risk = fit.regret("70B/1.4T").iloc[0]
+    assert risk["loss_plan"] >= risk["loss_opt"] and risk["waste"] >= 0
+    need = fit.compute_for_loss([2.0]).iloc[0]
+    assert need["p_reachable"] == 1.0 and need["floor"] == 0.0
