@@ -42,12 +42,14 @@ def _configure_host_devices() -> None:
 
 _configure_host_devices()
 
+from bayescale.classic import ClassicFit, fit_classic  # noqa: E402
 from bayescale.data import ScalingData  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
 from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  # noqa: E402
 from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
+from bayescale.many import fit_many  # noqa: E402
 from bayescale.priors import default_priors  # noqa: E402
 
 __version__ = "0.1.0"
@@ -55,6 +57,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_BUDGETS",
     "ChinchillaParams",
+    "ClassicFit",
     "Diagnostics",
     "FitResult",
     "FitSettings",
@@ -65,6 +68,8 @@ __all__ = [
     "dataset_info",
     "default_priors",
     "fit",
+    "fit_classic",
+    "fit_many",
     "load",
     "load_dataset",
 ]
