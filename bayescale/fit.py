@@ -35,8 +35,8 @@ PARAMETERS = ("E", "A", "B", "alpha", "beta")
 #: Budgets (FLOPs) reported when none are given: 1e21…1e25 and Gopher/Chinchilla's 5.76e23.
 DEFAULT_BUDGETS = (1e21, 1e22, 1e23, 5.76e23, 1e24, 1e25)
 PRECISIONS = ("float64", "float32")
-#: How chains are initialised: at the classic (Huber) fit, or at a data-based guess.
-INITS = ("classic", "heuristic")
+#: How chains are initialised: at a data-based guess, or at the classic (Huber) fit.
+INITS = ("heuristic", "classic")
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,12 @@ class FitSettings:
         Where chains run (see :func:`bayescale.inference.run_nuts`).
     precision : {"float64", "float32"}
         Floating-point precision of the fit; float32 is for accelerators.
-    init : {"classic", "heuristic"}
-        Centre of the chains' (over-dispersed) starting points: the classic Huber fit from
-        32 starts (:func:`bayescale.fit_classic`), or a guess from the data's range.
+    init : {"heuristic", "classic"}
+        Centre of the chains' (over-dispersed) starting points: a guess from the data's
+        range (default), or the classic Huber fit from 32 starts
+        (:func:`bayescale.fit_classic`). Measured over synthetic data sets, including laws
+        far from the guess, the classic centre changed neither divergences, R-hat nor ESS,
+        while it adds a compile (seconds) to a process's first fit; hence not the default.
     """
 
     likelihood: str = "gaussian"
@@ -80,7 +83,7 @@ class FitSettings:
     max_tree_depth: int = 10
     chain_method: str = "auto"
     precision: str = "float64"
-    init: str = "classic"
+    init: str = "heuristic"
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:

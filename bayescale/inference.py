@@ -350,7 +350,9 @@ def run_nuts(
         states, buffers = advance(states, buffers, 0, total, args, kwargs)
 
     constrained = constrain(buffers["z"], args, kwargs)
-    out = jax.device_get(_merge((constrained, buffers, states.adapt_state), n_dev))
+    # to the host first, then merge the device axis with NumPy: eager reshapes of device
+    # arrays each dispatch (and on a cold start compile) a program of their own
+    out = _merge(jax.device_get((constrained, buffers, states.adapt_state)), n_dev)
     constrained, buffers, adapt = out
     stats = {k: np.asarray(v) for k, v in buffers.items() if k != "z"}
     return SamplerOutput(

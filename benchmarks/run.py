@@ -641,8 +641,8 @@ def bench_nuts_settings(n_sets: int, draws: int, chains: int) -> str:
 
     sets = [simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=500 + i) for i in range(n_sets)]
     variants = [
-        ("default (classic init, diagonal, warmup 1000)", {}),
-        ("heuristic init", {"init": "heuristic"}),
+        ("default (heuristic init, diagonal mass, warmup 1000)", {}),
+        ("chains centred at the classic fit", {"init": "classic"}),
         ("warmup 500", {"warmup": 500}),
         ("warmup 300", {"warmup": 300}),
         ("dense mass", {"dense_mass": True}),
