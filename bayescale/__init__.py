@@ -44,6 +44,7 @@ _configure_host_devices()
 
 from bayescale.backtest import BacktestResult, backtest  # noqa: E402
 from bayescale.checking import ModelCheckWarning, PPCResult, compare, loo, ppc, waic  # noqa: E402
+from bayescale.classic import ClassicFit, fit_classic  # noqa: E402
 from bayescale.data import ScalingData, design_problems  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
 from bayescale.decisions import (  # noqa: E402
@@ -59,6 +60,7 @@ from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: 
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
 from bayescale.laws import LAWS, Law, define_law, get_law, register_law  # noqa: E402
+from bayescale.many import fit_many  # noqa: E402
 from bayescale.priors import default_priors  # noqa: E402
 from bayescale.units import (  # noqa: E402
     Budget,
@@ -79,6 +81,7 @@ __all__ = [
     "Budget",
     "CalibrationResult",
     "ChinchillaParams",
+    "ClassicFit",
     "CostModel",
     "Diagnostics",
     "FitResult",
@@ -103,6 +106,8 @@ __all__ = [
     "define_law",
     "design_problems",
     "fit",
+    "fit_classic",
+    "fit_many",
     "get_law",
     "load",
     "load_dataset",

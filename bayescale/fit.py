@@ -55,6 +55,8 @@ PARAMETERS = ("E", "A", "B", "alpha", "beta")
 #: Budgets (FLOPs) reported when none are given: 1e21…1e25 and Gopher/Chinchilla's 5.76e23.
 DEFAULT_BUDGETS = (1e21, 1e22, 1e23, 5.76e23, 1e24, 1e25)
 PRECISIONS = ("float64", "float32")
+#: How chains are initialised: at a data-based guess, or at the classic (Huber) fit.
+INITS = ("heuristic", "classic")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,12 @@ class FitSettings:
     pooling : {"partial", "shared", "none"}
         For data with groups: how exponents are shared between groups (see
         :mod:`bayescale.laws.model`); ignored without groups.
+    init : {"heuristic", "classic"}
+        Centre of the chains' (over-dispersed) starting points: a guess from the data's
+        range (default), or the classic Huber fit from 32 starts
+        (:func:`bayescale.fit_classic`). Measured over synthetic data sets, including laws
+        far from the guess, the classic centre changed neither divergences, R-hat nor ESS,
+        while it adds a compile (seconds) to a process's first fit; hence not the default.
     """
 
     likelihood: str = "gaussian"
@@ -102,6 +110,7 @@ class FitSettings:
     precision: str = "float64"
     law: str = "chinchilla"
     pooling: str = "partial"
+    init: str = "heuristic"
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
@@ -145,6 +154,10 @@ class FitSettings:
             self.pooling in POOLINGS,
             f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}",
         )
+        need(
+            self.init in INITS,
+            f"unknown init {self.init!r}; choose one of {', '.join(INITS)}",
+        )
 
     def nuts(self) -> NUTSSettings:
         """The subset that shapes the compiled sampler."""
@@ -175,6 +188,48 @@ def _initial_values(data: ScalingData, center: tuple[float, float]) -> dict[str,
         "sigma": 0.05,
         "nu": 10.0,
     }
+
+
+#: Starts of the classic fit that centres the chains: log A, log B in {0, 5, 10, 15},
+#: log E in {-0.5, 0.5}, alpha = beta = 0.5. On the Chinchilla runs and synthetic data sets
+#: they reached the same optimum as Hoffmann et al.'s 4,500 starts, in one compiled shape.
+NUTS_INIT_STARTS = np.array(
+    [
+        (a, b, e, 0.5, 0.5)
+        for a in (0.0, 5.0, 10.0, 15.0)
+        for b in (0.0, 5.0, 10.0, 15.0)
+        for e in (-0.5, 0.5)
+    ]
+)
+
+
+def _classic_initial_values(
+    datasets: list[ScalingData], centers: list[tuple[float, float]]
+) -> list[dict[str, float]]:
+    """Chain centres at the classic Huber fit of each data set (one batched fit for all)."""
+    from bayescale.classic import ClassicSettings, _fit_batch
+
+    fits = _fit_batch(datasets, NUTS_INIT_STARTS, ClassicSettings())
+    out = []
+    for data, fit, (m_N, m_D) in zip(datasets, fits, centers, strict=True):
+        a, b, e, alpha, beta = (float(v) for v in fit["theta"])
+        if not np.all(np.isfinite(fit["theta"])) or alpha <= 0 or beta <= 0:
+            out.append(_initial_values(data, (m_N, m_D)))  # a degenerate fit: fall back
+            continue
+        pred = np.log(np.exp(e) + np.exp(a - alpha * data.log_N) + np.exp(b - beta * data.log_D))
+        rms = float(np.sqrt(np.mean((data.log_loss - pred) ** 2)))
+        out.append(
+            {
+                "E": float(np.exp(e)),
+                "alpha": alpha,
+                "beta": beta,
+                "a_c": a - alpha * m_N,
+                "b_c": b - beta * m_D,
+                "sigma": float(np.clip(rms, 1e-3, 1.0)),
+                "nu": 10.0,
+            }
+        )
+    return out
 
 
 def _x64(precision: str) -> Any:
@@ -261,7 +316,11 @@ def fit(
         center = (jnp.mean(log_N), jnp.mean(log_D))
         args = (log_N, log_D, jnp.asarray(data.log_loss, dtype))
         kwargs = {"priors": resolved, "center": center}
-        init = _initial_values(data, (float(center[0]), float(center[1])))
+        c = (float(center[0]), float(center[1]))
+        if cfg.init == "classic":
+            (init,) = _classic_initial_values([data], [c])
+        else:
+            init = _initial_values(data, c)
         sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma"] + (
             ["nu"] if cfg.likelihood == "student_t" else []
         )

@@ -32,6 +32,7 @@ from bayescale.model import chinchilla_model
 
 __all__ = [
     "CHAIN_METHODS",
+    "BatchModelSpec",
     "NUTSSettings",
     "SamplerOutput",
     "enable_compilation_cache",
@@ -120,9 +121,44 @@ def _merge(x: Any, n_devices: int) -> Any:
     return jax.tree.map(lambda v: v.reshape((-1, *v.shape[2:])), x)
 
 
+@dataclass(frozen=True)
+class BatchModelSpec(ModelSpec):
+    """The model with each chain's own data: padded runs, a mask and the shear's centre.
+
+    Used by :func:`bayescale.fit_many`, which maps chains of several data sets over one
+    compiled sampler; ``args`` = (log_N, log_D, log_loss, mask, center_N, center_D).
+    """
+
+    def __call__(  # type: ignore[override]
+        self,
+        log_N: Any,
+        log_D: Any,
+        log_loss: Any = None,
+        mask: Any = None,
+        center_N: Any = None,
+        center_D: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run the NumPyro model on one data set (priors come in ``kwargs``)."""
+        chinchilla_model(
+            log_N,
+            log_D,
+            log_loss,
+            likelihood=self.likelihood,
+            delta=self.delta,
+            center=(center_N, center_D),
+            mask=mask,
+            **kwargs,
+        )
+
+
 @functools.lru_cache(maxsize=64)
 def _compiled(
-    spec: ModelSpec, settings: NUTSSettings, n_devices: int, mode: str
+    spec: ModelSpec,
+    settings: NUTSSettings,
+    n_devices: int,
+    mode: str,
+    per_chain_args: bool = False,
 ) -> tuple[Any, Any, Any]:
     init_kernel, sample_kernel = _kernel(spec)
 
@@ -166,26 +202,35 @@ def _compiled(
             lambda zi: constrain_fn(spec, args, kwargs, zi, return_deterministic=True)
         )(z)
 
-    def per_device(fn: Any, n_mapped: int) -> Any:
-        """Map ``fn`` over the chains on one device: lax.map (one after another) or vmap."""
-        if mode == "vectorized":
-            return jax.vmap(fn, in_axes=(0,) * n_mapped + (None,) * (fn_arity[fn] - n_mapped))
+    # which arguments run over chains (0) and which are shared (None); with per-chain
+    # args every chain also carries its own data set
+    a = 0 if per_chain_args else None
+    in_axes = {init_one: (0, 0, a, None), advance_one: (0, 0, None, None, a, None)}
+    in_axes[constrain_one] = (0, a, None)
 
-        def run(*a: Any) -> Any:
-            mapped, rest = a[:n_mapped], a[n_mapped:]
-            return jax.lax.map(lambda m: fn(*m, *rest), mapped)
+    def per_device(fn: Any) -> Any:
+        """Map ``fn`` over the chains on one device: lax.map (one after another) or vmap."""
+        axes = in_axes[fn]
+        if mode == "vectorized":
+            return jax.vmap(fn, in_axes=axes)
+        mapped = [i for i, ax in enumerate(axes) if ax == 0]
+
+        def run(*args: Any) -> Any:
+            def one(m: Any) -> Any:
+                full = list(args)
+                for i, v in zip(mapped, m, strict=True):
+                    full[i] = v
+                return fn(*full)
+
+            return jax.lax.map(one, tuple(args[i] for i in mapped))
 
         return run
 
-    fn_arity = {init_one: 4, advance_one: 6, constrain_one: 3}
-    fns = ((init_one, 2), (advance_one, 2), (constrain_one, 1))
+    fns = (init_one, advance_one, constrain_one)
     if n_devices == 1:
-        compiled = [jax.jit(per_device(f, n)) for f, n in fns]
+        compiled = [jax.jit(per_device(f)) for f in fns]
     else:
-        compiled = [
-            jax.pmap(per_device(f, n), in_axes=(0,) * n + (None,) * (fn_arity[f] - n))
-            for f, n in fns
-        ]
+        compiled = [jax.pmap(per_device(f), in_axes=in_axes[f]) for f in fns]
     init, advance, constrain = compiled
     return init, advance, constrain
 
@@ -231,6 +276,7 @@ def run_nuts(
     seed: int,
     chain_method: str = "auto",
     progress_bar: bool | None = None,
+    per_chain_args: bool = False,
 ) -> SamplerOutput:
     """Run NUTS chains with the compiled, cached sampler.
 
@@ -253,6 +299,9 @@ def run_nuts(
         Where chains run; "auto" splits them over the visible devices when there are several.
     progress_bar : bool, optional
         Show a progress bar; default: only in interactive use.
+    per_chain_args : bool, default False
+        ``args`` carry a leading chain axis: every chain samples its own data set (all of
+        the same padded shape), as in :func:`bayescale.fit_many`.
 
     Returns
     -------
@@ -265,9 +314,11 @@ def run_nuts(
         # the longest tree), 2.5x slower than running them one after another. On
         # accelerators the batch is what keeps the device busy.
         mode = "sequential" if jax.default_backend() == "cpu" else "vectorized"
-    init, advance, constrain = _compiled(spec, settings, n_dev, mode)
+    init, advance, constrain = _compiled(spec, settings, n_dev, mode, per_chain_args)
     keys = jax.random.split(jax.random.key(seed), chains)
     kwargs = dict(kwargs)
+    if per_chain_args:
+        args = _split(args, n_dev)
     states = init(_split(keys, n_dev), _split(init_z, n_dev), args, kwargs)
 
     draws = settings.draws
@@ -299,7 +350,9 @@ def run_nuts(
         states, buffers = advance(states, buffers, 0, total, args, kwargs)
 
     constrained = constrain(buffers["z"], args, kwargs)
-    out = jax.device_get(_merge((constrained, buffers, states.adapt_state), n_dev))
+    # to the host first, then merge the device axis with NumPy: eager reshapes of device
+    # arrays each dispatch (and on a cold start compile) a program of their own
+    out = _merge(jax.device_get((constrained, buffers, states.adapt_state)), n_dev)
     constrained, buffers, adapt = out
     stats = {k: np.asarray(v) for k, v in buffers.items() if k != "z"}
     return SamplerOutput(

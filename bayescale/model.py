@@ -111,6 +111,7 @@ def chinchilla_model(
     center: tuple[Any, Any] | None = None,
     likelihood: str = "gaussian",
     delta: float = 1e-3,
+    mask: Any = None,
 ) -> None:
     """NumPyro model of the Chinchilla law on log loss.
 
@@ -129,6 +130,9 @@ def chinchilla_model(
         Residual distribution.
     delta : float, default 1e-3
         Huber threshold (standardised units).
+    mask : array of bool, shape (R,), optional
+        Runs that count; False marks padding (data sets of different sizes fitted in one
+        batch by :func:`bayescale.fit_many`). Give ``center`` from the unmasked runs.
 
     Notes
     -----
@@ -154,5 +158,6 @@ def chinchilla_model(
     numpyro.deterministic("A", jnp.exp(a_c + alpha * m_N))
     numpyro.deterministic("B", jnp.exp(b_c + beta * m_D))
     pred = log_loss_elementwise(E, a_c, b_c, alpha, beta, log_N - m_N, log_D - m_D)
-    with numpyro.plate("runs", log_N.shape[0]):
+    keep = True if mask is None else mask
+    with numpyro.plate("runs", log_N.shape[0]), numpyro.handlers.mask(mask=keep):
         numpyro.sample("log_loss", _likelihood(likelihood, pred, sigma, nu, delta), obs=log_loss)

@@ -6,6 +6,7 @@ import pytest
 
 import bayescale
 from bayescale.allocation import compute_optimal
+from bayescale.classic import trace_counts as classic_trace_counts
 from bayescale.inference import trace_counts
 from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
 
@@ -52,13 +53,16 @@ def test_same_seed_same_json_and_no_retrace(chinchilla):
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
         first = bayescale.fit(chinchilla, warmup=150, draws=150, chains=2, seed=5)
         counts = dict(trace_counts)
+        classic_counts = dict(classic_trace_counts)  # the classic fit that centres the chains
         second = bayescale.fit(chinchilla, warmup=150, draws=150, chains=2, seed=5)
         assert trace_counts == counts  # same shape and settings: nothing retraced
+        assert classic_trace_counts == classic_counts
         # new data of the same shape (another seed's synthetic draw) reuses the sampler too
         other = chinchilla.subset(np.arange(len(chinchilla)))
         other = bayescale.ScalingData.from_arrays(N=other.N, D=other.D, loss=other.loss * 1.01)
         bayescale.fit(other, warmup=150, draws=150, chains=2, seed=6)
         assert trace_counts == counts
+        assert classic_trace_counts == classic_counts
     assert first.to_json() == second.to_json()
     different = json.loads(first.to_json())
     assert different["n_runs"] == 240

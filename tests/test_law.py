@@ -115,3 +115,109 @@ def test_run_loglik_dispatch_and_errors():
         law.run_loglik("student_t", r, 0.1)
     with pytest.raises(ValueError, match="unknown likelihood 'cauchy'; choose one of gaussian"):
         law.run_loglik("cauchy", r, 0.1)
+
+
+# ------------------------------------------------ Hoffmann parameterisation and objective
+def reference_objective(theta, N, D, L, delta, w=None):
+    """Float64 NumPy reference of the summed Huber objective, one parameter set per row."""
+    a, b, e, alpha, beta = (theta[:, i, None] for i in range(5))
+    pred = np.log(np.exp(e) + np.exp(a) / N**alpha + np.exp(b) / D**beta)
+    r = pred - np.log(L)
+    h = np.where(np.abs(r) <= delta, 0.5 * r * r, delta * (np.abs(r) - 0.5 * delta))
+    return (h if w is None else h * w).sum(-1)
+
+
+def random_problem(rng, S, R, extreme=False):
+    lo, hi = (math.log(1e3), math.log(1e15)) if extreme else (math.log(1e7), math.log(1e12))
+    N, D = np.exp(rng.uniform(lo, hi, R)), np.exp(rng.uniform(lo, hi, R))
+    L = np.exp(rng.uniform(0.4, 1.5, R))
+    theta = np.column_stack(
+        [
+            rng.uniform(-2, 15, S),  # a
+            rng.uniform(-2, 15, S),  # b
+            rng.uniform(-1, 1.5, S),  # e
+            rng.uniform(0.0, 1.5, S),  # alpha
+            rng.uniform(0.0, 1.5, S),  # beta
+        ]
+    )
+    return theta, N, D, L
+
+
+@pytest.mark.parametrize("extreme", [False, True])
+def test_objective_matches_numpy_float64(extreme):
+    rng = np.random.default_rng(1 + extreme)
+    theta, N, D, L = random_problem(rng, 64, 300, extreme)
+    w = rng.integers(0, 4, (64, 300)).astype(float)
+    with jax.enable_x64():
+        logs = (np.log(N), np.log(D), np.log(L))
+        for delta in (1e-3, 0.5):
+            got = np.asarray(law.huber_objective(theta, *logs, delta, w))
+            want = reference_objective(theta, N, D, L, delta, w)
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+            pred = np.asarray(law.hoffmann_log_loss(theta, logs[0], logs[1]))
+            want_pred = np.log(
+                np.exp(theta[:, 2:3])
+                + np.exp(theta[:, :1]) / N ** theta[:, 3:4]
+                + np.exp(theta[:, 1:2]) / D ** theta[:, 4:5]
+            )
+            np.testing.assert_allclose(pred, want_pred, rtol=1e-12)
+
+
+@given(r=st.floats(-1.0, 1.0, **finite), delta=st.floats(1e-6, 0.5, **finite))
+def test_huber_loss_matches_textbook_form(r, delta):
+    want = 0.5 * r * r if abs(r) <= delta else delta * (abs(r) - 0.5 * delta)
+    with jax.enable_x64():
+        got = float(law.huber_loss(np.float64(r), delta))
+    assert got == pytest.approx(want, rel=1e-14, abs=1e-300)
+
+
+@pytest.mark.parametrize("per_set", [False, True])
+def test_objective_gradient_matches_finite_differences(per_set):
+    rng = np.random.default_rng(3)
+    theta, N, D, L = random_problem(rng, 6, 80)
+    # near a fit, so residuals straddle the Huber threshold
+    theta[:, 2] = np.log(np.exp(np.log(L).mean()) * 0.7)
+    theta[:, 3:] = rng.uniform(0.2, 0.5, (6, 2))
+    w = rng.integers(0, 3, (6, 80)).astype(float) if per_set else rng.uniform(0, 2, 80)
+    logs = (np.log(N), np.log(D), np.log(L))
+    delta = 0.05
+    with jax.enable_x64():
+        f, g = law.huber_objective_and_grad(theta, *logs, delta, w)
+        np.testing.assert_allclose(f, law.huber_objective(theta, *logs, delta, w), rtol=1e-13)
+        auto = jax.grad(lambda t: law.huber_objective(t, *logs, delta, w).sum())(theta)
+        np.testing.assert_allclose(g, auto, rtol=1e-9, atol=1e-12)
+        eps = 1e-6
+        for i in range(5):
+            e = np.zeros(5)
+            e[i] = eps
+            hi = reference_objective(theta + e, N, D, L, delta, w)
+            lo = reference_objective(theta - e, N, D, L, delta, w)
+            np.testing.assert_allclose(
+                np.asarray(g)[:, i], (hi - lo) / (2 * eps), rtol=1e-5, atol=1e-8
+            )
+
+
+def test_objective_and_grad_blocks_agree_with_one_pass():
+    rng = np.random.default_rng(4)
+    theta, N, D, L = random_problem(rng, 1000, 50)
+    w = rng.integers(0, 3, (1000, 50)).astype(float)
+    logs = (np.log(N), np.log(D), np.log(L))
+    with jax.enable_x64():
+        for weights in (None, w):
+            f1, g1 = law.huber_objective_and_grad(theta, *logs, 1e-3, weights, block=4096)
+            f2, g2 = law.huber_objective_and_grad(theta, *logs, 1e-3, weights, block=128)
+            # only the summation order differs
+            np.testing.assert_allclose(f1, f2, rtol=1e-13)
+            np.testing.assert_allclose(g1, g2, rtol=1e-11, atol=1e-14)
+    with pytest.raises(ValueError, match=r"theta must have shape \(S, 5\)"):
+        law.huber_objective_and_grad(theta[:, :4], *logs)
+
+
+def test_hoffmann_round_trip():
+    p = law.ChinchillaParams(E=np.array([1.69, 1.82]), A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    with jax.enable_x64():
+        theta = law.to_hoffmann(p)
+        assert theta.shape == (2, 5)
+        back = law.from_hoffmann(theta)
+    for x, y in zip(back, p, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-14)

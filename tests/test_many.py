@@ -1,0 +1,87 @@
+import warnings
+
+import numpy as np
+import pytest
+
+import bayescale
+from bayescale import classic, inference
+from bayescale.classic import hoffmann_grid
+from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
+
+STARTS = hoffmann_grid()[::45]  # 100 starts keep these tests quick
+
+
+@pytest.fixture(scope="module")
+def ragged():
+    N, D = chinchilla_design()
+    return {
+        "full": simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=1),
+        "short": simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=2, design=(N[:120], D[:120])),
+    }
+
+
+def test_classic_batch_equals_single_fits(ragged):
+    many = bayescale.fit_many(ragged, method="classic", init=STARTS)
+    assert list(many) == ["full", "short"]
+    for name, data in ragged.items():
+        single = bayescale.fit_classic(data, init=STARTS)
+        # padding runs carry weight 0: the padded fit is the same optimum
+        np.testing.assert_allclose(many[name].theta, single.theta, rtol=1e-6, atol=1e-8)
+        assert many[name].objective == pytest.approx(single.objective, rel=1e-10)
+        assert len(many[name].data) == len(data)
+
+
+def test_grouped_data_split_by_group(ragged):
+    frames = []
+    for name, d in ragged.items():
+        df = d.to_dataframe()
+        df["arch"] = name
+        frames.append(df)
+    import pandas as pd
+
+    grouped = bayescale.ScalingData.from_dataframe(
+        pd.concat(frames, ignore_index=True), group_col="arch"
+    )
+    fits = bayescale.fit_many(grouped, method="classic", init=STARTS)
+    assert list(fits) == ["full", "short"]
+    assert [len(f.data) for f in fits.values()] == [len(d) for d in ragged.values()]
+
+
+def test_nuts_batch_matches_single_fit_and_does_not_retrace(ragged):
+    # chains centred at each data set's classic fit: one batched classic fit for both
+    kw = {"warmup": 150, "draws": 150, "chains": 2, "seed": 4, "init": "classic"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        fits = bayescale.fit_many(list(ragged.values()), method="nuts", **kw)
+        counts = (dict(inference.trace_counts), dict(classic.trace_counts))
+        other = [
+            bayescale.ScalingData.from_arrays(N=d.N, D=d.D, loss=d.loss * 1.01)
+            for d in ragged.values()
+        ]
+        again = bayescale.fit_many(other, method="nuts", **{**kw, "seed": 5})
+        assert (dict(inference.trace_counts), dict(classic.trace_counts)) == counts
+    assert len(fits) == len(again) == 2
+    for fit, data in zip(fits, ragged.values(), strict=True):
+        assert isinstance(fit, bayescale.FitResult)
+        assert fit.samples["alpha"].shape == (2, 150)
+        assert len(fit.data) == len(data)
+        # each data set's posterior sits on its own truth (padding is masked out)
+        s = fit.summary(ci=0.99)
+        assert s.loc["alpha", "lo"] < HOFFMANN_PARAMS.alpha < s.loc["alpha", "hi"]
+    # the short data set's posterior is wider: it has fewer runs and no padded ones
+    assert fits[1].summary().loc["beta", "sd"] > 0.8 * fits[0].summary().loc["beta", "sd"]
+
+
+def test_fit_many_validation(ragged):
+    with pytest.raises(ValueError, match="unknown method 'mcmc'"):
+        bayescale.fit_many(list(ragged.values()), method="mcmc")
+    with pytest.raises(ValueError, match="datasets is empty"):
+        bayescale.fit_many([])
+    with pytest.raises(ValueError, match="data set 1 must be a ScalingData"):
+        bayescale.fit_many([ragged["full"], {"N": [1]}])
+    with pytest.raises(ValueError, match="no group column"):
+        bayescale.fit_many(ragged["full"])
+    with pytest.raises(ValueError, match="unknown init 'map'; choose one of heuristic, classic"):
+        bayescale.fit(ragged["full"], init="map")
+    with pytest.raises(ValueError, match="unknown fit setting"):
+        bayescale.fit_many(list(ragged.values()), method="nuts", n_samples=3)
