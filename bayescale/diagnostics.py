@@ -128,6 +128,27 @@ class Diagnostics:
         warnings.warn(message, SamplingWarning, stacklevel=stacklevel)
 
 
+def preload() -> None:
+    """Start importing ArviZ's statistics in the background.
+
+    The import takes about a second; a fit calls this before compiling its sampler, so the
+    import overlaps XLA's compile (which releases the GIL) instead of following it.
+    """
+    import sys
+    import threading
+
+    if "arviz_stats" in sys.modules:
+        return
+
+    def _import() -> None:
+        try:
+            import arviz_stats.base  # noqa: F401
+        except Exception:
+            pass
+
+    threading.Thread(target=_import, name="bayescale-arviz-import", daemon=True).start()
+
+
 def compute_diagnostics(
     samples: Mapping[str, np.ndarray],
     stats: Mapping[str, np.ndarray],

@@ -29,6 +29,7 @@ from bayescale.diagnostics import (
     identification_problems,
     misfit_problems,
 )
+from bayescale.diagnostics import preload as preload_diagnostics
 from bayescale.inference import CHAIN_METHODS, ModelSpec, NUTSSettings, run_nuts, unconstrain
 from bayescale.io import versions
 from bayescale.law import LIKELIHOODS, ChinchillaParams, huber_variance, run_loglik
@@ -298,6 +299,7 @@ def fit(
         )
     law_obj = get_law(law)
     cfg = FitSettings(**settings, law=law_obj.name)
+    preload_diagnostics()
     design_problems(data)  # raises early when an exponent cannot be identified at all
     grouped = _group_index(data)[0] is not None
     if law_obj is not CHINCHILLA or grouped or fixed_params(law_obj, priors):
