@@ -43,7 +43,16 @@ def _configure_host_devices() -> None:
 _configure_host_devices()
 
 from bayescale.backtest import BacktestResult, backtest  # noqa: E402
-from bayescale.checking import ModelCheckWarning, PPCResult, compare, loo, ppc, waic  # noqa: E402
+from bayescale.checking import (  # noqa: E402
+    ModelCheckWarning,
+    PPCResult,
+    PriorPredictive,
+    compare,
+    loo,
+    ppc,
+    prior_predictive,
+    waic,
+)
 from bayescale.classic import ClassicFit, fit_classic  # noqa: E402
 from bayescale.data import ScalingData, design_problems  # noqa: E402
 from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
@@ -91,6 +100,7 @@ __all__ = [
     "ModelCheckWarning",
     "PPCResult",
     "Plan",
+    "PriorPredictive",
     "SamplingError",
     "SamplingWarning",
     "ScalingData",
@@ -117,6 +127,7 @@ __all__ = [
     "parse_cost",
     "parse_plan",
     "ppc",
+    "prior_predictive",
     "register_accelerator",
     "register_law",
     "regret",

@@ -39,10 +39,12 @@ __all__ = [
     "WAIC_VAR_MAX",
     "ModelCheckWarning",
     "PPCResult",
+    "PriorPredictive",
     "compare",
     "loo",
     "ppc",
     "predictive_draws",
+    "prior_predictive",
     "waic",
 ]
 
@@ -375,3 +377,115 @@ def _loo_pit(result: FitResult, rep: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore")  # ArviZ repeats the Pareto-k warning of loo()
         values = loo_pit(tree, var_names="log_loss")
     return np.asarray(values["log_loss"]).reshape(-1)
+
+
+# ------------------------------------------------------------------ prior predictive
+@dataclass(frozen=True)
+class PriorPredictive:
+    """Runs simulated from the prior alone: what the model believes before seeing losses.
+
+    Attributes
+    ----------
+    loss : numpy.ndarray
+        Simulated final losses, shape (n, runs), at the runs' N and D (and covariates).
+    params : dict of numpy.ndarray
+        The parameter draws behind them, each of shape (n,).
+    observed : numpy.ndarray
+        The runs' observed losses, for comparison.
+    """
+
+    loss: np.ndarray
+    params: dict[str, np.ndarray]
+    observed: np.ndarray
+
+    def summary(self, ci: float = 0.9) -> pd.DataFrame:
+        """How the prior predictive compares with the data.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per statistic: the median and central ``ci`` interval of simulated
+            losses over all runs and draws, the share of observed losses inside their run's
+            prior predictive interval (a prior that cannot produce the data shows up here),
+            and the share of simulated losses above 10 and 100 nats (implausible for
+            language-model cross-entropy).
+        """
+        from bayescale.posterior import check_ci
+
+        ci = check_ci(ci)[0]
+        q = np.quantile(self.loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
+        inside = (self.observed >= q[0]) & (self.observed <= q[2])
+        flat = self.loss.reshape(-1)
+        lo, med, hi = np.quantile(flat, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+        rows = {
+            "simulated loss: median": med,
+            f"simulated loss: {ci:.0%} lower": lo,
+            f"simulated loss: {ci:.0%} upper": hi,
+            f"observed inside their {ci:.0%} prior interval": inside.mean(),
+            "simulated losses > 10": (flat > 10).mean(),
+            "simulated losses > 100": (flat > 100).mean(),
+        }
+        return pd.DataFrame({"value": pd.Series(rows, dtype=float)})
+
+
+def prior_predictive(
+    data: ScalingData,
+    *,
+    law: Any = "chinchilla",
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str = "gaussian",
+    delta: float = 1e-3,
+    n: int = 1000,
+    seed: int = 0,
+) -> PriorPredictive:
+    """Simulate the runs of ``data`` from the prior (a prior predictive check).
+
+    Uses the same NumPyro model as :func:`bayescale.fit` with the observed losses left
+    out, so it shows exactly what the priors (defaults merged with ``priors``) imply for
+    runs of these sizes. Group labels are ignored (the ungrouped model).
+
+    Parameters
+    ----------
+    data : ScalingData
+        The runs whose N, D (and covariates) are simulated; their losses are only used for
+        comparison.
+    law, priors, likelihood, delta
+        As in :func:`bayescale.fit`.
+    n : int, default 1000
+        Number of prior draws.
+    seed : int, default 0
+        Random seed.
+
+    Returns
+    -------
+    PriorPredictive
+    """
+    from numpyro.infer import Predictive
+
+    from bayescale.law import LIKELIHOODS
+    from bayescale.laws import get_law
+    from bayescale.laws.model import LawModelSpec, fixed_params, resolve_law_priors
+
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(
+            f"unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
+        )
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    law_obj = get_law(law)
+    fixed = fixed_params(law_obj, priors)
+    spec = LawModelSpec(law_obj, likelihood, float(delta), None, tuple(sorted(fixed)))
+    resolved, fixed = resolve_law_priors(spec, priors)
+    with jax.enable_x64(True):
+        x = law_obj.covariates_of(data, jnp.float64)
+        center = {k: jnp.mean(v) for k, v in x.items()}
+        draws = Predictive(spec, num_samples=int(n))(
+            jax.random.key(seed), x, None, priors=resolved, center=center, fixed=fixed
+        )
+        draws = {k: np.asarray(v) for k, v in draws.items()}
+    params = {p: draws[p] for p in (*law_obj.params, "sigma", "nu") if p in draws}
+    for p, v in fixed.items():
+        params[p] = np.full(int(n), v)
+    return PriorPredictive(
+        loss=np.exp(draws["log_loss"]), params=params, observed=np.asarray(data.loss)
+    )

@@ -233,8 +233,10 @@ def compute_diagnostics(
         )
     if saturated:
         problems.append(
-            f"{saturated} draws hit max_tree_depth={max_tree_depth}: the posterior is very "
-            "elongated; the data may not identify alpha and beta separately."
+            f"{saturated} draws hit max_tree_depth={max_tree_depth}: the posterior is a long, "
+            "narrow ridge (strongly correlated parameters, often E against an exponent): the "
+            "data may not identify every parameter; fix E or give it a tight prior, or use "
+            "more informative priors."
         )
     low_bfmi = [b for b in bfmi if b < BFMI_MIN]
     if low_bfmi:

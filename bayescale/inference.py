@@ -102,25 +102,6 @@ def _kernel(spec: ModelSpec) -> tuple[Any, Any]:
     return hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
 
-def _map_over_chains(fn: Any, n_devices: int) -> Any:
-    """Vmap over chains, and pmap over devices when there are several."""
-    if n_devices == 1:
-        return jax.vmap(fn)
-    return jax.pmap(jax.vmap(fn))
-
-
-def _split(x: Any, n_devices: int) -> Any:
-    if n_devices == 1:
-        return x
-    return jax.tree.map(lambda v: v.reshape((n_devices, -1, *v.shape[1:])), x)
-
-
-def _merge(x: Any, n_devices: int) -> Any:
-    if n_devices == 1:
-        return x
-    return jax.tree.map(lambda v: v.reshape((-1, *v.shape[2:])), x)
-
-
 @dataclass(frozen=True)
 class BatchModelSpec(ModelSpec):
     """The model with each chain's own data: padded runs, a mask and the shear's centre.
@@ -230,7 +211,22 @@ def _compiled(
     if n_devices == 1:
         compiled = [jax.jit(per_device(f)) for f in fns]
     else:
-        compiled = [jax.pmap(per_device(f), in_axes=in_axes[f]) for f in fns]
+        # chains split evenly over a mesh of devices, each device running its share; jit of
+        # shard_map (unlike pmap) is kept by the persistent compilation cache
+        mesh = jax.sharding.Mesh(np.asarray(jax.local_devices()[:n_devices]), ("chains",))
+        chain, shared = jax.sharding.PartitionSpec("chains"), jax.sharding.PartitionSpec()
+        compiled = [
+            jax.jit(
+                jax.shard_map(
+                    per_device(f),
+                    mesh=mesh,
+                    in_specs=tuple(chain if ax == 0 else shared for ax in in_axes[f]),
+                    out_specs=chain,
+                    check_vma=False,
+                )
+            )
+            for f in fns
+        ]
     init, advance, constrain = compiled
     return init, advance, constrain
 
@@ -254,6 +250,21 @@ def _n_devices(chains: int, chain_method: str) -> int:
             stacklevel=3,
         )
     return n
+
+
+def _progress_bar_class() -> Any:
+    """The notebook widget of tqdm when ipywidgets is installed, else its text bar.
+
+    ``tqdm.auto`` picks the widget in any Jupyter kernel and, without ipywidgets, warns
+    ("IProgress not found") and draws nothing useful.
+    """
+    import importlib.util
+
+    if "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm
 
 
 def _interactive() -> bool:
@@ -326,9 +337,7 @@ def run_nuts(
     init, advance, constrain = _compiled(spec, settings, n_dev, mode, per_chain_args)
     keys = jax.random.split(jax.random.key(seed), chains)
     kwargs = dict(kwargs)
-    if per_chain_args:
-        args = _split(args, n_dev)
-    states = init(_split(keys, n_dev), _split(init_z, n_dev), args, kwargs)
+    states = init(keys, init_z, args, kwargs)
 
     draws = settings.draws
     template = {
@@ -339,15 +348,13 @@ def run_nuts(
         "energy": states.energy,
         "potential_energy": states.potential_energy,
     }
-    lead = 2 if n_dev > 1 else 1
     buffers = jax.tree.map(
-        lambda v: jnp.zeros((*v.shape[:lead], draws, *v.shape[lead:]), v.dtype), template
+        lambda v: jnp.zeros((v.shape[0], draws, *v.shape[1:]), v.dtype), template
     )
     total = settings.warmup + draws
     show = _interactive() if progress_bar is None else progress_bar
     if show:
-        from tqdm.auto import tqdm
-
+        tqdm = _progress_bar_class()
         bounds = np.unique(np.linspace(0, total, 21).astype(int))
         with tqdm(total=total, desc=f"NUTS ({chains} chains)", unit="it") as bar:
             for lo, hi in itertools.pairwise(bounds):
@@ -359,10 +366,7 @@ def run_nuts(
         states, buffers = advance(states, buffers, 0, total, args, kwargs)
 
     constrained = constrain(buffers["z"], args, kwargs)
-    # to the host first, then merge the device axis with NumPy: eager reshapes of device
-    # arrays each dispatch (and on a cold start compile) a program of their own
-    out = _merge(jax.device_get((constrained, buffers, states.adapt_state)), n_dev)
-    constrained, buffers, adapt = out
+    constrained, buffers, adapt = jax.device_get((constrained, buffers, states.adapt_state))
     stats = {k: np.asarray(v) for k, v in buffers.items() if k != "z"}
     return SamplerOutput(
         samples={k: np.asarray(v) for k, v in constrained.items()},

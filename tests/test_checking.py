@@ -63,3 +63,35 @@ def test_ppc_tables_and_predictive_draws(small_fit):
     np.testing.assert_array_equal(rep, predictive_draws(small_fit, seed=1))
     with pytest.raises(ValueError, match="ci must be a probability"):
         small_fit.ppc(ci=[90])
+
+
+def test_prior_predictive_uses_the_fitted_model(chinchilla):
+    pp = bayescale.prior_predictive(chinchilla, n=400, seed=2)
+    assert pp.loss.shape == (400, len(chinchilla))
+    assert np.all(pp.loss > 0) and set(pp.params) >= {"E", "A", "B", "alpha", "beta", "sigma"}
+    # every simulated loss is the law at that draw's parameters times its noise; the noise
+    # cannot bring a run below E on the log scale by more than a few sigma
+    E = pp.params["E"][:, None]
+    assert np.all(np.log(pp.loss) > np.log(E) - 8 * pp.params["sigma"][:, None])
+    table = pp.summary(0.9)
+    assert 0 <= table.loc["observed inside their 90% prior interval", "value"] <= 1
+    # a tight prior concentrates the simulated losses around the published fit
+    import math
+
+    import numpyro.distributions as dist
+
+    tight = {
+        "E": dist.LogNormal(math.log(1.82), 0.01),
+        "A": dist.LogNormal(math.log(480), 0.01),
+        "B": dist.LogNormal(math.log(2100), 0.01),
+        "alpha": dist.LogNormal(math.log(0.35), 0.01),
+        "beta": dist.LogNormal(math.log(0.37), 0.01),
+        "sigma": dist.HalfNormal(0.01),
+    }
+    narrow = bayescale.prior_predictive(chinchilla, priors=tight, n=400, seed=2)
+    assert narrow.summary(0.9).loc["observed inside their 90% prior interval", "value"] > 0.8
+    # a fixed parameter is held at its value
+    fixed = bayescale.prior_predictive(chinchilla, priors={"E": 1.69}, n=50)
+    assert np.all(fixed.params["E"] == 1.69)
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        bayescale.prior_predictive(chinchilla, n=0)
