@@ -60,6 +60,7 @@ __all__ = [
     "MethodOutput",
     "binomial_band",
     "calibration",
+    "classic_bootstrap",
     "nuts_method",
     "realistic_truths",
 ]
@@ -701,3 +702,24 @@ def _versions() -> dict[str, str]:
     from bayescale.io import versions
 
     return versions()
+
+
+def classic_bootstrap(data: ScalingData, seed: int, *, n_boot: int = 4000) -> MethodOutput:
+    """The classic Approach-3 fit with a non-parametric bootstrap, as a calibration method.
+
+    Pass it as ``calibration(..., method=classic_bootstrap)`` (or ``make calibrate
+    CALIBRATE_ARGS="--method bayescale.validate:classic_bootstrap --name bootstrap"``):
+    the bootstrap replicas play the role of posterior draws, so the same rank and coverage
+    statistics show whether percentile intervals hold the truth.
+    """
+    from bayescale.classic import fit_classic
+
+    fit = fit_classic(data, n_boot=n_boot, seed=seed)
+    replicas = fit.boot_params()
+    converged = len(replicas.E) == n_boot
+    problems = () if converged else (f"{n_boot - len(replicas.E)} replicas did not converge",)
+    return MethodOutput(
+        {k: np.asarray(v, dtype=np.float64) for k, v in replicas._asdict().items()},
+        ok=converged,
+        problems=problems,
+    )
