@@ -436,6 +436,18 @@ def _t(text: str) -> Cell:
     return (text, None, "text")
 
 
+def _ci(d: dict[str, Any], path: str, kind: str = "num") -> list[Cell]:
+    """A value with its interval, "median [lo, hi]", from ``path``, ``path_lo``, ``path_hi``."""
+    return [
+        _c(d, path, kind),
+        _t(" ["),
+        _c(d, f"{path}_lo", kind),
+        _t(", "),
+        _c(d, f"{path}_hi", kind),
+        _t("]"),
+    ]
+
+
 def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell]]], str]]:
     """(title, header, rows of cells — each cell a list of pieces —, note) for every table."""
     pct = f"{100 * d['ci']:g}%"
@@ -463,14 +475,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
             row.append([_t("$"), _c(d, f"budgets.{i}.dollars")] if dollars else [_t("—")])
         row += [
             [_c(d, f"{p}.N_bayes")],
-            [
-                _c(d, f"{p}.N_opt"),
-                _t(" ["),
-                _c(d, f"{p}.N_opt_lo"),
-                _t(", "),
-                _c(d, f"{p}.N_opt_hi"),
-                _t("]"),
-            ],
+            _ci(d, f"{p}.N_opt"),
             [_c(d, f"{p}.D_bayes")],
             [_c(d, f"{p}.tokens_per_param_bayes")],
             [_c(d, f"{p}.expected_loss_bayes")],
@@ -508,36 +513,15 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
                 [_c(d, f"{p}.N")],
                 [_c(d, f"{p}.D")],
                 [_c(d, f"{p}.C")],
-                [
-                    _c(d, f"{p}.regret"),
-                    _t(" ["),
-                    _c(d, f"{p}.regret_lo"),
-                    _t(", "),
-                    _c(d, f"{p}.regret_hi"),
-                    _t("]"),
-                ],
+                _ci(d, f"{p}.regret"),
                 [_c(d, f"{p}.regret_mean")],
             ]
             row += [[_c(d, f"{p}.p_regret_below.{j}.p", "prob")] for j in range(len(eps))]
             row += [
-                [
-                    _c(d, f"{p}.waste", "pct"),
-                    _t(" ["),
-                    _c(d, f"{p}.waste_lo", "pct"),
-                    _t(", "),
-                    _c(d, f"{p}.waste_hi", "pct"),
-                    _t("]"),
-                ],
+                _ci(d, f"{p}.waste", "pct"),
                 [_c(d, f"{p}.wasted_flops")],
                 [_c(d, f"{p}.p_within", "prob")],
-                [
-                    _c(d, f"{p}.N_opt"),
-                    _t(" ["),
-                    _c(d, f"{p}.N_opt_lo"),
-                    _t(", "),
-                    _c(d, f"{p}.N_opt_hi"),
-                    _t("]"),
-                ],
+                _ci(d, f"{p}.N_opt"),
             ]
             rows.append(row)
         tables.append(
@@ -559,14 +543,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
                 [
                     [_c(d, f"{p}.target")],
                     [_c(d, f"{p}.p_reachable", "prob")],
-                    [
-                        _c(d, f"{p}.C"),
-                        _t(" ["),
-                        _c(d, f"{p}.C_lo"),
-                        _t(", "),
-                        _c(d, f"{p}.C_hi"),
-                        _t("]"),
-                    ],
+                    _ci(d, f"{p}.C"),
                     [_c(d, f"{p}.N")],
                     [_c(d, f"{p}.D")],
                 ]
@@ -590,23 +567,9 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
                 [
                     [_c(d, f"{p}.budget")],
                     [_c(d, f"{p}.p_binds", "prob")],
-                    [
-                        _c(d, f"{p}.N"),
-                        _t(" ["),
-                        _c(d, f"{p}.N_lo"),
-                        _t(", "),
-                        _c(d, f"{p}.N_hi"),
-                        _t("]"),
-                    ],
+                    _ci(d, f"{p}.N"),
                     [_c(d, f"{p}.D")],
-                    [
-                        _c(d, f"{p}.loss_penalty"),
-                        _t(" ["),
-                        _c(d, f"{p}.loss_penalty_lo"),
-                        _t(", "),
-                        _c(d, f"{p}.loss_penalty_hi"),
-                        _t("]"),
-                    ],
+                    _ci(d, f"{p}.loss_penalty"),
                     [_c(d, f"{p}.N_bayes")],
                 ]
             )
