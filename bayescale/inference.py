@@ -4,13 +4,18 @@ numpyro's ``MCMC.run`` traces and compiles its sampler on every call (3–15 s o
 2-core machines this was measured on) while sampling itself takes about a second. Here
 the NUTS kernel (numpyro's functional ``hmc`` API) is driven by two jitted functions whose
 data enter as arguments and whose settings are static, so refitting data of the same
-shape reuses the compiled code: ``_init_chains`` and ``_advance_chains``. The sampler
-advances in chunks only to report progress; the chunk bounds are traced values, so
-chunking never recompiles.
+shape reuses the compiled code (one init, one advance and one constrain function per
+model, settings, device count and chain placement). The sampler advances in chunks only
+to report progress; the chunk bounds are traced values, so chunking never recompiles.
 
-Chains run vectorised (``vmap``) on one device, or split over several devices with
-``pmap`` when more than one is visible (GPUs, TPUs, or CPU host devices created with
-``XLA_FLAGS=--xla_force_host_platform_device_count``).
+Chains are split over the visible devices with ``jit(shard_map)`` (GPUs, TPUs, or the CPU
+host devices bayescale creates at import); within a device they run one after another
+(``lax.map``) on CPU, where batched NUTS waits for every chain's longest tree, and batched
+(``vmap``) on accelerators. Each chain's key comes from the seed alone, but floating-point
+reductions may compile differently for different device counts, so the same seed gives
+identical draws on the same machine and device count, and draws equal in distribution
+(not bit for bit) elsewhere. ``jit(shard_map)``, unlike ``pmap``, is kept by the
+persistent compilation cache (:func:`enable_compilation_cache`).
 """
 
 from __future__ import annotations
@@ -44,6 +49,62 @@ CHAIN_METHODS = ("auto", "parallel", "sequential", "vectorized")
 
 #: Number of times each compiled function has been traced (tests assert refits reuse them).
 trace_counts: dict[str, int] = {"init": 0, "advance": 0, "constrain": 0}
+
+
+@jax.tree_util.register_pytree_node_class
+class _SortedFields:
+    """A NumPyro distribution whose pytree lists its fields in sorted order.
+
+    NumPyro gathers a distribution's pytree fields in a Python ``set``, so their order (and
+    with it the compiled sampler's argument order and cache key) changes with
+    ``PYTHONHASHSEED``: every new process missed the persistent compilation cache. Wrapping
+    the priors before they enter a jitted function makes the order the same in every process.
+    """
+
+    def __init__(self, distribution: Any) -> None:
+        self.distribution = distribution
+
+    def tree_flatten(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        cls = type(self.distribution)
+        data, aux = self.distribution.tree_flatten()
+        data_fields = dict(zip(cls.gather_pytree_data_fields(), data, strict=True))
+        aux_fields = dict(zip(cls.gather_pytree_aux_fields(), aux, strict=True))
+        names = tuple(sorted(data_fields))
+        children = tuple(_sorted_fields(data_fields[k]) for k in names)
+        return children, (cls, names, tuple(sorted(aux_fields.items())))
+
+    @classmethod
+    def tree_unflatten(cls, aux: tuple[Any, ...], children: tuple[Any, ...]) -> _SortedFields:
+        dist_cls, names, aux_items = aux
+        data_fields = dict(zip(names, (_plain(c) for c in children), strict=True))
+        aux_fields = dict(aux_items)
+        distribution = dist_cls.tree_unflatten(
+            tuple(aux_fields[k] for k in dist_cls.gather_pytree_aux_fields()),
+            tuple(data_fields[k] for k in dist_cls.gather_pytree_data_fields()),
+        )
+        return cls(distribution)
+
+
+def _sorted_fields(tree: Any) -> Any:
+    """Wrap every NumPyro distribution in ``tree`` (priors) in :class:`_SortedFields`."""
+    from numpyro.distributions import Distribution
+
+    if isinstance(tree, Distribution):
+        return _SortedFields(tree)
+    if isinstance(tree, Mapping):
+        return {k: _sorted_fields(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)) and not hasattr(tree, "_fields"):
+        return type(tree)(_sorted_fields(v) for v in tree)
+    return tree
+
+
+def _plain(tree: Any) -> Any:
+    """Undo :func:`_sorted_fields`."""
+    return jax.tree.map(
+        lambda x: x.distribution if isinstance(x, _SortedFields) else x,
+        tree,
+        is_leaf=lambda x: isinstance(x, _SortedFields),
+    )
 
 
 @dataclass(frozen=True)
@@ -145,6 +206,7 @@ def _compiled(
 
     def init_one(key: Any, z0: Any, args: Any, kwargs: Any) -> Any:
         trace_counts["init"] += 1
+        kwargs = _plain(kwargs)
         return init_kernel(
             z0,
             settings.warmup,
@@ -158,6 +220,7 @@ def _compiled(
 
     def advance_one(state: Any, buffers: Any, start: Any, stop: Any, args: Any, kwargs: Any):
         trace_counts["advance"] += 1
+        kwargs = _plain(kwargs)
 
         def body(i: Any, carry: Any) -> Any:
             state, buffers = carry
@@ -179,6 +242,7 @@ def _compiled(
 
     def constrain_one(z: Any, args: Any, kwargs: Any) -> Any:
         trace_counts["constrain"] += 1
+        kwargs = _plain(kwargs)
         return jax.vmap(
             lambda zi: constrain_fn(spec, args, kwargs, zi, return_deterministic=True)
         )(z)
@@ -277,12 +341,12 @@ def unconstrain(spec: Any, args: tuple, kwargs: Mapping[str, Any], params: dict)
     Jitted per model (the transforms are a dozen tiny array operations: run eagerly, each
     would be compiled and dispatched on its own in a fresh process).
     """
-    return _unconstrain_jit(spec)(args, dict(kwargs), params)
+    return _unconstrain_jit(spec)(args, _sorted_fields(dict(kwargs)), params)
 
 
 @functools.lru_cache(maxsize=64)
 def _unconstrain_jit(spec: Any) -> Any:
-    return jax.jit(lambda args, kwargs, params: unconstrain_fn(spec, args, kwargs, params))
+    return jax.jit(lambda args, kwargs, params: unconstrain_fn(spec, args, _plain(kwargs), params))
 
 
 def run_nuts(
@@ -336,7 +400,7 @@ def run_nuts(
         mode = "sequential" if jax.default_backend() == "cpu" else "vectorized"
     init, advance, constrain = _compiled(spec, settings, n_dev, mode, per_chain_args)
     keys = jax.random.split(jax.random.key(seed), chains)
-    kwargs = dict(kwargs)
+    kwargs = _sorted_fields(dict(kwargs))
     states = init(keys, init_z, args, kwargs)
 
     draws = settings.draws

@@ -164,3 +164,46 @@ def test_design_matches_chinchilla_scale():
     N, _D = chinchilla_design()
     assert 100 < len(N) < 300
     assert N.min() >= 5e7 and N.max() <= 1.6e10
+
+
+_LOWER_SAMPLER = """
+import hashlib
+import jax, jax.numpy as jnp
+import bayescale  # noqa: F401
+from bayescale.inference import ModelSpec, NUTSSettings, _compiled, _sorted_fields
+from bayescale.priors import resolve_priors
+
+jax.config.update("jax_enable_x64", True)
+args = tuple(jnp.linspace(1.0, 2.0, 10) for _ in range(3))
+kwargs = {"priors": resolve_priors(None, "student_t"), "center": (jnp.float64(1.5),) * 2}
+init, _, _ = _compiled(ModelSpec("student_t"), NUTSSettings(10, 10), 1, "sequential")
+sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma", "nu"]
+z0 = {k: jnp.zeros(2) for k in sites}
+keys = jax.random.split(jax.random.key(0), 2)
+text = init.lower(keys, z0, args, _sorted_fields(kwargs)).as_text()
+print(hashlib.sha256(text.encode()).hexdigest())
+"""
+
+
+def test_compiled_sampler_does_not_depend_on_the_hash_seed():
+    # NumPyro orders a distribution's pytree fields through a set, so without sorting them
+    # the sampler's HLO (the persistent cache key) changed with PYTHONHASHSEED: measured,
+    # seeds 1 and 2 lowered to different programs and each new process recompiled.
+    import os
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _LOWER_SAMPLER],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2, 3)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
+    digests = {out.strip() for out, _ in outs}
+    assert len(digests) == 1, digests
