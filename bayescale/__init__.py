@@ -66,6 +66,7 @@ from bayescale.decisions import (  # noqa: E402
 )
 from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  # noqa: E402
 from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
+from bayescale.inference import enable_compilation_cache  # noqa: E402
 from bayescale.io import load  # noqa: E402
 from bayescale.law import ChinchillaParams  # noqa: E402
 from bayescale.laws import LAWS, Law, define_law, get_law, register_law  # noqa: E402
@@ -115,6 +116,7 @@ __all__ = [
     "default_priors",
     "define_law",
     "design_problems",
+    "enable_compilation_cache",
     "fit",
     "fit_classic",
     "fit_many",

@@ -379,8 +379,11 @@ def run_nuts(
     seed : int
         Random seed; each chain's key is derived from it, so the draws do not depend on how
         chains are placed on devices.
-    chain_method : {"auto", "vectorized", "parallel"}
-        Where chains run; "auto" splits them over the visible devices when there are several.
+    chain_method : {"auto", "parallel", "sequential", "vectorized"}
+        Where chains run. "auto" and "parallel" split them over the visible devices (one
+        after another within a device on CPU, batched on accelerators; "parallel" warns
+        when there is only one device); "sequential" runs them one after another, and
+        "vectorized" as one batch, on one device.
     progress_bar : bool, optional
         Show a progress bar; default: only in interactive use.
     per_chain_args : bool, default False

@@ -45,7 +45,6 @@ import pandas as pd
 
 import bayescale
 from bayescale import law
-from bayescale.inference import enable_compilation_cache
 from bayescale.simulate import simulate_runs
 
 pd.set_option("display.precision", 4)
@@ -60,7 +59,7 @@ N_SETS = 2 if FAST else 8  # simulated data sets in section 3
 
 # Keep every program compiled from here on in a throw-away on-disk cache (section 4 explains).
 cache_dir = tempfile.TemporaryDirectory(prefix="bayescale-04-")  # removed when the kernel exits
-enable_compilation_cache(cache_dir.name)
+bayescale.enable_compilation_cache(cache_dir.name)
 
 print(f"{platform.platform()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}")
 print(f"jax {jax.__version__}, backend {jax.default_backend()}, devices: {jax.devices()}")
@@ -536,7 +535,7 @@ pd.concat(
 # **Compiled-code cache.** A new Python process compiles its samplers again — seconds per
 # model and data shape, often more than the sampling itself. The first cell of this notebook
 # turned on JAX's persistent compilation cache with
-# `bayescale.inference.enable_compilation_cache(path)` (default path
+# `bayescale.enable_compilation_cache(path)` (default path
 # `$BAYESCALE_CACHE_DIR`, else `~/.cache/bayescale/jax`), so every program compiled here is
 # on disk, and a new process with the same cache, data shapes and device count loads them
 # instead of compiling. The `bayescale` command line turns the cache on by itself
@@ -550,9 +549,8 @@ print(f"{len(entries)} compiled programs in the cache")
 script = f"""
 import sys, time, warnings
 import bayescale
-from bayescale.inference import enable_compilation_cache
 if sys.argv[1] == "cache":
-    enable_compilation_cache({cache_dir.name!r})
+    bayescale.enable_compilation_cache({cache_dir.name!r})
 warnings.simplefilter("ignore")
 data = bayescale.load_dataset("chinchilla")
 for _ in range(2):
