@@ -243,13 +243,15 @@ def predictive_draws(
     runs) plus a residual from the fit's likelihood (Gaussian, Student-t or Huber) with that
     draw's σ (and ν).
     """
-    from bayescale.model import _likelihood
+    from bayescale.likelihoods import residual_distribution
 
     pred = result.predict_log_loss_draws(data)
     sigma = result.draws("sigma")[:, None]
     nu = result.draws("nu")[:, None] if "nu" in result.samples else None
     with jax.enable_x64(result.settings.precision == "float64"):
-        d = _likelihood(result.settings.likelihood, pred, sigma, nu, result.settings.delta)
+        d = residual_distribution(
+            result.settings.likelihood, pred, sigma, nu, result.settings.delta
+        )
         return np.asarray(d.sample(jax.random.key(seed)))
 
 
@@ -462,25 +464,22 @@ def prior_predictive(
     """
     from numpyro.infer import Predictive
 
-    from bayescale.law import LIKELIHOODS
     from bayescale.laws import get_law
-    from bayescale.laws.model import LawModelSpec, fixed_params, resolve_law_priors
+    from bayescale.likelihoods import check_likelihood
+    from bayescale.model import ModelSpec
+    from bayescale.priors import fixed_params, resolve_priors
 
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(
-            f"unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
-        )
+    check_likelihood(likelihood)
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     law_obj = get_law(law)
     fixed = fixed_params(law_obj, priors)
-    spec = LawModelSpec(law_obj, likelihood, float(delta), None, tuple(sorted(fixed)))
-    resolved, fixed = resolve_law_priors(spec, priors)
+    spec = ModelSpec(law_obj, likelihood, float(delta), None, tuple(sorted(fixed)))
+    resolved, fixed = resolve_priors(spec, priors)
     with jax.enable_x64(True):
         x = law_obj.covariates_of(data, jnp.float64)
-        center = {k: jnp.mean(v) for k, v in x.items()}
         draws = Predictive(spec, num_samples=int(n))(
-            jax.random.key(seed), x, None, priors=resolved, center=center, fixed=fixed
+            jax.random.key(seed), x, priors=resolved, fixed=fixed
         )
         draws = {k: np.asarray(v) for k, v in draws.items()}
     params = {p: draws[p] for p in (*law_obj.params, "sigma", "nu") if p in draws}

@@ -103,7 +103,7 @@ def _names(kind: str) -> Any:
                 except ValueError as exc:
                     raise argparse.ArgumentTypeError(str(exc)) from None
         else:
-            from bayescale.law import LIKELIHOODS
+            from bayescale.likelihoods import LIKELIHOODS
 
             bad = [n for n in names if n not in LIKELIHOODS]
             if bad:
@@ -185,7 +185,7 @@ def _levels(text: str) -> list[float]:
 
 
 def _add_fit_options(p: argparse.ArgumentParser) -> None:
-    from bayescale.law import LIKELIHOODS
+    from bayescale.likelihoods import LIKELIHOODS
 
     p.add_argument(
         "--budget",

@@ -1,8 +1,11 @@
 """``fit()`` → :class:`FitResult`: the steps in order, and the one object users hold.
 
-data → priors → model → compiled NUTS → diagnostics → posterior summaries and allocation.
-Every number a method returns comes from a pure function in :mod:`bayescale.law`,
-:mod:`bayescale.allocation` or :mod:`bayescale.posterior`; the methods only wire them.
+data → priors → model → compiled NUTS → diagnostics and checks → posterior. Every law,
+pooled or not, single or batched (:func:`bayescale.fit_many`), takes the same steps:
+:func:`prepare` builds the one model's inputs (:mod:`bayescale.model`, priors resolved by
+:func:`bayescale.priors.resolve_priors`), :func:`bayescale.model.start_values` and
+:func:`bayescale.inference.chain_starts` place the chains, :func:`bayescale.inference.run_nuts`
+samples, and :func:`posterior` turns the draws into a checked :class:`FitResult`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,34 +33,22 @@ from bayescale.diagnostics import (
     misfit_problems,
 )
 from bayescale.diagnostics import preload as preload_diagnostics
-from bayescale.inference import CHAIN_METHODS, ModelSpec, NUTSSettings, run_nuts, unconstrain
+from bayescale.inference import CHAIN_METHODS, NUTSSettings, chain_starts, run_nuts
 from bayescale.io import versions
-from bayescale.law import LIKELIHOODS, ChinchillaParams, huber_variance, run_loglik
+from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA, Law, get_law
-from bayescale.laws.model import (
-    POOLINGS,
-    LawModelSpec,
-    best_prior_draw,
-    centering_of,
-    fixed_params,
-    initial_sites,
-    resolve_law_priors,
-)
+from bayescale.likelihoods import LIKELIHOODS, median_abs_residual, run_loglik
+from bayescale.model import POOLINGS, ModelSpec, centering_of, initial_sites, start_values
 from bayescale.posterior import check_ci, summarize
-from bayescale.priors import describe_priors, resolve_priors
+from bayescale.priors import describe_priors, fixed_params, prior_log_sd, resolve_priors
 
 __all__ = ["DEFAULT_BUDGETS", "PARAMETERS", "FitResult", "FitSettings", "fit"]
 
-#: Parameters whose identification by the data is checked (see :func:`diagnose`), where a
-#: law has them and they are not per-group.
-IDENTIFIED = ("E", "alpha", "beta")
-#: The law's parameters, in the paper's order, as reported by summaries.
-PARAMETERS = ("E", "A", "B", "alpha", "beta")
+#: The Chinchilla law's parameters, in the paper's order.
+PARAMETERS = CHINCHILLA.params
 #: Budgets (FLOPs) reported when none are given: 1e21…1e25 and Gopher/Chinchilla's 5.76e23.
 DEFAULT_BUDGETS = (1e21, 1e22, 1e23, 5.76e23, 1e24, 1e25)
 PRECISIONS = ("float64", "float32")
-#: How chains are initialised: at a data-based guess, or at the classic (Huber) fit.
-INITS = ("heuristic", "classic")
 
 
 @dataclass(frozen=True)
@@ -89,13 +80,7 @@ class FitSettings:
         Name of the scaling law (``fit(data, law=...)`` sets it; see :mod:`bayescale.laws`).
     pooling : {"partial", "shared", "none"}
         For data with groups: how exponents are shared between groups (see
-        :mod:`bayescale.laws.model`); ignored without groups.
-    init : {"heuristic", "classic"}
-        Centre of the chains' (over-dispersed) starting points: a guess from the data's
-        range (default), or the classic Huber fit from 32 starts
-        (:func:`bayescale.fit_classic`). Measured over synthetic data sets, including laws
-        far from the guess, the classic centre changed neither divergences, R-hat nor ESS,
-        while it adds a compile (seconds) to a process's first fit; hence not the default.
+        :mod:`bayescale.model`); ignored without groups.
     """
 
     likelihood: str = "gaussian"
@@ -111,17 +96,17 @@ class FitSettings:
     precision: str = "float64"
     law: str = "chinchilla"
     pooling: str = "partial"
-    init: str = "heuristic"
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
             if not cond:
                 raise ValueError(msg)
 
-        need(
-            self.likelihood in LIKELIHOODS,
-            f"unknown likelihood {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}",
-        )
+        def one_of(name: str, choices: tuple[str, ...]) -> None:
+            v = getattr(self, name)
+            need(v in choices, f"unknown {name} {v!r}; choose one of {', '.join(choices)}")
+
+        one_of("likelihood", LIKELIHOODS)
         for name in ("chains", "warmup", "draws", "max_tree_depth", "seed"):
             v = getattr(self, name)
             need(
@@ -138,27 +123,24 @@ class FitSettings:
             f"target_accept must be in (0, 1), got {self.target_accept}",
         )
         need(float(self.delta) > 0, f"delta must be > 0, got {self.delta}")
-        need(
-            self.chain_method in CHAIN_METHODS,
-            f"unknown chain_method {self.chain_method!r}; "
-            f"choose one of {', '.join(CHAIN_METHODS)}",
-        )
-        need(
-            self.precision in PRECISIONS,
-            f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}",
-        )
+        one_of("chain_method", CHAIN_METHODS)
+        one_of("precision", PRECISIONS)
         need(
             isinstance(self.law, str) and bool(self.law),
             f"law must be a law's name, got {self.law!r}",
         )
-        need(
-            self.pooling in POOLINGS,
-            f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}",
-        )
-        need(
-            self.init in INITS,
-            f"unknown init {self.init!r}; choose one of {', '.join(INITS)}",
-        )
+        one_of("pooling", POOLINGS)
+
+    @classmethod
+    def from_kwargs(cls, settings: Mapping[str, Any], **fixed: Any) -> FitSettings:
+        """Settings from keyword arguments, naming any unknown ones and the allowed."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = set(settings) - set(names)
+        if unknown:
+            raise ValueError(
+                f"unknown fit setting(s) {', '.join(sorted(unknown))}; allowed: {', '.join(names)}"
+            )
+        return cls(**{**settings, **fixed})
 
     def nuts(self) -> NUTSSettings:
         """The subset that shapes the compiled sampler."""
@@ -171,70 +153,62 @@ class FitSettings:
         )
 
 
-def _initial_values(data: ScalingData, center: tuple[float, float]) -> dict[str, float]:
-    """A cheap starting point inside the posterior's basin.
-
-    E a little below the smallest loss; the rest of the mean loss split evenly between the
-    N and D terms at the data's centre; exponents 0.3 (typical of published fits).
-    """
-    E0 = 0.8 * float(np.min(data.loss))
-    reducible = max(float(np.exp(np.mean(data.log_loss))) - E0, 1e-3)
-    half = float(np.log(reducible / 2.0))
-    return {
-        "E": E0,
-        "alpha": 0.3,
-        "beta": 0.3,
-        "a_c": half,
-        "b_c": half,
-        "sigma": 0.05,
-        "nu": 10.0,
-    }
-
-
-#: Starts of the classic fit that centres the chains: log A, log B in {0, 5, 10, 15},
-#: log E in {-0.5, 0.5}, alpha = beta = 0.5. On the Chinchilla runs and synthetic data sets
-#: they reached the same optimum as Hoffmann et al.'s 4,500 starts, in one compiled shape.
-NUTS_INIT_STARTS = np.array(
-    [
-        (a, b, e, 0.5, 0.5)
-        for a in (0.0, 5.0, 10.0, 15.0)
-        for b in (0.0, 5.0, 10.0, 15.0)
-        for e in (-0.5, 0.5)
-    ]
-)
-
-
-def _classic_initial_values(
-    datasets: list[ScalingData], centers: list[tuple[float, float]]
-) -> list[dict[str, float]]:
-    """Chain centres at the classic Huber fit of each data set (one batched fit for all)."""
-    from bayescale.classic import ClassicSettings, _fit_batch
-
-    fits = _fit_batch(datasets, NUTS_INIT_STARTS, ClassicSettings())
-    out = []
-    for data, fit, (m_N, m_D) in zip(datasets, fits, centers, strict=True):
-        a, b, e, alpha, beta = (float(v) for v in fit["theta"])
-        if not np.all(np.isfinite(fit["theta"])) or alpha <= 0 or beta <= 0:
-            out.append(_initial_values(data, (m_N, m_D)))  # a degenerate fit: fall back
-            continue
-        pred = np.log(np.exp(e) + np.exp(a - alpha * data.log_N) + np.exp(b - beta * data.log_D))
-        rms = float(np.sqrt(np.mean((data.log_loss - pred) ** 2)))
-        out.append(
-            {
-                "E": float(np.exp(e)),
-                "alpha": alpha,
-                "beta": beta,
-                "a_c": a - alpha * m_N,
-                "b_c": b - beta * m_D,
-                "sigma": float(np.clip(rms, 1e-3, 1.0)),
-                "nu": 10.0,
-            }
-        )
-    return out
-
-
 def _x64(precision: str) -> Any:
     return jax.enable_x64(precision == "float64")
+
+
+class Prepared(NamedTuple):
+    """The one model's inputs for one data set (see :func:`prepare`)."""
+
+    spec: ModelSpec
+    priors: dict[str, Any]
+    fixed: dict[str, float]
+    groups: tuple[str, ...] | None
+    args: tuple
+    kwargs: dict[str, Any]
+    sites: dict[str, Any]
+
+
+def prepare(
+    data: ScalingData, law: Law, cfg: FitSettings, priors: Mapping[str, Any] | None
+) -> Prepared:
+    """Spec, resolved priors, model arguments and starting sites of one data set.
+
+    Call inside the fit's precision context (``jax.enable_x64``): arrays take its dtype.
+    ``args`` are ``(x, log_loss, mask, center)`` as :class:`~bayescale.model.ModelSpec`
+    takes them (``mask`` None: every run counts).
+    """
+    groups, gidx = group_index(data)
+    spec = ModelSpec(
+        law=law,
+        likelihood=cfg.likelihood,
+        delta=float(cfg.delta),
+        pooling=cfg.pooling if groups is not None else None,
+        fixed=tuple(sorted(fixed_params(law, priors))),
+    )
+    resolved, fixed = resolve_priors(spec, priors)
+    dtype = jnp.result_type(float)
+    x = law.covariates_of(data, dtype)
+    kwargs: dict[str, Any] = {
+        "priors": resolved,
+        "fixed": {k: jnp.asarray(v, dtype) for k, v in fixed.items()},
+    }
+    if groups is None:
+        center = {k: jnp.mean(v) for k, v in x.items()}
+    else:
+        counts = np.bincount(gidx, minlength=len(groups))
+        center = {
+            k: jnp.asarray(np.bincount(gidx, np.asarray(v), len(groups)) / counts, dtype)
+            for k, v in x.items()
+        }
+        kwargs["group_index"] = jnp.asarray(gidx)
+        kwargs["centering"] = jnp.asarray(centering_of(counts), dtype)
+    args = (x, jnp.asarray(data.log_loss, dtype), None, center)
+    start = start_values(
+        spec, data, resolved, fixed, cfg.seed, gidx, None if groups is None else len(groups)
+    )
+    sites = initial_sites(spec, args, kwargs, start)
+    return Prepared(spec, resolved, fixed, groups, args, kwargs, sites)
 
 
 def fit(
@@ -291,58 +265,18 @@ def fit(
             f"data must be a ScalingData (use ScalingData.from_csv / from_dataframe / "
             f"from_arrays), got {type(data).__name__}"
         )
-    unknown = set(settings) - {f.name for f in dataclasses.fields(FitSettings)}
-    if unknown:
-        allowed = ", ".join(f.name for f in dataclasses.fields(FitSettings))
-        raise ValueError(
-            f"unknown fit setting(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
-        )
     law_obj = get_law(law)
-    cfg = FitSettings(**settings, law=law_obj.name)
+    cfg = FitSettings.from_kwargs(settings, law=law_obj.name)
     preload_diagnostics()
     design_problems(data)  # raises early when an exponent cannot be identified at all
-    grouped = _group_index(data)[0] is not None
-    if law_obj is not CHINCHILLA or grouped or fixed_params(law_obj, priors):
-        result = _fit_law(data, law_obj, cfg, priors, progress_bar)
-        result.diagnostics.report(strict=strict, stacklevel=2)
-        return result
-    # The Chinchilla law on ungrouped data keeps its dedicated model (bayescale.model).
-    resolved = resolve_priors(priors, cfg.likelihood)
-    spec = ModelSpec(likelihood=cfg.likelihood, delta=float(cfg.delta))
-
     start = time.perf_counter()
     with _x64(cfg.precision):
-        dtype = jnp.result_type(float)
-        log_N = jnp.asarray(data.log_N, dtype)
-        log_D = jnp.asarray(data.log_D, dtype)
-        center = (jnp.mean(log_N), jnp.mean(log_D))
-        args = (log_N, log_D, jnp.asarray(data.log_loss, dtype))
-        kwargs = {"priors": resolved, "center": center}
-        c = (float(center[0]), float(center[1]))
-        if cfg.init == "classic":
-            (init,) = _classic_initial_values([data], [c])
-        else:
-            init = _initial_values(data, c)
-        sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma"] + (
-            ["nu"] if cfg.likelihood == "student_t" else []
-        )
-        start_values = {k: jnp.asarray(init[k], dtype) for k in sites}
-        z = unconstrain(spec, args, kwargs, start_values)
-        outside = [k for k in sites if not bool(jnp.all(jnp.isfinite(z[k])))]
-        if outside:
-            # the default start lies outside a user prior's support (alpha ~ Uniform(2, 3)
-            # left every chain stuck at NaN): start those sites at a prior draw instead
-            for k in outside:
-                draw = resolved[k].sample(jax.random.key(cfg.seed))
-                start_values[k] = jnp.asarray(draw, dtype)
-            z = unconstrain(spec, args, kwargs, start_values)
-        # Over-dispersed starts (±0.5 in unconstrained space) let R-hat detect poor mixing.
-        jitter = np.random.default_rng(cfg.seed).uniform(-0.5, 0.5, (cfg.chains, len(sites)))
-        init_z = {k: z[k] + jnp.asarray(jitter[:, i], dtype) for i, k in enumerate(sites)}
+        prep = prepare(data, law_obj, cfg, priors)
+        init_z = chain_starts(prep.spec, prep.args, prep.kwargs, prep.sites, cfg.chains, cfg.seed)
         out = run_nuts(
-            spec,
-            args,
-            kwargs,
+            prep.spec,
+            prep.args,
+            prep.kwargs,
             init_z,
             cfg.nuts(),
             chains=cfg.chains,
@@ -351,70 +285,43 @@ def fit(
             progress_bar=progress_bar,
         )
     wall = time.perf_counter() - start
-    keep = [*PARAMETERS, "sigma"] + (["nu"] if cfg.likelihood == "student_t" else [])
-    samples = {k: np.asarray(out.samples[k], dtype=np.float64) for k in keep}
-    diagnostics = compute_diagnostics(
-        samples, out.stats, max_tree_depth=cfg.max_tree_depth, target_accept=cfg.target_accept
-    )
-    result = FitResult(
-        data=data,
-        settings=cfg,
-        samples=samples,
-        stats={k: np.asarray(v) for k, v in out.stats.items()},
-        diagnostics=diagnostics,
-        priors=describe_priors(resolved),
-        prior_distributions=resolved,
-        timing={"wall_s": wall},
-        prior_log_sd=prior_log_sd(resolved),
-    )
-    result = with_checks(result)
+    result = posterior(data, cfg, prep, out.samples, out.stats, {"wall_s": wall})
     result.diagnostics.report(strict=strict, stacklevel=2)
     return result
 
 
-def prior_log_sd(priors: Mapping[str, Any]) -> dict[str, float]:
-    """Standard deviation of log(parameter) under the prior of E, alpha and beta (if any).
-
-    Exact for LogNormal priors; otherwise estimated from 20,000 prior draws with a fixed
-    key (so the same priors always give the same numbers).
-    """
-    import numpyro.distributions as dist
-
-    out = {}
-    for name in IDENTIFIED:
-        prior = priors.get(name)
-        if not isinstance(prior, dist.Distribution):
-            continue
-        if isinstance(prior, dist.LogNormal) and jnp.ndim(prior.scale) == 0:
-            out[name] = float(prior.scale)
-            continue
-        with jax.enable_x64(True):
-            x = np.asarray(prior.sample(jax.random.key(0), (20_000,)), dtype=np.float64)
-        x = x[np.isfinite(x) & (x > 0)]
-        out[name] = float(np.std(np.log(x))) if x.size > 1 else float("nan")
-    return out
-
-
-def _huber_median_abs(delta: float) -> float:
-    """Median of |x| under the unit-scale normalised Huber density (see law.huber_loglik)."""
-    from scipy.optimize import brentq
-    from scipy.special import erf
-
-    core = math.sqrt(2.0 * math.pi) * math.erf(delta / math.sqrt(2.0))
-    Z = core + 2.0 * math.exp(-0.5 * delta * delta) / delta
-
-    def mass(m: float) -> float:  # P(|x| <= m) - 1/2
-        if m <= delta:
-            return math.sqrt(2.0 * math.pi) * float(erf(m / math.sqrt(2.0))) / Z - 0.5
-        tails = (
-            2.0
-            * math.exp(0.5 * delta * delta)
-            * (math.exp(-delta * delta) - math.exp(-delta * m))
-            / delta
-        )
-        return (core + tails) / Z - 0.5
-
-    return float(brentq(mass, 0.0, 10.0 + 50.0 / delta, xtol=1e-12))
+def posterior(
+    data: ScalingData,
+    cfg: FitSettings,
+    prep: Prepared,
+    samples: Mapping[str, Any],
+    stats: Mapping[str, Any],
+    timing: dict[str, float],
+) -> FitResult:
+    """The checked :class:`FitResult` of one data set's draws ``(chain, draw, ...)``."""
+    kept = {k: np.asarray(samples[k], dtype=np.float64) for k in prep.spec.kept_sites()}
+    stats = {k: np.asarray(v) for k, v in stats.items()}
+    diagnostics = compute_diagnostics(
+        flat_samples(kept, prep.groups),
+        stats,
+        max_tree_depth=cfg.max_tree_depth,
+        target_accept=cfg.target_accept,
+    )
+    result = FitResult(
+        data=data,
+        settings=cfg,
+        samples=kept,
+        stats=stats,
+        diagnostics=diagnostics,
+        priors=describe_priors(prep.priors),
+        prior_distributions=prep.priors,
+        timing=timing,
+        law=prep.spec.law,
+        groups=prep.groups,
+        fixed=prep.fixed,
+        prior_log_sd=prior_log_sd(prep.priors),
+    )
+    return with_checks(result)
 
 
 def _misfit_ratio(result: FitResult) -> float:
@@ -423,17 +330,13 @@ def _misfit_ratio(result: FitResult) -> float:
     n = pred.shape[0]
     idx = np.unique(np.linspace(0, n - 1, min(n, 200)).astype(int))
     observed = np.median(np.abs(result.data.log_loss - pred[idx]), axis=-1)
-    sigma = result.draws("sigma")[idx]
-    likelihood = result.settings.likelihood
-    if likelihood == "gaussian":
-        expected = 0.6744897501960817 * sigma
-    elif likelihood == "student_t":
-        from scipy.stats import t
-
-        expected = t.ppf(0.75, result.draws("nu")[idx]) * sigma
-    else:
-        delta = float(result.settings.delta)
-        expected = _huber_median_abs(delta) * sigma / math.sqrt(huber_variance(delta))
+    nu = result.draws("nu")[idx] if "nu" in result.samples else None
+    expected = median_abs_residual(
+        result.settings.likelihood,
+        result.draws("sigma")[idx],
+        nu=nu,
+        delta=float(result.settings.delta),
+    )
     return float(np.median(observed / expected))
 
 
@@ -442,8 +345,8 @@ def with_checks(result: FitResult) -> FitResult:
 
     Design (collinear log N and log D), identification (E, alpha, beta barely constrained
     by the data; ungrouped parameters of laws that have them) and misfit (residuals far
-    from the fitted noise). :func:`fit` and :func:`bayescale.load` both call this, so a
-    reloaded fit reports the same problems as the original.
+    from the fitted noise). :func:`fit`, :func:`bayescale.fit_many` and :func:`bayescale.load`
+    all call this, so every fit of the same draws reports the same problems.
     """
     problems = design_problems(result.data) + list(result.diagnostics.problems)
     finite = all(np.all(np.isfinite(v)) for v in result.samples.values())
@@ -460,7 +363,7 @@ def with_checks(result: FitResult) -> FitResult:
     return dataclasses.replace(result, diagnostics=diagnostics)
 
 
-def _group_index(data: ScalingData) -> tuple[tuple[str, ...] | None, np.ndarray | None]:
+def group_index(data: ScalingData) -> tuple[tuple[str, ...] | None, np.ndarray | None]:
     """Sorted group labels and each run's position in them; None for fewer than 2 groups."""
     if data.group is None:
         return None, None
@@ -470,120 +373,7 @@ def _group_index(data: ScalingData) -> tuple[tuple[str, ...] | None, np.ndarray 
     return tuple(str(g) for g in names), index.astype(np.int32)
 
 
-def _fit_law(
-    data: ScalingData,
-    law: Law,
-    cfg: FitSettings,
-    priors: Mapping[str, Any] | None,
-    progress_bar: bool | None,
-) -> FitResult:
-    """Any law, pooled over groups when the data have them (:mod:`bayescale.laws.model`)."""
-    groups, gidx = _group_index(data)
-    spec = LawModelSpec(
-        law=law,
-        likelihood=cfg.likelihood,
-        delta=float(cfg.delta),
-        pooling=cfg.pooling if groups is not None else None,
-        fixed=tuple(sorted(fixed_params(law, priors))),
-    )
-    resolved, fixed = resolve_law_priors(spec, priors)
-
-    start = time.perf_counter()
-    with _x64(cfg.precision):
-        dtype = jnp.result_type(float)
-        x = law.covariates_of(data, dtype)
-        if groups is None:
-            center = {k: jnp.mean(v) for k, v in x.items()}
-        else:
-            counts = np.bincount(gidx, minlength=len(groups))
-            center = {
-                k: jnp.asarray(np.bincount(gidx, np.asarray(v), len(groups)) / counts, dtype)
-                for k, v in x.items()
-            }
-        args = (x, jnp.asarray(data.log_loss, dtype))
-        kwargs: dict[str, Any] = {
-            "priors": resolved,
-            "center": center,
-            "fixed": {k: jnp.asarray(v, dtype) for k, v in fixed.items()},
-        }
-        if groups is not None:
-            kwargs["group_index"] = jnp.asarray(gidx)
-            kwargs["centering"] = jnp.asarray(centering_of(counts), dtype)
-        start_values = _law_start(law, data, resolved, spec, groups, gidx, cfg.seed)
-        start_values.update(fixed)
-        sites = initial_sites(spec, args, kwargs, start_values)
-        z = unconstrain(spec, args, kwargs, sites)
-        # Over-dispersed starts (±0.5 in unconstrained space) let R-hat detect poor mixing.
-        rng = np.random.default_rng(cfg.seed)
-        init_z = {
-            k: z[k] + jnp.asarray(rng.uniform(-0.5, 0.5, (cfg.chains, *jnp.shape(z[k]))), dtype)
-            for k in sites
-        }
-        out = run_nuts(
-            spec,
-            args,
-            kwargs,
-            init_z,
-            cfg.nuts(),
-            chains=cfg.chains,
-            seed=cfg.seed,
-            chain_method=cfg.chain_method,
-            progress_bar=progress_bar,
-        )
-    wall = time.perf_counter() - start
-    keep = [p for p in law.params if p not in fixed] + ["sigma"]
-    keep += (["nu"] if cfg.likelihood == "student_t" else []) + list(spec.hyper_sites())
-    samples = {k: np.asarray(out.samples[k], dtype=np.float64) for k in keep}
-    diagnostics = compute_diagnostics(
-        _flat_samples(samples, groups),
-        out.stats,
-        max_tree_depth=cfg.max_tree_depth,
-        target_accept=cfg.target_accept,
-    )
-    result = FitResult(
-        data=data,
-        settings=cfg,
-        samples=samples,
-        stats={k: np.asarray(v) for k, v in out.stats.items()},
-        diagnostics=diagnostics,
-        priors=describe_priors(resolved),
-        prior_distributions=resolved,
-        timing={"wall_s": wall},
-        law=law,
-        groups=groups,
-        fixed=fixed,
-        prior_log_sd=prior_log_sd(resolved),
-    )
-    return with_checks(result)
-
-
-def _law_start(
-    law: Law,
-    data: ScalingData,
-    priors: Mapping[str, Any],
-    spec: LawModelSpec,
-    groups: tuple[str, ...] | None,
-    gidx: np.ndarray | None,
-    seed: int,
-) -> dict[str, Any]:
-    """Starting values of the law parameters (per group for grouped ones)."""
-
-    def one(d: ScalingData) -> dict[str, float]:
-        if law.init is not None:
-            return dict(law.init(d))
-        x = law.covariates_of(d)
-        return best_prior_draw(law, priors, x, d.log_loss, seed)
-
-    start: dict[str, Any] = one(data)
-    if groups is not None:
-        # a loop over groups (a handful), not over draws: each group's own rough start
-        per = [one(data.subset(gidx == g)) for g in range(len(groups))]
-        for p in spec.grouped:
-            start[p] = np.array([s[p] for s in per])
-    return start
-
-
-def _flat_samples(
+def flat_samples(
     samples: Mapping[str, np.ndarray], groups: tuple[str, ...] | None
 ) -> dict[str, np.ndarray]:
     """``(chain, draw)`` arrays, per-group parameters split into ``name[group]``."""
@@ -696,11 +486,6 @@ class FitResult:
             raise ValueError(f"no group {group!r}; groups: {', '.join(self.groups)}")
         return self.groups.index(str(group))
 
-    def _group_index(self) -> np.ndarray | None:
-        if self.groups is None:
-            return None
-        return np.searchsorted(np.asarray(self.groups), np.asarray(self.data.group).astype(str))
-
     @property
     def ok(self) -> bool:
         """Whether every sampling diagnostic passed."""
@@ -725,7 +510,7 @@ class FitResult:
         """
         ci, ci_kind = check_ci(ci, ci_kind)
         rows = {}
-        for name, x in _flat_samples(self.samples, self.groups).items():
+        for name, x in flat_samples(self.samples, self.groups).items():
             s = summarize(x.reshape(-1), ci, ci_kind)
             rows[name] = {
                 "mean": float(s["mean"]),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -33,13 +34,13 @@ import numpy as np
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
-from bayescale.model import chinchilla_model
+from bayescale.model import ModelSpec
 
 __all__ = [
     "CHAIN_METHODS",
-    "BatchModelSpec",
     "NUTSSettings",
     "SamplerOutput",
+    "chain_starts",
     "enable_compilation_cache",
     "run_nuts",
     "trace_counts",
@@ -108,20 +109,6 @@ def _plain(tree: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """Static description of the model: hashable, so it keys the compilation cache."""
-
-    likelihood: str = "gaussian"
-    delta: float = 1e-3
-
-    def __call__(self, log_N: Any, log_D: Any, log_loss: Any = None, **kwargs: Any) -> None:
-        """Run the NumPyro model (priors and center come in ``kwargs``)."""
-        chinchilla_model(
-            log_N, log_D, log_loss, likelihood=self.likelihood, delta=self.delta, **kwargs
-        )
-
-
-@dataclass(frozen=True)
 class NUTSSettings:
     """NUTS settings that shape the compiled sampler.
 
@@ -161,37 +148,6 @@ def _kernel(spec: ModelSpec) -> tuple[Any, Any]:
         return functools.partial(potential_energy, spec, args, kwargs)
 
     return hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
-
-
-@dataclass(frozen=True)
-class BatchModelSpec(ModelSpec):
-    """The model with each chain's own data: padded runs, a mask and the shear's centre.
-
-    Used by :func:`bayescale.fit_many`, which maps chains of several data sets over one
-    compiled sampler; ``args`` = (log_N, log_D, log_loss, mask, center_N, center_D).
-    """
-
-    def __call__(  # type: ignore[override]
-        self,
-        log_N: Any,
-        log_D: Any,
-        log_loss: Any = None,
-        mask: Any = None,
-        center_N: Any = None,
-        center_D: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        """Run the NumPyro model on one data set (priors come in ``kwargs``)."""
-        chinchilla_model(
-            log_N,
-            log_D,
-            log_loss,
-            likelihood=self.likelihood,
-            delta=self.delta,
-            center=(center_N, center_D),
-            mask=mask,
-            **kwargs,
-        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -306,8 +262,6 @@ def _n_devices(chains: int, chain_method: str) -> int:
     # the largest device count that divides the chains evenly
     n = max(d for d in range(1, min(available, chains) + 1) if chains % d == 0)
     if chain_method == "parallel" and n == 1 and chains > 1:
-        import warnings
-
         warnings.warn(
             f"chain_method='parallel' needs several devices, found {available}; "
             "running them one after another on one device",
@@ -349,6 +303,27 @@ def _unconstrain_jit(spec: Any) -> Any:
     return jax.jit(lambda args, kwargs, params: unconstrain_fn(spec, args, _plain(kwargs), params))
 
 
+def chain_starts(
+    spec: ModelSpec,
+    args: tuple,
+    kwargs: Mapping[str, Any],
+    sites: Mapping[str, Any],
+    chains: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Unconstrained starting points of every chain: ``sites`` jittered by ±0.5.
+
+    Over-dispersed starts (uniform ±0.5 in unconstrained space around the start) let R-hat
+    detect chains that have not mixed.
+    """
+    z = unconstrain(spec, args, kwargs, dict(sites))
+    rng = np.random.default_rng(seed)
+    return {
+        k: z[k] + jnp.asarray(rng.uniform(-0.5, 0.5, (chains, *jnp.shape(z[k]))), z[k].dtype)
+        for k in sites
+    }
+
+
 def run_nuts(
     spec: ModelSpec,
     args: tuple,
@@ -367,7 +342,7 @@ def run_nuts(
     Parameters
     ----------
     spec : ModelSpec
-        Which model (static).
+        Which model (static; :class:`bayescale.model.ModelSpec`).
     args, kwargs : tuple, mapping
         Model arguments: data arrays and priors (traced, so new values do not recompile).
     init_z : dict

@@ -134,7 +134,7 @@ def load(path: str | os.PathLike[str]) -> FitResult:
     """
     import xarray as xr
 
-    from bayescale.fit import PARAMETERS, FitResult, FitSettings, _flat_samples, with_checks
+    from bayescale.fit import PARAMETERS, FitResult, FitSettings, flat_samples, with_checks
     from bayescale.laws import get_law
 
     path = os.fspath(path)
@@ -197,7 +197,10 @@ def load(path: str | os.PathLike[str]) -> FitResult:
             if k not in stats or stats[k].shape != next(iter(lead)):
                 raise ValueError(f"sample_stats lacks {k!r} of the posterior's shape")
         rows = np.asarray(const["row"].values)
-        settings = FitSettings(**record["settings"])
+        # files of version 0.1 also record ``init``, a setting since removed (it changed
+        # nothing measurable); the draws it produced are read like any others
+        stored = {k: v for k, v in dict(record["settings"]).items() if k != "init"}
+        settings = FitSettings(**stored)
         extra_names = record["data"].get("extra", [])
         data = ScalingData(
             N=np.asarray(const["N"].values, dtype=np.float64),
@@ -227,7 +230,7 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{path!r} is missing part of a bayescale fit ({detail})") from None
     diagnostics = compute_diagnostics(
-        _flat_samples(samples, fit_groups),
+        flat_samples(samples, fit_groups),
         stats,
         max_tree_depth=settings.max_tree_depth,
         target_accept=settings.target_accept,

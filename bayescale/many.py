@@ -14,12 +14,29 @@ and a second call with the same sizes reuses it.
 
 from __future__ import annotations
 
+import functools
+import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
-from bayescale.data import ScalingData
+from bayescale.classic import (
+    DEFAULT_BUDGETS,
+    ClassicFit,
+    _check_budgets,
+    _fit_batch,
+    _settings,
+    _starts,
+)
+from bayescale.data import ScalingData, design_problems
+from bayescale.diagnostics import SamplingError, SamplingWarning
+from bayescale.fit import FitSettings, _x64, posterior, prepare
+from bayescale.inference import chain_starts, run_nuts
+from bayescale.laws import CHINCHILLA, get_law
 
 __all__ = ["METHODS", "fit_many", "split_groups"]
 
@@ -116,17 +133,14 @@ def _many_classic(
     n_boot: int = 0,
     seed: int = 0,
     budgets: Any = None,
+    law: Any = "chinchilla",
     **settings: Any,
 ) -> list[Any]:
-    from bayescale.classic import (
-        DEFAULT_BUDGETS,
-        ClassicFit,
-        _check_budgets,
-        _fit_batch,
-        _settings,
-        _starts,
-    )
-
+    if get_law(law) is not CHINCHILLA:
+        raise ValueError(
+            f"method='classic' is Hoffmann et al.'s fit of the Chinchilla law; law "
+            f"{get_law(law).name!r} has none: use method='nuts'"
+        )
     cfg = _settings(loss=loss, delta=delta, n_boot=n_boot, seed=seed, **settings)
     starts = _starts(init)
     budgets = _check_budgets(DEFAULT_BUDGETS if budgets is None else budgets)
@@ -141,91 +155,50 @@ def _many_nuts(
     datasets: list[ScalingData],
     labels: list[str],
     *,
+    law: Any = "chinchilla",
     priors: Mapping[str, Any] | None = None,
     strict: bool = False,
     progress_bar: bool | None = None,
     **settings: Any,
 ) -> list[Any]:
-    """NUTS for every data set at once: their chains share one compiled sampler."""
-    import dataclasses
-    import time
-    import warnings
+    """NUTS for every data set at once: their chains share one compiled sampler.
 
-    import jax.numpy as jnp
-
-    from bayescale.diagnostics import SamplingError, SamplingWarning, compute_diagnostics
-    from bayescale.fit import (
-        PARAMETERS,
-        FitResult,
-        FitSettings,
-        _classic_initial_values,
-        _initial_values,
-        _x64,
-    )
-    from bayescale.inference import BatchModelSpec, ModelSpec, run_nuts, unconstrain
-    from bayescale.priors import describe_priors, resolve_priors
-
-    unknown = set(settings) - {f.name for f in dataclasses.fields(FitSettings)}
-    if unknown:
-        allowed = ", ".join(f.name for f in dataclasses.fields(FitSettings))
+    The model, priors, starts and checks are those of :func:`bayescale.fit`
+    (:func:`bayescale.fit.prepare`, :func:`bayescale.fit.posterior`); only the data differ
+    per chain: each data set padded to the largest, its padding masked out.
+    """
+    law_obj = get_law(law)
+    cfg = FitSettings.from_kwargs(settings, law=law_obj.name)
+    pooled = [label for label, d in zip(labels, datasets, strict=True) if _has_groups(d)]
+    if pooled:
         raise ValueError(
-            f"unknown fit setting(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
+            f"data set(s) {', '.join(pooled)} have groups, which fit_many does not pool; "
+            "fit each with bayescale.fit (pooled), or split them with split_groups()"
         )
-    cfg = FitSettings(**settings)
-    resolved = resolve_priors(priors, cfg.likelihood)
-    spec = BatchModelSpec(likelihood=cfg.likelihood, delta=float(cfg.delta))
+    for d in datasets:
+        design_problems(d)
     G, C = len(datasets), cfg.chains
-    sizes = [len(d) for d in datasets]
-    R = max(sizes)
-    sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma"] + (
-        ["nu"] if cfg.likelihood == "student_t" else []
-    )
-
+    R = max(len(d) for d in datasets)
     start = time.perf_counter()
     with _x64(cfg.precision):
-        dtype = jnp.result_type(float)
-        cols = np.zeros((3, G, R))
-        mask = np.zeros((G, R), bool)
-        for g, d in enumerate(datasets):  # padding repeats the first run, masked out
-            for i, col in enumerate((d.log_N, d.log_D, d.log_loss)):
-                cols[i, g] = np.concatenate([col, np.full(R - len(d), col[0])])
-            mask[g, : len(d)] = True
-        centers = [(float(np.mean(d.log_N)), float(np.mean(d.log_D))) for d in datasets]
-        if cfg.init == "classic":
-            inits = _classic_initial_values(datasets, centers)
-        else:
-            inits = [_initial_values(d, c) for d, c in zip(datasets, centers, strict=True)]
-        # unconstrained starts: one data set at a time (setup only, a few model calls each)
-        single = ModelSpec(likelihood=cfg.likelihood, delta=float(cfg.delta))
-        rng = np.random.default_rng(cfg.seed)
-        init_z: dict[str, list] = {k: [] for k in sites}
-        for g, d in enumerate(datasets):
-            args_g = tuple(jnp.asarray(x, dtype) for x in (d.log_N, d.log_D, d.log_loss))
-            kw_g = {"priors": resolved, "center": centers[g]}
-            z = unconstrain(
-                single, args_g, kw_g, {k: jnp.asarray(inits[g][k], dtype) for k in sites}
-            )
-            # over-dispersed starts (±0.5 in unconstrained space), as in fit()
-            jitter = rng.uniform(-0.5, 0.5, (C, len(sites)))
-            for i, k in enumerate(sites):
-                init_z[k].append(np.asarray(z[k]) + jitter[:, i])
-        init_zj = {k: jnp.asarray(np.concatenate(v), dtype) for k, v in init_z.items()}
-        # chain c of data set g sits at g * C + c and carries that data set
-        rep = np.repeat(np.arange(G), C)
-        c_arr = np.asarray(centers)
-        args = (
-            jnp.asarray(cols[0][rep], dtype),
-            jnp.asarray(cols[1][rep], dtype),
-            jnp.asarray(cols[2][rep], dtype),
-            jnp.asarray(mask[rep]),
-            jnp.asarray(c_arr[rep, 0], dtype),
-            jnp.asarray(c_arr[rep, 1], dtype),
-        )
+        preps = [prepare(d, law_obj, cfg, priors) for d in datasets]
+        # chain c of data set g sits at g * C + c and carries that data set's
+        # (x, log_loss, mask, center); padding repeats the first run, masked out
+        per_set = []
+        init_parts = []
+        for g, (d, p) in enumerate(zip(datasets, preps, strict=True)):
+            x, log_loss, _, center = p.args
+            pad = functools.partial(_pad, n=R - len(d))
+            mask = jnp.arange(R) < len(d)
+            per_set.append((jax.tree.map(pad, x), pad(log_loss), mask, center))
+            init_parts.append(chain_starts(p.spec, p.args, p.kwargs, p.sites, C, cfg.seed + g))
+        args = jax.tree.map(lambda *v: jnp.repeat(jnp.stack(v), C, axis=0), *per_set)
+        init_z = jax.tree.map(lambda *v: jnp.concatenate(v), *init_parts)
         out = run_nuts(
-            spec,
+            preps[0].spec,
             args,
-            {"priors": resolved},
-            init_zj,
+            preps[0].kwargs,
+            init_z,
             cfg.nuts(),
             chains=G * C,
             seed=cfg.seed,
@@ -234,37 +207,29 @@ def _many_nuts(
             per_chain_args=True,
         )
     wall = time.perf_counter() - start
-    keep = [*PARAMETERS, "sigma"] + (["nu"] if cfg.likelihood == "student_t" else [])
 
-    def part(x: np.ndarray, g: int) -> np.ndarray:
+    def part(x: Any, g: int) -> np.ndarray:
         x = np.asarray(x)
         return x.reshape(G, C, *x.shape[1:])[g]
 
     results = []
-    for g, d in enumerate(datasets):
-        samples = {k: np.asarray(part(out.samples[k], g), dtype=np.float64) for k in keep}
+    for g, (d, p) in enumerate(zip(datasets, preps, strict=True)):
+        samples = {k: part(v, g) for k, v in out.samples.items()}
         stats = {k: part(v, g) for k, v in out.stats.items()}
-        diagnostics = compute_diagnostics(
-            samples, stats, max_tree_depth=cfg.max_tree_depth, target_accept=cfg.target_accept
-        )
-        results.append(
-            FitResult(
-                data=d,
-                settings=cfg,
-                samples=samples,
-                stats=stats,
-                diagnostics=diagnostics,
-                priors=describe_priors(resolved),
-                prior_distributions=resolved,
-                timing={"wall_s": wall, "batch_size": G},
-            )
-        )
+        results.append(posterior(d, cfg, p, samples, stats, {"wall_s": wall, "batch_size": G}))
     for label, r in zip(labels, results, strict=True):
         if not r.ok:
-            message = f"data set {label}: sampling diagnostics failed: " + " ".join(
-                r.diagnostics.problems
-            )
+            message = f"data set {label}: diagnostics failed: " + " ".join(r.diagnostics.problems)
             if strict:
                 raise SamplingError(message)
             warnings.warn(message, SamplingWarning, stacklevel=3)
     return results
+
+
+def _pad(v: Any, n: int) -> Any:
+    """``v`` followed by ``n`` copies of its first value."""
+    return jnp.concatenate([v, jnp.repeat(v[:1], n)])
+
+
+def _has_groups(data: ScalingData) -> bool:
+    return data.group is not None and len(set(np.asarray(data.group).astype(str))) > 1

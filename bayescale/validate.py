@@ -53,6 +53,9 @@ from bayescale.allocation import compute_optimal
 from bayescale.data import ScalingData
 from bayescale.diagnostics import SamplingWarning
 from bayescale.law import ChinchillaParams
+from bayescale.laws import CHINCHILLA
+from bayescale.model import ModelSpec
+from bayescale.priors import describe_priors, resolve_priors
 from bayescale.simulate import chinchilla_design
 
 __all__ = [
@@ -484,24 +487,31 @@ class CalibrationResult:
         return fig
 
 
+def _no_numbers(priors: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Priors of a calibration: distributions only (a fixed number has no truth to draw)."""
+    numbers = [k for k, v in (priors or {}).items() if not hasattr(v, "sample")]
+    if numbers:
+        raise ValueError(f"calibration needs distributions, not fixed values, for {numbers}")
+    return dict(priors or {})
+
+
 def _resolve_generator(
     generator: str | Mapping[str, Any], priors: Mapping[str, Any] | None, likelihood: str
 ) -> tuple[dict[str, Any], str]:
-    from bayescale.priors import describe_priors, resolve_priors
-
+    spec = ModelSpec(CHINCHILLA, likelihood)
     if isinstance(generator, str):
         if generator != "prior":
             raise ValueError(
                 f"generator must be 'prior' or a mapping of distributions, got {generator!r}"
             )
-        resolved = resolve_priors(priors, likelihood)
+        resolved, _ = resolve_priors(spec, _no_numbers(priors))
         return resolved, "prior (SBC: truths drawn from the fit's own priors)"
     if not isinstance(generator, Mapping):
         raise ValueError(
             f"generator must be 'prior' or a mapping of distributions, got "
             f"{type(generator).__name__}"
         )
-    resolved = resolve_priors(dict(generator), likelihood)
+    resolved, _ = resolve_priors(spec, _no_numbers(generator))
     desc = ", ".join(f"{k} {v}" for k, v in describe_priors(resolved).items())
     return resolved, f"design distribution ({desc}); the fit keeps its own priors"
 
@@ -529,16 +539,12 @@ def simulate_datasets(
     """
     from numpyro.infer import Predictive
 
-    from bayescale.inference import ModelSpec
-
     N, D = design
-    spec = ModelSpec(likelihood=likelihood, delta=float(delta))
+    spec = ModelSpec(CHINCHILLA, likelihood, float(delta))
     with jax.enable_x64(True):
-        log_N = jax.numpy.asarray(np.log(N))
-        log_D = jax.numpy.asarray(np.log(D))
-        center = (jax.numpy.mean(log_N), jax.numpy.mean(log_D))
+        x = {"log_N": jax.numpy.asarray(np.log(N)), "log_D": jax.numpy.asarray(np.log(D))}
         pred = Predictive(spec, num_samples=n_sims)(
-            jax.random.key(seed), log_N, log_D, priors=dict(generator), center=center
+            jax.random.key(seed), x, priors=dict(generator)
         )
         out = {k: np.asarray(v, dtype=np.float64) for k, v in pred.items()}
     truths = {k: out[k] for k in (*PARAMETERS, "sigma", "nu") if k in out}

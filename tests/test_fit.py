@@ -170,13 +170,18 @@ _LOWER_SAMPLER = """
 import hashlib
 import jax, jax.numpy as jnp
 import bayescale  # noqa: F401
-from bayescale.inference import ModelSpec, NUTSSettings, _compiled, _sorted_fields
+from bayescale.inference import NUTSSettings, _compiled, _sorted_fields
+from bayescale.laws import CHINCHILLA
+from bayescale.model import ModelSpec
 from bayescale.priors import resolve_priors
 
 jax.config.update("jax_enable_x64", True)
-args = tuple(jnp.linspace(1.0, 2.0, 10) for _ in range(3))
-kwargs = {"priors": resolve_priors(None, "student_t"), "center": (jnp.float64(1.5),) * 2}
-init, _, _ = _compiled(ModelSpec("student_t"), NUTSSettings(10, 10), 1, "sequential")
+x = {"log_N": jnp.linspace(1.0, 2.0, 10), "log_D": jnp.linspace(1.0, 2.0, 10)}
+center = {"log_N": jnp.float64(1.5), "log_D": jnp.float64(1.5)}
+args = (x, jnp.linspace(1.0, 2.0, 10), None, center)
+spec = ModelSpec(CHINCHILLA, "student_t")
+kwargs = {"priors": resolve_priors(spec, None)[0], "fixed": {}}
+init, _, _ = _compiled(spec, NUTSSettings(10, 10), 1, "sequential")
 sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma", "nu"]
 z0 = {k: jnp.zeros(2) for k in sites}
 keys = jax.random.split(jax.random.key(0), 2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayescale.priors import resolve_priors
+from bayescale.priors import default_priors
 from bayescale.validate import (
     CalibrationResult,
     MethodOutput,
@@ -28,7 +28,7 @@ def prior_draws(seed, n=400, shrink=1.0):
 
     ``shrink`` < 1 narrows them around the prior median in log space.
     """
-    priors = resolve_priors(None)
+    priors = default_priors()
     rng = np.random.default_rng(seed)
     draws = {s: rng.lognormal(float(priors[s].loc), float(priors[s].scale), n) for s in SITES[:5]}
     draws["sigma"] = np.abs(rng.normal(0.0, float(priors["sigma"].scale), n))

@@ -52,6 +52,7 @@ __all__ = [
     "Shear",
     "define_law",
     "get_law",
+    "has_positive_support",
     "numerical_log_n_opt",
     "register_law",
 ]
@@ -95,7 +96,8 @@ def register_law(law: Law, *, overwrite: bool = False) -> Law:
     return law
 
 
-def _positive_support(d: Any) -> bool:
+def has_positive_support(d: Any) -> bool:
+    """Whether distribution ``d`` puts no mass below 0 (its support's lower bound is >= 0)."""
     lower = getattr(d.support, "lower_bound", None)
     try:
         return lower is not None and float(lower) >= 0.0
@@ -195,7 +197,7 @@ def define_law(
         covariates=covariates,
         group_params=tuple(group_params),
         shears=tuple(shears),
-        positive=tuple(k for k, p in frozen.items() if _positive_support(p)),
+        positive=tuple(k for k, p in frozen.items() if has_positive_support(p)),
         log_n_opt=log_n_opt,
         exponents=exponents,
         init=init,

@@ -1,19 +1,20 @@
 r"""The Chinchilla law (Hoffmann et al. 2022): :math:`L = E + A/N^\alpha + B/D^\beta`.
 
 The kernel is :func:`bayescale.law.log_loss_elementwise`; the allocation is the closed
-form of :mod:`bayescale.allocation`. Default priors are those of :mod:`bayescale.priors`.
+form of :mod:`bayescale.allocation`. Its default priors are tabled in :mod:`bayescale.priors`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as dist
 
 from bayescale.law import log_loss_elementwise
 from bayescale.laws.base import Law, Shear
-from bayescale.priors import PRIOR_NOTES, default_priors
 
 __all__ = ["CHINCHILLA"]
 
@@ -48,9 +49,25 @@ def chinchilla_exponents(theta: Any) -> dict[str, Array]:
     return {"a": beta / s, "b": alpha / s}
 
 
-def _law_priors() -> dict[str, Any]:
-    p = default_priors("gaussian")
-    return {k: p[k] for k in ("E", "A", "B", "alpha", "beta")}
+#: One line per default prior: what it says and why (see :mod:`bayescale.priors`).
+PRIOR_NOTES = {
+    "E": "LogNormal(0.5, 0.75): irreducible loss, median 1.65 nats, 90% in [0.48, 5.7]",
+    "A": "LogNormal(7, 3): log A 90% in [2.1, 11.9]; published log A 6.0-6.3",
+    "B": "LogNormal(7, 3): log B 90% in [2.1, 11.9]; published log B 6.0-7.6",
+    "alpha": "LogNormal(log 0.35, 0.6): 90% in [0.13, 0.94]; published 0.28-0.37",
+    "beta": "LogNormal(log 0.35, 0.6): 90% in [0.13, 0.94]; published 0.28-0.37",
+}
+
+
+def chinchilla_priors() -> dict[str, Any]:
+    """Fresh default priors of E, A, B, alpha, beta (the table in :mod:`bayescale.priors`)."""
+    return {
+        "E": dist.LogNormal(0.5, 0.75),
+        "A": dist.LogNormal(7.0, 3.0),
+        "B": dist.LogNormal(7.0, 3.0),
+        "alpha": dist.LogNormal(math.log(0.35), 0.6),
+        "beta": dist.LogNormal(math.log(0.35), 0.6),
+    }
 
 
 def chinchilla_init(data: Any) -> dict[str, float]:
@@ -72,13 +89,13 @@ CHINCHILLA = Law(
     name="chinchilla",
     params=("E", "A", "B", "alpha", "beta"),
     log_loss=chinchilla_log_loss,
-    priors=_law_priors,
+    priors=chinchilla_priors,
     group_params=("E", "A", "B"),
     shears=(Shear("a_c", "A", "alpha", "log_N"), Shear("b_c", "B", "beta", "log_D")),
     log_n_opt=chinchilla_log_n_opt,
     exponents=chinchilla_exponents,
     init=chinchilla_init,
-    prior_notes={k: PRIOR_NOTES[k] for k in ("E", "A", "B", "alpha", "beta")},
+    prior_notes=PRIOR_NOTES,
     description="L(N, D) = E + A/N^alpha + B/D^beta",
     reference="Hoffmann et al. 2022, arXiv:2203.15556, Eq. 2 / Approach 3",
 )

@@ -41,8 +41,7 @@ import jax.numpy as jnp
 import numpyro.distributions as dist
 
 from bayescale.laws.base import Law, Shear
-from bayescale.laws.chinchilla import chinchilla_init
-from bayescale.priors import PRIOR_NOTES, default_priors
+from bayescale.laws.chinchilla import PRIOR_NOTES, chinchilla_init, chinchilla_priors
 
 __all__ = ["DATA_CONSTRAINED", "MUENNIGHOFF_PARAMS"]
 
@@ -88,8 +87,7 @@ def data_constrained_log_loss(theta: Any, x: Any) -> Array:
 
 
 def _priors() -> dict[str, Any]:
-    p = default_priors("gaussian")
-    out = {k: p[k] for k in ("E", "A", "B", "alpha", "beta")}
+    out = chinchilla_priors()
     out["R_D_star"] = dist.LogNormal(math.log(15.0), 1.0)
     out["R_N_star"] = dist.LogNormal(math.log(5.0), 1.0)
     return out
@@ -109,7 +107,7 @@ DATA_CONSTRAINED = Law(
     shears=(Shear("a_c", "A", "alpha", "log_N"), Shear("b_c", "B", "beta", "log_D")),
     init=_init,
     prior_notes={
-        **{k: PRIOR_NOTES[k] for k in ("E", "A", "B", "alpha", "beta")},
+        **PRIOR_NOTES,
         "R_D_star": "LogNormal(log 15, 1): 90% in [2.9, 78]; Muennighoff et al.'s 15.4",
         "R_N_star": "LogNormal(log 5, 1): 90% in [0.97, 26]; Muennighoff et al.'s 5.3",
     },
