@@ -11,39 +11,8 @@ posterior into compute-optimal allocations with credible intervals.
 
 from __future__ import annotations
 
-import os as _os
-
-
-def _configure_host_devices() -> None:
-    """Expose one XLA CPU device per core (at least 4) before JAX starts its backend.
-
-    NUTS chains run fastest one per device: measured on 2 cores, 4 chains took 0.8 s on
-    4 host devices against 1.5 s one after another and 3.8 s vectorised on one device.
-    XLA reads the flag only when its backend starts, so this is done at import and only if
-    nothing has started it yet and the user has not chosen a count. Set
-    ``BAYESCALE_HOST_DEVICES=0`` to leave XLA_FLAGS alone.
-    """
-    wanted = _os.environ.get("BAYESCALE_HOST_DEVICES", "")
-    if wanted == "0":
-        return
-    flags = _os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags:
-        return
-    try:
-        from jax._src import xla_bridge
-
-        if xla_bridge.backends_are_initialized():
-            return
-    except (ImportError, AttributeError):  # a JAX without this private helper
-        return
-    count = int(wanted) if wanted.isdigit() else max(4, _os.cpu_count() or 1)
-    _os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
-
-
-_configure_host_devices()
-
-from bayescale.backtest import BacktestResult, backtest  # noqa: E402
-from bayescale.checking import (  # noqa: E402
+from bayescale.backtest import BacktestResult, backtest
+from bayescale.checking import (
     ModelCheckWarning,
     PPCResult,
     PriorPredictive,
@@ -53,10 +22,10 @@ from bayescale.checking import (  # noqa: E402
     prior_predictive,
     waic,
 )
-from bayescale.classic import ClassicFit, fit_classic  # noqa: E402
-from bayescale.data import ScalingData, design_problems  # noqa: E402
-from bayescale.datasets import dataset_info, load_dataset  # noqa: E402
-from bayescale.decisions import (  # noqa: E402
+from bayescale.classic import ClassicFit, fit_classic
+from bayescale.data import ScalingData, design_problems
+from bayescale.datasets import dataset_info, load_dataset
+from bayescale.decisions import (
     Plan,
     bayes_optimal,
     compute_for_loss,
@@ -64,15 +33,15 @@ from bayescale.decisions import (  # noqa: E402
     parse_plan,
     regret,
 )
-from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning  # noqa: E402
-from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit  # noqa: E402
-from bayescale.inference import enable_compilation_cache  # noqa: E402
-from bayescale.io import load  # noqa: E402
-from bayescale.law import ChinchillaParams  # noqa: E402
-from bayescale.laws import LAWS, Law, define_law, get_law, register_law  # noqa: E402
-from bayescale.many import fit_many  # noqa: E402
-from bayescale.priors import default_priors  # noqa: E402
-from bayescale.units import (  # noqa: E402
+from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning
+from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit
+from bayescale.inference import enable_compilation_cache, use_host_devices
+from bayescale.io import load
+from bayescale.law import ChinchillaParams
+from bayescale.laws import LAWS, Law, define_law, get_law, register_law
+from bayescale.many import fit_many
+from bayescale.priors import default_priors
+from bayescale.units import (
     Budget,
     CostModel,
     parse_budget,
@@ -80,7 +49,7 @@ from bayescale.units import (  # noqa: E402
     parse_cost,
     register_accelerator,
 )
-from bayescale.validate import CalibrationResult, MethodOutput, calibration  # noqa: E402
+from bayescale.validate import CalibrationResult, MethodOutput, calibration
 
 __version__ = "0.1.0"
 
@@ -133,5 +102,6 @@ __all__ = [
     "register_accelerator",
     "register_law",
     "regret",
+    "use_host_devices",
     "waic",
 ]

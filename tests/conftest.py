@@ -10,6 +10,9 @@ from hypothesis import settings
 
 import bayescale
 
+# Chains in parallel on CPU host devices, as the CLI runs them (must precede any JAX work).
+bayescale.use_host_devices()
+
 # Deterministic property tests: same examples on every run and machine.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
