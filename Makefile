@@ -1,6 +1,6 @@
 # bayescale: every step a fresh machine needs lives here.
 #   make demo   - create .venv, install, fit the bundled Chinchilla data, print a budget report
-#   make test   - create .venv, install, run the whole test suite (slow tests excluded)
+#   make test   - create .venv, install, run the test suite (slow and e2e tests excluded)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,7 +13,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 python \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	    echo $$c; break; fi; done)
 
-.PHONY: demo test test-slow lint format bench notebooks calibrate clean venv
+.PHONY: demo test test-slow test-e2e lint format bench notebooks calibrate clean venv
 
 venv: $(STAMP)
 
@@ -36,6 +36,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# notebooks executed end to end and the benchmark quick mode (CI runs these after make test)
+test-e2e: $(STAMP)
+	$(PY) -m pytest -q -m e2e
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.e2e
 def test_quick_benchmarks_execute(tmp_path):
     out, raw = tmp_path / "RESULTS.md", tmp_path / "results.json"
     proc = subprocess.run(

@@ -12,6 +12,7 @@ import build  # noqa: E402
 NOTEBOOKS = build.notebooks()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, monkeypatch):
     monkeypatch.setenv("BAYESCALE_FAST", "1")
