@@ -32,8 +32,8 @@ Every function takes the draws and the law:
 
 A NaN per-draw optimum (numerical law, no interior optimum in the searched range) makes
 what rests on it NaN: that draw's regret and allocation, the Bayes choice at that budget,
-and a bisection over budgets that meets one. The searches assume what holds for every law in use: along C = kND the loss is unimodal in
-log N, and the optimal loss falls as C grows.
+and a bisection over budgets that meets one. The searches assume what holds for every law
+in use: along C = kND the loss is unimodal in log N, and the optimal loss falls as C grows.
 
 All functions are pure and JIT-compiled with the law static (compiled once per law and
 shape), with no Python loop over draws, budgets, plans or grid points. Call them inside
@@ -393,7 +393,7 @@ def _regret(
             log_C,
             _BISECT,
         )
-        log_eq = jnp.where(bad, jnp.nan, log_eq)
+        log_eq = jnp.where(bad | jnp.isnan(opt.loss), jnp.nan, log_eq)
     else:  # the bisection dominates the cost; regret curves over many N skip it
         log_eq = jnp.full_like(log_C, jnp.nan)
     return Regret(

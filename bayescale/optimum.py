@@ -310,7 +310,7 @@ def allocate(
     ...      "alpha": 0.33917084, "beta": 0.2849083}
     >>> with jax.enable_x64():
     ...     print(f"{float(allocate(CHINCHILLA, p, 5.76e23).N_opt):.3e}")
-    4.037e+10
+    4.036e+10
     """
     budgets = jnp.asarray(budgets, dtype=jnp.result_type(float))
     theta = _as_theta(law, theta)

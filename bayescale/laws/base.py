@@ -217,7 +217,8 @@ class Law:
         ``budgets`` is always treated as 1-d, so fields have shape ``S + (K,)``; NaN where
         a numerical optimum has no interior minimum in the searched range.
         """
-        return allocate(self, theta, jnp.atleast_1d(budgets), flops_per_param_token, covariates)
+        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+        return allocate(self, theta, budgets, flops_per_param_token, covariates)
 
     def __repr__(self) -> str:
         return f"Law({self.name!r}, params={self.params})"
