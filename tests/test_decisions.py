@@ -388,3 +388,20 @@ def test_decisions_follow_the_fitted_law(chinchilla):
     assert risk["loss_plan"] >= risk["loss_opt"] and risk["waste"] >= 0
     need = fit.compute_for_loss([2.0]).iloc[0]
     assert need["p_reachable"] == 1.0 and need["floor"] == 0.0
+
+
+def test_pooled_fit_decides_per_group():
+    """A pooled fit needs group=; each group's table is that group's draws' decision."""
+    import dataclasses
+
+    res = synthetic_result(S=S, seed=14)
+    samples = dict(res.samples)
+    samples["E"] = np.stack([samples["E"], samples["E"] + 0.05], axis=-1)  # two groups
+    pooled = dataclasses.replace(res, samples=samples, groups=("a", "b"))
+    with pytest.raises(ValueError, match="pass group="):
+        pooled.bayes_optimal([1e22])
+    tab = pooled.compute_for_loss([2.0], group="b")
+    theta = pooled.theta("b")
+    ref = decision_tables.compute_for_loss_table(theta, [2.0])
+    assert tab["C"][0] == pytest.approx(ref["C"][0], rel=1e-12)
+    assert tab["floor"][0] == pytest.approx(np.median(res.draws("E") + 0.05), rel=1e-12)
