@@ -18,7 +18,7 @@ The non-parametric bootstrap refits the same objective on ``n_boot`` resamples o
 each a vector of multinomial counts used as run weights, all in one batch warm-started at the
 full-data optimum. Percentile intervals and standard errors of the parameters, of the
 allocation exponents a = β/(α+β), b = α/(α+β) and of N_opt, D_opt at any budget come from
-the replicas through :mod:`bayescale.allocation`.
+the replicas through :mod:`bayescale.optimum`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 
 from bayescale import _lbfgs
-from bayescale.allocation import compute_optimal, optimal_exponents
 from bayescale.data import ScalingData
 from bayescale.law import (
     HOFFMANN_NAMES,
@@ -47,6 +46,8 @@ from bayescale.law import (
     huber_objective,
     huber_objective_and_grad,
 )
+from bayescale.laws import CHINCHILLA
+from bayescale.optimum import allocate
 from bayescale.posterior import check_ci, summarize
 
 __all__ = [
@@ -555,7 +556,8 @@ class ClassicFit:
 
     def _boot_table(self) -> dict[str, np.ndarray]:
         p = self.boot_params()
-        a, b = (np.asarray(v) for v in optimal_exponents(p))
+        exps = CHINCHILLA.exponents(p._asdict())
+        a, b = np.asarray(exps["a"]), np.asarray(exps["b"])
         return {**{k: np.asarray(v) for k, v in p._asdict().items()}, "a": a, "b": b}
 
     def _point_table(self) -> dict[str, float]:
@@ -614,8 +616,8 @@ class ClassicFit:
         C = np.asarray(self.budgets if budgets is None else _check_budgets(budgets))
         k = self.data.flops_per_param_token
         with jax.enable_x64(True):
-            point = compute_optimal(self.params, C, k)
-            boot = compute_optimal(self.boot_params(), C, k) if self.n_boot else None
+            point = allocate(CHINCHILLA, self.params, C, k)
+            boot = allocate(CHINCHILLA, self.boot_params(), C, k) if self.n_boot else None
             cols: dict[str, Any] = {"budget": C}
             for name in point._fields:
                 cols[name] = np.asarray(getattr(point, name))

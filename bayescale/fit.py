@@ -11,7 +11,6 @@ samples, and :func:`posterior` turns the draws into a checked :class:`FitResult`
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -698,45 +697,40 @@ class FitResult:
             return np.asarray(ll).reshape(shape)
 
     # ------------------------------------------------------------------ decisions
-    def _decision_law(self) -> dict[str, Any]:
-        """The law's functions for :mod:`bayescale.decisions` (``None``: Chinchilla).
-
-        One hook: ``loss_fn``, ``optimum_fn``, ``floor_fn`` built from this fit's law (extra
-        covariates such as ``U_D`` at the data's largest value, as :meth:`allocation` does).
-        """
-        if self.law.name == "chinchilla":
-            return {"loss_fn": None, "optimum_fn": None, "floor_fn": None}
-        covariates = tuple(sorted(self._covariates({}).items()))
-        return _law_decision_fns(self.law, tuple((k, float(v)) for k, v in covariates))
-
-    def _decision_params(self, group: str | None = None) -> Any:
-        """Draws in the form the decision functions take (one group of a pooled fit)."""
+    def _decision_theta(self, group: str | None) -> dict[str, np.ndarray]:
+        """Draws of one group (any group of a pooled fit must be named)."""
         if self.groups is not None and group is None:
             raise ValueError(
                 f"this fit has groups ({', '.join(self.groups)}); pass group= to decide for one"
             )
-        if self.law.name == "chinchilla":
-            th = self.theta(group)
-            return ChinchillaParams(*(th[k] for k in PARAMETERS))
         return self.theta(group)
 
     def bayes_optimal(
-        self, budgets: Any = DEFAULT_BUDGETS, ci: float = 0.9, ci_kind: str = "eti"
+        self,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        *,
+        group: str | None = None,
+        **covariates: Any,
     ) -> pd.DataFrame:
         """Bayes-optimal N beside the plug-in and per-draw optima at each budget.
 
-        The Bayes-optimal N minimises the posterior expected loss; see
-        :func:`bayescale.decisions.bayes_optimal_table` for the columns.
+        The Bayes-optimal N minimises the posterior expected loss; the per-draw optima are
+        those of :meth:`allocation`. ``group``: one group of a pooled fit; ``**covariates``:
+        the law's extra covariates (default the data's largest, as in :meth:`allocation`).
+        See :func:`bayescale.decision_tables.bayes_optimal_table` for the columns.
         """
-        from bayescale.decisions import bayes_optimal_table
+        from bayescale.decision_tables import bayes_optimal_table
 
         return bayes_optimal_table(
-            self._decision_params(),
+            self._decision_theta(group),
             _budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
             flops_per_param_token=self.data.flops_per_param_token,
-            **self._decision_law(),
+            law=self.law,
+            covariates=self._covariates(covariates),
         )
 
     def regret(
@@ -747,39 +741,52 @@ class FitResult:
         within: float = 2.0,
         ci: float = 0.9,
         ci_kind: str = "eti",
+        group: str | None = None,
+        **covariates: Any,
     ) -> pd.DataFrame:
         """Posterior regret of planned runs in loss and in wasted compute.
 
         ``plans``: ``"70B/1.4T"``, ``"70B@5.76e23"``, ``(N, D)``, ``{"N": .., "C": ..}`` or a
-        list of these; see :func:`bayescale.decisions.regret_table` for the columns.
+        list of these; see :func:`bayescale.decision_tables.regret_table` for the columns
+        (``group`` and ``**covariates`` as in :meth:`bayes_optimal`).
         """
-        from bayescale.decisions import regret_table
+        from bayescale.decision_tables import regret_table
 
         return regret_table(
-            self._decision_params(),
+            self._decision_theta(group),
             plans,
             eps=eps,
             within=within,
             ci=ci,
             ci_kind=ci_kind,
             flops_per_param_token=self.data.flops_per_param_token,
-            **self._decision_law(),
+            law=self.law,
+            covariates=self._covariates(covariates),
         )
 
-    def compute_for_loss(self, target_loss: Any, ci: float = 0.9) -> pd.DataFrame:
+    def compute_for_loss(
+        self,
+        target_loss: Any,
+        ci: float = 0.9,
+        *,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
         """Least compute reaching each target loss, with P(reachable).
 
         Unreachable draws count as infinite compute; see
-        :func:`bayescale.decisions.compute_for_loss_table`.
+        :func:`bayescale.decision_tables.compute_for_loss_table` (``group`` and
+        ``**covariates`` as in :meth:`bayes_optimal`).
         """
-        from bayescale.decisions import compute_for_loss_table
+        from bayescale.decision_tables import compute_for_loss_table
 
         return compute_for_loss_table(
-            self._decision_params(),
+            self._decision_theta(group),
             target_loss,
             ci=ci,
             flops_per_param_token=self.data.flops_per_param_token,
-            **self._decision_law(),
+            law=self.law,
+            covariates=self._covariates(covariates),
         )
 
     def data_limited(
@@ -788,22 +795,27 @@ class FitResult:
         budgets: Any = DEFAULT_BUDGETS,
         ci: float = 0.9,
         ci_kind: str = "eti",
+        *,
+        group: str | None = None,
+        **covariates: Any,
     ) -> pd.DataFrame:
         """Best allocation with at most ``D_max`` training tokens at each budget.
 
         ``table.attrs["C_bind"]`` is the budget above which the cap binds; see
-        :func:`bayescale.decisions.data_limited_table`.
+        :func:`bayescale.decision_tables.data_limited_table` (``group`` and
+        ``**covariates`` as in :meth:`bayes_optimal`).
         """
-        from bayescale.decisions import data_limited_table
+        from bayescale.decision_tables import data_limited_table
 
         return data_limited_table(
-            self._decision_params(),
+            self._decision_theta(group),
             D_max,
             _budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
             flops_per_param_token=self.data.flops_per_param_token,
-            **self._decision_law(),
+            law=self.law,
+            covariates=self._covariates(covariates),
         )
 
     def report(
@@ -1014,29 +1026,3 @@ def _budgets(budgets: Any) -> np.ndarray:
     if bad.any():
         raise ValueError(f"budgets must be finite and > 0 FLOPs, got {C[bad].tolist()}")
     return C
-
-
-@functools.lru_cache(maxsize=32)
-def _law_decision_fns(law: Law, covariates: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-    """``loss_fn``/``optimum_fn``/``floor_fn`` of a law, cached so jitted decisions reuse them."""
-    log_cov = {f"log_{k}": math.log(v) for k, v in covariates}
-
-    def loss_fn(params: Any, N: Any, D: Any) -> Any:
-        x = {"log_N": jnp.log(N), "log_D": jnp.log(D), **log_cov}
-        return jnp.exp(law.log_loss(params, x))
-
-    optimum_fn = None
-    if law.log_n_opt is not None:
-
-        def optimum_fn(params: Any, C: Any, k: Any = 6.0) -> tuple[Any, Any]:
-            c = C / k
-            N = jnp.exp(law.log_n_opt(params, jnp.log(c)))
-            return N, c / N
-
-    # E is the infimum of laws with an asymptote; without one (Kaplan) the loss tends to 0
-    floor_fn = (
-        (lambda p: p["E"])
-        if "E" in law.params
-        else (lambda p: jnp.zeros_like(jnp.asarray(next(iter(p.values())))))
-    )
-    return {"loss_fn": loss_fn, "optimum_fn": optimum_fn, "floor_fn": floor_fn}

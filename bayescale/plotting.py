@@ -18,9 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
 
+from bayescale.decisions import as_plans, bayes_optimal, loss_profile, regret
 from bayescale.law import ChinchillaParams
+from bayescale.laws import CHINCHILLA
+from bayescale.optimum import allocate
 from bayescale.posterior import interval
 from bayescale.units import FLOPS_PER_PF_DAY
 
@@ -64,9 +68,8 @@ def reference_allocation(name: str, budgets: Any, k: float = 6.0) -> tuple[np.nd
     C = np.asarray(budgets, dtype=np.float64)
     ref = REFERENCE_FITS[name]
     if "params" in ref:
-        _, A, B, alpha, beta = (float(x) for x in ref["params"])
-        G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
-        N = G * (C / k) ** (beta / (alpha + beta))
+        with jax.enable_x64(True):
+            N = np.asarray(allocate(CHINCHILLA, ref["params"], C, k).N_opt)
     else:
         N = ref["coef"] * (C / FLOPS_PER_PF_DAY) ** ref["exponent"]
     return N, C / (k * N)
@@ -181,8 +184,6 @@ def plot_isoflops(
     """
     from matplotlib.colors import LogNorm
 
-    from bayescale.decisions import bayes_optimal, loss_profile
-
     ax = _new_axes(ax)
     d = result.data
     C_all = (
@@ -192,25 +193,17 @@ def plot_isoflops(
     )
     norm = LogNorm(vmin=float(C_all.min()) / 3, vmax=float(C_all.max()) * 3)
     colormap = __import__("matplotlib").colormaps[cmap]
-    law = result._decision_law()
-    params = result._decision_params()
     k = d.flops_per_param_token
-    import jax
-
+    theta = result._decision_theta(None)
+    law = {"law": result.law, "covariates": result._covariates({}), "flops_per_param_token": k}
     with jax.enable_x64(True):
-        best = bayes_optimal(
-            params,
-            C_all,
-            loss_fn=law["loss_fn"],
-            optimum_fn=law["optimum_fn"],
-            flops_per_param_token=k,
-        )
+        best = bayes_optimal(theta, C_all, **law)
         N_draws = np.asarray(best.N_draws)
         N_bayes = np.asarray(best.N_bayes)
         n_lo, n_hi = interval(N_draws, ci)
         grids = np.exp(np.linspace(np.log(n_lo / 10), np.log(n_hi * 10), int(n_grid), axis=-1))
         profiles = np.asarray(
-            loss_profile(params, C_all, grids, loss_fn=law["loss_fn"], flops_per_param_token=k)
+            loss_profile(theta, C_all, grids, **law)
         )  # (S, K, G): every draw, budget and grid point at once
         n_med = np.median(N_draws, axis=0)
         for j, C in enumerate(C_all):  # drawing only
@@ -347,38 +340,20 @@ def plot_regret(
     L(N, C/kN) − L(N_opt) for N across the isoFLOP line of the plan's budget C; the plan's
     N (red), the Bayes-optimal N (black, dashed) and the interval of N_opt (shaded).
     """
-    import jax
-
-    from bayescale.decisions import as_plans, bayes_optimal, regret
-
     k = result.data.flops_per_param_token
     plans = as_plans(plan, k)
     if len(plans) != 1:
         raise ValueError(f"plot_regret draws one plan, got {len(plans)}")
     p = plans[0]
     ax = _new_axes(ax)
-    law = result._decision_law()
-    params = result._decision_params()
+    theta = result._decision_theta(None)
+    law = {"law": result.law, "covariates": result._covariates({}), "flops_per_param_token": k}
     with jax.enable_x64(True):
-        best = bayes_optimal(
-            params,
-            [p.C],
-            loss_fn=law["loss_fn"],
-            optimum_fn=law["optimum_fn"],
-            flops_per_param_token=k,
-        )
+        best = bayes_optimal(theta, [p.C], **law)
         N_draws = np.asarray(best.N_draws[:, 0])
         n_lo, n_hi = interval(N_draws, ci)
         grid = np.geomspace(min(p.N, n_lo) / 3, max(p.N, n_hi) * 3, int(n_grid))
-        r = regret(
-            params,
-            grid,
-            C=np.full_like(grid, p.C),
-            loss_fn=law["loss_fn"],
-            optimum_fn=law["optimum_fn"],
-            flops_per_param_token=k,
-            waste=False,
-        )
+        r = regret(theta, grid, C=np.full_like(grid, p.C), waste=False, **law)
         reg = np.asarray(r.regret)
         N_bayes = float(best.N_bayes[0])
     _band(ax, grid, reg, ci, "C0", f"median regret, {100 * ci:g}% band")

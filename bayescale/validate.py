@@ -49,12 +49,12 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayescale.allocation import compute_optimal
 from bayescale.data import ScalingData
 from bayescale.diagnostics import SamplingWarning
 from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA
 from bayescale.model import ModelSpec
+from bayescale.optimum import allocate
 from bayescale.priors import describe_priors, resolve_priors
 from bayescale.simulate import chinchilla_design
 
@@ -185,7 +185,7 @@ def binomial_band(n: int, p: float, prob: float = 0.99) -> tuple[float, float]:
 def _derived(params: ChinchillaParams, budgets: np.ndarray, k: float) -> dict[str, np.ndarray]:
     """Compute-optimal N, D and loss at each budget: arrays of shape S + (K,)."""
     with jax.enable_x64(True):
-        alloc = compute_optimal(params, budgets, k)
+        alloc = allocate(CHINCHILLA, params, budgets, k)
         return {
             "N_opt": np.asarray(alloc.N_opt),
             "D_opt": np.asarray(alloc.D_opt),

@@ -6,12 +6,13 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as dist
 import pytest
 from _synthetic import CENTRE, synthetic_draws, synthetic_result
 from scipy.optimize import brentq
 
-from bayescale import decisions
-from bayescale.allocation import compute_optimal
+import bayescale
+from bayescale import decision_tables, decisions
 from bayescale.decisions import (
     Plan,
     as_plans,
@@ -23,6 +24,8 @@ from bayescale.decisions import (
     regret,
 )
 from bayescale.law import ChinchillaParams
+from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED
+from bayescale.optimum import allocate
 
 K = 6.0
 S = 64  # one posterior size (and two budgets) throughout, so compiled functions are reused
@@ -51,8 +54,13 @@ def draw(params, s):
     return ChinchillaParams(*(float(np.asarray(x)[s]) for x in params))
 
 
+def compute_optimal(p, C):
+    return allocate(CHINCHILLA, p, C)
+
+
 def test_doctests():
     assert doctest.testmod(decisions).failed == 0
+    assert doctest.testmod(decision_tables).failed == 0
 
 
 def test_point_mass_bayes_plugin_and_per_draw_coincide():
@@ -249,24 +257,39 @@ def test_table_wrappers_shapes_and_attrs():
     assert cap["p_binds"][0] < cap["p_binds"][1]
 
 
-def test_user_law_as_dict_pytree_with_numerical_optimum():
-    """A law given only as loss_fn over a dict pytree: numerical optimum, numerical floor."""
+def test_user_law_without_closed_form_matches_chinchilla():
+    """A define_law law (numerical optimum, floor E) gives the closed-form law's decisions."""
     p = synthetic_draws(S=S, seed=12)
-    q = {"e": p.E, "terms": {"a": p.A, "b": p.B}, "alpha": p.alpha, "beta": p.beta}
+    q = {"E": p.E, "A": p.A, "B": p.B, "alpha": p.alpha, "beta": p.beta, "unused": p.E}
 
-    def loss_fn(q, N, D):
-        return q["e"] + q["terms"]["a"] / N ** q["alpha"] + q["terms"]["b"] / D ** q["beta"]
+    def loss(q, N, D):
+        return q["E"] + q["A"] / N ** q["alpha"] + q["B"] / D ** q["beta"]
 
+    priors = {k: dist.LogNormal(0.0, 1.0) for k in ("E", "A", "B", "alpha", "beta")}
+    law = bayescale.define_law("test_numeric_decisions", loss, priors, register=False)
     C = [1e21, 1e25]
     ref = bayes_optimal(p, C)
-    num = bayes_optimal(q, C, loss_fn=loss_fn)
+    num = bayes_optimal(q, C, law=law)
     np.testing.assert_allclose(num.N_draws, ref.N_draws, rtol=1e-9)
     np.testing.assert_allclose(num.N_bayes, ref.N_bayes, rtol=1e-9)
     np.testing.assert_allclose(num.expected_loss_bayes, ref.expected_loss_bayes, rtol=1e-12)
-    rn, rr = regret(q, 7e10, 1.4e12, loss_fn=loss_fn), regret(p, 7e10, 1.4e12)
+    rn, rr = regret(q, 7e10, 1.4e12, law=law), regret(p, 7e10, 1.4e12)
     np.testing.assert_allclose(rn.regret, rr.regret, atol=1e-11)
-    tn = compute_for_loss(q, [2.0], loss_fn=loss_fn, floor_fn=lambda q: q["e"])
+    np.testing.assert_allclose(rn.compute_fraction, rr.compute_fraction, rtol=1e-8)
+    tn = compute_for_loss(q, [2.0], law=law)
+    np.testing.assert_allclose(tn.floor, p.E)
     np.testing.assert_allclose(tn.C, compute_for_loss(p, [2.0]).C, rtol=1e-9)
+    dn, dr = data_limited(q, C, 1e12, law=law), data_limited(p, C, 1e12)
+    np.testing.assert_allclose(dn.C_bind, dr.C_bind, rtol=1e-8)
+
+
+def test_law_without_floor_parameter_has_floor_zero():
+    from bayescale.laws import KAPLAN, KAPLAN_PARAMS
+
+    theta = {k: np.full(4, v) for k, v in KAPLAN_PARAMS.items()}
+    r = compute_for_loss(theta, [2.0, 1.0], law=KAPLAN)
+    np.testing.assert_array_equal(r.floor, 0.0)
+    assert bool(jnp.all(r.reachable))
 
 
 @pytest.mark.parametrize(
@@ -279,9 +302,18 @@ def test_user_law_as_dict_pytree_with_numerical_optimum():
         (lambda p: regret(p, [1e9, 2e9], [1e10, 2e10, 3e10]), "same length"),
         (lambda p: data_limited(p, 1e24, [1e9, 1e10]), "D_max must be one number"),
         (lambda p: compute_for_loss(p, [0.0]), "target_loss must be finite and > 0"),
+        (lambda p: bayes_optimal(p, 1e24, law="chinchilla"), "law must be a bayescale Law"),
+        (lambda p: bayes_optimal({"E": p.E}, 1e24), r"theta lacks parameter\(s\) \['A'"),
+        (lambda p: bayes_optimal([1.0, 2.0], 1e24), "theta must map the parameters"),
         (
-            lambda p: bayes_optimal(p, 1e24, optimum_fn=decisions.chinchilla_optimum),
-            "without loss_fn",
+            lambda p: bayes_optimal(p, 1e24, covariates={"U_D": 1e10}),
+            "takes no covariate",
+        ),
+        (
+            lambda p: bayes_optimal(
+                {**p._asdict(), "R_D_star": p.E, "R_N_star": p.E}, 1e24, law=DATA_CONSTRAINED
+            ),
+            "needs U_D",
         ),
         (
             lambda p: bayes_optimal(p._replace(E=np.ones(3)), 1e24),
@@ -356,3 +388,20 @@ def test_decisions_follow_the_fitted_law(chinchilla):
     assert risk["loss_plan"] >= risk["loss_opt"] and risk["waste"] >= 0
     need = fit.compute_for_loss([2.0]).iloc[0]
     assert need["p_reachable"] == 1.0 and need["floor"] == 0.0
+
+
+def test_pooled_fit_decides_per_group():
+    """A pooled fit needs group=; each group's table is that group's draws' decision."""
+    import dataclasses
+
+    res = synthetic_result(S=S, seed=14)
+    samples = dict(res.samples)
+    samples["E"] = np.stack([samples["E"], samples["E"] + 0.05], axis=-1)  # two groups
+    pooled = dataclasses.replace(res, samples=samples, groups=("a", "b"))
+    with pytest.raises(ValueError, match="pass group="):
+        pooled.bayes_optimal([1e22])
+    tab = pooled.compute_for_loss([2.0], group="b")
+    theta = pooled.theta("b")
+    ref = decision_tables.compute_for_loss_table(theta, [2.0])
+    assert tab["C"][0] == pytest.approx(ref["C"][0], rel=1e-12)
+    assert tab["floor"][0] == pytest.approx(np.median(res.draws("E") + 0.05), rel=1e-12)

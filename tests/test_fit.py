@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import bayescale
-from bayescale.allocation import compute_optimal
 from bayescale.classic import trace_counts as classic_trace_counts
 from bayescale.inference import trace_counts
+from bayescale.laws import CHINCHILLA
+from bayescale.optimum import allocate
 from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
 
 # Besiroglu et al. 2024, Table 1: 95% bootstrap intervals on the 240-run data
@@ -44,7 +45,7 @@ def test_recovers_known_parameters(seed):
     C = 100 * float(data.C.max())
     alloc = fit.allocation([C], ci=0.9).iloc[0]
     with __import__("jax").enable_x64():
-        true_N = float(compute_optimal(HOFFMANN_PARAMS, C).N_opt)
+        true_N = float(allocate(CHINCHILLA, HOFFMANN_PARAMS, C).N_opt)
     assert alloc["N_opt_lo"] <= true_N <= alloc["N_opt_hi"]
 
 

@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bayescale
-from bayescale.allocation import compute_optimal
-from bayescale.law import ChinchillaParams
+from bayescale.law import ChinchillaParams, log_loss_elementwise
 from bayescale.laws import (
     CHINCHILLA,
     DATA_CONSTRAINED,
@@ -168,11 +167,23 @@ def test_chinchilla_law_allocation_is_the_core_closed_form():
     draws = {
         k: np.asarray(v) * np.linspace(0.9, 1.1, 7) for k, v in HOFFMANN_PARAMS._asdict().items()
     }
+    p = ChinchillaParams(**draws)
+    C = np.array([1e22, 1e24])
     with jax.enable_x64():
-        got = CHINCHILLA.allocate(draws, [1e22, 1e24])
-        want = compute_optimal(ChinchillaParams(**draws), np.array([1e22, 1e24]))
-    for field in want._fields:
-        np.testing.assert_array_equal(np.asarray(getattr(got, field)), getattr(want, field))
+        got = CHINCHILLA.allocate(draws, C)
+        loss = np.asarray(
+            log_loss_elementwise(
+                *(x[:, None] for x in (p.E, np.log(p.A), np.log(p.B), p.alpha, p.beta)),
+                np.log(np.asarray(got.N_opt)),
+                np.log(np.asarray(got.D_opt)),
+            )
+        )
+    s = p.alpha + p.beta
+    G = (p.alpha * p.A / (p.beta * p.B)) ** (1 / s)
+    N = G[:, None] * (C / 6.0) ** (p.beta / s)[:, None]  # Hoffmann et al., Appendix D.2
+    np.testing.assert_allclose(np.asarray(got.N_opt), N, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(got.D_opt), C / (6.0 * N), rtol=1e-12)
+    np.testing.assert_allclose(np.log(np.asarray(got.loss)), loss, rtol=1e-15)
 
 
 def test_allocation_shapes_over_draws_and_budgets():

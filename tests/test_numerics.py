@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bayescale
-from bayescale.allocation import compute_optimal
 from bayescale.law import ChinchillaParams, log_loss_elementwise, predict_log_loss
+from bayescale.laws import CHINCHILLA
+from bayescale.optimum import allocate
 from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
 
 finite = dict(allow_nan=False, allow_infinity=False)
@@ -85,7 +86,7 @@ def test_allocation_finite_and_accurate_up_to_1e30(x64, p, log10_C):
     C = 10.0**log10_C
     log_N, log_D, log_L = reference_allocation(p, C)
     with jax.enable_x64(x64):
-        alloc = compute_optimal(p, jnp.asarray([C]))
+        alloc = allocate(CHINCHILLA, p, jnp.asarray([C]))
         got = {k: float(v[0]) for k, v in alloc._asdict().items()}
     if not x64 and max(abs(log_N), abs(log_D), abs(log_D - log_N)) > math.log(1e37):
         return  # N_opt, D_opt or D/N beyond float32's range: no finite answer exists
@@ -102,12 +103,12 @@ def test_allocation_of_float32_draws_does_not_overflow_at_1e30():
     """Budgets near the float32 limit: C/6 and N_opt stay finite, D from the constraint."""
     budgets = np.array([1e21, 1e25, 1e30, 1e35])
     with jax.enable_x64(False):
-        alloc = compute_optimal(HOFFMANN_PARAMS, jnp.asarray(budgets, jnp.float32))
+        alloc = allocate(CHINCHILLA, HOFFMANN_PARAMS, jnp.asarray(budgets, jnp.float32))
         arrays = {k: np.asarray(v) for k, v in alloc._asdict().items()}
     for name, v in arrays.items():
         assert np.all(np.isfinite(v)), (name, v)
     with jax.enable_x64(True):
-        ref = compute_optimal(HOFFMANN_PARAMS, budgets)
+        ref = allocate(CHINCHILLA, HOFFMANN_PARAMS, budgets)
     np.testing.assert_allclose(arrays["N_opt"], np.asarray(ref.N_opt), rtol=1e-4)
     np.testing.assert_allclose(arrays["loss"], np.asarray(ref.loss), rtol=1e-5)
 
@@ -152,6 +153,6 @@ def test_float32_fit_at_1e15_scale_recovers_truth():
     alloc = fit.allocation([1e30, 1e33, 1e40])  # 1e40 FLOPs: beyond float32, fine in float64
     assert np.all(np.isfinite(alloc.drop(columns="budget").to_numpy()))
     with jax.enable_x64(True):
-        true_N = np.asarray(compute_optimal(p, np.array([1e30])).N_opt)[0]
+        true_N = np.asarray(allocate(CHINCHILLA, p, np.array([1e30])).N_opt)[0]
     row = fit.allocation([1e30], ci=0.99).iloc[0]
     assert row["N_opt_lo"] <= true_N <= row["N_opt_hi"]

@@ -11,7 +11,8 @@ A :class:`Law` bundles
 - ``params``: the parameter names, in the paper's symbols and order;
 - ``priors()``: fresh default priors (NumPyro distributions) for those parameters;
 - optionally a closed-form compute-optimal allocation and the exponents of N_opt ∝ C^a;
-  laws without one get a vectorised numerical optimum (:func:`numerical_log_n_opt`);
+  laws without one get the numerical optimum of :mod:`bayescale.optimum` (one search, one
+  range and one edge rule for allocations and decisions alike);
 - optionally :class:`Shear` hints: coefficients re-expressed at the data's centre, the
   reparameterisation that makes NUTS mix on power laws (see :mod:`bayescale.model`).
 
@@ -21,23 +22,16 @@ runs of shape ``(R,)`` give ``S + (R,)`` (:meth:`Law.predict_log_loss`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescale.allocation import Allocation
+from bayescale.optimum import Allocation, allocate, numerical_log_n_opt
 
-__all__ = [
-    "Law",
-    "Shear",
-    "allocation_from_log_n",
-    "numerical_log_n_opt",
-]
+__all__ = ["Law", "Shear", "numerical_log_n_opt"]
 
 Array = Any
 Theta = Mapping[str, Array]
@@ -108,8 +102,8 @@ class Law:
         Parameters that must be > 0 (default: all); priors on them must have support in
         (0, ∞), and pooling acts on their logarithm.
     log_n_opt : callable, optional
-        Closed-form ``log N_opt(theta, log(C/k))``; without it the optimum is found
-        numerically.
+        Closed-form ``log N_opt(theta, log(C/k))``, elementwise; without it
+        :mod:`bayescale.optimum` finds the optimum numerically.
     exponents : callable, optional
         ``theta -> {"a": ..., "b": ...}`` for N_opt ∝ C^a, D_opt ∝ C^b.
     init : callable, optional
@@ -218,61 +212,13 @@ class Law:
         flops_per_param_token: float = 6.0,
         covariates: Mapping[str, Array] | None = None,
     ) -> Allocation:
-        """Compute-optimal N, D, D/N and loss under C = k·N·D for every draw × budget.
+        """Compute-optimal N, D, D/N and loss: :func:`bayescale.optimum.allocate`.
 
-        Parameters
-        ----------
-        theta : mapping
-            Parameters of batch shape ``S``.
-        budgets : array of shape (K,)
-            Compute C in FLOPs.
-        flops_per_param_token : float
-            k in C = k·N·D.
-        covariates : mapping, optional
-            Values of the law's extra covariates (natural scale, e.g. ``{"U_D": 1e11}``),
-            scalars or arrays of shape (K,).
-
-        Returns
-        -------
-        Allocation
-            Fields of shape ``S + (K,)``. Where a numerical optimum lies on the edge of the
-            searched range (no interior optimum), the fields are NaN.
+        ``budgets`` is always treated as 1-d, so fields have shape ``S + (K,)``; NaN where
+        a numerical optimum has no interior minimum in the searched range.
         """
-        budgets = jnp.atleast_1d(jnp.asarray(budgets, dtype=jnp.result_type(float)))
-        log_c = jnp.log(budgets / flops_per_param_token)
-        extra = self._extra(covariates, budgets.shape)
-        th = {k: jnp.asarray(v)[..., None] for k, v in theta.items()}
-        if self.log_n_opt is not None:
-            log_n = self.log_n_opt(th, log_c)
-        else:
-            log_n = numerical_log_n_opt(self.log_loss, theta, log_c, extra)
-        return allocation_from_log_n(
-            self.log_loss, th, log_n, budgets / flops_per_param_token, extra
-        )
-
-    def _extra(self, covariates: Mapping[str, Array] | None, shape: tuple) -> dict[str, Array]:
-        covariates = dict(covariates or {})
-        missing = [c for c in self.covariates if c not in covariates]
-        if missing:
-            raise ValueError(
-                f"law {self.name!r} needs {', '.join(missing)} to allocate compute "
-                f"(e.g. {missing[0]}=1e11 unique tokens)"
-            )
-        unknown = set(covariates) - set(self.covariates)
-        if unknown:
-            raise ValueError(
-                f"law {self.name!r} takes no covariate {sorted(unknown)}; "
-                f"it uses: {', '.join(self.covariates) or 'none'}"
-            )
-        out = {}
-        for c in self.covariates:
-            v = np.asarray(covariates[c], dtype=np.float64)
-            if v.ndim > 1 or (v.ndim == 1 and v.shape != shape):
-                raise ValueError(f"{c} must be a number or one value per budget")
-            if np.any(~np.isfinite(v) | (v <= 0)):
-                raise ValueError(f"{c} must be finite and > 0, got {v.tolist()}")
-            out[f"log_{c}"] = jnp.broadcast_to(jnp.log(jnp.asarray(v)), shape)
-        return out
+        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+        return allocate(self, theta, budgets, flops_per_param_token, covariates)
 
     def __repr__(self) -> str:
         return f"Law({self.name!r}, params={self.params})"
@@ -285,125 +231,3 @@ def _per_run(theta: Theta, group_index: Array | None, grouped: tuple[str, ...]) 
         v = jnp.asarray(v)
         out[k] = v[..., group_index] if group_index is not None and k in grouped else v[..., None]
     return out
-
-
-# ---------------------------------------------------------------------- numerical optimum
-_INVPHI = (math.sqrt(5.0) - 1.0) / 2.0
-#: Half-width (in nats of log N) of the bracket searched around sqrt(C/k): the optimum
-#: tokens-per-parameter ratio may lie anywhere in e^(±2·12) ≈ 1e±10.
-SEARCH_HALF_WIDTH = 12.0
-SEARCH_GRID = 49
-GOLDEN_STEPS = 48
-NEWTON_STEPS = 2
-
-
-def _isoflop(log_loss: Callable, theta: Theta, log_c: Array, extra: Mapping) -> Callable:
-    """g(x) = log L(N = e^x, D = C/(k e^x)) along the budget's isoFLOP line."""
-
-    def g(x: Array) -> Array:
-        cov = {"log_N": x, "log_D": log_c - x, **extra}
-        return log_loss(theta, cov)
-
-    return g
-
-
-def _one_budget(log_loss: Callable, theta: Theta, log_c: Array, extra: Mapping) -> Array:
-    """Numerical log N_opt for all parameter sets at one budget (shape ``S``)."""
-    shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in theta.values()))
-    center = 0.5 * log_c
-    # 1. coarse grid: locates the basin (the profile need not be convex in log N)
-    grid = center + jnp.linspace(-SEARCH_HALF_WIDTH, SEARCH_HALF_WIDTH, SEARCH_GRID)
-    th = {k: jnp.asarray(v)[..., None] for k, v in theta.items()}
-    ex = {k: jnp.asarray(v)[..., None] for k, v in extra.items()}
-    values = _isoflop(log_loss, th, log_c, ex)(jnp.broadcast_to(grid, (*shape, SEARCH_GRID)))
-    values = jnp.where(jnp.isnan(values), jnp.inf, values)
-    i = jnp.argmin(values, axis=-1)
-    interior = (i > 0) & (i < SEARCH_GRID - 1)
-    step = grid[1] - grid[0]
-    lo = grid[0] + (jnp.clip(i, 1, SEARCH_GRID - 2) - 1) * step
-    hi = lo + 2.0 * step
-    g = _isoflop(log_loss, theta, log_c, extra)
-
-    # 2. golden-section search inside the bracket, one evaluation per step, all draws at once
-    def golden(_: Any, carry: tuple) -> tuple:
-        a, b, c, d, fc, fd = carry
-        left = fc < fd  # the minimum lies in [a, d]
-        a, b = jnp.where(left, a, c), jnp.where(left, d, b)
-        new = jnp.where(left, b - _INVPHI * (b - a), a + _INVPHI * (b - a))
-        fnew = g(new)
-        c, d = jnp.where(left, new, d), jnp.where(left, c, new)
-        fc, fd = jnp.where(left, fnew, fd), jnp.where(left, fc, fnew)
-        return a, b, c, d, fc, fd
-
-    c = hi - _INVPHI * (hi - lo)
-    d = lo + _INVPHI * (hi - lo)
-    _, _, c, d, fc, fd = jax.lax.fori_loop(0, GOLDEN_STEPS, golden, (lo, hi, c, d, g(c), g(d)))
-    x = jnp.where(fc < fd, c, d)
-
-    # 3. Newton steps on g'(x) = 0 with exact autodiff derivatives: golden section is
-    #    limited to ~sqrt(eps) by the flat minimum, Newton restores full precision.
-    def dg(x: Array) -> Array:
-        return jax.jvp(g, (x,), (jnp.ones_like(x),))[1]
-
-    def newton(_: Any, x: Array) -> Array:
-        d1, d2 = jax.jvp(dg, (x,), (jnp.ones_like(x),))
-        step = d1 / d2
-        ok = (d2 > 0) & (jnp.abs(step) < (hi - lo)) & jnp.isfinite(step)
-        return jnp.where(ok, x - step, x)
-
-    x = jax.lax.fori_loop(0, NEWTON_STEPS, newton, x)
-    return jnp.where(interior, x, jnp.nan)
-
-
-def numerical_log_n_opt(
-    log_loss: Callable, theta: Theta, log_c: Array, extra: Mapping[str, Array] | None = None
-) -> Array:
-    """Numerical log N_opt along C = k·N·D for parameter sets × budgets.
-
-    Grid search over log N within ±12 nats of log sqrt(C/k), golden-section refinement
-    and two Newton steps on the exact derivative; vectorised over draws, with
-    :func:`jax.lax.map` over budgets to bound memory.
-
-    Parameters
-    ----------
-    log_loss : callable
-        Elementwise kernel ``log_loss(theta, x)``.
-    theta : mapping
-        Parameters of batch shape ``S``.
-    log_c : array of shape (K,)
-        log(C/k) per budget.
-    extra : mapping, optional
-        Further covariates (``log_U_D``), each of shape (K,).
-
-    Returns
-    -------
-    array of shape ``S + (K,)``
-        NaN where the minimum lies on the edge of the searched range.
-    """
-    extra = dict(extra or {})
-    theta = {k: jnp.asarray(v) for k, v in theta.items()}
-
-    def per_budget(args: tuple) -> Array:
-        lc, ex = args
-        return _one_budget(log_loss, theta, lc, ex)
-
-    out = jax.lax.map(per_budget, (jnp.asarray(log_c), extra))  # (K,) + S
-    return jnp.moveaxis(out, 0, -1)
-
-
-def allocation_from_log_n(
-    log_loss: Callable,
-    theta: Theta,
-    log_n: Array,
-    c: Array,
-    extra: Mapping[str, Array],
-) -> Allocation:
-    """N, D = (C/k)/N, D/N and the law's loss at ``log_n``.
-
-    ``theta`` carries a trailing budget axis; ``c`` = C/k per budget.
-    """
-    N_opt = jnp.exp(log_n)
-    D_opt = c / N_opt  # D from the constraint itself: k·N·D = C up to one rounding
-    cov = {"log_N": log_n, "log_D": jnp.log(D_opt), **extra}
-    loss = jnp.exp(log_loss(theta, cov))
-    return Allocation(N_opt=N_opt, D_opt=D_opt, tokens_per_param=D_opt / N_opt, loss=loss)

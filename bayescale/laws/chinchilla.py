@@ -1,7 +1,8 @@
 r"""The Chinchilla law (Hoffmann et al. 2022): :math:`L = E + A/N^\alpha + B/D^\beta`.
 
-The kernel is :func:`bayescale.law.log_loss_elementwise`; the allocation is the closed
-form of :mod:`bayescale.allocation`. Its default priors are tabled in :mod:`bayescale.priors`.
+The kernel is :func:`bayescale.law.log_loss_elementwise`; :func:`chinchilla_log_n_opt` is
+the one implementation of its closed-form optimum (what :mod:`bayescale.optimum` uses for
+this law). Its default priors are tabled in :mod:`bayescale.priors`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ def chinchilla_log_loss(theta: Any, x: Any) -> Array:
 
 
 def chinchilla_log_n_opt(theta: Any, log_c: Array) -> Array:
-    """Closed-form log N_opt = log G + a·log(C/k) (Hoffmann et al. 2022, Appendix D.2)."""
+    r"""Closed-form log N_opt = log G + a·log(C/k) (Hoffmann et al. 2022, Appendix D.2).
+
+    .. math:: N_{opt} = G\,(C/k)^{a}, \quad
+        G = \left(\frac{\alpha A}{\beta B}\right)^{1/(\alpha+\beta)}, \quad
+        a = \frac{\beta}{\alpha+\beta}.
+    """
     alpha, beta = theta["alpha"], theta["beta"]
     s = alpha + beta
     log_G = (jnp.log(alpha) + jnp.log(theta["A"]) - jnp.log(beta) - jnp.log(theta["B"])) / s
