@@ -72,7 +72,9 @@ def test_gaussian_and_student_t_match_scipy():
             likelihoods.gaussian_loglik(r, 0.02), stats.norm.logpdf(r, scale=0.02), rtol=1e-12
         )
         np.testing.assert_allclose(
-            likelihoods.student_t_loglik(r, 0.02, 3.5), stats.t.logpdf(r, 3.5, scale=0.02), rtol=1e-12
+            likelihoods.student_t_loglik(r, 0.02, 3.5),
+            stats.t.logpdf(r, 3.5, scale=0.02),
+            rtol=1e-12,
         )
 
 
@@ -108,7 +110,9 @@ def test_huber_matches_besiroglu_formula():
 def test_run_loglik_dispatch_and_errors():
     with jax.enable_x64():
         r = np.array([0.01, -0.02])
-        np.testing.assert_allclose(likelihoods.run_loglik("gaussian", r, 0.1), likelihoods.gaussian_loglik(r, 0.1))
+        np.testing.assert_allclose(
+            likelihoods.run_loglik("gaussian", r, 0.1), likelihoods.gaussian_loglik(r, 0.1)
+        )
         hub = likelihoods.run_loglik("huber", r, 0.1, delta=0.5)
         np.testing.assert_allclose(
             hub, likelihoods.huber_loglik(r, 0.1 / math.sqrt(likelihoods.huber_variance(0.5)), 0.5)

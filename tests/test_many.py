@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import bayescale
-from bayescale import classic, inference
+from bayescale import inference
 from bayescale.classic import hoffmann_grid
 from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
 
@@ -80,7 +80,7 @@ def test_fit_many_validation(ragged):
         bayescale.fit_many([ragged["full"], {"N": [1]}])
     with pytest.raises(ValueError, match="no group column"):
         bayescale.fit_many(ragged["full"])
-    with pytest.raises(ValueError, match="unknown fit setting.*init"):
+    with pytest.raises(ValueError, match=r"unknown fit setting.*init"):
         bayescale.fit(ragged["full"], init="classic")  # removed: it changed nothing measured
     with pytest.raises(ValueError, match="unknown fit setting"):
         bayescale.fit_many(list(ragged.values()), method="nuts", n_samples=3)
@@ -125,7 +125,7 @@ def test_nuts_batch_samples_the_law_it_is_given(law):
 
 def test_batches_refuse_what_they_cannot_do(ragged):
     d = next(iter(ragged.values()))
-    with pytest.raises(ValueError, match="method='classic' is Hoffmann.*law 'kaplan'"):
+    with pytest.raises(ValueError, match=r"method='classic' is Hoffmann.*law 'kaplan'"):
         bayescale.fit_many([d], method="classic", law="kaplan")
     grouped = bayescale.ScalingData.from_arrays(
         N=d.N, D=d.D, loss=d.loss, group=np.where(np.arange(len(d)) % 2, "a", "b")
