@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bayescale
-from bayescale.law import ChinchillaParams, log_loss_elementwise, predict_log_loss
+from bayescale.law import ChinchillaParams, log_loss_elementwise
 from bayescale.laws import CHINCHILLA
 from bayescale.optimum import allocate
 from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
@@ -59,7 +59,8 @@ def reference_allocation(p, C, k=6.0):
 def test_kernel_finite_and_accurate_up_to_1e15(x64, p, log_N, log_D):
     want = reference_log_loss(p, log_N, log_D)
     with jax.enable_x64(x64):
-        got = predict_log_loss(p, jnp.asarray([log_N]), jnp.asarray([log_D]))
+        x = {"log_N": jnp.asarray([log_N]), "log_D": jnp.asarray([log_D])}
+        got = CHINCHILLA.predict_log_loss(p._asdict(), x)
         assert got.dtype == (jnp.float64 if x64 else jnp.float32)
         got = float(got[0])
     assert math.isfinite(got)
