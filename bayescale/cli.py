@@ -350,10 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write(path: str, text: str) -> None:
+    from bayescale.io import atomic_write
+
     try:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
+        with atomic_write(path) as fh:  # an interrupted run keeps the previous file
             fh.write(text)
     except OSError as exc:
         raise _InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bayescale.io import atomic_write
 from bayescale.report import fmt
 from bayescale.units import (
     FLOPS_PER_PF_DAY,
@@ -834,7 +835,7 @@ def write_report(
         os.makedirs(os.path.join(out, "figures"), exist_ok=True)
         for name, png in pngs.items():
             rel = f"figures/{name}.png"
-            with open(os.path.join(out, rel), "wb") as fh:
+            with atomic_write(os.path.join(out, rel), "wb") as fh:
                 fh.write(png)
             files[name] = rel
     d["figures"] = [{"name": n, "caption": FIGURES[n], "file": f} for n, f in files.items()]
@@ -843,12 +844,15 @@ def write_report(
         "html": os.path.join(out, "report.html"),
         "json": os.path.join(out, "report.json"),
     }
-    with open(paths["markdown"], "w", encoding="utf-8") as fh:
-        fh.write(markdown_report(d, files))
-    with open(paths["html"], "w", encoding="utf-8") as fh:
-        fh.write(html_report(d, pngs))
-    with open(paths["json"], "w", encoding="utf-8") as fh:
-        json.dump(d, fh, indent=2, allow_nan=False)
-        fh.write("\n")
+    # every text is rendered before any file is touched, and each file is moved into place
+    # whole: a failure leaves the previous report's files as they were
+    texts = {
+        "markdown": markdown_report(d, files),
+        "html": html_report(d, pngs),
+        "json": json.dumps(d, indent=2, allow_nan=False) + "\n",
+    }
+    for key, text in texts.items():
+        with atomic_write(paths[key]) as fh:
+            fh.write(text)
     d["files"] = {**paths, **{n: os.path.join(out, f) for n, f in files.items()}}
     return d
