@@ -32,6 +32,7 @@ __all__ = [
     "CheckpointWarning",
     "ScalingData",
     "design_problems",
+    "read_points",
 ]
 
 #: Fewer runs than this cannot constrain five law parameters and a noise scale.
@@ -814,6 +815,81 @@ class ScalingData:
             f"N {self.N.min():.3g}–{self.N.max():.3g}, D {self.D.min():.3g}–{self.D.max():.3g}, "
             f"loss {self.loss.min():.3g}–{self.loss.max():.3g})"
         )
+
+
+def read_points(
+    source: str | os.PathLike[str] | pd.DataFrame, *, n_col: str = "N", d_col: str = "D"
+) -> tuple[np.ndarray, np.ndarray]:
+    """New (N, D) points to predict at, from a CSV file or a DataFrame: any number >= 1.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        Columns ``n_col`` and ``d_col``; values are counts, written as numbers (7e9) or
+        with a suffix (7B, 2T). Other columns are ignored.
+    n_col, d_col : str
+        Column names.
+
+    Returns
+    -------
+    N, D : numpy.ndarray
+        float64 arrays of the same length.
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, missing column, a value that is not a count > 0, no rows, or sizes
+        too small to be parameters (< 1e4) or tokens (< 1e6), which are likely in the wrong
+        unit.
+    """
+    if isinstance(source, pd.DataFrame):
+        frame, name, word = source.copy(), "DataFrame", "row"
+        frame.columns = [str(c).strip() for c in frame.columns]
+    else:
+        path = os.fspath(source)
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"no such file: {path!r}"
+                if not os.path.exists(path)
+                else f"{path!r} is not a regular file, expected a CSV file"
+            )
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {path!r}: {exc}") from None
+        frame, name, word = _read_csv_text(text, path), os.path.basename(path), "line"
+    out = []
+    for col, what, floor in (
+        (n_col, "parameters", PLAUSIBLE_N_MAX),
+        (d_col, "tokens", PLAUSIBLE_D_MAX),
+    ):
+        if col not in frame.columns:
+            cols = ", ".join(repr(c) for c in frame.columns) or "none"
+            raise ValueError(
+                f"column {col!r} not found in {name}; available columns: {cols}; expected "
+                "columns N and D (parameters and tokens) of the runs to predict"
+            )
+        values, classes = _parse_cells(frame[col], col, name, suffixes=True)
+        bad = (classes != _OK) | ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            rows = list(frame.index[bad])
+            raise ValueError(
+                f"column {col!r} of {name} is not a count > 0 in {word}s {_fmt_rows(rows)} "
+                f"({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B"
+            )
+        small = values < floor
+        if small.any():
+            rows = list(frame.index[small])
+            raise ValueError(
+                f"column {col!r} of {name} holds {_fmt_values(list(values[small]))} in "
+                f"{word}s {_fmt_rows(rows)}: implausibly few {what} (< {floor:g}); write "
+                "sizes in full or with a suffix, e.g. 7B or 7e9"
+            )
+        out.append(values)
+    if not len(out[0]):
+        raise ValueError(f"{name} has no rows; give at least one N, D point to predict at")
+    return out[0], out[1]
 
 
 #: |corr(log N, log D)| above this means the runs scale N and D together too closely for
