@@ -49,7 +49,7 @@ PLAUSIBLE_N_MAX, PLAUSIBLE_D_MAX = 1e4, 1e6
 #: uniform guess over a 50k vocabulary is ln(50257) ≈ 10.8 nats, and fitted runs sit lower.
 PERPLEXITY_MIN = 8.0
 # column names that say a row is one checkpoint of a longer run
-_CHECKPOINT_NAME = re.compile(r"step|ckpt|checkpoint|portion|iter|epoch|progress", re.I)
+_CHECKPOINT_NAME = re.compile(r"step|ckpt|checkpoint|portion|iter|progress|elapsed|current", re.I)
 # ...unless the name says it is a setting of the whole run
 _RUN_SETTING_NAME = re.compile(r"total|max|num_|schedule", re.I)
 
@@ -236,6 +236,14 @@ def _warn_checkpoints(frame: pd.DataFrame, N: np.ndarray, used: list[str], sourc
         and _CHECKPOINT_NAME.search(str(c))
         and not _RUN_SETTING_NAME.search(str(c))
         and frame[c].nunique() > 1
+    ]
+    # a position equal to a run total on every row (current_steps == total_steps) says each
+    # row is already its run's final checkpoint
+    totals = [c for c in frame.columns if _RUN_SETTING_NAME.search(str(c))]
+    likely = [
+        c
+        for c in likely
+        if not any(frame[c].astype(str).equals(frame[t].astype(str)) for t in totals)
     ]
     if not likely:
         return
