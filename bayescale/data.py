@@ -286,9 +286,8 @@ def _check_units(
     ):
         top = float(np.max(arr))
         if unit is None and top < floor:
-            where = col if col.startswith(name) else f"column {col!r}"
             raise ValueError(
-                f"{where} holds {name} of at most {top:g}, implausibly few {what} "
+                f"{col} holds {name} of at most {top:g}, implausibly few {what} "
                 f"(expected the largest above {floor:g}); if the sizes are logged in "
                 f"millions or billions say so with {opt} M or B (or {opt} 1 if these are "
                 "plain counts)"
@@ -669,8 +668,8 @@ class ScalingData:
                 N,
                 D,
                 loss,
-                n_col=n_col if has_n else f"N derived from {c_col!r}",
-                d_col=d_col if has_d else f"D derived from {c_col!r}",
+                n_col=f"column {n_col!r}" if has_n else f"N derived from {c_col!r}",
+                d_col=f"column {d_col!r}" if has_d else f"D derived from {c_col!r}",
                 loss_col=loss_col,
                 n_unit=n_unit,
                 d_unit=d_unit,

@@ -469,8 +469,8 @@ def _headline(d: dict[str, Any]) -> dict[str, Any]:
         more = len(g["problems"]) - 1
         checks = (
             "The fit FAILED its checks; treat every number as provisional: "
-            + (g["problems"][0] if g["problems"] else "see Fit diagnostics")
-            + (f" (and {more} more problems under Fit diagnostics)" if more > 0 else "")
+            + (g["problems"][0].rstrip(".") if g["problems"] else "see Fit diagnostics")
+            + (f" (and {more} more problems under Fit diagnostics)." if more > 0 else ".")
         )
     return {"recommendations": recs, "risk": risk, "checks": checks, "ok": bool(g["ok"])}
 
