@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -101,9 +102,29 @@ def split_holdout(
 
 
 def evaluate(
-    fit: FitResult, test: ScalingData, ci: Sequence[float] = (0.5, 0.9), *, seed: int = 0
+    fit: FitResult,
+    test: ScalingData | pd.DataFrame | str | os.PathLike[str],
+    ci: Sequence[float] = (0.5, 0.9),
+    *,
+    seed: int = 0,
+    **columns: Any,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Score a fit's posterior predictive on held-out runs.
+
+    Parameters
+    ----------
+    fit : FitResult
+        The fit whose predictions are scored.
+    test : ScalingData, pandas.DataFrame or path to a CSV
+        The held-out runs: any number from one up (the 8-run minimum is for fitting). A
+        DataFrame or CSV is validated by :meth:`ScalingData.from_dataframe` /
+        :meth:`~ScalingData.from_csv` with ``min_runs=1``.
+    ci : sequence of float, default (0.5, 0.9)
+        Central predictive-interval levels to score.
+    seed : int, default 0
+        Seed of the predictive residual draws.
+    **columns
+        Column options for a DataFrame or CSV (``n_col=``, ``loss_col=``, ``n_unit=``...).
 
     Returns
     -------
@@ -116,6 +137,18 @@ def evaluate(
     """
     from bayescale.checking import _levels, predictive_draws
 
+    if isinstance(test, pd.DataFrame):
+        test = ScalingData.from_dataframe(test, **{"min_runs": 1, **columns})
+    elif isinstance(test, str | os.PathLike):
+        test = ScalingData.from_csv(test, **{"min_runs": 1, **columns})
+    elif not isinstance(test, ScalingData):
+        raise ValueError(
+            f"test must be a ScalingData, a DataFrame or a CSV path, got {type(test).__name__}"
+        )
+    elif columns:
+        raise ValueError(f"column options {sorted(columns)} apply to a DataFrame or CSV only")
+    if len(test) < 1:
+        raise ValueError("test has no runs; give at least one held-out run to score")
     levels = _levels(ci)
     y = test.log_loss
     rep = predictive_draws(fit, test, seed=seed)

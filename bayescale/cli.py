@@ -1,6 +1,7 @@
-"""Command line: ``bayescale fit``, ``report``, ``compare``, ``backtest`` and ``demo``.
+"""Command line: ``bayescale fit``, ``predict``, ``report``, ``compare``, ``backtest``, ``demo``.
 
-``bayescale fit CSV ...`` prints a budget table; ``bayescale report CSV ... --out DIR`` also
+``bayescale fit CSV ...`` prints a budget table; ``bayescale predict CSV --at 70B/1.4T``
+fits and predicts the loss of new runs; ``bayescale report CSV ... --out DIR`` also
 writes a decision report; ``compare`` and ``backtest`` fit several laws or likelihoods and
 rank them; ``bayescale demo`` fits the bundled Chinchilla data and writes a decision report.
 
@@ -15,11 +16,13 @@ diagnostics, design, identification; its outputs are still written, with ``"ok":
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DIAGNOSTICS = 0, 1, 2, 3
@@ -142,7 +145,47 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
     )
+    p.add_argument(
+        "--run-col",
+        type=_columns,
+        metavar="COL[,COL...]",
+        help="columns that identify a run in a file of checkpoints: each run's last "
+        "checkpoint (largest D) is fitted, e.g. --run-col model,total_steps,peak_lr",
+    )
+    p.add_argument(
+        "--n-unit",
+        type=_unit,
+        metavar="UNIT",
+        help="unit of the N column: 1, K, M, B (or G), T, e.g. M for a params_M column",
+    )
+    p.add_argument(
+        "--d-unit", type=_unit, metavar="UNIT", help="unit of the D column, e.g. B for tokens_B"
+    )
+    p.add_argument(
+        "--loss-kind",
+        choices=("loss", "perplexity"),
+        help="perplexity: fit the log of the loss column; loss: accept losses above 8 nats",
+    )
     _add_law_data_options(p)
+
+
+def _columns(text: str) -> list[str]:
+    cols = [t.strip() for t in text.split(",")]
+    if not cols or any(not c for c in cols):
+        raise argparse.ArgumentTypeError(f"expected COL or COL,COL,..., got {text!r}")
+    return cols
+
+
+def _unit(text: str) -> str:
+    from bayescale.units import parse_unit
+
+    try:
+        parse_unit(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown unit {text!r}; expected 1, K, M, B (or G) or T"
+        ) from None
+    return text
 
 
 def _add_law_data_options(p: argparse.ArgumentParser) -> None:
@@ -211,6 +254,46 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     _add_sampler_options(p)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
     p.add_argument("--report", metavar="OUT.md", help="write a Markdown report")
+
+
+def _point(text: str) -> tuple[float, float]:
+    from bayescale.units import parse_count
+
+    n, sep, d = text.partition("/")
+    if not sep:
+        raise argparse.ArgumentTypeError(
+            f"expected N/D (parameters/tokens, e.g. 70B/1.4T or 7e9/2e12), got {text!r}"
+        )
+    try:
+        return parse_count(n.strip(), "N"), parse_count(d.strip(), "D")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (in --at {text!r})") from None
+
+
+def _add_predict_options(p: argparse.ArgumentParser) -> None:
+    from bayescale.law import LIKELIHOODS
+
+    p.add_argument(
+        "--at",
+        type=_point,
+        action="append",
+        metavar="N/D",
+        help="a new run: parameters/tokens, e.g. 70B/1.4T or 7e9/2e12; repeatable",
+    )
+    p.add_argument(
+        "--at-file",
+        metavar="FILE",
+        help="CSV of new runs with columns N and D (sizes like 70B allowed)",
+    )
+    p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
+    p.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        default="gaussian",
+        help="residual distribution on log loss (default gaussian)",
+    )
+    _add_sampler_options(p)
+    p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
 
 
 def _factor(text: str) -> float:
@@ -294,6 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(f)
     _add_fit_options(f)
     _add_law_option(f)
+    pr = sub.add_parser(
+        "predict",
+        help="fit a CSV and predict the loss of new runs at given sizes, with intervals",
+    )
+    _add_data_options(pr)
+    _add_predict_options(pr)
+    _add_law_option(pr)
     r = sub.add_parser(
         "report", help="fit a CSV and write a decision report (Markdown, HTML, JSON)"
     )
@@ -350,10 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write(path: str, text: str) -> None:
+    from bayescale.io import atomic_write
+
     try:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
+        with atomic_write(path) as fh:  # an interrupted run keeps the previous file
             fh.write(text)
     except OSError as exc:
         raise _InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
@@ -388,6 +480,8 @@ def _run(args: argparse.Namespace) -> int:
         data = bayescale.load_dataset("chinchilla")
     else:
         data = _load_data(args)
+    if args.command == "predict":
+        return _run_predict(args, data)
     for path in (args.json, args.report, args.save):
         _check_writable(path)  # before the fit, not after minutes of sampling
     specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
@@ -469,14 +563,41 @@ def _law_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _load_data(args: argparse.Namespace) -> Any:
+    """Read the runs; data warnings and the checkpoint note are printed on one line each."""
+    from bayescale.data import CheckpointWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CheckpointWarning)
+        data = _read_data(args)
+    if not args.quiet:
+        for w in caught:
+            if issubclass(w.category, CheckpointWarning):
+                print(f"bayescale: warning: {_one_line(w.message)}", file=sys.stderr)
+        if data.checkpoints_set_aside:
+            rows = len(data) + data.checkpoints_set_aside
+            print(
+                f"bayescale: {len(data)} runs in {rows} rows (runs identified by "
+                f"{', '.join(args.run_col)}): fitting each run's last checkpoint, "
+                f"{data.checkpoints_set_aside} earlier checkpoint rows set aside"
+            )
+    return data
+
+
+def _read_data(args: argparse.Namespace) -> Any:
     import bayescale
 
     extra = dict(args.extra_col or [])
+    units = {
+        "run_cols": args.run_col,
+        "n_unit": args.n_unit,
+        "d_unit": args.d_unit,
+        "loss_kind": args.loss_kind,
+    }
     dataset = getattr(args, "dataset", None)
     if dataset is not None:
         if args.csv is not None:
             raise _InputError("give a CSV or --dataset, not both")
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {k: v for k, v in units.items() if v is not None}
         if extra:
             options["extra_cols"] = extra
         if args.group_col:
@@ -493,7 +614,92 @@ def _load_data(args: argparse.Namespace) -> Any:
         flops_per_param_token=args.flops_per_param_token,
         extra_cols=extra or None,
         group_col=args.group_col,
+        **units,
     )
+
+
+def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
+    import numpy as np
+
+    from bayescale.data import PLAUSIBLE_D_MAX, PLAUSIBLE_N_MAX, read_points
+
+    if args.at and args.at_file:
+        raise _InputError("give --at points or --at-file, not both")
+    if args.at_file:
+        return read_points(args.at_file)
+    if not args.at:
+        raise _InputError("give the runs to predict: --at N/D (e.g. 70B/1.4T) or --at-file")
+    for n, d in args.at:
+        # a bare 7 meant as 7B would be predicted silently at seven parameters
+        if n < PLAUSIBLE_N_MAX or d < PLAUSIBLE_D_MAX:
+            raise _InputError(
+                f"--at {n:g}/{d:g}: implausibly few parameters or tokens (N below "
+                f"{PLAUSIBLE_N_MAX:g} or D below {PLAUSIBLE_D_MAX:g}); write sizes with a "
+                "suffix (70B/1.4T) or in full (7e10/1.4e12)"
+            )
+    points = np.array(args.at, dtype=np.float64)
+    return points[:, 0], points[:, 1]
+
+
+def _run_predict(args: argparse.Namespace, data: Any) -> int:
+    """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
+    import bayescale
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.report import prediction_text, predictions
+
+    if args.group_col:
+        raise _InputError(
+            "predict does not take --group-col yet; fit a pooled model in Python and call "
+            "FitResult.predict(N, D, kind='new_run', group=...)"
+        )
+    N, D = _prediction_points(args)
+    for path in (args.json, args.save):
+        _check_writable(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        result = bayescale.fit(
+            data,
+            likelihood=args.likelihood,
+            chains=args.chains,
+            warmup=args.warmup,
+            draws=args.draws,
+            seed=args.seed,
+            target_accept=args.target_accept,
+            **_law_options(args),
+        )
+    d = predictions(result, N, D, ci=args.ci, seed=args.seed)
+    out = {
+        "n_runs": len(data),
+        "source": data.source,
+        "law": result.law.name,
+        "likelihood": result.settings.likelihood,
+        **d,
+        "diagnostics": result.diagnostics.to_dict(),
+    }
+    if args.json:
+        _write(args.json, json.dumps(out, indent=2) + "\n")
+    if args.save:
+        try:
+            result.save(args.save)
+        except ValueError as exc:
+            raise _InputError(str(exc)) from None
+    if not args.quiet or not result.ok:
+        from bayescale.report import _FAILED_BANNER, _diag_line
+
+        lines = [] if result.ok else [_FAILED_BANNER, ""]
+        lines.append(
+            f"bayescale predict: {len(data)} runs from {data.source}, {result.law.name} law, "
+            f"{result.settings.likelihood} likelihood"
+        )
+        lines += [
+            "",
+            prediction_text(d),
+            "",
+            _diag_line(out),
+        ]
+        lines += [f"  - {p}" for p in out["diagnostics"]["problems"]]
+        print("\n".join(lines))
+    return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
 
 
 def _run_models(args: argparse.Namespace, data: Any) -> int:
@@ -601,10 +807,33 @@ def _one_line(message: Any) -> str:
     return " ".join(str(message).split())
 
 
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """``--quiet``: no warnings (JAX's compilation-cache ones included) and no JAX log lines.
+
+    Problems that matter still reach the user: failed diagnostics print the table and set
+    exit code 3, bad input prints one line and exits 2.
+    """
+    loggers = [logging.getLogger(name) for name in ("jax", "jax._src", "absl")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bayescale`` command; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "quiet", False):
+            with _silenced():
+                return _run(args)
         return _run(args)
     except (_InputError, ValueError) as exc:
         print(f"bayescale: error: {_one_line(exc)}", file=sys.stderr)

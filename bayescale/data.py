@@ -14,6 +14,8 @@ import io
 import math
 import numbers
 import os
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +23,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["COLLINEAR_CORR", "MIN_DISTINCT", "MIN_RUNS", "ScalingData", "design_problems"]
+from bayescale.units import parse_unit
+
+__all__ = [
+    "COLLINEAR_CORR",
+    "MIN_DISTINCT",
+    "MIN_RUNS",
+    "CheckpointWarning",
+    "ScalingData",
+    "design_problems",
+    "read_points",
+]
 
 #: Fewer runs than this cannot constrain five law parameters and a noise scale.
 MIN_RUNS = 8
@@ -29,6 +41,21 @@ MIN_RUNS = 8
 #: separately from its coefficient and the asymptote E.
 MIN_DISTINCT = 3
 _MAX_LISTED = 8
+#: Largest N (parameters) and D (tokens) below these are implausible as plain counts: the
+#: smallest language models studied have ~1e4 parameters and train on ~1e6 tokens, so a
+#: column topping out lower was almost surely logged in millions or billions.
+PLAUSIBLE_N_MAX, PLAUSIBLE_D_MAX = 1e4, 1e6
+#: A loss in nats above this on every run looks like a perplexity (exp of the loss): even a
+#: uniform guess over a 50k vocabulary is ln(50257) ≈ 10.8 nats, and fitted runs sit lower.
+PERPLEXITY_MIN = 8.0
+# column names that say a row is one checkpoint of a longer run
+_CHECKPOINT_NAME = re.compile(r"step|ckpt|checkpoint|portion|iter|progress|elapsed|current", re.I)
+# ...unless the name says it is a setting of the whole run
+_RUN_SETTING_NAME = re.compile(r"total|max|num_|schedule", re.I)
+
+
+class CheckpointWarning(UserWarning):
+    """The rows look like several checkpoints per run but no run columns were given."""
 
 
 def _fmt_rows(labels: Sequence[Any]) -> str:
@@ -62,8 +89,16 @@ def _positive_float(value: Any, name: str) -> float:
 _OK, _MISSING, _BAD = 0, 1, 2
 
 
-def _parse_cell(v: Any) -> tuple[float, int]:
-    """One cell to (float, class): numbers and numeric text parse; booleans and the rest don't."""
+_SUFFIXED = re.compile(r"^([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmbgt])$", re.I)
+_SUFFIX_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def _parse_cell(v: Any, suffixes: bool = False) -> tuple[float, int]:
+    """One cell to (float, class): numbers and numeric text parse; booleans and the rest don't.
+
+    With ``suffixes`` (parameter and token columns), text such as ``125M`` or ``1.3B`` reads
+    as 1.25e8 and 1.3e9.
+    """
     if v is None or v is pd.NA or v is pd.NaT:
         return math.nan, _MISSING
     if isinstance(v, bool | np.bool_):  # True is an int to Python, not a model size to us
@@ -75,7 +110,10 @@ def _parse_cell(v: Any) -> tuple[float, int]:
         try:
             return float(s), _OK  # "nan" and "inf" parse, and are reported as such later
         except ValueError:
-            return math.nan, _BAD
+            m = _SUFFIXED.match(s) if suffixes else None
+            if m is None:
+                return math.nan, _BAD
+            return float(m.group(1)) * _SUFFIX_SCALE[m.group(2).lower()], _OK
     if isinstance(v, numbers.Real | decimal.Decimal):
         try:
             x = float(v)
@@ -86,7 +124,9 @@ def _parse_cell(v: Any) -> tuple[float, int]:
     return math.nan, _BAD
 
 
-def _parse_cells(raw: pd.Series, col: str, source: str) -> tuple[np.ndarray, np.ndarray]:
+def _parse_cells(
+    raw: pd.Series, col: str, source: str, suffixes: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Values (float64) and cell classes of one column; rejects non-numeric dtypes outright."""
     dtype = raw.dtype
     kind = getattr(dtype, "kind", "O")
@@ -98,7 +138,7 @@ def _parse_cells(raw: pd.Series, col: str, source: str) -> tuple[np.ndarray, np.
     if kind in "iuf" and not isinstance(dtype, pd.CategoricalDtype):
         values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         return values, np.where(np.isnan(values), _MISSING, _OK)
-    parsed = [_parse_cell(v) for v in raw.astype(object).to_numpy()]
+    parsed = [_parse_cell(v, suffixes) for v in raw.astype(object).to_numpy()]
     values = np.array([x for x, _ in parsed], dtype=np.float64)
     classes = np.array([c for _, c in parsed], dtype=np.int8)
     return values, classes
@@ -150,6 +190,117 @@ def _read_csv_text(text: str, path: str) -> pd.DataFrame:
     return frame
 
 
+def _run_keys(
+    frame: pd.DataFrame, run_cols: Any, source: str, row_word: str, missing: Any
+) -> np.ndarray | None:
+    """One integer per row naming its run (rows sharing all ``run_cols`` values), or None."""
+    if run_cols is None:
+        return None
+    cols = [run_cols] if isinstance(run_cols, str) else list(run_cols)
+    cols = [str(c).strip() for c in cols]
+    if not cols or any(not c for c in cols):
+        raise ValueError(f"run_cols must name one or more columns, got {run_cols!r}")
+    for col in cols:
+        if col not in frame.columns:
+            raise missing(col, "run_cols / --run-col")
+        values = frame[col]
+        empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+        if empty.any():
+            rows = list(frame.index[empty])
+            raise ValueError(
+                f"run column {col!r} is empty in {row_word}s {_fmt_rows(rows)} of {source}; "
+                "every checkpoint row needs the values that identify its run"
+            )
+    # text values, so 0.002 and "0.002" in two exports name the same run
+    as_text = frame[cols].astype(str).apply(lambda c: c.str.strip())
+    return as_text.groupby(cols, sort=False).ngroup().to_numpy()
+
+
+def _last_checkpoints(keys: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Positions of each run's last checkpoint (largest D; the later row on a tie), in order."""
+    order = np.lexsort((np.arange(len(D)), D, keys))  # by run, then D, then position
+    last = np.r_[keys[order][1:] != keys[order][:-1], True]
+    return np.sort(order[last])
+
+
+def _warn_checkpoints(frame: pd.DataFrame, N: np.ndarray, used: list[str], source: str) -> None:
+    """Warn when rows look like checkpoints of fewer runs (many rows per N, a step column)."""
+    per_n = len(N) / len(np.unique(N))
+    if per_n < 4:
+        return
+    # position in a run (current_steps, portion_elapsed) vs its configuration (total_steps)
+    likely = [
+        c
+        for c in frame.columns
+        if c not in used
+        and _CHECKPOINT_NAME.search(str(c))
+        and not _RUN_SETTING_NAME.search(str(c))
+        and frame[c].nunique() > 1
+    ]
+    # a position equal to a run total on every row (current_steps == total_steps) says each
+    # row is already its run's final checkpoint
+    totals = [c for c in frame.columns if _RUN_SETTING_NAME.search(str(c))]
+    likely = [
+        c
+        for c in likely
+        if not any(frame[c].astype(str).equals(frame[t].astype(str)) for t in totals)
+    ]
+    if not likely:
+        return
+    # a run's settings take few distinct values: show those first
+    counts = {c: frame[c].nunique() for c in frame.columns if c not in used and c not in likely}
+    ids = sorted((c for c, n in counts.items() if 1 < n <= len(frame) / 4), key=counts.get)
+    shown = ", ".join(repr(c) for c in likely[:4])
+    hint = f", perhaps among {', '.join(repr(c) for c in ids[:6])}" if ids else ""
+    warnings.warn(
+        f"{source} has {len(N)} rows but only {len(np.unique(N))} distinct N "
+        f"({per_n:.0f} rows per N) and checkpoint-like column(s) {shown}: these look like "
+        "several checkpoints per run, which the fit would treat as independent final "
+        "losses. Name the columns that identify a run with run_cols= / --run-col"
+        f"{hint}, to fit each run's last checkpoint.",
+        CheckpointWarning,
+        stacklevel=4,
+    )
+
+
+def _check_units(
+    N: np.ndarray,
+    D: np.ndarray,
+    loss: np.ndarray,
+    *,
+    n_col: str,
+    d_col: str,
+    loss_col: str,
+    n_unit: Any,
+    d_unit: Any,
+    loss_kind: str | None,
+) -> None:
+    """Refuse sizes and losses whose magnitude says they are in another unit.
+
+    An answer in the wrong units is worse than none, so only an explicit unit (``n_unit``,
+    ``d_unit``, ``loss_kind``) lets such data through.
+    """
+    for name, arr, col, unit, floor, opt, what in (
+        ("N", N, n_col, n_unit, PLAUSIBLE_N_MAX, "n_unit / --n-unit", "parameters"),
+        ("D", D, d_col, d_unit, PLAUSIBLE_D_MAX, "d_unit / --d-unit", "tokens"),
+    ):
+        top = float(np.max(arr))
+        if unit is None and top < floor:
+            raise ValueError(
+                f"{col} holds {name} of at most {top:g}, implausibly few {what} "
+                f"(expected the largest above {floor:g}); if the sizes are logged in "
+                f"millions or billions say so with {opt} M or B (or {opt} 1 if these are "
+                "plain counts)"
+            )
+    if loss_kind is None and float(np.min(loss)) > PERPLEXITY_MIN:
+        raise ValueError(
+            f"column {loss_col!r} is above {PERPLEXITY_MIN:g} in every run (lowest "
+            f"{float(np.min(loss)):.4g}): that looks like perplexity, not a loss in nats; "
+            "pass loss_kind='perplexity' / --loss-kind perplexity to fit its log (or "
+            "loss_kind='loss' / --loss-kind loss if these are losses)"
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class ScalingData:
     """Validated training runs: model size ``N``, training tokens ``D``, final ``loss``.
@@ -172,6 +323,9 @@ class ScalingData:
         Further per-run numeric columns a law may need (e.g. unique tokens ``U_D``).
     group : numpy.ndarray or None
         Optional group label per run (architecture, data mix) for pooled models.
+    checkpoints_set_aside : int
+        Checkpoint rows not fitted because ``run_cols`` grouped them with a later
+        checkpoint of the same run (0 without ``run_cols``).
     """
 
     N: np.ndarray
@@ -182,6 +336,7 @@ class ScalingData:
     rows: np.ndarray = field(default=None)  # type: ignore[assignment]
     extra: Mapping[str, np.ndarray] = field(default_factory=dict)
     group: np.ndarray | None = None
+    checkpoints_set_aside: int = 0
 
     def __post_init__(self) -> None:
         if self.rows is None:
@@ -201,6 +356,10 @@ class ScalingData:
         extra_cols: Mapping[str, str] | None = None,
         group_col: str | None = None,
         min_runs: int = MIN_RUNS,
+        run_cols: str | Sequence[str] | None = None,
+        n_unit: str | float | None = None,
+        d_unit: str | float | None = None,
+        loss_kind: str | None = None,
     ) -> ScalingData:
         """Read runs from a CSV file (comma, semicolon or tab separated).
 
@@ -218,7 +377,24 @@ class ScalingData:
         group_col : str, optional
             Column holding a group label per run.
         min_runs : int, default 8
-            Fewest runs accepted.
+            Fewest runs accepted. 8 (and at least 3 distinct N and D) is what a fit needs;
+            runs that are only predicted or scored (held-out runs for
+            :func:`bayescale.backtest.evaluate`, :meth:`FitResult.log_likelihood`) may be
+            as few as one: pass ``min_runs=1``, which also skips the design checks.
+        run_cols : str or sequence of str, optional
+            Columns that identify a run when the file logs several checkpoints per run:
+            rows sharing all their values are one run, of which only the last checkpoint
+            (largest D) is kept; :attr:`checkpoints_set_aside` counts the others. Without
+            it, data that look like checkpoints (many rows per N and a column named like
+            ``step``, ``checkpoint`` or ``portion``) raise a :class:`CheckpointWarning`.
+        n_unit, d_unit : {"1", "K", "M", "B", "G", "T"} or float, optional
+            Unit the N and D columns are logged in (``"M"``: millions of parameters,
+            ``"B"``: billions of tokens). Values may also carry their own suffix
+            (``125M``, ``1.3B``). Without a unit, a largest N below 1e4 or a largest D below
+            1e6 is refused as implausible for counts; ``"1"`` declares plain counts.
+        loss_kind : {"loss", "perplexity"}, optional
+            ``"perplexity"`` fits the log of the column. Without it, a loss above 8 on every
+            run is refused as a likely perplexity; ``"loss"`` declares it a loss.
 
         Returns
         -------
@@ -261,6 +437,10 @@ class ScalingData:
             extra_cols=extra_cols,
             group_col=group_col,
             min_runs=min_runs,
+            run_cols=run_cols,
+            n_unit=n_unit,
+            d_unit=d_unit,
+            loss_kind=loss_kind,
             source=os.path.basename(path),
             row_word="line",
         )
@@ -278,6 +458,10 @@ class ScalingData:
         extra_cols: Mapping[str, str] | None = None,
         group_col: str | None = None,
         min_runs: int = MIN_RUNS,
+        run_cols: str | Sequence[str] | None = None,
+        n_unit: str | float | None = None,
+        d_unit: str | float | None = None,
+        loss_kind: str | None = None,
         source: str = "DataFrame",
         row_word: str = "row",
     ) -> ScalingData:
@@ -288,6 +472,8 @@ class ScalingData:
         frame : pandas.DataFrame
             One row per training run. Rows are reported by their index label.
         n_col, d_col, loss_col, c_col, flops_per_param_token, extra_cols, group_col, min_runs
+            As in :meth:`from_csv`.
+        run_cols, n_unit, d_unit, loss_kind
             As in :meth:`from_csv`.
         source : str
             Name used in messages.
@@ -302,7 +488,13 @@ class ScalingData:
         ------
         ValueError
             Missing or non-numeric column; NaN or infinite values; N, D, C or loss not > 0;
-            fewer than ``min_runs`` runs; fewer than 3 distinct N or D values.
+            fewer than ``min_runs`` runs; fewer than 3 distinct N or D values (when
+            ``min_runs`` >= 8); sizes or losses that look like another unit.
+
+        Warns
+        -----
+        CheckpointWarning
+            The rows look like checkpoints of fewer runs and ``run_cols`` is not given.
         """
         if not isinstance(frame, pd.DataFrame):
             raise ValueError(f"expected a pandas DataFrame, got {type(frame).__name__}")
@@ -333,6 +525,7 @@ class ScalingData:
             raise missing(d_col, "d_col / --d-col", f" (nor a FLOPs column {c_col!r})")
         used = [loss_col, n_col if has_n else c_col, d_col if has_d else c_col]
         used += list((extra_cols or {}).values()) + ([group_col] if group_col else [])
+        used += [run_cols] if isinstance(run_cols, str) else list(run_cols or [])
         for col in dict.fromkeys(used):
             if names.count(col) > 1:
                 where = ", ".join(str(i + 1) for i, c in enumerate(names) if c == col)
@@ -346,21 +539,24 @@ class ScalingData:
                 f"N {used[1]!r}, D {used[2]!r} (with C {c_col!r})"
             )
 
-        if len(frame) < min_runs:
+        n_scale = parse_unit(n_unit, "n_unit / --n-unit")
+        d_scale = parse_unit(d_unit, "d_unit / --d-unit")
+        if loss_kind not in (None, "loss", "perplexity"):
             raise ValueError(
-                f"{source} has {len(frame)} runs; at least {min_runs} are needed to fit "
-                "E, A, B, alpha, beta and the noise scale"
+                f"loss_kind must be 'loss' or 'perplexity' (or None to check), got {loss_kind!r}"
             )
+        keys = _run_keys(frame, run_cols, source, row_word, missing)
 
-        def column(col: str) -> np.ndarray:
+        def column(col: str, suffixes: bool = False) -> np.ndarray:
             raw = frame[col]
-            arr, cls_ = _parse_cells(raw, col, source)
+            arr, cls_ = _parse_cells(raw, col, source, suffixes)
             bad = cls_ == _BAD
             if bad.any():
                 rows = list(frame.index[bad])
+                hint = " such as 1.3e9 or 1.3B" if suffixes else ""
                 raise ValueError(
                     f"column {col!r} has non-numeric values in {row_word}s {_fmt_rows(rows)} "
-                    f"({_fmt_values(list(raw[bad]))}); expected numbers"
+                    f"({_fmt_values(list(raw[bad]))}); expected numbers{hint}"
                 )
             blank = cls_ == _MISSING
             if blank.any():
@@ -387,30 +583,22 @@ class ScalingData:
             return arr
 
         loss = column(loss_col)
+        if loss_kind == "perplexity":
+            loss = np.log(loss)
         if has_n and has_d:
-            N, D = column(n_col), column(d_col)
+            N, D = column(n_col, True) * n_scale, column(d_col, True) * d_scale
         elif has_n:
-            N = column(n_col)
+            N = column(n_col, True) * n_scale
             D = column(c_col) / (k * N)
         else:
-            D = column(d_col)
+            D = column(d_col, True) * d_scale
             N = column(c_col) / (k * D)
-        for name, arr, col in (("N", N, n_col), ("D", D, d_col)):
-            derived = not (has_n if name == "N" else has_d)
+        for name, arr in (("N", N), ("D", D)):
             if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
                 rows = list(frame.index[~(np.isfinite(arr) & (arr > 0))])
                 raise ValueError(
                     f"{name} derived from {c_col!r} is not a finite positive number in "
                     f"{row_word}s {_fmt_rows(rows)}"
-                )
-            n_distinct = len(np.unique(arr))
-            if n_distinct < MIN_DISTINCT:
-                what = f"{name} (from {c_col!r})" if derived else f"column {col!r}"
-                exponent = "alpha" if name == "N" else "beta"
-                raise ValueError(
-                    f"{what} has {n_distinct} distinct value(s); at least {MIN_DISTINCT} are "
-                    f"needed to identify the exponent {exponent}: add runs at other values "
-                    f"of {name}"
                 )
         with np.errstate(over="ignore", under="ignore"):
             C = k * N * D
@@ -428,7 +616,7 @@ class ScalingData:
         for name, col in (extra_cols or {}).items():
             if col not in have:
                 raise missing(col, "extra_cols")
-            extras[name] = column(col)
+            extras[name] = column(col, True)
         group = None
         if group_col is not None:
             if group_col not in have:
@@ -443,15 +631,61 @@ class ScalingData:
                 )
             group = g.astype(str).to_numpy()
 
+        labels = np.asarray(frame.index)
+        set_aside = 0
+        if keys is not None:
+            # the last checkpoint (largest D; the later row on a tie) of each run
+            keep = _last_checkpoints(keys, D)
+            set_aside = len(D) - len(keep)
+            N, D, loss, labels = N[keep], D[keep], loss[keep], labels[keep]
+            extras = {name: v[keep] for name, v in extras.items()}
+            group = None if group is None else group[keep]
+        elif len(frame) >= 2 * MIN_RUNS:
+            _warn_checkpoints(frame, N, used, source)
+
+        n_runs = len(N)
+        if n_runs < min_runs:
+            what = "runs" if keys is None else f"runs (from {len(frame)} checkpoint rows)"
+            raise ValueError(
+                f"{source} has {n_runs} {what}; at least {min_runs} are needed to fit "
+                "E, A, B, alpha, beta and the noise scale (runs that are only predicted or "
+                "scored need just one: pass min_runs=1)"
+            )
+        if min_runs >= MIN_RUNS:  # fittable data: check the design too
+            for name, arr, col in (("N", N, n_col), ("D", D, d_col)):
+                n_distinct = len(np.unique(arr))
+                if n_distinct < MIN_DISTINCT:
+                    derived = not (has_n if name == "N" else has_d)
+                    what = f"{name} (from {c_col!r})" if derived else f"column {col!r}"
+                    exponent = "alpha" if name == "N" else "beta"
+                    raise ValueError(
+                        f"{what} has {n_distinct} distinct value(s); at least {MIN_DISTINCT} "
+                        f"are needed to identify the exponent {exponent}: add runs at other "
+                        f"values of {name}"
+                    )
+        if n_runs:
+            _check_units(
+                N,
+                D,
+                loss,
+                n_col=f"column {n_col!r}" if has_n else f"N derived from {c_col!r}",
+                d_col=f"column {d_col!r}" if has_d else f"D derived from {c_col!r}",
+                loss_col=loss_col,
+                n_unit=n_unit,
+                d_unit=d_unit,
+                loss_kind=loss_kind,
+            )
+
         return cls(
             N=N,
             D=D,
             loss=loss,
             flops_per_param_token=k,
             source=source,
-            rows=np.asarray(frame.index),
+            rows=labels,
             extra=extras,
             group=group,
+            checkpoints_set_aside=set_aside,
         )
 
     @classmethod
@@ -465,6 +699,9 @@ class ScalingData:
         flops_per_param_token: float = 6.0,
         group: Any = None,
         min_runs: int = MIN_RUNS,
+        n_unit: str | float | None = None,
+        d_unit: str | float | None = None,
+        loss_kind: str | None = None,
         **extra: Any,
     ) -> ScalingData:
         """Build from array-likes; give ``loss`` and two of ``N``, ``D``, ``C``.
@@ -480,7 +717,9 @@ class ScalingData:
         group : array-like, optional
             Group label per run.
         min_runs : int, default 8
-            Fewest runs accepted.
+            Fewest runs accepted (1 for runs that are only predicted or scored).
+        n_unit, d_unit, loss_kind : optional
+            As in :meth:`from_csv`.
         **extra : array-like
             Further per-run numeric columns (e.g. ``U_D=...``).
 
@@ -519,6 +758,9 @@ class ScalingData:
             extra_cols={k: k for k in extra},
             group_col="group" if group is not None else None,
             min_runs=min_runs,
+            n_unit=n_unit,
+            d_unit=d_unit,
+            loss_kind=loss_kind,
             source="arrays",
             row_word="position",
         )
@@ -580,6 +822,81 @@ class ScalingData:
             f"N {self.N.min():.3g}–{self.N.max():.3g}, D {self.D.min():.3g}–{self.D.max():.3g}, "
             f"loss {self.loss.min():.3g}–{self.loss.max():.3g})"
         )
+
+
+def read_points(
+    source: str | os.PathLike[str] | pd.DataFrame, *, n_col: str = "N", d_col: str = "D"
+) -> tuple[np.ndarray, np.ndarray]:
+    """New (N, D) points to predict at, from a CSV file or a DataFrame: any number >= 1.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        Columns ``n_col`` and ``d_col``; values are counts, written as numbers (7e9) or
+        with a suffix (7B, 2T). Other columns are ignored.
+    n_col, d_col : str
+        Column names.
+
+    Returns
+    -------
+    N, D : numpy.ndarray
+        float64 arrays of the same length.
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, missing column, a value that is not a count > 0, no rows, or sizes
+        too small to be parameters (< 1e4) or tokens (< 1e6), which are likely in the wrong
+        unit.
+    """
+    if isinstance(source, pd.DataFrame):
+        frame, name, word = source.copy(), "DataFrame", "row"
+        frame.columns = [str(c).strip() for c in frame.columns]
+    else:
+        path = os.fspath(source)
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"no such file: {path!r}"
+                if not os.path.exists(path)
+                else f"{path!r} is not a regular file, expected a CSV file"
+            )
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {path!r}: {exc}") from None
+        frame, name, word = _read_csv_text(text, path), os.path.basename(path), "line"
+    out = []
+    for col, what, floor in (
+        (n_col, "parameters", PLAUSIBLE_N_MAX),
+        (d_col, "tokens", PLAUSIBLE_D_MAX),
+    ):
+        if col not in frame.columns:
+            cols = ", ".join(repr(c) for c in frame.columns) or "none"
+            raise ValueError(
+                f"column {col!r} not found in {name}; available columns: {cols}; expected "
+                "columns N and D (parameters and tokens) of the runs to predict"
+            )
+        values, classes = _parse_cells(frame[col], col, name, suffixes=True)
+        bad = (classes != _OK) | ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            rows = list(frame.index[bad])
+            raise ValueError(
+                f"column {col!r} of {name} is not a count > 0 in {word}s {_fmt_rows(rows)} "
+                f"({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B"
+            )
+        small = values < floor
+        if small.any():
+            rows = list(frame.index[small])
+            raise ValueError(
+                f"column {col!r} of {name} holds {_fmt_values(list(values[small]))} in "
+                f"{word}s {_fmt_rows(rows)}: implausibly few {what} (< {floor:g}); write "
+                "sizes in full or with a suffix, e.g. 7B or 7e9"
+            )
+        out.append(values)
+    if not len(out[0]):
+        raise ValueError(f"{name} has no rows; give at least one N, D point to predict at")
+    return out[0], out[1]
 
 
 #: |corr(log N, log D)| above this means the runs scale N and D together too closely for

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bayescale.io import atomic_write
 from bayescale.report import fmt
 from bayescale.units import (
     FLOPS_PER_PF_DAY,
@@ -238,6 +239,7 @@ def build_report(
     }
     d["assumptions"] = _assumptions(result, d, specs, cost_model)
     d["summary"] = _summary(d)
+    d["headline"] = _headline(d)
     return _jsonable(d)
 
 
@@ -329,11 +331,12 @@ def _summary(d: dict[str, Any]) -> list[str]:
         if extra := _money_text(b):
             bits.append(extra)
         out.append(
-            f"At {fmt(r['budget'])} FLOPs ({'; '.join(bits)}) train {fmt(r['N_bayes'])} "
-            f"parameters on {fmt(r['D_bayes'])} tokens ({fmt(r['tokens_per_param_bayes'])} "
+            f"At {fmt(r['budget'])} FLOPs ({'; '.join(bits)}) train "
+            f"{format_count(r['N_bayes'])} parameters on {format_count(r['D_bayes'])} tokens "
+            f"({fmt(r['tokens_per_param_bayes'])} "
             "tokens per parameter): the size that minimises the expected loss, predicted "
             f"{fmt(r['expected_loss_bayes'])}. The compute-optimal size itself is uncertain: "
-            f"{_interval(r['N_opt'], r['N_opt_lo'], r['N_opt_hi'])} parameters ({pct} "
+            f"{_interval(r['N_opt'], r['N_opt_lo'], r['N_opt_hi'], 'count')} parameters ({pct} "
             "interval)."
         )
     worst = max(rows, key=lambda r: r["excess_loss_plugin"] or 0.0)
@@ -362,7 +365,7 @@ def _summary(d: dict[str, Any]) -> list[str]:
             f"{format_value(keep, 'pct')} of the budget ({fmt(p['wasted_flops'])} FLOPs "
             "wasted at the median" + (f", {wasted}" if wasted else "") + "). Its N is within "
             f"×{p['within']:g} of the optimal N "
-            f"({_interval(p['N_opt'], p['N_opt_lo'], p['N_opt_hi'])}) with probability "
+            f"({_interval(p['N_opt'], p['N_opt_lo'], p['N_opt_hi'], 'count')}) with probability "
             f"{format_value(p['p_within'], 'prob')}."
         )
     for t in d["targets"]:
@@ -376,8 +379,8 @@ def _summary(d: dict[str, Any]) -> list[str]:
             continue
         need = f"needs {_interval(t['C'], t['C_lo'], t['C_hi'])} FLOPs"
         sentence = (
-            f"Reaching loss {fmt(t['target'])} {need} (N {fmt(t['N'])}, D {fmt(t['D'])} at the "
-            "median)"
+            f"Reaching loss {fmt(t['target'])} {need} (N {format_count(t['N'])}, D "
+            f"{format_count(t['D'])} at the median)"
         )
         if p < 1:
             sentence += (
@@ -396,7 +399,8 @@ def _summary(d: dict[str, Any]) -> list[str]:
             f"With at most {format_count(cap['D_max'])} training tokens the cap binds above "
             f"{_interval(b['median'], b['lo'], b['hi'])} FLOPs. At {fmt(last['budget'])} "
             f"FLOPs it binds with probability {format_value(last['p_binds'], 'prob')}: train "
-            f"{fmt(last['N_bayes'])} parameters on {fmt(last['D_bayes'])} tokens, at a loss "
+            f"{format_count(last['N_bayes'])} parameters on {format_count(last['D_bayes'])} "
+            "tokens, at a loss "
             f"cost of {_interval(last['loss_penalty'], last['loss_penalty_lo'], last['loss_penalty_hi'])} "  # noqa: E501
             "against unlimited data."
         )
@@ -419,6 +423,77 @@ def _summary(d: dict[str, Any]) -> list[str]:
             + " ".join(g["problems"])
         )
     return out
+
+
+def _budget_label(d: dict[str, Any], i: int) -> str:
+    """The budget as the user wrote it, when that was not a bare number of FLOPs."""
+    text = d["budgets"][i].get("text") or ""
+    return "" if not text or _is_number(text) else text
+
+
+def _headline(d: dict[str, Any]) -> dict[str, Any]:
+    """The answer first: what to train at each budget, the plans' risk, whether checks passed."""
+    pct = f"{100 * d['ci']:g}%"
+    recs = []
+    for i, r in enumerate(d["bayes_optimal"]):
+        label = _budget_label(d, i)
+        at = f"{fmt(r['budget'])} FLOPs" + (f" ({label})" if label else "")
+        recs.append(
+            f"At {at}: train {format_count(r['N_bayes'])} parameters on "
+            f"{format_count(r['D_bayes'])} tokens (compute-optimal N "
+            f"{_interval(r['N_opt'], r['N_opt_lo'], r['N_opt_hi'], 'count')}, D "
+            f"{_interval(r['D_opt'], r['D_opt_lo'], r['D_opt_hi'], 'count')}, {pct}); "
+            f"expected loss {fmt(r['expected_loss_bayes'])}."
+        )
+    risk = []
+    for p in d["plans"]:
+        risk.append(
+            f"The planned run {p['label']} ({format_count(p['N'])} parameters on "
+            f"{format_count(p['D'])} tokens) is expected to end {fmt(p['regret_mean'])} above "
+            f"the best loss its compute allows (regret "
+            f"{_interval(p['regret'], p['regret_lo'], p['regret_hi'])}, {pct}), wasting "
+            f"{format_value(p['waste'], 'pct')} of its compute at the median; its N is within "
+            f"×{p['within']:g} of the optimum with probability "
+            f"{format_value(p['p_within'], 'prob')}."
+        )
+    if not risk:
+        risk.append("No planned run was given: pass plans= (--plan 70B/1.4T) to see its risk.")
+    g = d["fit"]["diagnostics"]
+    if g["ok"]:
+        checks = (
+            f"The fit's checks passed: sampling (max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
+            f"{g['ess_bulk_min']:,.0f}, {g['divergences']} divergences), design and "
+            "identification."
+        )
+    else:
+        more = len(g["problems"]) - 1
+        checks = (
+            "The fit FAILED its checks; treat every number as provisional: "
+            + (g["problems"][0].rstrip(".") if g["problems"] else "see Fit diagnostics")
+            + (f" (and {more} more problems under Fit diagnostics)." if more > 0 else ".")
+        )
+    return {"recommendations": recs, "risk": risk, "checks": checks, "ok": bool(g["ok"])}
+
+
+def _headline_table(d: dict[str, Any]) -> tuple[list[str], list[list[list[Cell]]]]:
+    pct = f"{100 * d['ci']:g}%"
+    header = ["budget (FLOPs)", "train N", "on D tokens", f"N_opt, {pct}", f"D_opt, {pct}"]
+    header.append("expected loss")
+    rows = []
+    for i, _ in enumerate(d["bayes_optimal"]):
+        p = f"bayes_optimal.{i}"
+        label = _budget_label(d, i)
+        rows.append(
+            [
+                [_c(d, f"{p}.budget")] + ([_t(f" ({label})")] if label else []),
+                [_c(d, f"{p}.N_bayes", "count")],
+                [_c(d, f"{p}.D_bayes", "count")],
+                _ci(d, f"{p}.N_opt", "count"),
+                _ci(d, f"{p}.D_opt", "count"),
+                [_c(d, f"{p}.expected_loss_bayes")],
+            ]
+        )
+    return header, rows
 
 
 # ------------------------------------------------------------------------------ tables
@@ -474,12 +549,12 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
             dollars = d["budgets"][i]["dollars"]
             row.append([_t("$"), _c(d, f"budgets.{i}.dollars")] if dollars else [_t("—")])
         row += [
-            [_c(d, f"{p}.N_bayes")],
-            _ci(d, f"{p}.N_opt"),
-            [_c(d, f"{p}.D_bayes")],
+            [_c(d, f"{p}.N_bayes", "count")],
+            _ci(d, f"{p}.N_opt", "count"),
+            [_c(d, f"{p}.D_bayes", "count")],
             [_c(d, f"{p}.tokens_per_param_bayes")],
             [_c(d, f"{p}.expected_loss_bayes")],
-            [_c(d, f"{p}.N_plugin")],
+            [_c(d, f"{p}.N_plugin", "count")],
             [_c(d, f"{p}.excess_loss_plugin")],
             [_c(d, f"{p}.evpi")],
         ]
@@ -510,8 +585,8 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
             p = f"plans.{i}"
             row = [
                 [_t(plan["label"])],
-                [_c(d, f"{p}.N")],
-                [_c(d, f"{p}.D")],
+                [_c(d, f"{p}.N", "count")],
+                [_c(d, f"{p}.D", "count")],
                 [_c(d, f"{p}.C")],
                 _ci(d, f"{p}.regret"),
                 [_c(d, f"{p}.regret_mean")],
@@ -521,7 +596,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
                 _ci(d, f"{p}.waste", "pct"),
                 [_c(d, f"{p}.wasted_flops")],
                 [_c(d, f"{p}.p_within", "prob")],
-                _ci(d, f"{p}.N_opt"),
+                _ci(d, f"{p}.N_opt", "count"),
             ]
             rows.append(row)
         tables.append(
@@ -544,8 +619,8 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
                     [_c(d, f"{p}.target")],
                     [_c(d, f"{p}.p_reachable", "prob")],
                     _ci(d, f"{p}.C"),
-                    [_c(d, f"{p}.N")],
-                    [_c(d, f"{p}.D")],
+                    [_c(d, f"{p}.N", "count")],
+                    [_c(d, f"{p}.D", "count")],
                 ]
             )
         tables.append(
@@ -567,10 +642,10 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
                 [
                     [_c(d, f"{p}.budget")],
                     [_c(d, f"{p}.p_binds", "prob")],
-                    _ci(d, f"{p}.N"),
-                    [_c(d, f"{p}.D")],
+                    _ci(d, f"{p}.N", "count"),
+                    [_c(d, f"{p}.D", "count")],
                     _ci(d, f"{p}.loss_penalty"),
-                    [_c(d, f"{p}.N_bayes")],
+                    [_c(d, f"{p}.N_bayes", "count")],
                 ]
             )
         b = "data_cap.C_bind"
@@ -628,7 +703,15 @@ def _plain(cells: list[Cell]) -> str:
 # ------------------------------------------------------------------------------ Markdown
 def markdown_report(d: dict[str, Any], figure_files: dict[str, str] | None = None) -> str:
     """The report as Markdown, figures linked as files (``figure_files``: name → path)."""
-    out = [f"# {d['title']}", "", "## Summary", ""]
+    h = d["headline"]
+    out = [f"# {d['title']}", "", "## Answer", ""]
+    if not h["ok"]:
+        out += [f"**{h['checks']}**", ""]
+    header, rows = _headline_table(d)
+    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_plain(c) for c in r) + " |" for r in rows]
+    out += [""] + [f"**Risk:** {r}" for r in h["risk"]]
+    out += ["", f"**Checks:** {h['checks']}" if h["ok"] else "", "", "## Summary", ""]
     out += [f"- {s}" for s in d["summary"]]
     out.append("")
     for title, header, rows, note in _tables(d):
@@ -667,6 +750,11 @@ th { background: #f3f3f3; } td:first-child { text-align: left; }
 .warn { color: #a00; font-weight: bold; }
 figure { margin: 1rem 0; } figcaption { color: #555; font-size: 0.85rem; }
 img { max-width: 100%; height: auto; }
+.headline { border: 2px solid #2a7a3b; background: #f2faf4; border-radius: 6px;
+            padding: 0.2rem 1.2rem 0.8rem; margin: 1rem 0 2rem; }
+.headline h2 { margin-top: 0.8rem; } .headline table { font-size: 1rem; background: #fff; }
+.headline.failed { border-color: #a00; background: #fdf2f2; }
+.headline .risk, .headline .checks { margin: 0.5rem 0; } .checks.ok { color: #1d5e2c; }
 """
 
 
@@ -696,9 +784,25 @@ def html_report(d: dict[str, Any], figures: dict[str, bytes] | None = None) -> s
         "</head>",
         "<body>",
         f"<h1>{e(d['title'])}</h1>",
-        "<h2>Summary</h2>",
-        '<ul class="summary">',
     ]
+    h = d["headline"]
+    header, rows = _headline_table(d)
+    out.append(f'<section class="headline{"" if h["ok"] else " failed"}" id="answer">')
+    out.append("<h2>Answer</h2>")
+    if not h["ok"]:
+        out.append(f'<p class="warn checks">{e(h["checks"])}</p>')
+    out.append("<table>")
+    out.append("<thead><tr>" + "".join(f"<th>{e(x)}</th>" for x in header) + "</tr></thead>")
+    out.append("<tbody>")
+    for r in rows:
+        out.append("<tr>" + "".join(f"<td>{_html_cells(c)}</td>" for c in r) + "</tr>")
+    out.append("</tbody></table>")
+    for r in h["risk"]:
+        out.append(f'<p class="risk"><strong>Risk:</strong> {e(r)}</p>')
+    if h["ok"]:
+        out.append(f'<p class="checks ok"><strong>Checks:</strong> {e(h["checks"])}</p>')
+    out.append("</section>")
+    out += ["<h2>Summary</h2>", '<ul class="summary">']
     for s in d["summary"]:
         cls = ' class="warn"' if s.startswith("WARNING") else ""
         out.append(f"<li{cls}>{e(s)}</li>")
@@ -834,7 +938,7 @@ def write_report(
         os.makedirs(os.path.join(out, "figures"), exist_ok=True)
         for name, png in pngs.items():
             rel = f"figures/{name}.png"
-            with open(os.path.join(out, rel), "wb") as fh:
+            with atomic_write(os.path.join(out, rel), "wb") as fh:
                 fh.write(png)
             files[name] = rel
     d["figures"] = [{"name": n, "caption": FIGURES[n], "file": f} for n, f in files.items()]
@@ -843,12 +947,15 @@ def write_report(
         "html": os.path.join(out, "report.html"),
         "json": os.path.join(out, "report.json"),
     }
-    with open(paths["markdown"], "w", encoding="utf-8") as fh:
-        fh.write(markdown_report(d, files))
-    with open(paths["html"], "w", encoding="utf-8") as fh:
-        fh.write(html_report(d, pngs))
-    with open(paths["json"], "w", encoding="utf-8") as fh:
-        json.dump(d, fh, indent=2, allow_nan=False)
-        fh.write("\n")
+    # every text is rendered before any file is touched, and each file is moved into place
+    # whole: a failure leaves the previous report's files as they were
+    texts = {
+        "markdown": markdown_report(d, files),
+        "html": html_report(d, pngs),
+        "json": json.dumps(d, indent=2, allow_nan=False) + "\n",
+    }
+    for key, text in texts.items():
+        with atomic_write(paths[key]) as fh:
+            fh.write(text)
     d["files"] = {**paths, **{n: os.path.join(out, f) for n, f in files.items()}}
     return d

@@ -627,12 +627,42 @@ class FitResult:
         table.attrs.update(ci=ci, ci_kind=ci_kind)
         return table
 
-    def predict(self, N: Any, D: Any, *, group: str | None = None, **covariates: Any):
-        """Posterior draws of the law's loss at new (N, D): shape (n_draws, len(N)).
+    def predict(
+        self,
+        N: Any,
+        D: Any,
+        *,
+        kind: str = "law",
+        seed: int = 0,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> np.ndarray:
+        """Posterior draws of the loss at new (N, D): shape (n_draws, len(N)).
 
-        A pooled fit needs ``group``; laws with extra covariates take them by name
-        (``U_D=...``, one value or one per point).
+        Parameters
+        ----------
+        N, D : float or array-like
+            Parameters and training tokens, same shape, finite and > 0.
+        kind : {"law", "new_run"}, default "law"
+            ``"law"``: the law's mean loss per posterior draw — the uncertainty about the
+            law only. ``"new_run"``: the loss one new training run at (N, D) would reach,
+            the law plus the fitted run-to-run noise (a residual in log loss from the
+            fit's likelihood — Gaussian, Student-t with ``nu`` or Huber — with each draw's
+            ``sigma``): the posterior predictive, and the wider of the two.
+        seed : int, default 0
+            Seed of the ``"new_run"`` residuals; the same seed gives the same draws.
+        group : str, optional
+            The group to predict for; required by a pooled fit.
+        **covariates
+            Extra inputs of the law by name (``U_D=...``), one value or one per point.
+
+        Returns
+        -------
+        numpy.ndarray
+            Loss (not log loss) draws, float64.
         """
+        if kind not in ("law", "new_run"):
+            raise ValueError(f"kind must be 'law' or 'new_run', got {kind!r}")
         N = np.atleast_1d(np.asarray(N, dtype=np.float64))
         D = np.atleast_1d(np.asarray(D, dtype=np.float64))
         if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
@@ -641,7 +671,28 @@ class FitResult:
             raise ValueError(f"this fit is pooled over groups; pass group= (one of {self.groups})")
         x = self._x_at(N, D, covariates)
         with jax.enable_x64(True):  # draws are stored as float64
-            return np.exp(np.asarray(self.law.predict_log_loss(self.theta(group), x)))
+            log_loss = np.asarray(self.law.predict_log_loss(self.theta(group), x))
+            if kind == "new_run":
+                log_loss = log_loss + self._residual_draws(log_loss.shape, seed)
+            return np.exp(log_loss)
+
+    def _residual_draws(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
+        """Log-loss residuals of new runs from the fitted likelihood, one row per draw."""
+        import numpyro.distributions as dist
+
+        from bayescale.model import HuberResidual
+
+        sigma = jnp.asarray(self.draws("sigma"))[:, None]
+        lik = self.settings.likelihood
+        if lik == "gaussian":
+            noise: Any = dist.Normal(0.0, sigma)
+        elif lik == "student_t":
+            noise = dist.StudentT(jnp.asarray(self.draws("nu"))[:, None], 0.0, sigma)
+        else:
+            noise = HuberResidual(jnp.zeros_like(sigma), sigma, float(self.settings.delta))
+        # one draw per (posterior draw, point): (n_draws, 1) parameters broadcast to shape
+        eps = noise.expand(shape).sample(jax.random.key(seed))
+        return np.asarray(eps, dtype=np.float64)
 
     def _x_at(self, N: np.ndarray, D: np.ndarray, covariates: Mapping[str, Any]) -> dict:
         x = {"log_N": np.log(N), "log_D": np.log(D)}

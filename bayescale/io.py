@@ -9,11 +9,14 @@ gives the same summary and allocation to the last bit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import tempfile
+from collections.abc import Iterator
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,7 +26,7 @@ from bayescale.diagnostics import compute_diagnostics
 if TYPE_CHECKING:
     from bayescale.fit import FitResult
 
-__all__ = ["FORMAT", "load", "save", "to_datatree"]
+__all__ = ["FORMAT", "atomic_path", "atomic_write", "load", "save", "to_datatree"]
 
 #: Identifies bayescale fit files; bumped when the layout changes. Version 2 adds the law,
 #: groups, fixed parameters and extra data columns; version-1 files (Chinchilla law) still load.
@@ -50,6 +53,83 @@ def _version(pkg: str) -> str:
 def versions() -> dict[str, str]:
     """Versions of the packages that determine a fit's numbers."""
     return {p: _version(p) for p in ("bayescale", "jax", "jaxlib", "numpyro", "arviz")}
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
+    """A temporary path beside ``path`` that replaces it only once the block completes.
+
+    The temporary file lives in the destination's folder, so :func:`os.replace` is an atomic
+    rename on the same file system: readers see either the previous file or the complete
+    new one, never a truncated one. If the block raises (or is interrupted), the temporary
+    file is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination. Its folder must exist.
+
+    Yields
+    ------
+    str
+        The temporary path to write to (an empty file, created with mode 0600 and given the
+        permissions a new file would get before the rename).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        _match_permissions(tmp, path)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _match_permissions(tmp: str, path: str) -> None:
+    # mkstemp creates 0600; keep an existing file's mode, else what open() would have given
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "w", *, encoding: str | None = "utf-8"
+) -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; move it into place when the block completes.
+
+    See :func:`atomic_path`: an interrupted or failed write leaves the previous file intact.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination.
+    mode : {"w", "wb"}
+        Text or binary.
+    encoding : str, default "utf-8"
+        Text encoding (ignored for ``"wb"``).
+
+    Yields
+    ------
+    file object
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    with atomic_path(path) as tmp:
+        kwargs = {"encoding": encoding} if mode == "w" else {}
+        with open(tmp, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def to_datatree(result: FitResult, *, log_likelihood: bool = False) -> Any:
@@ -116,10 +196,16 @@ def _record(result: FitResult) -> dict[str, Any]:
 
 
 def save(result: FitResult, path: str | os.PathLike[str]) -> None:
-    """Write ``result`` to a netCDF file (h5netcdf engine)."""
+    """Write ``result`` to a netCDF file (h5netcdf engine).
+
+    The file is written to a temporary file in the same folder and moved into place when
+    complete, so a failed or interrupted save leaves a previous file at ``path`` intact.
+    """
     tree = to_datatree(result)
     try:
-        tree.to_netcdf(os.fspath(path), engine="h5netcdf")
+        # written beside the destination and renamed: a failed write keeps the old file
+        with atomic_path(path) as tmp:
+            tree.to_netcdf(tmp, engine="h5netcdf")
     except OSError as exc:
         raise ValueError(f"cannot write {os.fspath(path)!r}: {exc}") from None
 
@@ -260,6 +346,10 @@ def _validate_runs(data: ScalingData) -> None:
         loss=data.loss,
         flops_per_param_token=data.flops_per_param_token,
         min_runs=1,
+        # stored values are already in parameters, tokens and nats, whatever they look like
+        n_unit=1,
+        d_unit=1,
+        loss_kind="loss",
     )
 
 

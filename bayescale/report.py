@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["fmt", "markdown_summary", "text_summary"]
+import numpy as np
+
+from bayescale.units import format_count
+
+__all__ = ["fmt", "markdown_summary", "prediction_text", "predictions", "text_summary"]
 
 
 def fmt(x: float, digits: int = 3) -> str:
@@ -45,7 +49,9 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         row = [f"{a['group']}: {fmt(a['budget'])}" if "group" in a else fmt(a["budget"])]
         for key in ("N_opt", "D_opt", "tokens_per_param", "loss"):
             v = a[key]
-            row.append(f"{fmt(v['median'])} [{fmt(v['lo'])}, {fmt(v['hi'])}]")
+            # sizes as people say them (82.1B, 1.17T); the JSON keeps the exact values
+            f = format_count if key in ("N_opt", "D_opt") else fmt
+            row.append(f"{f(v['median'])} [{f(v['lo'])}, {f(v['hi'])}]")
         alloc.append(row)
     # laws with extra covariates (data-constrained: U_D) allocate at stated values
     at = "".join(f", {k} = {fmt(v)}" for k, v in d.get("allocation_covariates", {}).items())
@@ -126,3 +132,86 @@ def markdown_summary(d: dict[str, Any]) -> str:
     out += ["", "## Priors", ""]
     out += [f"- {k}: {v}" for k, v in d["priors"].items()]
     return "\n".join(out) + "\n"
+
+
+def _quantiles(x: np.ndarray, ci: float) -> dict[str, float]:
+    lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
+    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
+
+
+def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) -> dict[str, Any]:
+    """Posterior predictions at new (N, D) points, as ``bayescale predict`` reports them.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit.
+    N, D : array-like
+        Parameters and tokens of the new runs (one point or many).
+    ci : float, default 0.9
+        Mass of the equal-tailed intervals.
+    seed : int, default 0
+        Seed of the new-run noise draws (:meth:`FitResult.predict` with ``kind="new_run"``).
+
+    Returns
+    -------
+    dict
+        ``{"ci", "data_C_max", "predictions": [{"N", "D", "C", "loss", "law_loss",
+        "extrapolation"}]}``: ``loss`` (median, lo, hi) is a new run's loss, the law plus
+        the fitted run-to-run noise; ``law_loss`` the law's mean loss alone (narrower);
+        ``extrapolation`` is C over the largest fitted run's C (above 1: beyond the data).
+        Values are exact floats.
+    """
+    from bayescale.posterior import check_ci
+
+    ci = float(check_ci(ci)[0])
+    N = np.atleast_1d(np.asarray(N, dtype=np.float64))
+    D = np.atleast_1d(np.asarray(D, dtype=np.float64))
+    covariates = result._covariates({})  # laws with covariates predict at the data's largest
+    new = result.predict(N, D, kind="new_run", seed=seed, **covariates)
+    law = result.predict(N, D, kind="law", **covariates)
+    k = float(result.data.flops_per_param_token)
+    c_max = float(np.max(result.data.C))
+    rows = []
+    for j, (n, d) in enumerate(zip(N, D, strict=True)):
+        C = k * float(n) * float(d)
+        rows.append(
+            {
+                "N": float(n),
+                "D": float(d),
+                "C": C,
+                "loss": _quantiles(new[:, j], ci),
+                "law_loss": _quantiles(law[:, j], ci),
+                "extrapolation": C / c_max,
+            }
+        )
+    return {"ci": ci, "data_C_max": c_max, "predictions": rows}
+
+
+def prediction_text(d: dict[str, Any]) -> str:
+    """The terminal table of :func:`predictions` output."""
+    pct = f"{100 * d['ci']:g}%"
+    header = ["N", "D", "C (FLOPs)", f"new run's loss, {pct}", f"law's mean loss, {pct}"]
+    header.append("C / largest run")
+    rows = []
+    for p in d["predictions"]:
+        cells = [format_count(p["N"]), format_count(p["D"]), fmt(p["C"])]
+        for key in ("loss", "law_loss"):
+            v = p[key]
+            cells.append(f"{fmt(v['median'], 4)} [{fmt(v['lo'], 4)}, {fmt(v['hi'], 4)}]")
+        x = p["extrapolation"]
+        cells.append(f"{x:,.0f}×" if x >= 10 else f"{x:.2g}×")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.append(
+        "new run's loss: where one training run at that size would land (the law plus the "
+        "fitted run-to-run noise); law's mean loss: the fitted law alone."
+    )
+    if any(p["extrapolation"] > 1 for p in d["predictions"]):
+        lines.append(
+            f"C / largest run above 1× extrapolates beyond the fitted runs (largest "
+            f"{fmt(d['data_C_max'])} FLOPs); the intervals assume the law keeps holding."
+        )
+    return "\n".join(lines)

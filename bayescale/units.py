@@ -45,6 +45,7 @@ __all__ = [
     "parse_budget_spec",
     "parse_cost",
     "parse_count",
+    "parse_unit",
     "register_accelerator",
 ]
 
@@ -244,13 +245,30 @@ def format_dollars(dollars: float) -> str:
 
 
 def format_count(x: float) -> str:
-    """Parameters or tokens the way people say them: ``70B``, ``1.4T``, ``350M``."""
+    """Parameters or tokens the way people say them: ``82.1B``, ``1.17T``, ``350M``.
+
+    Three significant digits, trailing zeros kept so a column of sizes lines up
+    (``70.0B``, ``1.40T``); below 1,000 the plain number, above 999T scientific notation.
+    Reports show these; JSON and netCDF keep the exact values.
+    """
+    x = float(x)
     if not math.isfinite(x):
         return "n/a"
+    ax = abs(x)
+    if ax >= 999.5e12:
+        return f"{x:.2e}"
     for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(x) >= scale:
-            return f"{x / scale:.3g}{suffix}"
+        # 999.7M rounds to 1.00B, not "1.00e+03M"
+        if ax >= scale * (1 - 5e-4):
+            return _sig3(x / scale) + suffix
+    if ax >= 1:
+        return f"{x:.0f}" if ax >= 99.95 else _sig3(x)
     return f"{x:.3g}"
+
+
+def _sig3(v: float) -> str:
+    text = f"{v:#.3g}"
+    return text[:-1] if text.endswith(".") else text
 
 
 def _format_peak(flops_per_s: float) -> str:
@@ -581,3 +599,40 @@ def parse_count(text: str | float, name: str = "count") -> float:
     if not math.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {text!r}")
     return v
+
+
+#: Scale of each unit name :func:`parse_unit` accepts (counts logged in millions, billions...).
+UNIT_SCALE = {"1": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def parse_unit(unit: str | float | None, name: str = "unit") -> float:
+    """The factor a column logged in ``unit`` is multiplied by: ``"M"`` → 1e6, ``"B"`` → 1e9.
+
+    Parameters
+    ----------
+    unit : {"1", "K", "M", "B", "G", "T"}, number or None
+        The unit a count was logged in (case-insensitive; ``"G"`` is ``"B"``); ``None``
+        and ``"1"`` mean plain counts. A number is taken as the factor itself.
+    name : str
+        The option's name, for messages (``"n_unit / --n-unit"``).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Unknown unit name, or a factor that is not a finite number > 0.
+    """
+    if unit is None:
+        return 1.0
+    if isinstance(unit, int | float) and not isinstance(unit, bool):
+        return _positive(unit, name, "a finite factor > 0")
+    key = str(unit).strip().lower()
+    if key not in UNIT_SCALE:
+        raise ValueError(
+            f"unknown {name} {unit!r}; expected one of 1, K, M, B (or G), T "
+            "(the unit the column was logged in, e.g. M for millions)"
+        )
+    return UNIT_SCALE[key]

@@ -89,8 +89,90 @@ def test_non_positive_flops():
 
 
 def test_too_few_runs():
-    with pytest.raises(ValueError, match=r"has 7 runs; at least 8"):
+    with pytest.raises(ValueError, match=r"has 7 runs; at least 8.*pass min_runs=1"):
         ScalingData.from_dataframe(frame(7))
+
+
+def test_runs_only_scored_may_be_few_and_share_sizes():
+    # held-out or prediction runs: one is enough, and they may all share one N
+    one = ScalingData.from_dataframe(frame(1), min_runs=1)
+    assert len(one) == 1
+    f = frame(4)
+    f["N"] = 1e9
+    assert len(ScalingData.from_dataframe(f, min_runs=1)) == 4
+
+
+def test_run_cols_keep_the_last_checkpoint_of_each_run():
+    rows = []
+    for run, n in enumerate(np.geomspace(1e8, 1e10, 9)):
+        for step in (1, 2, 3):  # D grows with the step; the last row is the final loss
+            rows.append(
+                {
+                    "run": f"r{run}",
+                    "lr": 0.001,
+                    "step": step,
+                    "N": n,
+                    "D": 2e9 * step * (1 + run / 3),
+                    "loss": 3 - run / 10 - step / 100,
+                }
+            )
+    f = pd.DataFrame(rows).sample(frac=1, random_state=0)  # row order must not matter
+    d = ScalingData.from_dataframe(f, run_cols=["run", "lr"])
+    assert len(d) == 9 and d.checkpoints_set_aside == 18
+    final = pd.DataFrame(rows).query("step == 3").set_index("N")
+    np.testing.assert_array_equal(np.sort(d.D), np.sort(final["D"].to_numpy()))
+    assert set(f.loc[d.rows, "step"]) == {3}  # row labels point at the kept rows
+    with pytest.raises(ValueError, match=r"column 'seed' not found.*run_cols / --run-col"):
+        ScalingData.from_dataframe(f, run_cols="seed")
+    with pytest.raises(ValueError, match=r"has 3 runs \(from 9 checkpoint rows\)"):
+        ScalingData.from_dataframe(f[f.run.isin(["r0", "r1", "r2"])], run_cols="run")
+    # without run_cols: a warning that names the checkpoint column
+    with pytest.warns(bayescale.data.CheckpointWarning, match=r"'step'.*run_cols"):
+        ScalingData.from_dataframe(pd.concat([f, f.assign(lr=0.002)]))
+
+
+def test_units_and_suffixed_values():
+    f = frame().assign(N=lambda x: x.N / 1e6, D=lambda x: x.D / 1e9)
+    with pytest.raises(
+        ValueError, match=r"column 'N' holds N of at most 9999, implausibly few.*n_unit"
+    ):
+        ScalingData.from_dataframe(f.assign(N=f.N / 1.0001))
+    d = ScalingData.from_dataframe(f, n_unit="M", d_unit="B")
+    np.testing.assert_allclose(d.N, frame().N)
+    np.testing.assert_allclose(d.D, frame().D)
+    assert len(ScalingData.from_dataframe(frame().assign(N=5.0), n_unit="1", min_runs=1)) == 10
+    text = frame(8).astype(object)
+    text["N"] = ["125M", "350M", "760M", "1.3B", "2.7B", "6.7B", "13B", "30B"]
+    text["D"] = ["300B", "1T", "2T", "1.4T", "0.5T", "3T", "1T", "2T"]
+    d = ScalingData.from_dataframe(text)
+    assert d.N[0] == 1.25e8 and d.N[3] == 1.3e9 and d.D[1] == 1e12
+    text.loc[2, "N"] = "7 bn"
+    with pytest.raises(ValueError, match=r"column 'N' has non-numeric values in rows 2.*1.3B"):
+        ScalingData.from_dataframe(text)
+    with pytest.raises(ValueError, match="unknown n_unit / --n-unit 'x'"):
+        ScalingData.from_dataframe(frame(), n_unit="x")
+
+
+def test_perplexity_is_refused_unless_declared():
+    f = frame().assign(loss=lambda x: np.exp(x.loss + 1))
+    with pytest.raises(ValueError, match=r"looks like perplexity.*loss_kind='perplexity'"):
+        ScalingData.from_dataframe(f)
+    d = ScalingData.from_dataframe(f, loss_kind="perplexity")
+    np.testing.assert_allclose(d.loss, frame().loss + 1)
+    assert len(ScalingData.from_dataframe(f, loss_kind="loss")) == 10
+
+
+def test_read_points(tmp_path):
+    from bayescale.data import read_points
+
+    N, D = read_points(pd.DataFrame({"N": ["70B", 7e9], "D": ["1.4T", "2e12"]}))
+    assert list(N) == [7e10, 7e9] and list(D) == [1.4e12, 2e12]
+    path = tmp_path / "at.csv"
+    path.write_text("D,N\n1T,70\n")
+    with pytest.raises(ValueError, match=r"column 'N' of at.csv holds 70 in lines 2"):
+        read_points(path)
+    with pytest.raises(ValueError, match="no such file"):
+        read_points(tmp_path / "none.csv")
 
 
 @pytest.mark.parametrize("col,exponent", [("N", "alpha"), ("D", "beta")])

@@ -105,9 +105,10 @@ def test_summary_says_what_to_do(report):
     text = " ".join(d["summary"])
     b = d["bayes_optimal"][-1]
     assert text.startswith("At ")
-    assert f"train {format_value(b['N_bayes'])} parameters on {format_value(b['D_bayes'])}" in text
+    n, dd = format_value(b["N_bayes"], "count"), format_value(b["D_bayes"], "count")
+    assert f"train {n} parameters on {dd}" in text
     assert "2048xH100:30d@40%,$2.5/h" in text and "$3.69M" in text
-    assert "Your plan 70B/1.4T (70B parameters on 1.4T tokens" in text
+    assert "Your plan 70B/1.4T (70.0B parameters on 1.40T tokens" in text
     assert "of its compute" in text and "P(regret < 0.001)" in text
     # 1.5 lies below every draw's irreducible loss: said plainly, no number invented
     assert "Loss 1.50 is unreachable on every posterior draw" in text
@@ -126,7 +127,7 @@ def test_markdown_has_tables_figures_and_assumptions(report):
         "## Recommended allocation",
         "## Risk of the planned runs",
         "## Compute for a target loss",
-        "## Data cap: at most 1T training tokens",
+        "## Data cap: at most 1.00T training tokens",
         "## Fitted law",
         "## Fit diagnostics",
         "## Assumptions",
@@ -146,6 +147,13 @@ def test_failed_diagnostics_warn_and_no_figures(tmp_path):
     assert any(li.get("class") == "warn" for li in root.iter("li"))
     assert not (tmp_path / "figures").exists()
     assert d["plans"] == [] and d["targets"] == [] and d["data_cap"] is None
+    # the answer box says so first, in red, and that no plan was assessed
+    h = d["headline"]
+    assert not h["ok"] and h["checks"].startswith("The fit FAILED its checks")
+    box = root.find("body")[1]
+    assert box.get("class") == "headline failed"
+    assert box.find("p").get("class") == "warn checks"
+    assert h["risk"][0].startswith("No planned run was given")
 
 
 def test_bad_report_input(tmp_path):
@@ -156,3 +164,62 @@ def test_bad_report_input(tmp_path):
         result.report(tmp_path, budgets=[1e22], plans=["big"], figures=False)
     with pytest.raises(ValueError, match="cannot read d_max"):
         result.report(tmp_path, budgets=[1e22], d_max="lots", figures=False)
+
+
+def test_report_leads_with_the_answer(report):
+    out, d = report
+    h = d["headline"]
+    b = d["bayes_optimal"][-1]
+    # one recommendation per budget, sizes as people say them, with intervals
+    assert len(h["recommendations"]) == len(d["bayes_optimal"])
+    rec = h["recommendations"][-1]
+    assert f"train {format_value(b['N_bayes'], 'count')} parameters on " in rec
+    assert format_value(b["N_opt_lo"], "count") in rec and "2048xH100:30d@40%" in rec
+    assert h["risk"][0].startswith("The planned run 70B/1.4T (70.0B parameters on 1.40T")
+    assert h["ok"] and h["checks"].startswith("The fit's checks passed")
+    root = parse_html(out / "report.html")
+    body = root.find("body")
+    # the answer box comes right after the title, before the summary and the long tables
+    assert [el.tag for el in body][:2] == ["h1", "section"]
+    box = body[1]
+    assert box.get("class") == "headline" and box.find("h2").text == "Answer"
+    cells = [el for el in box.iter() if el.get("data-path")]
+    assert {"bayes_optimal.0.N_bayes", "bayes_optimal.2.D_opt_hi"} <= {
+        el.get("data-path") for el in cells
+    }
+    for el in cells:
+        assert el.text == format_value(resolve(d, el.get("data-path")), el.get("data-fmt"))
+    text = "".join(box.itertext())
+    assert "Risk:" in text and "Checks:" in text
+    md = (out / "report.md").read_text()
+    assert md.index("## Answer") < md.index("## Summary") < md.index("## Recommended allocation")
+    assert "**Risk:** The planned run 70B/1.4T" in md
+
+
+def test_sizes_read_as_counts_in_tables(report):
+    out, d = report
+    root = parse_html(out / "report.html")
+    kinds = {el.get("data-path"): el.get("data-fmt") for el in root.iter() if el.get("data-path")}
+    for path in ("bayes_optimal.0.N_bayes", "plans.0.N", "plans.0.D", "targets.0.N"):
+        assert kinds[path] == "count"
+    assert kinds["bayes_optimal.0.budget"] == "num"  # FLOPs stay scientific
+    # JSON keeps exact values
+    assert d["plans"][0]["N"] == 7e10 and d["plans"][0]["D"] == 1.4e12
+
+
+def test_failed_write_keeps_the_previous_report(tmp_path, monkeypatch):
+    import bayescale.decision_report as dr
+
+    result = synthetic_result(S=64, seed=31)
+    result.report(tmp_path, budgets=[1e22], figures=False)
+    before = {n: (tmp_path / n).read_bytes() for n in ("report.md", "report.html", "report.json")}
+
+    def broken(d, figures=None):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(dr, "html_report", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        result.report(tmp_path, budgets=[1e23, 1e24], figures=False)
+    after = {n: (tmp_path / n).read_bytes() for n in before}
+    assert after == before  # nothing half-written, nothing replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)  # no temporary files

@@ -195,3 +195,55 @@ def test_nan_draws_load_but_fail_the_diagnostics(short_fit, tmp_path):
     assert not loaded.ok
     assert any("non-finite draws in beta (5)" in p for p in loaded.diagnostics.problems)
     assert loaded.to_dict()["diagnostics"]["ok"] is False
+
+
+def test_failed_save_keeps_the_previous_file(short_fit, tmp_path, monkeypatch):
+    import xarray as xr
+
+    path = tmp_path / "fit.nc"
+    short_fit.save(path)
+    before = path.read_bytes()
+
+    def torn(self, target, *args, **kwargs):
+        with open(target, "wb") as fh:
+            fh.write(b"\x89HDF half")  # a write cut short
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", torn)
+    with pytest.raises(ValueError, match="No space left on device"):
+        short_fit.save(path)
+    assert path.read_bytes() == before  # the previous good file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["fit.nc"]  # no temporary left behind
+
+
+def test_atomic_write_replaces_only_when_complete(tmp_path):
+    from bayescale.io import atomic_write
+
+    path = tmp_path / "out.json"
+    path.write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_write(path) as fh:
+        fh.write("partial")
+        raise KeyboardInterrupt
+    assert path.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
+    with atomic_write(path) as fh:
+        fh.write("new")
+    assert path.read_text() == "new"
+    umask = os.umask(0)
+    os.umask(umask)
+    new = tmp_path / "fresh.txt"
+    with atomic_write(new) as fh:
+        fh.write("x")
+    assert new.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would create it
+
+
+def test_evaluate_scores_a_handful_of_held_out_runs(short_fit):
+    from bayescale.backtest import evaluate
+
+    d = short_fit.data
+    frame = pd.DataFrame({"N": d.N[:7], "D": d.D[:7], "loss": d.loss[:7]})
+    summary, runs = evaluate(short_fit, frame)
+    assert summary["n_test"] == 7 and len(runs) == 7
+    one = bayescale.ScalingData.from_arrays(N=d.N[:1], D=d.D[:1], loss=d.loss[:1], min_runs=1)
+    summary, runs = evaluate(short_fit, one)
+    assert summary["n_test"] == 1 and np.isfinite(summary["mlpd"])
+    assert short_fit.log_likelihood(one).shape == (2, 150, 1)

@@ -135,8 +135,36 @@ def test_parse_count_and_format():
         parse_count("lots", "d_max")
     with pytest.raises(ValueError, match="must be a finite number > 0"):
         parse_count(-1)
-    assert units.format_count(7e10) == "70B"
-    assert units.format_count(1.4e12) == "1.4T"
+    assert units.format_count(7e10) == "70.0B"
+    assert units.format_count(1.4e12) == "1.40T"
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        (8.21e10, "82.1B"),
+        (1.17e12, "1.17T"),
+        (3.5e8, "350M"),
+        (999.7e6, "1.00B"),  # rounds up into the next suffix, never "1.00e+03M"
+        (1.25e3, "1.25K"),
+        (512, "512"),
+        (5.5, "5.50"),
+        (2e15, "2.00e+15"),
+        (float("nan"), "n/a"),
+    ],
+)
+def test_format_count_reads_like_people_write_sizes(x, text):
+    assert units.format_count(x) == text
+
+
+def test_parse_unit():
+    assert units.parse_unit("M") == 1e6
+    assert units.parse_unit("b") == units.parse_unit("G") == 1e9
+    assert units.parse_unit("T") == 1e12
+    assert units.parse_unit("1") == units.parse_unit(None) == 1.0
+    assert units.parse_unit(1e3) == 1e3
+    with pytest.raises(ValueError, match=r"unknown --n-unit 'millions'.*1, K, M, B"):
+        units.parse_unit("millions", "--n-unit")
     assert format_dollars(3_686_400) == "$3.69M"
     assert format_dollars(950) == "$950"
     assert format_dollars(math.nan) == "n/a"
