@@ -271,7 +271,7 @@ def _point(text: str) -> tuple[float, float]:
 
 
 def _add_predict_options(p: argparse.ArgumentParser) -> None:
-    from bayescale.law import LIKELIHOODS
+    from bayescale.likelihoods import LIKELIHOODS
 
     p.add_argument(
         "--at",
@@ -466,9 +466,10 @@ def _check_writable(path: str | None) -> None:
 def _run(args: argparse.Namespace) -> int:
     import bayescale
     from bayescale.diagnostics import SamplingWarning
-    from bayescale.inference import enable_compilation_cache
+    from bayescale.inference import enable_compilation_cache, use_host_devices
     from bayescale.report import markdown_summary, text_summary
 
+    use_host_devices()  # chains in parallel on CPU host devices, before JAX starts
     if not args.no_cache and os.environ.get("BAYESCALE_CACHE", "1") != "0":
         try:
             enable_compilation_cache()

@@ -35,7 +35,12 @@ from bayescale.inference import CHAIN_METHODS, NUTSSettings, chain_starts, run_n
 from bayescale.io import versions
 from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA, Law, get_law
-from bayescale.likelihoods import LIKELIHOODS, median_abs_residual, run_loglik
+from bayescale.likelihoods import (
+    LIKELIHOODS,
+    median_abs_residual,
+    residual_distribution,
+    run_loglik,
+)
 from bayescale.model import POOLINGS, ModelSpec, centering_of, initial_sites, start_values
 from bayescale.posterior import check_ci, summarize
 from bayescale.priors import describe_priors, fixed_params, prior_log_sd, resolve_priors
@@ -678,21 +683,12 @@ class FitResult:
 
     def _residual_draws(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
         """Log-loss residuals of new runs from the fitted likelihood, one row per draw."""
-        import numpyro.distributions as dist
-
-        from bayescale.model import HuberResidual
-
         sigma = jnp.asarray(self.draws("sigma"))[:, None]
-        lik = self.settings.likelihood
-        if lik == "gaussian":
-            noise: Any = dist.Normal(0.0, sigma)
-        elif lik == "student_t":
-            noise = dist.StudentT(jnp.asarray(self.draws("nu"))[:, None], 0.0, sigma)
-        else:
-            noise = HuberResidual(jnp.zeros_like(sigma), sigma, float(self.settings.delta))
-        # one draw per (posterior draw, point): (n_draws, 1) parameters broadcast to shape
-        eps = noise.expand(shape).sample(jax.random.key(seed))
-        return np.asarray(eps, dtype=np.float64)
+        nu = jnp.asarray(self.draws("nu"))[:, None] if "nu" in self.samples else None
+        noise = residual_distribution(
+            self.settings.likelihood, jnp.zeros(shape), sigma, nu, float(self.settings.delta)
+        )
+        return np.asarray(noise.sample(jax.random.key(seed)), dtype=np.float64)
 
     def _x_at(self, N: np.ndarray, D: np.ndarray, covariates: Mapping[str, Any]) -> dict:
         x = {"log_N": np.log(N), "log_D": np.log(D)}
