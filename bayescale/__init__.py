@@ -11,7 +11,7 @@ posterior into compute-optimal allocations with credible intervals.
 
 from __future__ import annotations
 
-from bayescale.backtest import BacktestResult, backtest
+from bayescale.backtest import BacktestResult
 from bayescale.checking import (
     ModelCheckWarning,
     PPCResult,
@@ -34,13 +34,12 @@ from bayescale.decisions import (
     regret,
 )
 from bayescale.diagnostics import Diagnostics, SamplingError, SamplingWarning
-from bayescale.fit import DEFAULT_BUDGETS, FitResult, FitSettings, fit
 from bayescale.inference import enable_compilation_cache, use_host_devices
-from bayescale.io import load
 from bayescale.law import ChinchillaParams
 from bayescale.laws import LAWS, Law, define_law, get_law, register_law
-from bayescale.many import fit_many
 from bayescale.priors import default_priors
+from bayescale.result import FitResult, backtest, fit, fit_many, load
+from bayescale.settings import DEFAULT_BUDGETS, FitSettings
 from bayescale.units import (
     Budget,
     CostModel,

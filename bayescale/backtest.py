@@ -24,7 +24,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -32,10 +32,12 @@ import numpy as np
 import pandas as pd
 from jax.scipy.special import logsumexp
 
+from bayescale.checking import check_levels, predictive_draws
 from bayescale.data import MIN_DISTINCT, MIN_RUNS, ScalingData
-
-if TYPE_CHECKING:
-    from bayescale.fit import FitResult
+from bayescale.diagnostics import SamplingWarning
+from bayescale.fit import sample
+from bayescale.laws import get_law
+from bayescale.posterior import Posterior
 
 __all__ = ["HOLDOUTS", "BacktestResult", "backtest", "backtest_fit", "evaluate", "split_holdout"]
 
@@ -102,7 +104,7 @@ def split_holdout(
 
 
 def evaluate(
-    fit: FitResult,
+    fit: Posterior,
     test: ScalingData | pd.DataFrame | str | os.PathLike[str],
     ci: Sequence[float] = (0.5, 0.9),
     *,
@@ -113,7 +115,7 @@ def evaluate(
 
     Parameters
     ----------
-    fit : FitResult
+    fit : Posterior
         The fit whose predictions are scored.
     test : ScalingData, pandas.DataFrame or path to a CSV
         The held-out runs: any number from one up (the 8-run minimum is for fitting). A
@@ -135,8 +137,6 @@ def evaluate(
         Per held-out run: N, D, C, loss, predictive median and interval bounds (loss
         scale), ``covered_<level>``, ``lpd`` and ``pit``.
     """
-    from bayescale.checking import _levels, predictive_draws
-
     if isinstance(test, pd.DataFrame):
         test = ScalingData.from_dataframe(test, **{"min_runs": 1, **columns})
     elif isinstance(test, str | os.PathLike):
@@ -149,7 +149,7 @@ def evaluate(
         raise ValueError(f"column options {sorted(columns)} apply to a DataFrame or CSV only")
     if len(test) < 1:
         raise ValueError("test has no runs; give at least one held-out run to score")
-    levels = _levels(ci)
+    levels = check_levels(ci)
     y = test.log_loss
     rep = predictive_draws(fit, test, seed=seed)
     ll = fit.log_likelihood(test)
@@ -195,7 +195,7 @@ class BacktestResult:
         ``sampling_ok``; best mlpd first.
     runs : pandas.DataFrame
         Per model and held-out run (see :func:`evaluate`), with ``law`` and ``likelihood``.
-    fits : dict of str to FitResult
+    fits : dict of str to Posterior
         The training fits, keyed ``"<law>/<likelihood>"``.
     holdout : str
         What was held out ("largest" compute, N or D).
@@ -295,16 +295,11 @@ def backtest(
     ...                             likelihoods=["gaussian", "huber"], frac=0.2)
     >>> result.table                                                           # doctest: +SKIP
     """
-    from bayescale.checking import _levels
-    from bayescale.diagnostics import SamplingWarning
-    from bayescale.fit import fit
-    from bayescale.laws import get_law
-
     if not isinstance(data, ScalingData):
         raise ValueError(f"data must be a ScalingData, got {type(data).__name__}")
     law_objs = [get_law(law) for law in _as_tuple(laws, "law")]
     liks = _as_tuple(likelihoods, "likelihood")
-    levels = _levels(ci)
+    levels = check_levels(ci)
     train_mask, threshold = split_holdout(data, holdout, frac)
     train, test = data.subset(train_mask), data.subset(~train_mask)
     rows, run_tables, fits = [], [], {}
@@ -313,7 +308,7 @@ def backtest(
             with warnings.catch_warnings():
                 # failed diagnostics are reported in the table (sampling_ok) instead
                 warnings.simplefilter("ignore", SamplingWarning)
-                f = fit(
+                f = sample(
                     train,
                     law=law,
                     likelihood=lik,
@@ -348,7 +343,7 @@ def backtest(
 
 
 def backtest_fit(
-    result: FitResult,
+    result: Posterior,
     *,
     holdout: str = "largest",
     frac: float = 0.2,

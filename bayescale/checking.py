@@ -23,7 +23,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -31,9 +31,13 @@ import numpy as np
 import pandas as pd
 from jax.scipy.special import logsumexp
 
-if TYPE_CHECKING:
-    from bayescale.data import ScalingData
-    from bayescale.fit import FitResult
+from bayescale.data import ScalingData
+from bayescale.io import to_datatree
+from bayescale.laws import get_law
+from bayescale.likelihoods import check_likelihood, residual_distribution
+from bayescale.model import ModelSpec
+from bayescale.posterior import Posterior, check_ci
+from bayescale.priors import fixed_params, resolve_priors
 
 __all__ = [
     "WAIC_VAR_MAX",
@@ -58,25 +62,23 @@ class ModelCheckWarning(UserWarning):
     """A model-checking estimate (LOO, WAIC) is unreliable for some runs."""
 
 
-def _rows(result: FitResult, mask: np.ndarray) -> str:
+def _rows(result: Posterior, mask: np.ndarray) -> str:
     rows = [str(r) for r in np.asarray(result.data.rows)[mask]]
     more = len(rows) - _MAX_LISTED
     return ", ".join(rows[:_MAX_LISTED]) + (f" (and {more} more)" if more > 0 else "")
 
 
 def _check_fit(result: Any) -> None:
-    from bayescale.fit import FitResult
-
-    if not isinstance(result, FitResult):
+    if not isinstance(result, Posterior):
         raise ValueError(f"expected a FitResult, got {type(result).__name__}")
 
 
-def loo(result: FitResult, *, warn: bool = True) -> Any:
+def loo(result: Posterior, *, warn: bool = True) -> Any:
     """PSIS-LOO estimate of the expected log predictive density of a fit.
 
     Parameters
     ----------
-    result : FitResult
+    result : Posterior
         The fit.
     warn : bool, default True
         Warn (:class:`ModelCheckWarning`) when some runs have a high Pareto k.
@@ -92,7 +94,8 @@ def loo(result: FitResult, *, warn: bool = True) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # replaced by the warning below
-        elpd = az_loo(result.to_datatree(log_likelihood=True), pointwise=True, var_name="log_loss")
+        tree = to_datatree(result, log_likelihood=True)
+        elpd = az_loo(tree, pointwise=True, var_name="log_loss")
     k = np.asarray(elpd.pareto_k)
     bad = k > elpd.good_k
     if warn and bad.any():
@@ -107,7 +110,7 @@ def loo(result: FitResult, *, warn: bool = True) -> Any:
     return elpd
 
 
-def waic(result: FitResult, *, warn: bool = True) -> dict[str, Any]:
+def waic(result: Posterior, *, warn: bool = True) -> dict[str, Any]:
     r"""Widely applicable information criterion (Watanabe 2010) of a fit.
 
     :math:`\widehat{elpd}_{waic} = \sum_i \log \overline{p(y_i|\theta)} - \sum_i
@@ -156,13 +159,13 @@ def _same_runs(a: ScalingData, b: ScalingData) -> bool:
 
 
 def compare(
-    fits: Mapping[str, FitResult], *, method: str = "stacking", warn: bool = True
+    fits: Mapping[str, Posterior], *, method: str = "stacking", warn: bool = True
 ) -> pd.DataFrame:
     """Rank fits of the same runs by PSIS-LOO (ArviZ ``compare``), with WAIC beside it.
 
     Parameters
     ----------
-    fits : mapping of str to FitResult
+    fits : mapping of str to Posterior
         At least two fits of identical runs (different laws, likelihoods, priors...).
     method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}
         How ArviZ weights the models.
@@ -180,7 +183,7 @@ def compare(
     Raises
     ------
     ValueError
-        Fewer than two fits, a value that is not a FitResult, fits of different runs, or
+        Fewer than two fits, a value that is not a Posterior, fits of different runs, or
         an unknown method.
     """
     from arviz_stats import compare as az_compare
@@ -235,7 +238,7 @@ def compare(
 
 # ------------------------------------------------------------------ posterior predictive
 def predictive_draws(
-    result: FitResult, data: ScalingData | None = None, *, seed: int = 0
+    result: Posterior, data: ScalingData | None = None, *, seed: int = 0
 ) -> np.ndarray:
     """Replicated log losses from the posterior predictive: (n_draws, runs).
 
@@ -243,8 +246,6 @@ def predictive_draws(
     runs) plus a residual from the fit's likelihood (Gaussian, Student-t or Huber) with that
     draw's σ (and ν).
     """
-    from bayescale.likelihoods import residual_distribution
-
     pred = result.predict_log_loss_draws(data)
     sigma = result.draws("sigma")[:, None]
     nu = result.draws("nu")[:, None] if "nu" in result.samples else None
@@ -255,9 +256,8 @@ def predictive_draws(
         return np.asarray(d.sample(jax.random.key(seed)))
 
 
-def _levels(ci: Any) -> tuple[float, ...]:
-    from bayescale.posterior import check_ci
-
+def check_levels(ci: Any) -> tuple[float, ...]:
+    """Interval levels as a tuple of floats in (0, 1), at least one."""
     levels = tuple(float(check_ci(c)[0]) for c in np.atleast_1d(np.asarray(ci, dtype=float)))
     if not levels:
         raise ValueError("give at least one interval level")
@@ -295,12 +295,12 @@ class PPCResult:
         }
 
 
-def ppc(result: FitResult, ci: Any = (0.5, 0.9), *, seed: int = 0) -> PPCResult:
+def ppc(result: Posterior, ci: Any = (0.5, 0.9), *, seed: int = 0) -> PPCResult:
     """Posterior predictive check: observed vs replicated losses and interval calibration.
 
     Parameters
     ----------
-    result : FitResult
+    result : Posterior
         The fit.
     ci : float or sequence of float
         Central predictive-interval levels to check.
@@ -315,7 +315,7 @@ def ppc(result: FitResult, ci: Any = (0.5, 0.9), *, seed: int = 0) -> PPCResult:
         number.
     """
     _check_fit(result)
-    levels = _levels(ci)
+    levels = check_levels(ci)
     y = result.data.log_loss
     rep = predictive_draws(result, seed=seed)
     pit = np.mean(rep < y, axis=0)
@@ -363,13 +363,13 @@ def ppc(result: FitResult, ci: Any = (0.5, 0.9), *, seed: int = 0) -> PPCResult:
     )
 
 
-def _loo_pit(result: FitResult, rep: np.ndarray) -> np.ndarray:
+def _loo_pit(result: Posterior, rep: np.ndarray) -> np.ndarray:
     """LOO-PIT values through ArviZ, from the replicated draws."""
     from arviz_base import from_dict
     from arviz_stats import loo_pit
 
     chains, draws = result.samples["sigma"].shape[:2]
-    tree = result.to_datatree(log_likelihood=True)
+    tree = to_datatree(result, log_likelihood=True)
     pp = from_dict(
         {"posterior_predictive": {"log_loss": rep.reshape(chains, draws, -1)}},
         dims={"log_loss": ["run"]},
@@ -412,8 +412,6 @@ class PriorPredictive:
             and the share of simulated losses above 10 and 100 nats (implausible for
             language-model cross-entropy).
         """
-        from bayescale.posterior import check_ci
-
         ci = check_ci(ci)[0]
         q = np.quantile(self.loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
         inside = (self.observed >= q[0]) & (self.observed <= q[2])
@@ -463,11 +461,6 @@ def prior_predictive(
     PriorPredictive
     """
     from numpyro.infer import Predictive
-
-    from bayescale.laws import get_law
-    from bayescale.likelihoods import check_likelihood
-    from bayescale.model import ModelSpec
-    from bayescale.priors import fixed_params, resolve_priors
 
     check_likelihood(likelihood)
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:

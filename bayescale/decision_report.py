@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from bayescale.io import atomic_write
+from bayescale import plotting
+from bayescale.decisions import as_plans
+from bayescale.io import atomic_write, versions
+from bayescale.posterior import check_ci
 from bayescale.report import fmt
 from bayescale.units import (
     FLOPS_PER_PF_DAY,
@@ -29,6 +32,7 @@ from bayescale.units import (
     format_dollars,
     parse_budget_spec,
     parse_cost,
+    parse_count,
 )
 
 __all__ = ["build_report", "format_value", "html_report", "markdown_report", "write_report"]
@@ -105,11 +109,6 @@ def build_report(
     title: str | None = None,
 ) -> dict[str, Any]:
     """All numbers of the decision report as a JSON-ready dict (no files written)."""
-    import bayescale
-    from bayescale.decisions import as_plans
-    from bayescale.posterior import check_ci
-    from bayescale.units import parse_count
-
     ci, ci_kind = check_ci(ci, ci_kind)
     specs = _budget_specs(budgets)
     C = np.array([b.flops for b in specs])
@@ -133,7 +132,7 @@ def build_report(
     fit = result.to_dict(C, ci, ci_kind)
     d: dict[str, Any] = {
         "title": title or f"bayescale decision report: {result.data.source}",
-        "bayescale_version": bayescale.__version__,
+        "bayescale_version": versions()["bayescale"],
         "ci": ci,
         "ci_kind": ci_kind,
         "flops_per_param_token": k,
@@ -853,8 +852,6 @@ def html_report(d: dict[str, Any], figures: dict[str, bytes] | None = None) -> s
 def _figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
     """Render the report's figures to PNG bytes, without pyplot's global state."""
     from matplotlib.figure import Figure
-
-    from bayescale import plotting
 
     ci = d["ci"]
     budgets = [r["budget"] for r in d["bayes_optimal"]]

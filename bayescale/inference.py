@@ -286,7 +286,7 @@ def _progress_bar_class() -> Any:
     return tqdm
 
 
-def _interactive() -> bool:
+def interactive() -> bool:
     return "ipykernel" in sys.modules or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
 
 
@@ -395,7 +395,7 @@ def run_nuts(
         lambda v: jnp.zeros((v.shape[0], draws, *v.shape[1:]), v.dtype), template
     )
     total = settings.warmup + draws
-    show = _interactive() if progress_bar is None else progress_bar
+    show = interactive() if progress_bar is None else progress_bar
     if show:
         tqdm = _progress_bar_class()
         bounds = np.unique(np.linspace(0, total, 21).astype(int))

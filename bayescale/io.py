@@ -16,15 +16,16 @@ import os
 import tempfile
 from collections.abc import Iterator
 from importlib import metadata
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import numpy as np
 
 from bayescale.data import ScalingData
 from bayescale.diagnostics import compute_diagnostics
-
-if TYPE_CHECKING:
-    from bayescale.fit import FitResult
+from bayescale.fit import with_checks
+from bayescale.laws import get_law
+from bayescale.posterior import PARAMETERS, Posterior, flat_samples
+from bayescale.settings import FitSettings
 
 __all__ = ["FORMAT", "atomic_path", "atomic_write", "load", "save", "to_datatree"]
 
@@ -132,12 +133,12 @@ def atomic_write(
             os.fsync(fh.fileno())
 
 
-def to_datatree(result: FitResult, *, log_likelihood: bool = False) -> Any:
+def to_datatree(result: Posterior, *, log_likelihood: bool = False) -> Any:
     """Convert a fit to an ArviZ DataTree.
 
     Parameters
     ----------
-    result : FitResult
+    result : Posterior
         The fit.
     log_likelihood : bool, default False
         Also include the pointwise ``log_likelihood`` group (needed by LOO and WAIC).
@@ -176,7 +177,7 @@ def to_datatree(result: FitResult, *, log_likelihood: bool = False) -> Any:
     return tree
 
 
-def _record(result: FitResult) -> dict[str, Any]:
+def _record(result: Posterior) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "versions": versions(),
@@ -195,7 +196,7 @@ def _record(result: FitResult) -> dict[str, Any]:
     }
 
 
-def save(result: FitResult, path: str | os.PathLike[str]) -> None:
+def save(result: Posterior, path: str | os.PathLike[str]) -> None:
     """Write ``result`` to a netCDF file (h5netcdf engine).
 
     The file is written to a temporary file in the same folder and moved into place when
@@ -210,8 +211,8 @@ def save(result: FitResult, path: str | os.PathLike[str]) -> None:
         raise ValueError(f"cannot write {os.fspath(path)!r}: {exc}") from None
 
 
-def load(path: str | os.PathLike[str]) -> FitResult:
-    """Read a fit written by :meth:`FitResult.save`.
+def load(path: str | os.PathLike[str]) -> Posterior:
+    """Read a fit written by :meth:`Posterior.save`.
 
     Raises
     ------
@@ -219,9 +220,6 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         Missing, unreadable, corrupted or foreign file, or one from a newer format.
     """
     import xarray as xr
-
-    from bayescale.fit import PARAMETERS, FitResult, FitSettings, flat_samples, with_checks
-    from bayescale.laws import get_law
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -321,7 +319,7 @@ def load(path: str | os.PathLike[str]) -> FitResult:
         max_tree_depth=settings.max_tree_depth,
         target_accept=settings.target_accept,
     )
-    result = FitResult(
+    result = Posterior(
         data=data,
         settings=settings,
         samples=samples,

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro.distributions as dist
 from jax.scipy.special import gammaln, ndtri
 from numpyro.distributions import constraints
@@ -242,8 +243,6 @@ def median_abs_residual(
     likelihood: str, sigma: Any, *, nu: Any = None, delta: float = 1e-3
 ) -> Any:
     """Median of |residual| under the likelihood with scale ``sigma`` (NumPy, elementwise)."""
-    import numpy as np
-
     sigma = np.asarray(sigma, dtype=np.float64)
     if likelihood == "gaussian":
         return 0.6744897501960817 * sigma

@@ -34,9 +34,10 @@ from bayescale.classic import (
 )
 from bayescale.data import ScalingData, design_problems
 from bayescale.diagnostics import SamplingError, SamplingWarning
-from bayescale.fit import FitSettings, _x64, posterior, prepare
+from bayescale.fit import _x64, posterior, prepare
 from bayescale.inference import chain_starts, run_nuts
 from bayescale.laws import CHINCHILLA, get_law
+from bayescale.settings import FitSettings
 
 __all__ = ["METHODS", "fit_many", "split_groups"]
 
@@ -102,8 +103,9 @@ def fit_many(datasets: Any, method: str = "classic", **kwargs: Any) -> Any:
     Returns
     -------
     list or dict
-        One :class:`~bayescale.ClassicFit` or :class:`~bayescale.FitResult` per data set: a
-        list for a list input, a dict (same keys, or the group labels) otherwise.
+        One :class:`~bayescale.ClassicFit` or :class:`~bayescale.posterior.Posterior` per
+        data set (:func:`bayescale.fit_many` makes those FitResults): a list for a list
+        input, a dict (same keys, or the group labels) otherwise.
 
     Examples
     --------

@@ -1,19 +1,43 @@
-"""Posterior draws to numbers: credible intervals and point summaries.
+"""The posterior record and posterior draws to numbers: intervals and point summaries.
 
-Draws are NumPy arrays whose leading axis runs over posterior draws (chains × draws
-flattened); any further axes (budgets, runs) are carried along. Interval choices are
-resolved here, once: ``ci`` is the probability mass, ``ci_kind`` "eti" (equal-tailed, the
-default: invariant under monotone transforms such as N ↦ log N) or "hdi" (highest density,
-via ArviZ).
+:class:`Posterior` is the plain record of a fit (draws, law, data, settings, diagnostics)
+that every module after the sampler reads. Draws are NumPy arrays whose leading axis runs
+over posterior draws (chains × draws flattened); any further axes (budgets, runs) are
+carried along. Interval choices are resolved here, once: ``ci`` is the probability mass,
+``ci_kind`` "eti" (equal-tailed, the default: invariant under monotone transforms such as
+N ↦ log N) or "hdi" (highest density, via ArviZ).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 
-__all__ = ["CI_KINDS", "check_ci", "interval", "summarize"]
+from bayescale.data import ScalingData
+from bayescale.diagnostics import Diagnostics
+from bayescale.law import ChinchillaParams
+from bayescale.laws import CHINCHILLA, Law
+from bayescale.likelihoods import residual_distribution, run_loglik
+from bayescale.settings import DEFAULT_BUDGETS, FitSettings
+
+__all__ = [
+    "CI_KINDS",
+    "Posterior",
+    "check_budgets",
+    "check_ci",
+    "flat_samples",
+    "interval",
+    "summarize",
+]
+
+#: The Chinchilla law's parameters, in the paper's order.
+PARAMETERS = CHINCHILLA.params
 
 CI_KINDS = ("eti", "hdi")
 
@@ -88,3 +112,397 @@ def summarize(
         "lo": lo,
         "hi": hi,
     }
+
+
+def flat_samples(
+    samples: Mapping[str, np.ndarray], groups: tuple[str, ...] | None
+) -> dict[str, np.ndarray]:
+    """``(chain, draw)`` arrays, per-group parameters split into ``name[group]``."""
+    out = {}
+    for k, v in samples.items():
+        if v.ndim == 3:
+            for j, g in enumerate(groups or ()):
+                out[f"{k}[{g}]"] = v[:, :, j]
+        else:
+            out[k] = v
+    return out
+
+
+def check_budgets(budgets: Any) -> np.ndarray:
+    """Budgets in FLOPs as a 1-d float64 array; a clear error for anything else."""
+    if isinstance(budgets, str):
+        raise ValueError(f"budgets must be numbers (FLOPs), got {budgets!r}")
+    C = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+    if C.ndim != 1 or C.size == 0:
+        raise ValueError("budgets must be a number or a 1-d sequence of numbers")
+    bad = ~np.isfinite(C) | (C <= 0)
+    if bad.any():
+        raise ValueError(f"budgets must be finite and > 0 FLOPs, got {C[bad].tolist()}")
+    return C
+
+
+@dataclass(frozen=True, eq=False)
+class Posterior:
+    """The draws of a scaling-law fit and what they say about its law, as a plain record.
+
+    Methods here need nothing above the posterior in the module order: draws, the law's
+    parameters per draw, summaries, compute-optimal allocations, predictions and pointwise
+    log-likelihoods. :class:`bayescale.FitResult` adds decisions, checks, reports and I/O.
+
+    Attributes
+    ----------
+    data : ScalingData
+        The runs that were fitted.
+    settings : FitSettings
+        How they were fitted.
+    samples : dict of numpy.ndarray
+        Posterior draws of the law's parameters (Chinchilla: E, A, B, alpha, beta), sigma
+        (and nu), shape (chains, draws); per-group parameters of a pooled fit have shape
+        (chains, draws, groups), and its population-level draws are ``<p>_pop`` and
+        ``tau_<p>``.
+    stats : dict of numpy.ndarray
+        Sampler statistics per draw: diverging, num_steps, accept_prob, energy.
+    diagnostics : Diagnostics
+        R-hat, ESS, divergences, tree-depth saturation, E-BFMI and the problems found.
+    priors : dict of str
+        Description of the prior on each parameter.
+    law : Law
+        The scaling law (:mod:`bayescale.laws`).
+    groups : tuple of str or None
+        Group labels of a pooled fit, in the order of the group axis.
+    fixed : dict of str to float
+        Law parameters that were held fixed.
+    prior_log_sd : dict of str to float, optional
+        Prior sd of log(parameter), used to check that the data identify E, alpha, beta.
+    """
+
+    data: ScalingData
+    settings: FitSettings
+    samples: dict[str, np.ndarray]
+    stats: dict[str, np.ndarray]
+    diagnostics: Diagnostics
+    priors: dict[str, str]
+    prior_distributions: Mapping[str, Any] | None = None
+    timing: dict[str, float] = field(default_factory=dict)
+    law: Law = CHINCHILLA
+    groups: tuple[str, ...] | None = None
+    fixed: Mapping[str, float] = field(default_factory=dict)
+    prior_log_sd: dict[str, float] | None = None
+
+    # ------------------------------------------------------------------ draws
+    @property
+    def n_draws(self) -> int:
+        """Total posterior draws (chains × draws)."""
+        return int(np.prod(self.samples["sigma"].shape[:2]))
+
+    def draws(self, name: str) -> np.ndarray:
+        """Draws of one parameter with chains flattened: (n_draws,), or (n_draws, groups)."""
+        if name not in self.samples:
+            raise ValueError(f"no parameter {name!r}; available: {', '.join(self.samples)}")
+        x = self.samples[name]
+        return x.reshape(-1, *x.shape[2:])
+
+    def params(self) -> ChinchillaParams:
+        """All draws as :class:`~bayescale.law.ChinchillaParams` (Chinchilla law only)."""
+        if self.law.name != "chinchilla":
+            raise ValueError(
+                f"params() gives Chinchilla parameters; this fit used law {self.law.name!r}: "
+                "use theta()"
+            )
+        th = self.theta()
+        return ChinchillaParams(*(th[k] for k in PARAMETERS))
+
+    @property
+    def grouped(self) -> tuple[str, ...]:
+        """Law parameters with one value per group (empty for an ungrouped fit)."""
+        return tuple(p for p in self.law.params if p in self.samples and self.samples[p].ndim == 3)
+
+    def theta(self, group: str | None = None) -> dict[str, np.ndarray]:
+        """Draws of every law parameter (fixed ones repeated), as the law's kernel takes them.
+
+        Shapes: (n_draws,) for an ungrouped fit; in a pooled fit (n_draws, groups) for
+        per-group parameters and (n_draws, 1) for shared ones, or (n_draws,) for all when
+        ``group`` picks one group.
+        """
+        j = self._group_position(group)
+        out = {}
+        for p in self.law.params:
+            v = np.full(self.n_draws, self.fixed[p]) if p in self.fixed else self.draws(p)
+            if v.ndim == 2:
+                v = v if j is None else v[:, j]
+            elif self.groups is not None and j is None:
+                v = v[:, None]
+            out[p] = v
+        return out
+
+    def _group_position(self, group: str | None) -> int | None:
+        if group is None:
+            return None
+        if self.groups is None:
+            raise ValueError("this fit has no groups; omit group=")
+        if str(group) not in self.groups:
+            raise ValueError(f"no group {group!r}; groups: {', '.join(self.groups)}")
+        return self.groups.index(str(group))
+
+    @property
+    def ok(self) -> bool:
+        """Whether every sampling diagnostic passed."""
+        return self.diagnostics.ok
+
+    # ------------------------------------------------------------------ summaries
+    def summary(self, ci: float = 0.9, ci_kind: str = "eti") -> pd.DataFrame:
+        """Posterior summary of each parameter.
+
+        Parameters
+        ----------
+        ci : float, default 0.9
+            Credible mass.
+        ci_kind : {"eti", "hdi"}
+            Equal-tailed or highest-density interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the law's parameters (``name[group]`` for per-group ones), sigma (nu),
+            population draws; columns mean, sd, median, lo, hi, r_hat, ess_bulk, ess_tail.
+        """
+        ci, ci_kind = check_ci(ci, ci_kind)
+        rows = {}
+        for name, x in flat_samples(self.samples, self.groups).items():
+            s = summarize(x.reshape(-1), ci, ci_kind)
+            rows[name] = {
+                "mean": float(s["mean"]),
+                "sd": float(s["sd"]),
+                "median": float(s["median"]),
+                "lo": float(s["lo"]),
+                "hi": float(s["hi"]),
+                "r_hat": self.diagnostics.r_hat[name],
+                "ess_bulk": self.diagnostics.ess_bulk[name],
+                "ess_tail": self.diagnostics.ess_tail[name],
+            }
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.attrs.update(ci=ci, ci_kind=ci_kind)
+        return table
+
+    def exponents(self, ci: float = 0.9, ci_kind: str = "eti") -> pd.DataFrame:
+        """Posterior of a (N_opt ∝ C^a) and b (D_opt ∝ C^b), where the law has them.
+
+        Chinchilla: a = β/(α+β), b = α/(α+β); Kaplan: a = α_D/(α_N+α_D). Laws without
+        power-law optima (data-constrained) give an empty table. Rows ``a[group]`` in a
+        pooled fit.
+        """
+        ci, ci_kind = check_ci(ci, ci_kind)
+        columns = ["median", "mean", "sd", "lo", "hi"]
+        if self.law.exponents is None:
+            return pd.DataFrame(columns=columns, dtype=float)
+        with jax.enable_x64(True):  # draws are stored as float64
+            exps = {k: np.asarray(v) for k, v in self.law.exponents(self.theta()).items()}
+        rows = {}
+        for name, x in exps.items():
+            if x.ndim == 2 and self.groups is not None:
+                x = np.broadcast_to(x, (x.shape[0], len(self.groups)))
+                for j, g in enumerate(self.groups):
+                    s = summarize(x[:, j], ci, ci_kind)
+                    rows[f"{name}[{g}]"] = {k: float(s[k]) for k in columns}
+            else:
+                s = summarize(x.reshape(x.shape[0]), ci, ci_kind)
+                rows[name] = {k: float(s[k]) for k in columns}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def _covariates(self, covariates: Mapping[str, Any]) -> dict[str, Any]:
+        """The law's extra covariates for allocation: given, else the data's largest value."""
+        out = dict(covariates)
+        for c in self.law.covariates:
+            if c not in out and c in self.data.extra:
+                out[c] = float(np.max(self.data.extra[c]))
+        return out
+
+    def allocation_draws(
+        self, budgets: Any, *, group: str | None = None, **covariates: Any
+    ) -> dict[str, np.ndarray]:
+        """Draws of N_opt, D_opt, tokens_per_param and loss: arrays (n_draws, K).
+
+        In a pooled fit without ``group``: (n_draws, groups, K). Laws with extra covariates
+        take them by name (``U_D=1e11``); by default the data's largest value is used.
+        """
+        C = check_budgets(budgets)
+        with jax.enable_x64(True):  # draws are stored as float64
+            alloc = self.law.allocate(
+                self.theta(group),
+                C,
+                self.data.flops_per_param_token,
+                self._covariates(covariates),
+            )
+            return {k: np.asarray(v) for k, v in alloc._asdict().items()}
+
+    def allocation(
+        self,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        *,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
+        """Compute-optimal N and D with credible intervals at each budget.
+
+        Parameters
+        ----------
+        budgets : float or sequence of float
+            Training compute C in FLOPs.
+        ci : float, default 0.9
+            Credible mass.
+        ci_kind : {"eti", "hdi"}
+            Interval kind.
+        group : str, optional
+            One group of a pooled fit; default: every group.
+        **covariates
+            Values of the law's extra covariates (data-constrained: ``U_D``, the unique
+            tokens available; default the data's largest).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per budget (per group and budget in a pooled fit, with a ``group``
+            column); for each of N_opt, D_opt, tokens_per_param, loss the posterior median
+            and the interval bounds (``<name>_lo``, ``<name>_hi``). Numerical optima that
+            fall outside the searched range are NaN (and so are their intervals).
+        """
+        ci, ci_kind = check_ci(ci, ci_kind)
+        C = check_budgets(budgets)
+        draws = self.allocation_draws(C, group=group, **covariates)
+        per_group = self.groups is not None and group is None
+        cols: dict[str, Any] = {}
+        if per_group:
+            G = len(self.groups or ())
+            cols["group"] = np.repeat(np.asarray(self.groups), len(C))
+            cols["budget"] = np.tile(C, G)
+        else:
+            cols["budget"] = C
+        for name, x in draws.items():
+            s = summarize(x, ci, ci_kind)
+            for key, suffix in (("median", ""), ("lo", "_lo"), ("hi", "_hi")):
+                cols[f"{name}{suffix}"] = np.asarray(s[key]).reshape(-1)
+        table = pd.DataFrame(cols)
+        table.attrs.update(ci=ci, ci_kind=ci_kind)
+        return table
+
+    def predict(
+        self,
+        N: Any,
+        D: Any,
+        *,
+        kind: str = "law",
+        seed: int = 0,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> np.ndarray:
+        """Posterior draws of the loss at new (N, D): shape (n_draws, len(N)).
+
+        Parameters
+        ----------
+        N, D : float or array-like
+            Parameters and training tokens, same shape, finite and > 0.
+        kind : {"law", "new_run"}, default "law"
+            ``"law"``: the law's mean loss per posterior draw — the uncertainty about the
+            law only. ``"new_run"``: the loss one new training run at (N, D) would reach,
+            the law plus the fitted run-to-run noise (a residual in log loss from the
+            fit's likelihood — Gaussian, Student-t with ``nu`` or Huber — with each draw's
+            ``sigma``): the posterior predictive, and the wider of the two.
+        seed : int, default 0
+            Seed of the ``"new_run"`` residuals; the same seed gives the same draws.
+        group : str, optional
+            The group to predict for; required by a pooled fit.
+        **covariates
+            Extra inputs of the law by name (``U_D=...``), one value or one per point.
+
+        Returns
+        -------
+        numpy.ndarray
+            Loss (not log loss) draws, float64.
+        """
+        if kind not in ("law", "new_run"):
+            raise ValueError(f"kind must be 'law' or 'new_run', got {kind!r}")
+        N = np.atleast_1d(np.asarray(N, dtype=np.float64))
+        D = np.atleast_1d(np.asarray(D, dtype=np.float64))
+        if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
+            raise ValueError("N and D must be arrays of the same shape with finite values > 0")
+        if self.groups is not None and group is None:
+            raise ValueError(f"this fit is pooled over groups; pass group= (one of {self.groups})")
+        x = self._x_at(N, D, covariates)
+        with jax.enable_x64(True):  # draws are stored as float64
+            log_loss = np.asarray(self.law.predict_log_loss(self.theta(group), x))
+            if kind == "new_run":
+                log_loss = log_loss + self._residual_draws(log_loss.shape, seed)
+            return np.exp(log_loss)
+
+    def _residual_draws(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
+        """Log-loss residuals of new runs from the fitted likelihood, one row per draw."""
+        sigma = jnp.asarray(self.draws("sigma"))[:, None]
+        nu = jnp.asarray(self.draws("nu"))[:, None] if "nu" in self.samples else None
+        noise = residual_distribution(
+            self.settings.likelihood, jnp.zeros(shape), sigma, nu, float(self.settings.delta)
+        )
+        return np.asarray(noise.sample(jax.random.key(seed)), dtype=np.float64)
+
+    def _x_at(self, N: np.ndarray, D: np.ndarray, covariates: Mapping[str, Any]) -> dict:
+        x = {"log_N": np.log(N), "log_D": np.log(D)}
+        for c in self.law.covariates:
+            if c not in covariates:
+                raise ValueError(f"law {self.law.name!r} needs {c}= to predict")
+            v = np.broadcast_to(np.asarray(covariates[c], dtype=np.float64), N.shape)
+            if np.any(~np.isfinite(v) | (v <= 0)):
+                raise ValueError(f"{c} must be finite and > 0")
+            x[f"log_{c}"] = np.log(v)
+        unknown = set(covariates) - set(self.law.covariates)
+        if unknown:
+            raise ValueError(f"law {self.law.name!r} takes no covariate {sorted(unknown)}")
+        return x
+
+    def predict_log_loss_draws(self, data: ScalingData | None = None) -> np.ndarray:
+        """The law's log loss at each run of ``data`` (default: the fitted runs), per draw.
+
+        Returns an array (n_draws, runs); runs of a pooled fit use their group's values.
+        """
+        data = self.data if data is None else data
+        x = self.law.covariates_of(data)
+        if self.groups is None:
+            with jax.enable_x64(True):  # draws are stored as float64
+                return np.asarray(self.law.predict_log_loss(self.theta(), x))
+        labels = np.asarray(data.group).astype(str) if data.group is not None else None
+        if labels is None or not set(labels) <= set(self.groups):
+            raise ValueError(f"runs must carry groups of this fit ({', '.join(self.groups)})")
+        idx = np.searchsorted(np.asarray(self.groups), labels)
+        theta = {
+            k: (v[:, idx] if v.ndim == 2 and v.shape[1] == len(self.groups) else v)
+            for k, v in self.theta().items()
+        }
+        with jax.enable_x64(True):  # draws are stored as float64
+            return np.asarray(self.law.log_loss(theta, x))
+
+    def log_likelihood(self, data: ScalingData | None = None) -> np.ndarray:
+        """Pointwise log-likelihood of each run under each draw: (chains, draws, runs).
+
+        ``data`` (default: the fitted runs) may be new runs, e.g. held-out ones.
+        """
+        data = self.data if data is None else data
+        pred = self.predict_log_loss_draws(data)
+        with jax.enable_x64(True):  # draws are stored as float64
+            resid = jnp.asarray(data.log_loss) - pred
+            sigma = self.draws("sigma")[:, None]
+            nu = self.draws("nu")[:, None] if "nu" in self.samples else None
+            ll = run_loglik(
+                self.settings.likelihood, resid, sigma, nu=nu, delta=self.settings.delta
+            )
+            shape = (*self.samples["sigma"].shape[:2], len(data))
+            return np.asarray(ll).reshape(shape)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        flag = "ok" if self.ok else "DIAGNOSTICS FAILED"
+        law = "" if self.law.name == "chinchilla" else f"law {self.law.name}, "
+        groups = "" if self.groups is None else f", {len(self.groups)} groups ({s.pooling})"
+        return (
+            f"{type(self).__name__}({len(self.data)} runs{groups}, {law}"
+            f"{s.likelihood} likelihood, {s.chains}x{s.draws} draws, {flag})"
+        )

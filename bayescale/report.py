@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from bayescale.posterior import check_ci
 from bayescale.units import format_count
 
 __all__ = ["fmt", "markdown_summary", "prediction_text", "predictions", "text_summary"]
@@ -162,8 +163,6 @@ def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) 
         ``extrapolation`` is C over the largest fitted run's C (above 1: beyond the data).
         Values are exact floats.
     """
-    from bayescale.posterior import check_ci
-
     ci = float(check_ci(ci)[0])
     N = np.atleast_1d(np.asarray(N, dtype=np.float64))
     D = np.atleast_1d(np.asarray(D, dtype=np.float64))

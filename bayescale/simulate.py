@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
 
 from bayescale.data import ScalingData
 from bayescale.law import ChinchillaParams
+from bayescale.laws import get_law
 
 __all__ = [
     "CHINCHILLA_BUDGETS",
@@ -146,10 +148,6 @@ def simulate_law(
     -------
     ScalingData
     """
-    import jax
-
-    from bayescale.laws import get_law
-
     law = get_law(law)
     N, D = chinchilla_design() if design is None else design
     N = np.asarray(N, dtype=np.float64)

@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -49,13 +48,17 @@ import jax
 import numpy as np
 import pandas as pd
 
+from bayescale.classic import fit_classic
 from bayescale.data import ScalingData
-from bayescale.diagnostics import SamplingWarning
+from bayescale.fit import sample
+from bayescale.inference import interactive
+from bayescale.io import versions
 from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA
 from bayescale.model import ModelSpec
 from bayescale.optimum import allocate
 from bayescale.priors import describe_priors, resolve_priors
+from bayescale.settings import FitSettings
 from bayescale.simulate import chinchilla_design
 
 __all__ = [
@@ -122,16 +125,13 @@ def _as_output(out: Any) -> MethodOutput:
 def nuts_method(
     *, priors: Mapping[str, Any] | None = None, **settings: Any
 ) -> Callable[[ScalingData, int], MethodOutput]:
-    """The default method: :func:`bayescale.fit` with ``priors`` and ``settings``.
+    """The default method: the NUTS fit of :func:`bayescale.fit` with ``priors`` and ``settings``.
 
-    Sampling warnings are silenced (each fit's ``ok`` flag and problems are recorded).
+    Nothing is warned (each fit's ``ok`` flag and problems are recorded).
     """
-    from bayescale.fit import fit
 
     def run(data: ScalingData, seed: int) -> MethodOutput:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SamplingWarning)
-            result = fit(data, priors=priors, seed=seed, progress_bar=False, **settings)
+        result = sample(data, priors=priors, seed=seed, progress_bar=False, **settings)
         return _as_output(result)
 
     run.__name__ = "nuts"
@@ -606,9 +606,6 @@ def calibration(
     -------
     CalibrationResult
     """
-    from bayescale.fit import FitSettings
-    from bayescale.inference import _interactive
-
     if not isinstance(n_sims, int | np.integer) or n_sims < 1:
         raise ValueError(f"n_sims must be a positive integer, got {n_sims!r}")
     if not isinstance(n_ranks, int | np.integer) or n_ranks < 1:
@@ -639,14 +636,17 @@ def calibration(
     truth_rows, rank_rows, ok, problems = [], [], [], []
     covered: dict[float, list[np.ndarray]] = {p: [] for p in levels}
     rng = np.random.default_rng(seed)
-    show = _interactive() if progress is None else progress
+    show = interactive() if progress is None else progress
     iterator: Any = range(n_sims)
     if show:
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc="calibration", unit="fit")
     for i in iterator:
-        data = ScalingData.from_arrays(N=N, D=D, loss=losses[i], min_runs=1)
+        # simulated from the priors: in nats by construction, however implausible the value
+        data = ScalingData.from_arrays(
+            N=N, D=D, loss=losses[i], min_runs=1, n_unit=1, d_unit=1, loss_kind="loss"
+        )
         out = _as_output(method(data, seed + i))
         if with_sigma is None:
             with_sigma = "sigma" in out.draws
@@ -690,7 +690,7 @@ def calibration(
         "budgets": budgets.tolist(),
         "seed": int(seed),
         "wall_s": wall,
-        "versions": _versions(),
+        "versions": versions(),
     }
     return CalibrationResult(
         quantities=tuple(names),
@@ -704,12 +704,6 @@ def calibration(
     )
 
 
-def _versions() -> dict[str, str]:
-    from bayescale.io import versions
-
-    return versions()
-
-
 def classic_bootstrap(data: ScalingData, seed: int, *, n_boot: int = 4000) -> MethodOutput:
     """The classic Approach-3 fit with a non-parametric bootstrap, as a calibration method.
 
@@ -718,8 +712,6 @@ def classic_bootstrap(data: ScalingData, seed: int, *, n_boot: int = 4000) -> Me
     the bootstrap replicas play the role of posterior draws, so the same rank and coverage
     statistics show whether percentile intervals hold the truth.
     """
-    from bayescale.classic import fit_classic
-
     fit = fit_classic(data, n_boot=n_boot, seed=seed)
     replicas = fit.boot_params()
     converged = len(replicas.E) == n_boot

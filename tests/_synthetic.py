@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from bayescale.diagnostics import Diagnostics
-from bayescale.fit import FitResult, FitSettings
 from bayescale.law import ChinchillaParams
+from bayescale.result import FitResult
+from bayescale.settings import FitSettings
 from bayescale.simulate import simulate_runs
 
 #: Besiroglu et al. 2024's estimate, the centre of the synthetic posterior.

@@ -32,7 +32,7 @@ import bayescale
 import bayescale.simulate
 from bayescale import ScalingData
 from bayescale.cli import main
-from bayescale.fit import FitSettings
+from bayescale.settings import FitSettings
 
 EXAMPLES = settings(
     max_examples=250, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]

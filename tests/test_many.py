@@ -104,7 +104,7 @@ def test_nuts_batch_samples_the_law_it_is_given(law):
                 "B": dist.LogNormal(7.0, 2.0),
                 "alpha": dist.LogNormal(-1.0, 0.4),
             },
-            overwrite=True,
+            register=False,
         )
         truth = {"E": 1.8, "A": 400.0, "B": 400.0, "alpha": 0.3}
     else:

@@ -14,7 +14,6 @@ import bayescale
 from bayescale import optimum
 from bayescale.decisions import bayes_optimal, data_limited, regret
 from bayescale.diagnostics import Diagnostics
-from bayescale.fit import FitResult, FitSettings
 from bayescale.law import ChinchillaParams, log_loss_elementwise
 from bayescale.laws import (
     CHINCHILLA,
@@ -24,6 +23,8 @@ from bayescale.laws import (
     MUENNIGHOFF_PARAMS,
 )
 from bayescale.optimum import SEARCH_HALF_WIDTH, allocate, numerical_log_n_opt
+from bayescale.result import FitResult
+from bayescale.settings import FitSettings
 from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
 
 finite = dict(allow_nan=False, allow_infinity=False)

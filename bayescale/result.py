@@ -1,0 +1,433 @@
+"""What users hold: :class:`FitResult`, and the entry points that return it.
+
+A :class:`FitResult` is the :class:`~bayescale.posterior.Posterior` record of a fit with
+methods that wire the pure functions of every module below it: decisions
+(:mod:`bayescale.decision_tables`), model checks (:mod:`bayescale.checking`), backtests,
+reports and storage. :func:`fit`, :func:`fit_many`, :func:`backtest` and :func:`load` call
+the same functions of :mod:`bayescale.fit`, :mod:`bayescale.many`, :mod:`bayescale.backtest`
+and :mod:`bayescale.io` and hand back FitResults; this module is the top of the module
+order, so nothing below imports it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale import backtest as _backtest
+from bayescale import io, many
+from bayescale.backtest import BacktestResult, backtest_fit
+from bayescale.checking import loo, ppc, waic
+from bayescale.data import ScalingData
+from bayescale.decision_report import write_report
+from bayescale.decision_tables import (
+    bayes_optimal_table,
+    compute_for_loss_table,
+    data_limited_table,
+    regret_table,
+)
+from bayescale.fit import sample
+from bayescale.io import to_datatree, versions
+from bayescale.laws import Law
+from bayescale.posterior import Posterior, check_budgets, check_ci
+from bayescale.settings import DEFAULT_BUDGETS
+
+__all__ = ["FitResult", "backtest", "fit", "fit_many", "load"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class FitResult(Posterior):
+    """Posterior of a scaling-law fit and everything computed from it.
+
+    The fields are those of :class:`~bayescale.posterior.Posterior` (``data``,
+    ``settings``, ``samples``, ``stats``, ``diagnostics``, ``priors``, ``law``, ``groups``,
+    ``fixed``...), as are the methods on draws, summaries, allocations and predictions;
+    the methods here add decisions, model checks, backtests, reports and storage.
+    """
+
+    @classmethod
+    def of(cls, posterior: Posterior) -> FitResult:
+        """The same record as a FitResult (no copy of the draws)."""
+        if isinstance(posterior, cls):
+            return posterior
+        fields = dataclasses.fields(Posterior)
+        return cls(**{f.name: getattr(posterior, f.name) for f in fields})
+
+    # ------------------------------------------------------------------ decisions
+    def _decision_theta(self, group: str | None) -> dict[str, np.ndarray]:
+        """Draws of one group (any group of a pooled fit must be named)."""
+        if self.groups is not None and group is None:
+            raise ValueError(
+                f"this fit has groups ({', '.join(self.groups)}); pass group= to decide for one"
+            )
+        return self.theta(group)
+
+    def bayes_optimal(
+        self,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        *,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
+        """Bayes-optimal N beside the plug-in and per-draw optima at each budget.
+
+        The Bayes-optimal N minimises the posterior expected loss; the per-draw optima are
+        those of :meth:`allocation`. ``group``: one group of a pooled fit; ``**covariates``:
+        the law's extra covariates (default the data's largest, as in :meth:`allocation`).
+        See :func:`bayescale.decision_tables.bayes_optimal_table` for the columns.
+        """
+        return bayes_optimal_table(
+            self._decision_theta(group),
+            check_budgets(budgets),
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            law=self.law,
+            covariates=self._covariates(covariates),
+        )
+
+    def regret(
+        self,
+        plans: Any,
+        *,
+        eps: Any = (1e-3, 1e-2),
+        within: float = 2.0,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        group: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
+        """Posterior regret of planned runs in loss and in wasted compute.
+
+        ``plans``: ``"70B/1.4T"``, ``"70B@5.76e23"``, ``(N, D)``, ``{"N": .., "C": ..}`` or a
+        list of these; see :func:`bayescale.decision_tables.regret_table` for the columns
+        (``group`` and ``**covariates`` as in :meth:`bayes_optimal`).
+        """
+        return regret_table(
+            self._decision_theta(group),
+            plans,
+            eps=eps,
+            within=within,
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            law=self.law,
+            covariates=self._covariates(covariates),
+        )
+
+    def compute_for_loss(
+        self,
+        target_loss: Any,
+        ci: float = 0.9,
+        *,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
+        """Least compute reaching each target loss, with P(reachable).
+
+        Unreachable draws count as infinite compute; see
+        :func:`bayescale.decision_tables.compute_for_loss_table` (``group`` and
+        ``**covariates`` as in :meth:`bayes_optimal`).
+        """
+        return compute_for_loss_table(
+            self._decision_theta(group),
+            target_loss,
+            ci=ci,
+            flops_per_param_token=self.data.flops_per_param_token,
+            law=self.law,
+            covariates=self._covariates(covariates),
+        )
+
+    def data_limited(
+        self,
+        D_max: float,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        *,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
+        """Best allocation with at most ``D_max`` training tokens at each budget.
+
+        ``table.attrs["C_bind"]`` is the budget above which the cap binds; see
+        :func:`bayescale.decision_tables.data_limited_table` (``group`` and
+        ``**covariates`` as in :meth:`bayes_optimal`).
+        """
+        return data_limited_table(
+            self._decision_theta(group),
+            D_max,
+            check_budgets(budgets),
+            ci=ci,
+            ci_kind=ci_kind,
+            flops_per_param_token=self.data.flops_per_param_token,
+            law=self.law,
+            covariates=self._covariates(covariates),
+        )
+
+    def report(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        budgets: Any = DEFAULT_BUDGETS,
+        plans: Any = None,
+        target_loss: Any = None,
+        d_max: float | None = None,
+        cost: Any = None,
+        eps: Any = (1e-3, 1e-2),
+        within: float = 2.0,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        figures: bool = True,
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """Write a decision report to directory ``out``: Markdown, self-contained HTML, JSON.
+
+        Parameters
+        ----------
+        out : path
+            Output directory (created): ``report.md``, ``report.html``, ``report.json``
+            and ``figures/*.png``.
+        budgets : sequence
+            Budgets as FLOPs or strings in any unit (``"5000pf-days"``,
+            ``"2048xH100:30d@40%"``); see :mod:`bayescale.units`.
+        plans : optional
+            Planned runs to assess (``"70B/1.4T"``...; see :meth:`regret`).
+        target_loss : float or sequence, optional
+            Target losses for compute-for-loss.
+        d_max : float, optional
+            Cap on unique training tokens.
+        cost : str or CostModel, optional
+            ``"H100@40%,$2.5/h"``: express budgets and waste in accelerator-hours and money.
+        eps, within : optional
+            Regret thresholds and the factor for P(N within a factor of N_opt).
+        ci, ci_kind : optional
+            Credible mass and interval kind.
+        figures : bool, default True
+            Draw and embed figures (needs matplotlib).
+        title : str, optional
+            Report title.
+
+        Returns
+        -------
+        dict
+            The JSON content, with ``"files"`` listing what was written.
+        """
+        return write_report(
+            self,
+            out,
+            budgets=budgets,
+            plans=plans,
+            target_loss=target_loss,
+            d_max=d_max,
+            cost=cost,
+            eps=eps,
+            within=within,
+            ci=ci,
+            ci_kind=ci_kind,
+            figures=figures,
+            title=title,
+        )
+
+    # ------------------------------------------------------------------ model checking
+    def loo(self, *, warn: bool = True) -> Any:
+        """PSIS-LOO of this fit (:func:`bayescale.checking.loo`)."""
+        return loo(self, warn=warn)
+
+    def waic(self, *, warn: bool = True) -> dict[str, Any]:
+        """WAIC of this fit (:func:`bayescale.checking.waic`)."""
+        return waic(self, warn=warn)
+
+    def ppc(self, ci: Any = (0.5, 0.9), *, seed: int = 0) -> Any:
+        """Posterior predictive check (:func:`bayescale.checking.ppc`)."""
+        return ppc(self, ci, seed=seed)
+
+    def backtest(self, holdout: str = "largest", frac: float = 0.2, **kwargs: Any) -> Any:
+        """Refit on the smaller runs and predict the held-out ones (:func:`bayescale.backtest`).
+
+        Uses this fit's law, likelihood, priors and sampler settings unless overridden.
+        """
+        return _with_fit_results(backtest_fit(self, holdout=holdout, frac=frac, **kwargs))
+
+    # ------------------------------------------------------------------ export
+    def to_dict(
+        self, budgets: Any = DEFAULT_BUDGETS, ci: float = 0.9, ci_kind: str = "eti"
+    ) -> dict[str, Any]:
+        """Everything the CLI's ``--json`` writes, as plain Python types."""
+        ci, ci_kind = check_ci(ci, ci_kind)
+        summary = self.summary(ci, ci_kind)
+        parameters = {
+            name: {
+                "median": float(row["median"]),
+                "mean": float(row["mean"]),
+                "sd": float(row["sd"]),
+                "lo": float(row["lo"]),
+                "hi": float(row["hi"]),
+                "r_hat": float(row["r_hat"]),
+                "ess_bulk": float(row["ess_bulk"]),
+                "ess_tail": float(row["ess_tail"]),
+            }
+            for name, row in summary.iterrows()
+        }
+        exps = self.exponents(ci, ci_kind)
+        exponents = {
+            k: {"median": float(r["median"]), "lo": float(r["lo"]), "hi": float(r["hi"])}
+            for k, r in exps.iterrows()
+        }
+        alloc = self.allocation(budgets, ci, ci_kind)
+        allocations = []
+        for _, row in alloc.iterrows():
+            entry: dict[str, Any] = {"budget": float(row["budget"])}
+            if "group" in row:
+                entry["group"] = str(row["group"])
+            for name in ("N_opt", "D_opt", "tokens_per_param", "loss"):
+                entry[name] = {
+                    "median": float(row[name]),
+                    "lo": float(row[f"{name}_lo"]),
+                    "hi": float(row[f"{name}_hi"]),
+                }
+            allocations.append(entry)
+        out = {
+            "n_runs": len(self.data),
+            "ci": float(ci),
+            "ci_kind": ci_kind,
+            "likelihood": self.settings.likelihood,
+            "law": self.law.name,
+            "parameters": parameters,
+            "exponents": exponents,
+            "allocations": allocations,
+            "diagnostics": self.diagnostics.to_dict(),
+            "settings": dataclasses.asdict(self.settings),
+            "priors": dict(self.priors),
+            "data": {
+                "source": self.data.source,
+                "flops_per_param_token": float(self.data.flops_per_param_token),
+            },
+            "versions": versions(),
+        }
+        if self.fixed:
+            out["fixed"] = {k: float(v) for k, v in self.fixed.items()}
+        if self.law.covariates:
+            out["allocation_covariates"] = self._covariates({})
+        if self.groups is not None:
+            out["groups"] = list(self.groups)
+            out["pooling"] = self.settings.pooling
+        return out
+
+    def to_json(
+        self,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        *,
+        indent: int | None = 2,
+    ) -> str:
+        """:meth:`to_dict` as a JSON string (deterministic: same fit, same bytes)."""
+        return json.dumps(self.to_dict(budgets, ci, ci_kind), indent=indent, allow_nan=True)
+
+    def to_datatree(self, *, log_likelihood: bool = False) -> Any:
+        """The posterior as an ArviZ :class:`xarray.DataTree` (posterior, sample_stats...)."""
+        return to_datatree(self, log_likelihood=log_likelihood)
+
+    @property
+    def posterior(self) -> Any:
+        """ArviZ DataTree of this fit (alias of :meth:`to_datatree`)."""
+        return self.to_datatree()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fit to a netCDF file; :func:`bayescale.load` reads it back exactly."""
+        io.save(self, path)
+
+
+def _with_fit_results(result: BacktestResult) -> BacktestResult:
+    return dataclasses.replace(result, fits={k: FitResult.of(v) for k, v in result.fits.items()})
+
+
+def fit(
+    data: ScalingData,
+    *,
+    law: str | Law = "chinchilla",
+    priors: Mapping[str, Any] | None = None,
+    strict: bool = False,
+    progress_bar: bool | None = None,
+    **settings: Any,
+) -> FitResult:
+    """Fit a scaling law (default L(N, D) = E + A/N^α + B/D^β) to training runs with NUTS.
+
+    Parameters
+    ----------
+    data : ScalingData
+        Validated runs (:func:`bayescale.load_dataset`, :meth:`ScalingData.from_csv`...).
+        With a ``group`` column the fit is pooled over groups (see ``pooling``).
+    law : str or Law, default "chinchilla"
+        ``"chinchilla"``, ``"kaplan"``, ``"data_constrained"`` (needs a ``U_D`` column), a
+        registered user law or a :class:`~bayescale.laws.Law` (:func:`bayescale.define_law`).
+    priors : mapping, optional
+        NumPyro distributions replacing defaults for any of the law's parameters, sigma
+        (and nu for Student-t; ``tau_<p>`` for the group spread of a pooled parameter); see
+        :mod:`bayescale.priors` and the law's module. A number instead of a distribution
+        holds that law parameter fixed, e.g. ``priors={"E": 1.69}``; a tight prior such as
+        ``dist.LogNormal(math.log(1.69), 0.02)`` lets it move a little.
+    strict : bool, default False
+        Raise :class:`~bayescale.SamplingError` instead of warning when a diagnostic fails.
+    progress_bar : bool, optional
+        Show progress; default: only in interactive sessions.
+    **settings
+        Any field of :class:`~bayescale.FitSettings`: ``likelihood``, ``chains``,
+        ``warmup``, ``draws``, ``seed``, ``target_accept``, ``dense_mass``, ``pooling``...
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    ValueError
+        Bad data, settings or priors.
+    SamplingError
+        With ``strict=True``, if R-hat > 1.01, ESS < 400, or any divergence.
+
+    Warns
+    -----
+    SamplingWarning
+        When a diagnostic fails (``diagnostics.ok`` is then False).
+    """
+    result = FitResult.of(
+        sample(data, law=law, priors=priors, progress_bar=progress_bar, **settings)
+    )
+    result.diagnostics.report(strict=strict, stacklevel=2)
+    return result
+
+
+def fit_many(datasets: Any, method: str = "classic", **kwargs: Any) -> Any:
+    """Fit several independent data sets in one vectorised run.
+
+    See :func:`bayescale.many.fit_many`; NUTS fits come back as :class:`FitResult`.
+    """
+    out = many.fit_many(datasets, method=method, **kwargs)
+    if method != "nuts":
+        return out
+    if isinstance(out, dict):
+        return {k: FitResult.of(v) for k, v in out.items()}
+    return [FitResult.of(v) for v in out]
+
+
+def backtest(data: ScalingData, **kwargs: Any) -> BacktestResult:
+    """Fit each law × likelihood on the smaller runs and score predictions of the largest.
+
+    See :func:`bayescale.backtest.backtest`; ``fits`` are :class:`FitResult`.
+    """
+    return _with_fit_results(_backtest.backtest(data, **kwargs))
+
+
+def load(path: str | os.PathLike[str]) -> FitResult:
+    """Read a fit written by :meth:`FitResult.save` (see :func:`bayescale.io.load`)."""
+    return FitResult.of(io.load(path))
