@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bayescale"
 #: checks, I/O, reports, plots → the facade → CLI.
 ORDER = (
     "units",
+    "_checks",
     "data",
     "datasets",
     "likelihoods",
