@@ -23,420 +23,16 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DIAGNOSTICS = 0, 1, 2, 3
-
-
-class _InputError(Exception):
-    """Bad command-line input: reported on one line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # argparse prints usage plus a message over several lines; we promise one line.
-        raise _InputError(message)
-
-
-def _budget(text: str) -> Any:
-    # a Budget (float(b) is its FLOPs) so reports can state the unit conversion used
-    from bayescale.units import parse_budget_spec
-
-    try:
-        return parse_budget_spec(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _parsed(parse: Any) -> Any:
-    """An argparse type from a parser that raises ValueError with a one-line message."""
-
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return v
-
-
-def _probability(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1), got {text}")
-    return v
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text}")
-    return v
-
-
-def _names(kind: str) -> Any:
-    """Parse a comma-separated list of law or likelihood names."""
-
-    def parse(text: str) -> list[str]:
-        names = [t.strip() for t in text.split(",") if t.strip()]
-        if not names:
-            raise argparse.ArgumentTypeError(f"expected one or more {kind} names")
-        if kind == "law":
-            from bayescale.laws import get_law
-
-            for n in names:
-                try:
-                    get_law(n)
-                except ValueError as exc:
-                    raise argparse.ArgumentTypeError(str(exc)) from None
-        else:
-            from bayescale.likelihoods import LIKELIHOODS
-
-            bad = [n for n in names if n not in LIKELIHOODS]
-            if bad:
-                raise argparse.ArgumentTypeError(
-                    f"unknown likelihood {bad[0]!r}; choose from {', '.join(LIKELIHOODS)}"
-                )
-        return names
-
-    return parse
-
-
-def _extra_col(text: str) -> tuple[str, str]:
-    name, sep, col = text.partition("=")
-    if not sep or not name.strip() or not col.strip():
-        raise argparse.ArgumentTypeError(
-            f"expected NAME=COLUMN (e.g. U_D=unique_tokens), got {text!r}"
-        )
-    return name.strip(), col.strip()
-
-
-def _add_data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("csv", nargs="?", help="CSV with one row per training run")
-    p.add_argument(
-        "--dataset",
-        metavar="NAME",
-        help="a bundled data set instead of a CSV (chinchilla, datablations, misfitting)",
-    )
-    p.add_argument("--n-col", default="N", help="parameters column (default N)")
-    p.add_argument("--d-col", default="D", help="training tokens column (default D)")
-    p.add_argument(
-        "--c-col",
-        default="C",
-        help="training FLOPs column, used when N or D is absent (default C)",
-    )
-    p.add_argument("--loss-col", default="loss", help="final loss column (default loss)")
-    p.add_argument(
-        "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
-    )
-    p.add_argument(
-        "--run-col",
-        type=_columns,
-        metavar="COL[,COL...]",
-        help="columns that identify a run in a file of checkpoints: each run's last "
-        "checkpoint (largest D) is fitted, e.g. --run-col model,total_steps,peak_lr",
-    )
-    p.add_argument(
-        "--n-unit",
-        type=_unit,
-        metavar="UNIT",
-        help="unit of the N column: 1, K, M, B (or G), T, e.g. M for a params_M column",
-    )
-    p.add_argument(
-        "--d-unit", type=_unit, metavar="UNIT", help="unit of the D column, e.g. B for tokens_B"
-    )
-    p.add_argument(
-        "--loss-kind",
-        choices=("loss", "perplexity"),
-        help="perplexity: fit the log of the loss column; loss: accept losses above 8 nats",
-    )
-    _add_law_data_options(p)
-
-
-def _columns(text: str) -> list[str]:
-    cols = [t.strip() for t in text.split(",")]
-    if not cols or any(not c for c in cols):
-        raise argparse.ArgumentTypeError(f"expected COL or COL,COL,..., got {text!r}")
-    return cols
-
-
-def _unit(text: str) -> str:
-    from bayescale.units import parse_unit
-
-    try:
-        parse_unit(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"unknown unit {text!r}; expected 1, K, M, B (or G) or T"
-        ) from None
-    return text
-
-
-def _add_law_data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--extra-col",
-        type=_extra_col,
-        action="append",
-        metavar="NAME=COLUMN",
-        help="a per-run column a law needs, e.g. U_D=unique_tokens (repeatable)",
-    )
-    p.add_argument(
-        "--group-col", metavar="COLUMN", help="group label column: pooled fit over groups"
-    )
-    p.add_argument(
-        "--pooling",
-        choices=("partial", "shared", "none"),
-        default="partial",
-        help="with --group-col: exponents partially pooled (default), shared or separate",
-    )
-
-
-def _add_sampler_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--chains", type=_positive_int, default=4)
-    p.add_argument("--warmup", type=_positive_int, default=1000)
-    p.add_argument("--draws", type=_positive_int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--target-accept", type=_probability, default=0.8)
-    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
-    p.add_argument(
-        "--no-cache", action="store_true", help="do not use the on-disk compilation cache"
-    )
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
-
-
-def _levels(text: str) -> list[float]:
-    out = []
-    for t in text.split(","):
-        out.append(_probability(t.strip()))
-    return out
-
-
-def _add_fit_options(p: argparse.ArgumentParser) -> None:
-    from bayescale.likelihoods import LIKELIHOODS
-
-    p.add_argument(
-        "--budget",
-        type=_budget,
-        action="append",
-        metavar="C",
-        help="training compute: FLOPs (1e24), PF-days (5000pf-days) or accelerator time "
-        "(2048xH100:30d@40%%); repeat for several budgets",
-    )
-    p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
-    p.add_argument(
-        "--ci-kind",
-        choices=("eti", "hdi"),
-        default="eti",
-        help="equal-tailed (default) or highest-density intervals",
-    )
-    p.add_argument(
-        "--likelihood",
-        choices=LIKELIHOODS,
-        default="gaussian",
-        help="residual distribution on log loss (default gaussian)",
-    )
-    _add_sampler_options(p)
-    p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
-    p.add_argument("--report", metavar="OUT.md", help="write a Markdown report")
-
-
-def _point(text: str) -> tuple[float, float]:
-    from bayescale.units import parse_count
-
-    n, sep, d = text.partition("/")
-    if not sep:
-        raise argparse.ArgumentTypeError(
-            f"expected N/D (parameters/tokens, e.g. 70B/1.4T or 7e9/2e12), got {text!r}"
-        )
-    try:
-        return parse_count(n.strip(), "N"), parse_count(d.strip(), "D")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc} (in --at {text!r})") from None
-
-
-def _add_predict_options(p: argparse.ArgumentParser) -> None:
-    from bayescale.likelihoods import LIKELIHOODS
-
-    p.add_argument(
-        "--at",
-        type=_point,
-        action="append",
-        metavar="N/D",
-        help="a new run: parameters/tokens, e.g. 70B/1.4T or 7e9/2e12; repeatable",
-    )
-    p.add_argument(
-        "--at-file",
-        metavar="FILE",
-        help="CSV of new runs with columns N and D (sizes like 70B allowed)",
-    )
-    p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
-    p.add_argument(
-        "--likelihood",
-        choices=LIKELIHOODS,
-        default="gaussian",
-        help="residual distribution on log loss (default gaussian)",
-    )
-    _add_sampler_options(p)
-    p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
-
-
-def _factor(text: str) -> float:
-    v = _positive_float(text)
-    if v <= 1:
-        raise argparse.ArgumentTypeError(f"expected a factor > 1, got {text}")
-    return v
-
-
-def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
-    from bayescale.decisions import parse_plan
-    from bayescale.units import parse_cost, parse_count
-
-    p.add_argument(
-        "--plan",
-        type=_parsed(parse_plan),
-        action="append",
-        metavar="N/D",
-        help="a planned run to assess: N/D (70B/1.4T) or N@C (70B@5.76e23); repeatable"
-        + (" (default 70B/1.4T, Chinchilla's own run)" if demo else ""),
-    )
-    p.add_argument(
-        "--target-loss",
-        type=_positive_float,
-        action="append",
-        metavar="L",
-        help="a target loss: report the compute needed to reach it; repeatable",
-    )
-    p.add_argument(
-        "--d-max",
-        type=_parsed(lambda t: parse_count(t, "--d-max")),
-        metavar="TOKENS",
-        help="cap on unique training tokens (e.g. 1T): best allocation under the cap",
-    )
-    p.add_argument(
-        "--cost",
-        type=_parsed(parse_cost),
-        metavar="SPEC",
-        help="express budgets and waste in accelerator-hours and money, e.g. H100@40%%,$2.5/h",
-    )
-    p.add_argument(
-        "--eps",
-        type=_positive_float,
-        action="append",
-        help="regret threshold for P(regret < eps); repeatable (default 0.001 and 0.01)",
-    )
-    p.add_argument(
-        "--within",
-        type=_factor,
-        default=2.0,
-        help="report P(plan's N within this factor of N_opt) (default 2)",
-    )
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        required=not demo,
-        default="demo-report" if demo else None,
-        help="directory for report.md, report.html, report.json and figures/"
-        + (" (default demo-report)" if demo else ""),
-    )
-    p.add_argument("--no-figures", action="store_true", help="skip the figures")
-
-
-def _add_law_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--law",
-        type=_names("law"),
-        default=["chinchilla"],
-        help="scaling law: chinchilla (default), kaplan, data_constrained",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``bayescale`` argument parser."""
-    parser = _Parser(
-        prog="bayescale",
-        description="Bayesian scaling-law fits and compute-optimal allocation with intervals.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    f = sub.add_parser("fit", help="fit a CSV of training runs")
-    _add_data_options(f)
-    _add_fit_options(f)
-    _add_law_option(f)
-    pr = sub.add_parser(
-        "predict",
-        help="fit a CSV and predict the loss of new runs at given sizes, with intervals",
-    )
-    _add_data_options(pr)
-    _add_predict_options(pr)
-    _add_law_option(pr)
-    r = sub.add_parser(
-        "report", help="fit a CSV and write a decision report (Markdown, HTML, JSON)"
-    )
-    _add_data_options(r)
-    _add_fit_options(r)
-    _add_law_option(r)
-    _add_report_options(r, demo=False)
-    c = sub.add_parser("compare", help="fit several laws/likelihoods and rank them by PSIS-LOO")
-    _add_data_options(c)
-    c.add_argument(
-        "--laws",
-        type=_names("law"),
-        default=["chinchilla"],
-        help="comma-separated laws, e.g. chinchilla,kaplan (default chinchilla)",
-    )
-    c.add_argument(
-        "--likelihoods",
-        type=_names("likelihood"),
-        default=["gaussian"],
-        help="comma-separated likelihoods, e.g. gaussian,student_t,huber (default gaussian)",
-    )
-    _add_sampler_options(c)
-    b = sub.add_parser(
-        "backtest", help="fit the smaller runs, score predictions of the largest held-out runs"
-    )
-    _add_data_options(b)
-    b.add_argument("--laws", type=_names("law"), default=["chinchilla"], help="as for compare")
-    b.add_argument(
-        "--likelihoods", type=_names("likelihood"), default=["gaussian"], help="as for compare"
-    )
-    b.add_argument(
-        "--holdout",
-        choices=("largest", "largest_N", "largest_D"),
-        default="largest",
-        help="hold out the runs with the largest compute (default), N or D",
-    )
-    b.add_argument(
-        "--frac", type=_probability, default=0.2, help="share of runs held out (default 0.2)"
-    )
-    b.add_argument(
-        "--levels",
-        type=_levels,
-        default=[0.5, 0.9],
-        help="predictive-interval levels to score (default 0.5,0.9)",
-    )
-    _add_sampler_options(b)
-    d = sub.add_parser(
-        "demo",
-        help="fit the bundled Chinchilla data, print a budget table, write a decision report",
-    )
-    _add_fit_options(d)
-    _add_report_options(d, demo=True)
-    return parser
+from bayescale.cli_args import (
+    EXIT_DIAGNOSTICS,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    InputError,
+    build_parser,
+)
 
 
 def _write(path: str, text: str) -> None:
@@ -448,19 +44,19 @@ def _write(path: str, text: str) -> None:
         with atomic_write(path) as fh:  # an interrupted run keeps the previous file
             fh.write(text)
     except OSError as exc:
-        raise _InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
 
 
 def _check_writable(path: str | None) -> None:
     if not path:
         return
     if os.path.isdir(path):
-        raise _InputError(f"cannot write {path!r}: it is a directory")
+        raise InputError(f"cannot write {path!r}: it is a directory")
     parent = os.path.dirname(os.path.abspath(path))
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
-        raise _InputError(f"cannot write {path!r}: {parent!r} is a file, not a directory")
+        raise InputError(f"cannot write {path!r}: {parent!r} is a file, not a directory")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -509,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             result.save(args.save)
         except ValueError as exc:
-            raise _InputError(str(exc)) from None
+            raise InputError(str(exc)) from None
     report = None
     if args.command in ("report", "demo"):
         report = _write_report(result, args, specs)
@@ -553,7 +149,7 @@ def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> 
             else None,
         )
     except OSError as exc:
-        raise _InputError(f"cannot write report to {args.out!r}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write report to {args.out!r}: {exc.strerror or exc}") from None
 
 
 def _law_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -597,7 +193,7 @@ def _read_data(args: argparse.Namespace) -> Any:
     dataset = getattr(args, "dataset", None)
     if dataset is not None:
         if args.csv is not None:
-            raise _InputError("give a CSV or --dataset, not both")
+            raise InputError("give a CSV or --dataset, not both")
         options: dict[str, Any] = {k: v for k, v in units.items() if v is not None}
         if extra:
             options["extra_cols"] = extra
@@ -605,7 +201,7 @@ def _read_data(args: argparse.Namespace) -> Any:
             options["group_col"] = args.group_col
         return bayescale.load_dataset(dataset, **options)
     if args.csv is None:
-        raise _InputError("give a CSV file of runs (or --dataset NAME)")
+        raise InputError("give a CSV file of runs (or --dataset NAME)")
     return bayescale.ScalingData.from_csv(
         args.csv,
         n_col=args.n_col,
@@ -625,15 +221,15 @@ def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
     from bayescale.data import PLAUSIBLE_D_MAX, PLAUSIBLE_N_MAX, read_points
 
     if args.at and args.at_file:
-        raise _InputError("give --at points or --at-file, not both")
+        raise InputError("give --at points or --at-file, not both")
     if args.at_file:
         return read_points(args.at_file)
     if not args.at:
-        raise _InputError("give the runs to predict: --at N/D (e.g. 70B/1.4T) or --at-file")
+        raise InputError("give the runs to predict: --at N/D (e.g. 70B/1.4T) or --at-file")
     for n, d in args.at:
         # a bare 7 meant as 7B would be predicted silently at seven parameters
         if n < PLAUSIBLE_N_MAX or d < PLAUSIBLE_D_MAX:
-            raise _InputError(
+            raise InputError(
                 f"--at {n:g}/{d:g}: implausibly few parameters or tokens (N below "
                 f"{PLAUSIBLE_N_MAX:g} or D below {PLAUSIBLE_D_MAX:g}); write sizes with a "
                 "suffix (70B/1.4T) or in full (7e10/1.4e12)"
@@ -649,7 +245,7 @@ def _run_predict(args: argparse.Namespace, data: Any) -> int:
     from bayescale.report import prediction_text, predictions
 
     if args.group_col:
-        raise _InputError(
+        raise InputError(
             "predict does not take --group-col yet; fit a pooled model in Python and call "
             "FitResult.predict(N, D, kind='new_run', group=...)"
         )
@@ -683,7 +279,7 @@ def _run_predict(args: argparse.Namespace, data: Any) -> int:
         try:
             result.save(args.save)
         except ValueError as exc:
-            raise _InputError(str(exc)) from None
+            raise InputError(str(exc)) from None
     if not args.quiet or not result.ok:
         from bayescale.report import _FAILED_BANNER, _diag_line
 
@@ -718,7 +314,7 @@ def _run_models(args: argparse.Namespace, data: Any) -> int:
         "pooling": args.pooling,
     }
     if args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
-        raise _InputError("compare needs at least two models (--laws or --likelihoods)")
+        raise InputError("compare needs at least two models (--laws or --likelihoods)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", SamplingWarning)
         warnings.simplefilter("always", ModelCheckWarning)
@@ -836,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with _silenced():
                 return _run(args)
         return _run(args)
-    except (_InputError, ValueError) as exc:
+    except (InputError, ValueError) as exc:
         print(f"bayescale: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

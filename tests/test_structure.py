@@ -47,6 +47,7 @@ ORDER = (
     "decision_report",
     "result",
     "",  # bayescale/__init__.py: the public names
+    "cli_args",
     "cli",
     "__main__",
 )

@@ -1,0 +1,432 @@
+"""The command line's arguments: options, their converters and checks, and the parser.
+
+Nothing here imports JAX or NumPyro, so ``--help`` and bad options are answered at once;
+:mod:`bayescale.cli` runs the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, NoReturn
+
+__all__ = [
+    "EXIT_DIAGNOSTICS",
+    "EXIT_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "InputError",
+    "build_parser",
+]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DIAGNOSTICS = 0, 1, 2, 3
+
+
+class InputError(Exception):
+    """Bad command-line input: reported on one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints usage plus a message over several lines; we promise one line.
+        raise InputError(message)
+
+
+def _budget(text: str) -> Any:
+    # a Budget (float(b) is its FLOPs) so reports can state the unit conversion used
+    from bayescale.units import parse_budget_spec
+
+    try:
+        return parse_budget_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parsed(parse: Any) -> Any:
+    """An argparse type from a parser that raises ValueError with a one-line message."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return v
+
+
+def _probability(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1), got {text}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text}")
+    return v
+
+
+def _names(kind: str) -> Any:
+    """Parse a comma-separated list of law or likelihood names."""
+
+    def parse(text: str) -> list[str]:
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError(f"expected one or more {kind} names")
+        if kind == "law":
+            from bayescale.laws import get_law
+
+            for n in names:
+                try:
+                    get_law(n)
+                except ValueError as exc:
+                    raise argparse.ArgumentTypeError(str(exc)) from None
+        else:
+            from bayescale.likelihoods import LIKELIHOODS
+
+            bad = [n for n in names if n not in LIKELIHOODS]
+            if bad:
+                raise argparse.ArgumentTypeError(
+                    f"unknown likelihood {bad[0]!r}; choose from {', '.join(LIKELIHOODS)}"
+                )
+        return names
+
+    return parse
+
+
+def _extra_col(text: str) -> tuple[str, str]:
+    name, sep, col = text.partition("=")
+    if not sep or not name.strip() or not col.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=COLUMN (e.g. U_D=unique_tokens), got {text!r}"
+        )
+    return name.strip(), col.strip()
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("csv", nargs="?", help="CSV with one row per training run")
+    p.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="a bundled data set instead of a CSV (chinchilla, datablations, misfitting)",
+    )
+    p.add_argument("--n-col", default="N", help="parameters column (default N)")
+    p.add_argument("--d-col", default="D", help="training tokens column (default D)")
+    p.add_argument(
+        "--c-col",
+        default="C",
+        help="training FLOPs column, used when N or D is absent (default C)",
+    )
+    p.add_argument("--loss-col", default="loss", help="final loss column (default loss)")
+    p.add_argument(
+        "--flops-per-param-token", type=float, default=6.0, help="k in C = k·N·D (default 6)"
+    )
+    p.add_argument(
+        "--run-col",
+        type=_columns,
+        metavar="COL[,COL...]",
+        help="columns that identify a run in a file of checkpoints: each run's last "
+        "checkpoint (largest D) is fitted, e.g. --run-col model,total_steps,peak_lr",
+    )
+    p.add_argument(
+        "--n-unit",
+        type=_unit,
+        metavar="UNIT",
+        help="unit of the N column: 1, K, M, B (or G), T, e.g. M for a params_M column",
+    )
+    p.add_argument(
+        "--d-unit", type=_unit, metavar="UNIT", help="unit of the D column, e.g. B for tokens_B"
+    )
+    p.add_argument(
+        "--loss-kind",
+        choices=("loss", "perplexity"),
+        help="perplexity: fit the log of the loss column; loss: accept losses above 8 nats",
+    )
+    _add_law_data_options(p)
+
+
+def _columns(text: str) -> list[str]:
+    cols = [t.strip() for t in text.split(",")]
+    if not cols or any(not c for c in cols):
+        raise argparse.ArgumentTypeError(f"expected COL or COL,COL,..., got {text!r}")
+    return cols
+
+
+def _unit(text: str) -> str:
+    from bayescale.units import parse_unit
+
+    try:
+        parse_unit(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown unit {text!r}; expected 1, K, M, B (or G) or T"
+        ) from None
+    return text
+
+
+def _add_law_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--extra-col",
+        type=_extra_col,
+        action="append",
+        metavar="NAME=COLUMN",
+        help="a per-run column a law needs, e.g. U_D=unique_tokens (repeatable)",
+    )
+    p.add_argument(
+        "--group-col", metavar="COLUMN", help="group label column: pooled fit over groups"
+    )
+    p.add_argument(
+        "--pooling",
+        choices=("partial", "shared", "none"),
+        default="partial",
+        help="with --group-col: exponents partially pooled (default), shared or separate",
+    )
+
+
+def _add_sampler_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chains", type=_positive_int, default=4)
+    p.add_argument("--warmup", type=_positive_int, default=1000)
+    p.add_argument("--draws", type=_positive_int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--target-accept", type=_probability, default=0.8)
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not use the on-disk compilation cache"
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+
+def _levels(text: str) -> list[float]:
+    out = []
+    for t in text.split(","):
+        out.append(_probability(t.strip()))
+    return out
+
+
+def _add_fit_options(p: argparse.ArgumentParser) -> None:
+    from bayescale.likelihoods import LIKELIHOODS
+
+    p.add_argument(
+        "--budget",
+        type=_budget,
+        action="append",
+        metavar="C",
+        help="training compute: FLOPs (1e24), PF-days (5000pf-days) or accelerator time "
+        "(2048xH100:30d@40%%); repeat for several budgets",
+    )
+    p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
+    p.add_argument(
+        "--ci-kind",
+        choices=("eti", "hdi"),
+        default="eti",
+        help="equal-tailed (default) or highest-density intervals",
+    )
+    p.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        default="gaussian",
+        help="residual distribution on log loss (default gaussian)",
+    )
+    _add_sampler_options(p)
+    p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
+    p.add_argument("--report", metavar="OUT.md", help="write a Markdown report")
+
+
+def _point(text: str) -> tuple[float, float]:
+    from bayescale.units import parse_count
+
+    n, sep, d = text.partition("/")
+    if not sep:
+        raise argparse.ArgumentTypeError(
+            f"expected N/D (parameters/tokens, e.g. 70B/1.4T or 7e9/2e12), got {text!r}"
+        )
+    try:
+        return parse_count(n.strip(), "N"), parse_count(d.strip(), "D")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (in --at {text!r})") from None
+
+
+def _add_predict_options(p: argparse.ArgumentParser) -> None:
+    from bayescale.likelihoods import LIKELIHOODS
+
+    p.add_argument(
+        "--at",
+        type=_point,
+        action="append",
+        metavar="N/D",
+        help="a new run: parameters/tokens, e.g. 70B/1.4T or 7e9/2e12; repeatable",
+    )
+    p.add_argument(
+        "--at-file",
+        metavar="FILE",
+        help="CSV of new runs with columns N and D (sizes like 70B allowed)",
+    )
+    p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
+    p.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        default="gaussian",
+        help="residual distribution on log loss (default gaussian)",
+    )
+    _add_sampler_options(p)
+    p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
+
+
+def _factor(text: str) -> float:
+    v = _positive_float(text)
+    if v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a factor > 1, got {text}")
+    return v
+
+
+def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
+    from bayescale.decisions import parse_plan
+    from bayescale.units import parse_cost, parse_count
+
+    p.add_argument(
+        "--plan",
+        type=_parsed(parse_plan),
+        action="append",
+        metavar="N/D",
+        help="a planned run to assess: N/D (70B/1.4T) or N@C (70B@5.76e23); repeatable"
+        + (" (default 70B/1.4T, Chinchilla's own run)" if demo else ""),
+    )
+    p.add_argument(
+        "--target-loss",
+        type=_positive_float,
+        action="append",
+        metavar="L",
+        help="a target loss: report the compute needed to reach it; repeatable",
+    )
+    p.add_argument(
+        "--d-max",
+        type=_parsed(lambda t: parse_count(t, "--d-max")),
+        metavar="TOKENS",
+        help="cap on unique training tokens (e.g. 1T): best allocation under the cap",
+    )
+    p.add_argument(
+        "--cost",
+        type=_parsed(parse_cost),
+        metavar="SPEC",
+        help="express budgets and waste in accelerator-hours and money, e.g. H100@40%%,$2.5/h",
+    )
+    p.add_argument(
+        "--eps",
+        type=_positive_float,
+        action="append",
+        help="regret threshold for P(regret < eps); repeatable (default 0.001 and 0.01)",
+    )
+    p.add_argument(
+        "--within",
+        type=_factor,
+        default=2.0,
+        help="report P(plan's N within this factor of N_opt) (default 2)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        required=not demo,
+        default="demo-report" if demo else None,
+        help="directory for report.md, report.html, report.json and figures/"
+        + (" (default demo-report)" if demo else ""),
+    )
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+
+
+def _add_law_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--law",
+        type=_names("law"),
+        default=["chinchilla"],
+        help="scaling law: chinchilla (default), kaplan, data_constrained",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``bayescale`` argument parser."""
+    parser = _Parser(
+        prog="bayescale",
+        description="Bayesian scaling-law fits and compute-optimal allocation with intervals.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    f = sub.add_parser("fit", help="fit a CSV of training runs")
+    _add_data_options(f)
+    _add_fit_options(f)
+    _add_law_option(f)
+    pr = sub.add_parser(
+        "predict",
+        help="fit a CSV and predict the loss of new runs at given sizes, with intervals",
+    )
+    _add_data_options(pr)
+    _add_predict_options(pr)
+    _add_law_option(pr)
+    r = sub.add_parser(
+        "report", help="fit a CSV and write a decision report (Markdown, HTML, JSON)"
+    )
+    _add_data_options(r)
+    _add_fit_options(r)
+    _add_law_option(r)
+    _add_report_options(r, demo=False)
+    c = sub.add_parser("compare", help="fit several laws/likelihoods and rank them by PSIS-LOO")
+    _add_data_options(c)
+    c.add_argument(
+        "--laws",
+        type=_names("law"),
+        default=["chinchilla"],
+        help="comma-separated laws, e.g. chinchilla,kaplan (default chinchilla)",
+    )
+    c.add_argument(
+        "--likelihoods",
+        type=_names("likelihood"),
+        default=["gaussian"],
+        help="comma-separated likelihoods, e.g. gaussian,student_t,huber (default gaussian)",
+    )
+    _add_sampler_options(c)
+    b = sub.add_parser(
+        "backtest", help="fit the smaller runs, score predictions of the largest held-out runs"
+    )
+    _add_data_options(b)
+    b.add_argument("--laws", type=_names("law"), default=["chinchilla"], help="as for compare")
+    b.add_argument(
+        "--likelihoods", type=_names("likelihood"), default=["gaussian"], help="as for compare"
+    )
+    b.add_argument(
+        "--holdout",
+        choices=("largest", "largest_N", "largest_D"),
+        default="largest",
+        help="hold out the runs with the largest compute (default), N or D",
+    )
+    b.add_argument(
+        "--frac", type=_probability, default=0.2, help="share of runs held out (default 0.2)"
+    )
+    b.add_argument(
+        "--levels",
+        type=_levels,
+        default=[0.5, 0.9],
+        help="predictive-interval levels to score (default 0.5,0.9)",
+    )
+    _add_sampler_options(b)
+    d = sub.add_parser(
+        "demo",
+        help="fit the bundled Chinchilla data, print a budget table, write a decision report",
+    )
+    _add_fit_options(d)
+    _add_report_options(d, demo=True)
+    return parser
