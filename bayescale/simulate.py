@@ -9,19 +9,23 @@ skipped).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
 import numpy as np
+from numpyro.infer import Predictive
 
 from bayescale.data import ScalingData
 from bayescale.law import ChinchillaParams
-from bayescale.laws import get_law
+from bayescale.laws import CHINCHILLA, get_law
+from bayescale.model import ModelSpec
 
 __all__ = [
     "CHINCHILLA_BUDGETS",
     "HOFFMANN_PARAMS",
     "chinchilla_design",
+    "simulate_datasets",
     "simulate_law",
     "simulate_runs",
 ]
@@ -171,3 +175,36 @@ def simulate_law(
         raise ValueError(f"unknown noise {noise!r}; choose 'gaussian' or 'student_t'")
     labels = None if group is None else np.array([f"g{i}" for i in np.asarray(group, dtype=int)])
     return ScalingData.from_arrays(N=N, D=D, loss=np.exp(mean + eps), group=labels, **cov)
+
+
+def simulate_datasets(
+    n_sims: int,
+    generator: Mapping[str, Any],
+    design: tuple[np.ndarray, np.ndarray],
+    *,
+    likelihood: str = "gaussian",
+    delta: float = 1e-3,
+    seed: int = 0,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Draw truths from ``generator`` and log losses from the model, all at once.
+
+    The bayescale model itself generates the data (NumPyro ``Predictive`` with no
+    observations), so simulation and fit share one likelihood by construction.
+
+    Returns
+    -------
+    truths : dict of str to numpy.ndarray
+        E, A, B, alpha, beta, sigma (and nu), each of shape (n_sims,).
+    loss : numpy.ndarray, shape (n_sims, n_runs)
+        Simulated final losses.
+    """
+    N, D = design
+    spec = ModelSpec(CHINCHILLA, likelihood, float(delta))
+    with jax.enable_x64(True):
+        x = {"log_N": jax.numpy.asarray(np.log(N)), "log_D": jax.numpy.asarray(np.log(D))}
+        pred = Predictive(spec, num_samples=n_sims)(
+            jax.random.key(seed), x, priors=dict(generator)
+        )
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in pred.items()}
+    truths = {k: out[k] for k in (*CHINCHILLA.params, "sigma", "nu") if k in out}
+    return truths, np.exp(out["log_loss"])

@@ -59,7 +59,7 @@ from bayescale.model import ModelSpec
 from bayescale.optimum import allocate
 from bayescale.priors import describe_priors, resolve_priors
 from bayescale.settings import FitSettings
-from bayescale.simulate import chinchilla_design
+from bayescale.simulate import chinchilla_design, simulate_datasets
 
 __all__ = [
     "CalibrationResult",
@@ -514,41 +514,6 @@ def _resolve_generator(
     resolved, _ = resolve_priors(spec, _no_numbers(generator))
     desc = ", ".join(f"{k} {v}" for k, v in describe_priors(resolved).items())
     return resolved, f"design distribution ({desc}); the fit keeps its own priors"
-
-
-def simulate_datasets(
-    n_sims: int,
-    generator: Mapping[str, Any],
-    design: tuple[np.ndarray, np.ndarray],
-    *,
-    likelihood: str = "gaussian",
-    delta: float = 1e-3,
-    seed: int = 0,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Draw truths from ``generator`` and log losses from the model, all at once.
-
-    The bayescale model itself generates the data (NumPyro ``Predictive`` with no
-    observations), so simulation and fit share one likelihood by construction.
-
-    Returns
-    -------
-    truths : dict of str to numpy.ndarray
-        E, A, B, alpha, beta, sigma (and nu), each of shape (n_sims,).
-    loss : numpy.ndarray, shape (n_sims, n_runs)
-        Simulated final losses.
-    """
-    from numpyro.infer import Predictive
-
-    N, D = design
-    spec = ModelSpec(CHINCHILLA, likelihood, float(delta))
-    with jax.enable_x64(True):
-        x = {"log_N": jax.numpy.asarray(np.log(N)), "log_D": jax.numpy.asarray(np.log(D))}
-        pred = Predictive(spec, num_samples=n_sims)(
-            jax.random.key(seed), x, priors=dict(generator)
-        )
-        out = {k: np.asarray(v, dtype=np.float64) for k, v in pred.items()}
-    truths = {k: out[k] for k in (*PARAMETERS, "sigma", "nu") if k in out}
-    return truths, np.exp(out["log_loss"])
 
 
 def calibration(
