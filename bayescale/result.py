@@ -17,7 +17,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bayescale import backtest as _backtest
@@ -60,13 +59,18 @@ class FitResult(Posterior):
         return cls(**{f.name: getattr(posterior, f.name) for f in fields})
 
     # ------------------------------------------------------------------ decisions
-    def _decision_theta(self, group: str | None) -> dict[str, np.ndarray]:
-        """Draws of one group (any group of a pooled fit must be named)."""
+    def _law_args(self, group: str | None, covariates: Mapping[str, Any]) -> dict[str, Any]:
+        """The draws and law arguments every decision table takes (one group named)."""
         if self.groups is not None and group is None:
             raise ValueError(
                 f"this fit has groups ({', '.join(self.groups)}); pass group= to decide for one"
             )
-        return self.theta(group)
+        return {
+            "theta": self.theta(group),
+            "law": self.law,
+            "covariates": self._covariates(covariates),
+            "flops_per_param_token": self.data.flops_per_param_token,
+        }
 
     def bayes_optimal(
         self,
@@ -85,13 +89,10 @@ class FitResult(Posterior):
         See :func:`bayescale.decision_tables.bayes_optimal_table` for the columns.
         """
         return bayes_optimal_table(
-            self._decision_theta(group),
-            check_budgets(budgets),
+            budgets=check_budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
-            flops_per_param_token=self.data.flops_per_param_token,
-            law=self.law,
-            covariates=self._covariates(covariates),
+            **self._law_args(group, covariates),
         )
 
     def regret(
@@ -112,15 +113,12 @@ class FitResult(Posterior):
         (``group`` and ``**covariates`` as in :meth:`bayes_optimal`).
         """
         return regret_table(
-            self._decision_theta(group),
-            plans,
+            plans=plans,
             eps=eps,
             within=within,
             ci=ci,
             ci_kind=ci_kind,
-            flops_per_param_token=self.data.flops_per_param_token,
-            law=self.law,
-            covariates=self._covariates(covariates),
+            **self._law_args(group, covariates),
         )
 
     def compute_for_loss(
@@ -138,12 +136,7 @@ class FitResult(Posterior):
         ``**covariates`` as in :meth:`bayes_optimal`).
         """
         return compute_for_loss_table(
-            self._decision_theta(group),
-            target_loss,
-            ci=ci,
-            flops_per_param_token=self.data.flops_per_param_token,
-            law=self.law,
-            covariates=self._covariates(covariates),
+            targets=target_loss, ci=ci, **self._law_args(group, covariates)
         )
 
     def data_limited(
@@ -163,14 +156,11 @@ class FitResult(Posterior):
         ``**covariates`` as in :meth:`bayes_optimal`).
         """
         return data_limited_table(
-            self._decision_theta(group),
-            D_max,
-            check_budgets(budgets),
+            D_max=D_max,
+            budgets=check_budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
-            flops_per_param_token=self.data.flops_per_param_token,
-            law=self.law,
-            covariates=self._covariates(covariates),
+            **self._law_args(group, covariates),
         )
 
     def report(
