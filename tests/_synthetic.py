@@ -54,3 +54,24 @@ def synthetic_result(S: int = 400, seed: int = 0, spread: float = 1.0, ok: bool 
         diagnostics=diag,
         priors={k: "synthetic" for k in names},
     )
+
+
+# ---- plain-NumPy references for the decision tests (loops over draws)
+K = 6.0
+
+
+def scalar_loss(p, N, D):
+    E, A, B, alpha, beta = (float(x) for x in p)
+    return E + A / N**alpha + B / D**beta
+
+
+def np_optimum(p, C):
+    """Closed-form optimum of one draw, plain NumPy (the reference for loops)."""
+    _, A, B, alpha, beta = (float(x) for x in p)
+    G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    N = G * (C / K) ** (beta / (alpha + beta))
+    return N, C / (K * N), scalar_loss(p, N, C / (K * N))
+
+
+def draw(params, s):
+    return ChinchillaParams(*(float(np.asarray(x)[s]) for x in params))

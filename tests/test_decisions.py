@@ -8,26 +8,23 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pytest
-from _synthetic import CENTRE, synthetic_draws, synthetic_result
+from _synthetic import CENTRE, K, draw, np_optimum, scalar_loss, synthetic_draws, synthetic_result
 from scipy.optimize import brentq
 
 import bayescale
 from bayescale import decision_tables, decisions
 from bayescale.decisions import (
-    Plan,
     as_plans,
     bayes_optimal,
     compute_for_loss,
     data_limited,
     expected_loss,
-    parse_plan,
     regret,
 )
 from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED
 from bayescale.optimum import allocate
 
-K = 6.0
 S = 64  # one posterior size (and two budgets) throughout, so compiled functions are reused
 
 
@@ -35,23 +32,6 @@ S = 64  # one posterior size (and two budgets) throughout, so compiled functions
 def x64():
     with jax.enable_x64(True):
         yield
-
-
-def scalar_loss(p, N, D):
-    E, A, B, alpha, beta = (float(x) for x in p)
-    return E + A / N**alpha + B / D**beta
-
-
-def np_optimum(p, C):
-    """Closed-form optimum of one draw, plain NumPy (the reference for loops)."""
-    _, A, B, alpha, beta = (float(x) for x in p)
-    G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
-    N = G * (C / K) ** (beta / (alpha + beta))
-    return N, C / (K * N), scalar_loss(p, N, C / (K * N))
-
-
-def draw(params, s):
-    return ChinchillaParams(*(float(np.asarray(x)[s]) for x in params))
 
 
 def compute_optimal(p, C):
@@ -154,25 +134,6 @@ def test_plan_at_the_optimum_has_no_regret_and_no_waste():
     np.testing.assert_allclose(r.compute_fraction, 1.0, atol=1e-12)
 
 
-def test_regret_table_probabilities_match_loops():
-    res = synthetic_result(S=S, seed=6)
-    tab = res.regret(["70B/1.4T", "20B@5.76e23"], eps=[1e-3, 5e-3], within=2.0)
-    assert list(tab["label"]) == ["70B/1.4T", "20B@5.76e23"]
-    assert {"p_regret_below_0.001", "p_regret_below_0.005", "waste", "p_within"} <= set(tab)
-    p = res.params()
-    for j, q in enumerate(as_plans(["70B/1.4T", "20B@5.76e23"])):
-        below, within = [], []
-        for s in range(S):
-            ps = draw(p, s)
-            N_opt, _, L_opt = np_optimum(ps, q.C)
-            below.append(scalar_loss(ps, q.N, q.D) - L_opt < 5e-3)
-            within.append(0.5 <= q.N / N_opt <= 2.0)
-        assert tab["p_regret_below_0.005"][j] == pytest.approx(np.mean(below))
-        assert tab["p_within"][j] == pytest.approx(np.mean(within))
-        assert 0 <= tab["waste_lo"][j] <= tab["waste"][j] <= tab["waste_hi"][j] < 1
-    assert tab["wasted_flops"][0] == pytest.approx(tab["waste"][0] * tab["C"][0])
-
-
 def test_compute_for_loss_against_loops_and_unreachable_targets():
     p = synthetic_draws(S=S, seed=7)
     E = np.asarray(p.E)
@@ -198,16 +159,6 @@ def test_compute_for_loss_against_loops_and_unreachable_targets():
             N_ref, _, L_ref = np_optimum(ps, float(r.C[s, j]))
             assert float(r.N[s, j]) == pytest.approx(N_ref, rel=1e-12)
             assert L_ref == pytest.approx(t, rel=1e-12)
-
-
-def test_compute_for_loss_table_counts_unreachable_as_infinite():
-    res = synthetic_result(S=S, seed=8)
-    E = res.draws("E")
-    tab = res.compute_for_loss([2.0, float(np.quantile(E, 0.7)), 1.0])
-    assert tab["p_reachable"][0] == 1.0 and np.isfinite(tab["C_hi"][0])
-    assert tab["p_reachable"][1] == pytest.approx(np.mean(E < tab["target"][1]))
-    assert np.isfinite(tab["C"][1]) and np.isinf(tab["C_hi"][1])  # 30% unreachable
-    assert tab["p_reachable"][2] == 0.0 and np.isinf(tab["C"][2]) and np.isinf(tab["C_lo"][2])
 
 
 def test_data_cap_binding_and_not():
@@ -244,17 +195,6 @@ def test_data_cap_against_brute_force_loop():
         L = scalar_loss(ps, N, C / (K * N))
         assert float(r.N[s, 0]) == pytest.approx(N[np.argmin(L)], rel=2e-4)
         assert L.min() - 1e-9 <= float(r.loss[s, 0]) <= L.min() + 1e-13
-
-
-def test_table_wrappers_shapes_and_attrs():
-    res = synthetic_result(S=S, seed=11)
-    b = res.bayes_optimal([1e22, 1e24], ci=0.8)
-    assert len(b) == 2 and b.attrs["ci"] == 0.8
-    assert (b["N_opt_lo"] <= b["N_opt"]).all() and (b["N_opt"] <= b["N_opt_hi"]).all()
-    assert (b["excess_loss_plugin"] >= -1e-15).all() and (b["evpi"] >= 0).all()
-    cap = res.data_limited("1T", [1e22, 1e24])
-    assert set(cap.attrs["C_bind"]) == {"median", "lo", "hi", "p_finite"}
-    assert cap["p_binds"][0] < cap["p_binds"][1]
 
 
 def test_user_law_without_closed_form_matches_chinchilla():
@@ -328,23 +268,6 @@ def test_law_without_floor_parameter_has_floor_zero():
 def test_validation_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call(synthetic_draws(S=4))
-
-
-def test_plans_parse_and_validate():
-    assert parse_plan("70B/1.4T") == Plan(7e10, 1.4e12, 6 * 7e10 * 1.4e12, "70B/1.4T")
-    q = parse_plan("70B@5.76e23")
-    assert q.D == pytest.approx(5.76e23 / (6 * 7e10)) and q.C == 5.76e23
-    assert parse_plan("1B@1pf-day").C == pytest.approx(8.64e19)
-    assert as_plans({"N": 1e9, "C": 6e19, "label": "x"})[0] == Plan(1e9, 1e10, 6e19, "x")
-    assert len(as_plans([(1e9, 2e10), "70B/1.4T"])) == 2
-    with pytest.raises(ValueError, match="cannot read plan '70B'"):
-        parse_plan("70B")
-    with pytest.raises(ValueError, match="exactly one of D"):
-        as_plans({"N": 1e9})
-    with pytest.raises(ValueError, match="within must be a factor > 1"):
-        synthetic_result(S=8).regret("70B/1.4T", within=1.0)
-    with pytest.raises(ValueError, match="eps must be finite and > 0"):
-        synthetic_result(S=8).regret("70B/1.4T", eps=[-1])
 
 
 def test_centre_matches_published_allocation():

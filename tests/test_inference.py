@@ -24,3 +24,51 @@ def test_use_host_devices_is_one_explicit_call():
     assert _run(code) == "3"
     code = "import jax, bayescale; print(bayescale.use_host_devices(), jax.device_count())"
     assert _run(code, BAYESCALE_HOST_DEVICES="0") == "0 1"
+
+
+_LOWER_SAMPLER = """
+import hashlib
+import jax, jax.numpy as jnp
+import bayescale  # noqa: F401
+from bayescale.inference import NUTSSettings, _compiled, _sorted_fields
+from bayescale.laws import CHINCHILLA
+from bayescale.model import ModelSpec
+from bayescale.priors import resolve_priors
+
+jax.config.update("jax_enable_x64", True)
+x = {"log_N": jnp.linspace(1.0, 2.0, 10), "log_D": jnp.linspace(1.0, 2.0, 10)}
+center = {"log_N": jnp.float64(1.5), "log_D": jnp.float64(1.5)}
+args = (x, jnp.linspace(1.0, 2.0, 10), None, center)
+spec = ModelSpec(CHINCHILLA, "student_t")
+kwargs = {"priors": resolve_priors(spec, None)[0], "fixed": {}}
+init, _, _ = _compiled(spec, NUTSSettings(10, 10), 1, "sequential")
+sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma", "nu"]
+z0 = {k: jnp.zeros(2) for k in sites}
+keys = jax.random.split(jax.random.key(0), 2)
+text = init.lower(keys, z0, args, _sorted_fields(kwargs)).as_text()
+print(hashlib.sha256(text.encode()).hexdigest())
+"""
+
+
+def test_compiled_sampler_does_not_depend_on_the_hash_seed():
+    # NumPyro orders a distribution's pytree fields through a set, so without sorting them
+    # the sampler's HLO (the persistent cache key) changed with PYTHONHASHSEED: measured,
+    # seeds 1 and 2 lowered to different programs and each new process recompiled.
+    import os
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _LOWER_SAMPLER],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2, 3)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
+    digests = {out.strip() for out, _ in outs}
+    assert len(digests) == 1, digests

@@ -8,7 +8,6 @@ import jax
 import numpy as np
 import numpyro.distributions as dist
 import pytest
-from scipy import stats
 
 import bayescale
 from bayescale.laws import DATA_CONSTRAINED, KAPLAN, KAPLAN_PARAMS, MUENNIGHOFF_PARAMS, Shear
@@ -152,50 +151,6 @@ def test_fixed_asymptote(tmp_path):
         bayescale.fit(data, priors={"E": -1.0})
     with pytest.raises(ValueError, match="no parameter 'E' to put a prior on for law 'kaplan'"):
         bayescale.fit(data, law="kaplan", priors={"N_c": 1e13, "E": dist.LogNormal(0, 1)})
-
-
-def test_the_model_density_is_priors_plus_likelihood(chinchilla):
-    """The one model's log density, written out by hand: priors on (E, log A, log B, α, β, σ)
-    — the sheared sites a_c, b_c have unit Jacobian — plus the Huber log-likelihood."""
-    from numpyro.infer.util import log_density
-
-    from bayescale.laws import CHINCHILLA
-    from bayescale.likelihoods import run_loglik
-    from bayescale.model import ModelSpec
-    from bayescale.priors import resolve_priors
-
-    spec = ModelSpec(CHINCHILLA, "huber")
-    priors, _ = resolve_priors(spec, None)
-    with jax.enable_x64():
-        x = CHINCHILLA.covariates_of(chinchilla)
-        center = {k: float(np.mean(v)) for k, v in x.items()}
-        rng = np.random.default_rng(0)
-        for _ in range(3):
-            site = {
-                "E": rng.uniform(1.5, 2.0),
-                "alpha": rng.uniform(0.25, 0.4),
-                "beta": rng.uniform(0.25, 0.4),
-                "a_c": rng.uniform(-3, -1),
-                "b_c": rng.uniform(-3, -1),
-                "sigma": rng.uniform(0.005, 0.05),
-            }
-            got, _ = log_density(
-                spec, (x, chinchilla.log_loss, None, center), {"priors": priors}, site
-            )
-            log_A = site["a_c"] + site["alpha"] * center["log_N"]
-            log_B = site["b_c"] + site["beta"] * center["log_D"]
-            pred = np.log(
-                site["E"]
-                + np.exp(log_A - site["alpha"] * x["log_N"])
-                + np.exp(log_B - site["beta"] * x["log_D"])
-            )
-            want = (
-                sum(float(priors[k].log_prob(site[k])) for k in ("E", "alpha", "beta", "sigma"))
-                # log A ~ Normal(7, 3) for A ~ LogNormal(7, 3), likewise log B
-                + float(stats.norm.logpdf(log_A, 7.0, 3.0) + stats.norm.logpdf(log_B, 7.0, 3.0))
-                + float(np.sum(run_loglik("huber", chinchilla.log_loss - pred, site["sigma"])))
-            )
-            assert float(got) == pytest.approx(want, rel=1e-12)
 
 
 def test_refitting_a_law_reuses_the_compiled_sampler(kaplan_fit):

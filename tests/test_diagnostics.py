@@ -1,0 +1,64 @@
+"""Sampler diagnostics on chains whose behaviour is known (no NUTS needed)."""
+
+import numpy as np
+import pytest
+
+from bayescale.diagnostics import (
+    SamplingError,
+    SamplingWarning,
+    compute_diagnostics,
+    identification_problems,
+    misfit_problems,
+)
+
+
+def _stats(chains, draws, diverging=0):
+    div = np.zeros((chains, draws), bool)
+    div.flat[:diverging] = True
+    rng = np.random.default_rng(3)
+    return {
+        "diverging": div,
+        "num_steps": np.full((chains, draws), 15),
+        "energy": rng.standard_normal((chains, draws)),
+    }
+
+
+def test_well_mixed_chains_pass():
+    rng = np.random.default_rng(0)
+    d = compute_diagnostics(
+        {"alpha": rng.standard_normal((4, 1000))},
+        _stats(4, 1000),
+        max_tree_depth=10,
+        target_accept=0.8,
+    )
+    assert d.ok and d.problems == []
+    assert d.r_hat["alpha"] < 1.01 and d.ess_bulk["alpha"] > 3000
+
+
+def test_disagreeing_chains_and_divergences_are_reported():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 500)) + np.array([[0.0], [0.0], [0.0], [3.0]])
+    d = compute_diagnostics(
+        {"beta": x}, _stats(4, 500, diverging=7), max_tree_depth=10, target_accept=0.8
+    )
+    assert not d.ok
+    text = " ".join(d.problems)
+    assert "R-hat" in text and "beta" in text and "7 divergent transitions" in text
+    with pytest.warns(SamplingWarning, match="R-hat"):
+        d.report()
+    with pytest.raises(SamplingError, match="R-hat"):
+        d.report(strict=True)
+
+
+def test_identification_compares_posterior_and_prior_spread():
+    rng = np.random.default_rng(0)
+    tight = np.exp(0.01 * rng.standard_normal((4, 500)))
+    loose = np.exp(0.6 * rng.standard_normal((4, 500)))
+    assert identification_problems({"E": tight}, {"E": 0.75}) == []
+    (problem,) = identification_problems({"E": loose}, {"E": 0.75})
+    assert "barely constrain E" in problem
+
+
+def test_misfit_flags_residuals_far_from_the_noise():
+    assert misfit_problems(1.0) == []
+    assert misfit_problems(5.0) and "residual" in misfit_problems(5.0)[0]
