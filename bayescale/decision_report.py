@@ -8,13 +8,9 @@ the three files always agree. Every number in the HTML tables carries its JSON p
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import math
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +19,21 @@ from bayescale import plotting
 from bayescale.decisions import as_plans
 from bayescale.io import atomic_write, versions
 from bayescale.posterior import check_ci
-from bayescale.report import fmt
+from bayescale.report import (
+    Block,
+    Bullets,
+    Figure,
+    Heading,
+    Inline,
+    Paragraph,
+    Piece,
+    Section,
+    Table,
+    fmt,
+    format_value,
+    law_formula,
+    render,
+)
 from bayescale.units import (
     FLOPS_PER_PF_DAY,
     Budget,
@@ -56,28 +66,9 @@ def _num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def format_value(x: float | None, kind: str = "num") -> str:
-    """Format a report number: ``num`` (3 significant digits), ``pct``, ``prob``, ``count``.
-
-    ``None`` (not finite in the JSON) reads ``unbounded``.
-    """
-    if x is None:
-        return "unbounded"
-    if kind == "pct":  # one decimal near 0% and 100%, where whole percents would mislead
-        return f"{100 * x:.1f}%" if abs(x) < 0.1 or abs(x) > 0.9 else f"{100 * x:.0f}%"
-    if kind == "prob":
-        # never round a possibility to certainty, or a rare event to impossibility
-        if 0 < x < 0.005:
-            return "<1%"
-        if 0.995 <= x < 1:
-            return ">99%"
-        return f"{100 * x:.0f}%"
-    if kind == "count":
-        return format_count(x)
-    return fmt(x)
-
-
-def _rows(table: Any, keys: list[str]) -> list[dict[str, Any]]:
+def _rows(table: Any, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """A table's rows as JSON records: every column but ``drop``, non-finite as None."""
+    keys = [k for k in table.columns if k not in drop]
     out = []
     for _, row in table.iterrows():
         out.append({k: (row[k] if isinstance(row[k], str) else _num(row[k])) for k in keys})
@@ -142,55 +133,17 @@ def build_report(
     }
     bayes = result.bayes_optimal(C, ci, ci_kind)
     bayes["tokens_per_param_bayes"] = bayes["D_bayes"] / bayes["N_bayes"]
-    keys = [
-        "budget",
-        "N_bayes",
-        "D_bayes",
-        "tokens_per_param_bayes",
-        "expected_loss_bayes",
-        "N_opt",
-        "N_opt_lo",
-        "N_opt_hi",
-        "D_opt",
-        "D_opt_lo",
-        "D_opt_hi",
-        "N_plugin",
-        "D_plugin",
-        "expected_loss_plugin",
-        "plugin_vs_bayes",
-        "excess_loss_plugin",
-        "median_vs_bayes",
-        "excess_loss_median",
-        "expected_loss_oracle",
-        "evpi",
-    ]
-    d["bayes_optimal"] = _rows(bayes, keys)
+    # expected_loss_median stays out of report.json, as it always has
+    d["bayes_optimal"] = _rows(bayes, drop=("expected_loss_median",))
     d["plans"] = []
     if plan_list:
         reg = result.regret(plan_list, eps=eps, within=within, ci=ci, ci_kind=ci_kind)
         eps_list = reg.attrs["eps"]
-        keys = [
-            "label",
-            "N",
-            "D",
-            "C",
-            "regret",
-            "regret_lo",
-            "regret_hi",
-            "regret_mean",
-            "waste",
-            "waste_lo",
-            "waste_hi",
-            "waste_mean",
-            "wasted_flops",
-            "N_opt",
-            "N_opt_lo",
-            "N_opt_hi",
-            "p_within",
-            "loss_plan",
-            "loss_opt",
-        ]
-        for row, (_, r) in zip(_rows(reg, keys), reg.iterrows(), strict=True):
+        for row, (_, r) in zip(
+            _rows(reg, drop=tuple(f"p_regret_below_{e:g}" for e in eps_list)),
+            reg.iterrows(),
+            strict=True,
+        ):
             row["p_regret_below"] = [
                 {"eps": e, "p": float(r[f"p_regret_below_{e:g}"])} for e in eps_list
             ]
@@ -200,36 +153,15 @@ def build_report(
     d["targets"] = []
     if targets:
         tab = result.compute_for_loss(targets, ci)
-        keys = ["target", "p_reachable", "C", "C_lo", "C_hi", "N", "N_lo", "N_hi"]
-        keys += ["D", "D_lo", "D_hi", "floor"]
-        d["targets"] = _rows(tab, keys)
+        d["targets"] = _rows(tab)
     d["data_cap"] = None
     if d_max is not None:
         tab = result.data_limited(d_max, C, ci, ci_kind)
-        keys = [
-            "budget",
-            "p_binds",
-            "N",
-            "N_lo",
-            "N_hi",
-            "D",
-            "D_lo",
-            "D_hi",
-            "loss",
-            "loss_lo",
-            "loss_hi",
-            "loss_penalty",
-            "loss_penalty_lo",
-            "loss_penalty_hi",
-            "N_bayes",
-            "D_bayes",
-            "expected_loss_bayes",
-        ]
         bind = tab.attrs["C_bind"]
         d["data_cap"] = {
             "D_max": float(d_max),
             "C_bind": {key: _num(bind[key]) for key in ("median", "lo", "hi")},
-            "rows": _rows(tab, keys),
+            "rows": _rows(tab, drop=("D_max",)),  # D_max is stated once
         }
     d["extrapolation"] = {
         "data_C_max": float(np.max(result.data.C)),
@@ -264,11 +196,14 @@ def _assumptions(
     s = fit["settings"]
     pct = f"{100 * d['ci']:g}%"
     kind = "equal-tailed" if d["ci_kind"] == "eti" else "highest-density"
+    law = fit.get("law", "chinchilla")
     out = [
         f"Training compute C = {d['flops_per_param_token']:g}·N·D FLOPs (N parameters, D "
         "training tokens; about 6 for dense transformers, forward plus backward pass).",
-        "Loss law L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022), fitted to the log of "
-        f"the final loss of {fit['n_runs']} runs from {fit['data']['source']}.",
+        f"Loss law {law_formula(law)}"
+        + (" (Hoffmann et al. 2022)" if law == "chinchilla" else f" ({law} law)")
+        + f", fitted to the log of the final loss of {fit['n_runs']} runs from "
+        f"{fit['data']['source']}.",
         f"Likelihood: {fit['likelihood']} on log-loss residuals. Posterior by NUTS: "
         f"{s['chains']} chains × {s['draws']} draws after {s['warmup']} warmup, seed "
         f"{s['seed']}.",
@@ -474,7 +409,7 @@ def _headline(d: dict[str, Any]) -> dict[str, Any]:
     return {"recommendations": recs, "risk": risk, "checks": checks, "ok": bool(g["ok"])}
 
 
-def _headline_table(d: dict[str, Any]) -> tuple[list[str], list[list[list[Cell]]]]:
+def _headline_table(d: dict[str, Any]) -> Table:
     pct = f"{100 * d['ci']:g}%"
     header = ["budget (FLOPs)", "train N", "on D tokens", f"N_opt, {pct}", f"D_opt, {pct}"]
     header.append("expected loss")
@@ -492,25 +427,22 @@ def _headline_table(d: dict[str, Any]) -> tuple[list[str], list[list[list[Cell]]
                 [_c(d, f"{p}.expected_loss_bayes")],
             ]
         )
-    return header, rows
+    return Table(header, rows)
 
 
 # ------------------------------------------------------------------------------ tables
-Cell = tuple[str, str | None, str]  # (text, json path or None, format kind)
-
-
-def _c(d: dict[str, Any], path: str, kind: str = "num") -> Cell:
+def _c(d: dict[str, Any], path: str, kind: str = "num") -> Piece:
     value: Any = d
     for part in path.split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     return (format_value(value, kind), path, kind)
 
 
-def _t(text: str) -> Cell:
+def _t(text: str) -> Piece:
     return (text, None, "text")
 
 
-def _ci(d: dict[str, Any], path: str, kind: str = "num") -> list[Cell]:
+def _ci(d: dict[str, Any], path: str, kind: str = "num") -> list[Piece]:
     """A value with its interval, "median [lo, hi]", from ``path``, ``path_lo``, ``path_hi``."""
     return [
         _c(d, path, kind),
@@ -522,7 +454,7 @@ def _ci(d: dict[str, Any], path: str, kind: str = "num") -> list[Cell]:
     ]
 
 
-def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell]]], str]]:
+def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[Inline]], Inline]]:
     """(title, header, rows of cells — each cell a list of pieces —, note) for every table."""
     pct = f"{100 * d['ci']:g}%"
     tables = []
@@ -662,7 +594,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
                 f"Data cap: at most {format_count(d['data_cap']['D_max'])} training tokens",
                 header,
                 rows,
-                note_cells,  # type: ignore[arg-type]
+                note_cells,
             )
         )
     fitd = d["fit"]
@@ -695,49 +627,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell
     return tables
 
 
-def _plain(cells: list[Cell]) -> str:
-    return "".join(c[0] for c in cells)
-
-
-# ------------------------------------------------------------------------------ Markdown
-def markdown_report(d: dict[str, Any], figure_files: dict[str, str] | None = None) -> str:
-    """The report as Markdown, figures linked as files (``figure_files``: name → path)."""
-    h = d["headline"]
-    out = [f"# {d['title']}", "", "## Answer", ""]
-    if not h["ok"]:
-        out += [f"**{h['checks']}**", ""]
-    header, rows = _headline_table(d)
-    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(_plain(c) for c in r) + " |" for r in rows]
-    out += [""] + [f"**Risk:** {r}" for r in h["risk"]]
-    out += ["", f"**Checks:** {h['checks']}" if h["ok"] else "", "", "## Summary", ""]
-    out += [f"- {s}" for s in d["summary"]]
-    out.append("")
-    for title, header, rows, note in _tables(d):
-        out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        out += ["| " + " | ".join(_plain(c).replace("|", "\\|") for c in r) + " |" for r in rows]
-        note_text = _plain(note) if isinstance(note, list) else note
-        out += ["", note_text, ""] if note_text else [""]
-    if figure_files:
-        out += ["## Figures", ""]
-        for name, path in figure_files.items():
-            out += [f"![{FIGURES[name]}]({path})", "", f"*{FIGURES[name]}*", ""]
-    g = d["fit"]["diagnostics"]
-    out += ["## Fit diagnostics", ""]
-    out.append(
-        f"{'ok' if g['ok'] else 'FAILED'} — max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
-        f"{g['ess_bulk_min']:.0f}, min tail ESS {g['ess_tail_min']:.0f}, {g['divergences']} "
-        f"divergences, {g['tree_depth_saturated']} draws at max tree depth, min E-BFMI "
-        f"{g['bfmi_min']:.2f}."
-    )
-    out += [f"- {p}" for p in g["problems"]]
-    out += ["", "## Assumptions", ""]
-    out += [f"- {a}" for a in d["assumptions"]]
-    out += ["", f"*Generated by bayescale {d['bayescale_version']}; numbers in report.json.*"]
-    return "\n".join(out) + "\n"
-
-
-# ------------------------------------------------------------------------------ HTML
+# ------------------------------------------------------------------------------ rendering
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 72rem;
        margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
@@ -757,179 +647,99 @@ img { max-width: 100%; height: auto; }
 """
 
 
-def _html_cells(cells: list[Cell]) -> str:
-    parts = []
-    for text, path, kind in cells:
-        if path is None:
-            parts.append(html.escape(text))
-        else:
-            parts.append(
-                f'<span data-path="{html.escape(path)}" data-fmt="{kind}">'
-                f"{html.escape(text)}</span>"
-            )
-    return "".join(parts)
+def _blocks(d: dict[str, Any], figures: list[Figure]) -> list[Block]:
+    """The whole report as blocks: the answer first, then summary, tables, figures, checks."""
+    h = d["headline"]
+    answer: list[Block] = [Heading("Answer")]
+    if not h["ok"]:  # a failed fit says so before any number
+        answer.append(Paragraph([(h["checks"], None, "strong")], "warn checks"))
+    answer.append(_headline_table(d))
+    answer += [Paragraph([("Risk:", None, "strong"), _t(f" {r}")], "risk") for r in h["risk"]]
+    if h["ok"]:
+        answer.append(Paragraph([("Checks:", None, "strong"), _t(f" {h['checks']}")], "checks ok"))
+    blocks: list[Block] = [
+        Heading(d["title"], 1),
+        Section(answer, "headline" if h["ok"] else "headline failed", "answer"),
+        Heading("Summary"),
+        Bullets(
+            d["summary"],
+            "summary",
+            ["warn" if s.startswith("WARNING") else "" for s in d["summary"]],
+        ),
+    ]
+    for title, header, rows, note in _tables(d):
+        blocks += [Heading(title), Table(header, rows)] + (
+            [Paragraph(note, "note")] if note else []
+        )
+    if figures:
+        blocks += [Heading("Figures"), *figures]
+    g = d["fit"]["diagnostics"]
+    diagnostics = (
+        f"{'ok' if g['ok'] else 'FAILED'} — max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
+        f"{g['ess_bulk_min']:.0f}, min tail ESS {g['ess_tail_min']:.0f}, {g['divergences']} "
+        f"divergences, {g['tree_depth_saturated']} draws at max tree depth, min E-BFMI "
+        f"{g['bfmi_min']:.2f}."
+    )
+    blocks += [
+        Heading("Fit diagnostics"),
+        Paragraph(diagnostics, "" if g["ok"] else "warn"),
+        Bullets(g["problems"]),
+        Heading("Assumptions"),
+        Bullets(d["assumptions"]),
+        Paragraph(
+            [
+                (
+                    f"Generated by bayescale {d['bayescale_version']}; the same numbers are in "
+                    "report.json.",
+                    None,
+                    "em",
+                )
+            ],
+            "note",
+        ),
+    ]
+    return blocks
+
+
+def markdown_report(d: dict[str, Any], figure_files: dict[str, str] | None = None) -> str:
+    """The report as Markdown, figures linked as files (``figure_files``: name → path)."""
+    figures = [Figure(n, FIGURES[n], file=f) for n, f in (figure_files or {}).items()]
+    return render(_blocks(d, figures), "markdown")
 
 
 def html_report(d: dict[str, Any], figures: dict[str, bytes] | None = None) -> str:
     """The report as one self-contained (X)HTML page, figures embedded as base64 PNG."""
-    e = html.escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8" />',
-        f"<title>{e(d['title'])}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{e(d['title'])}</h1>",
-    ]
-    h = d["headline"]
-    header, rows = _headline_table(d)
-    out.append(f'<section class="headline{"" if h["ok"] else " failed"}" id="answer">')
-    out.append("<h2>Answer</h2>")
-    if not h["ok"]:
-        out.append(f'<p class="warn checks">{e(h["checks"])}</p>')
-    out.append("<table>")
-    out.append("<thead><tr>" + "".join(f"<th>{e(x)}</th>" for x in header) + "</tr></thead>")
-    out.append("<tbody>")
-    for r in rows:
-        out.append("<tr>" + "".join(f"<td>{_html_cells(c)}</td>" for c in r) + "</tr>")
-    out.append("</tbody></table>")
-    for r in h["risk"]:
-        out.append(f'<p class="risk"><strong>Risk:</strong> {e(r)}</p>')
-    if h["ok"]:
-        out.append(f'<p class="checks ok"><strong>Checks:</strong> {e(h["checks"])}</p>')
-    out.append("</section>")
-    out += ["<h2>Summary</h2>", '<ul class="summary">']
-    for s in d["summary"]:
-        cls = ' class="warn"' if s.startswith("WARNING") else ""
-        out.append(f"<li{cls}>{e(s)}</li>")
-    out.append("</ul>")
-    for title, header, rows, note in _tables(d):
-        out.append(f"<h2>{e(title)}</h2>")
-        out.append("<table>")
-        out.append("<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr></thead>")
-        out.append("<tbody>")
-        for r in rows:
-            out.append("<tr>" + "".join(f"<td>{_html_cells(c)}</td>" for c in r) + "</tr>")
-        out.append("</tbody>")
-        out.append("</table>")
-        if note:
-            body = _html_cells(note) if isinstance(note, list) else e(note)
-            out.append(f'<p class="note">{body}</p>')
-    if figures:
-        out.append("<h2>Figures</h2>")
-        for name, png in figures.items():
-            b64 = base64.b64encode(png).decode("ascii")
-            out.append(
-                f'<figure id="fig-{e(name)}"><img alt="{e(FIGURES[name])}" '
-                f'src="data:image/png;base64,{b64}" />'
-                f"<figcaption>{e(FIGURES[name])}</figcaption></figure>"
-            )
-    g = d["fit"]["diagnostics"]
-    out.append("<h2>Fit diagnostics</h2>")
-    status = "ok" if g["ok"] else "FAILED"
-    out.append(
-        f"<p{'' if g['ok'] else ' class="warn"'}>{status} — max R-hat {g['r_hat_max']:.3f}, "
-        f"min bulk ESS {g['ess_bulk_min']:.0f}, min tail ESS {g['ess_tail_min']:.0f}, "
-        f"{g['divergences']} divergences, {g['tree_depth_saturated']} draws at max tree "
-        f"depth, min E-BFMI {g['bfmi_min']:.2f}.</p>"
-    )
-    if g["problems"]:
-        out.append("<ul>" + "".join(f"<li>{e(p)}</li>" for p in g["problems"]) + "</ul>")
-    out.append("<h2>Assumptions</h2>")
-    out.append("<ul>" + "".join(f"<li>{e(a)}</li>" for a in d["assumptions"]) + "</ul>")
-    out.append(
-        f'<p class="note">Generated by bayescale {e(d["bayescale_version"])}; the same '
-        "numbers are in report.json.</p>"
-    )
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
-
-
-# ------------------------------------------------------------------------------ figures
-def _figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
-    """Render the report's figures to PNG bytes, without pyplot's global state."""
-    from matplotlib.figure import Figure
-
-    ci = d["ci"]
-    budgets = [r["budget"] for r in d["bayes_optimal"]]
-    iso = sorted(budgets)
-    if len(iso) > 4:  # four profiles stay readable
-        iso = [iso[round(i)] for i in np.linspace(0, len(iso) - 1, 4)]
-    draw: dict[str, Callable[[Any], Any]] = {
-        "frontier": lambda ax: plotting.plot_frontier(result, ax=ax, ci=ci),
-        "tokens_per_param": lambda ax: plotting.plot_tokens_per_param(result, ax=ax, ci=ci),
-        "isoflops": lambda ax: plotting.plot_isoflops(result, iso, ax=ax, ci=ci),
-        "data": lambda ax: plotting.plot_data(result, ax=ax, ci=ci),
-    }
-    if d["plans"]:
-        first = d["plans"][0]
-        draw["regret"] = lambda ax: plotting.plot_regret(
-            result, {"N": first["N"], "D": first["D"], "label": first["label"]}, ax=ax, ci=ci
-        )
-    out: dict[str, bytes] = {}
-    for name, fn in draw.items():
-        fig = Figure(figsize=(7.0, 4.8), layout="constrained")
-        fn(fig.subplots())
-        out[name] = _png(fig)
-    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
-    plotting.plot_residuals(result, ax=fig.subplots(1, 2, sharey=True))
-    out["residuals"] = _png(fig)
-    import matplotlib.pyplot as plt
-
-    fig = plotting.plot_pair(result)
-    out["pair"] = _png(fig)
-    plt.close(fig)
-    return out
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
+    blocks = _blocks(d, [Figure(n, FIGURES[n], png=p) for n, p in (figures or {}).items()])
+    return render(blocks, "html", title=d["title"], css=_CSS)
 
 
 # ------------------------------------------------------------------------------ writing
 def write_report(
-    result: Any,
-    out: str | os.PathLike[str],
-    *,
-    budgets: Any,
-    plans: Any = None,
-    target_loss: Any = None,
-    d_max: float | None = None,
-    cost: Any = None,
-    eps: Any = (1e-3, 1e-2),
-    within: float = 2.0,
-    ci: float = 0.9,
-    ci_kind: str = "eti",
-    figures: bool = True,
-    title: str | None = None,
+    result: Any, out: str | os.PathLike[str], *, figures: bool = True, **options: Any
 ) -> dict[str, Any]:
     """Build the report and write ``report.{md,html,json}`` and ``figures/*.png`` to ``out``.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit.
+    out : path
+        Output directory (created).
+    figures : bool, default True
+        Draw the figures (matplotlib), write them to ``figures/`` and embed them in the HTML.
+    **options
+        The keywords of :func:`build_report`: ``budgets`` (required), ``plans``,
+        ``target_loss``, ``d_max``, ``cost``, ``eps``, ``within``, ``ci``, ``ci_kind``,
+        ``title``.
 
     Returns
     -------
     dict
         The report's JSON content, with ``"files"`` (paths written).
     """
-    d = build_report(
-        result,
-        budgets=budgets,
-        plans=plans,
-        target_loss=target_loss,
-        d_max=d_max,
-        cost=cost,
-        eps=eps,
-        within=within,
-        ci=ci,
-        ci_kind=ci_kind,
-        title=title,
-    )
+    d = build_report(result, **options)
     os.makedirs(out, exist_ok=True)
-    pngs = _figures(result, d) if figures else {}
+    pngs = plotting.report_figures(result, d) if figures else {}
     files = {}
     if pngs:
         os.makedirs(os.path.join(out, "figures"), exist_ok=True)
