@@ -411,31 +411,41 @@ def _headline(d: dict[str, Any]) -> dict[str, Any]:
 
 def _headline_table(d: dict[str, Any]) -> Table:
     pct = f"{100 * d['ci']:g}%"
-    header = ["budget (FLOPs)", "train N", "on D tokens", f"N_opt, {pct}", f"D_opt, {pct}"]
-    header.append("expected loss")
-    rows = []
-    for i, _ in enumerate(d["bayes_optimal"]):
-        p = f"bayes_optimal.{i}"
-        label = _budget_label(d, i)
-        rows.append(
-            [
-                [_c(d, f"{p}.budget")] + ([_t(f" ({label})")] if label else []),
-                [_c(d, f"{p}.N_bayes", "count")],
-                [_c(d, f"{p}.D_bayes", "count")],
-                _ci(d, f"{p}.N_opt", "count"),
-                _ci(d, f"{p}.D_opt", "count"),
-                [_c(d, f"{p}.expected_loss_bayes")],
-            ]
-        )
-    return Table(header, rows)
+    b = "bayes_optimal.{i}."
+    table = _table(
+        d,
+        "bayes_optimal",
+        [
+            ("budget (FLOPs)", b + "budget", "num"),
+            ("train N", b + "N_bayes", "count"),
+            ("on D tokens", b + "D_bayes", "count"),
+            (f"N_opt, {pct}", b + "N_opt", "count±"),
+            (f"D_opt, {pct}", b + "D_opt", "count±"),
+            ("expected loss", b + "expected_loss_bayes", "num"),
+        ],
+    )
+    for i, row in enumerate(table.rows):  # the budget as the user wrote it
+        if label := _budget_label(d, i):
+            row[0] = [*row[0], _t(f" ({label})")]
+    return table
 
 
 # ------------------------------------------------------------------------------ tables
-def _c(d: dict[str, Any], path: str, kind: str = "num") -> Piece:
-    value: Any = d
+#: A column: (header, JSON path of its cell with ``{i}`` for the row, format kind). Kinds
+#: are :func:`format_value`'s; ``±`` appended: "median [lo, hi]" from ``path``,
+#: ``path_lo``, ``path_hi``; ``?`` prefixed: "—" where the value is missing or zero;
+#: ``$``: dollars; ``text``: the value as written.
+Column = tuple[str, str, str]
+
+
+def _get(d: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
-        value = value[int(part)] if isinstance(value, list) else value[part]
-    return (format_value(value, kind), path, kind)
+        d = d[int(part)] if isinstance(d, list) else d[part]
+    return d
+
+
+def _c(d: dict[str, Any], path: str, kind: str = "num") -> Piece:
+    return (format_value(_get(d, path), kind), path, kind)
 
 
 def _t(text: str) -> Piece:
@@ -443,187 +453,142 @@ def _t(text: str) -> Piece:
 
 
 def _ci(d: dict[str, Any], path: str, kind: str = "num") -> list[Piece]:
-    """A value with its interval, "median [lo, hi]", from ``path``, ``path_lo``, ``path_hi``."""
-    return [
-        _c(d, path, kind),
-        _t(" ["),
-        _c(d, f"{path}_lo", kind),
-        _t(", "),
-        _c(d, f"{path}_hi", kind),
-        _t("]"),
-    ]
+    """A value with its interval, "median [lo, hi]" (``path.median``: ``path.lo/hi``)."""
+    lo, hi = (f"{path}_lo", f"{path}_hi")
+    if path.endswith(".median"):
+        lo, hi = (path.removesuffix("median") + q for q in ("lo", "hi"))
+    return [_c(d, path, kind), _t(" ["), _c(d, lo, kind), _t(", "), _c(d, hi, kind), _t("]")]
 
 
-def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[Inline]], Inline]]:
-    """(title, header, rows of cells — each cell a list of pieces —, note) for every table."""
+def _cell(d: dict[str, Any], path: str, kind: str) -> list[Piece]:
+    if kind.startswith("?"):
+        if not _get(d, path):
+            return [_t("—")]
+        kind = kind[1:]
+    if kind == "text":
+        return [_t(str(_get(d, path)))]
+    if kind == "$":
+        return [_t("$"), _c(d, path)]
+    if kind.endswith("±"):
+        return _ci(d, path, kind[:-1])
+    return [_c(d, path, kind)]
+
+
+def _table(d: dict[str, Any], rows: str, columns: list[Column]) -> Table:
+    """One row per item of the JSON list at ``rows``, one cell per column."""
+    n = len(_get(d, rows))
+    cells = [[_cell(d, path.format(i=i), kind) for _, path, kind in columns] for i in range(n)]
+    return Table([header for header, _, _ in columns], cells)
+
+
+def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
+    """(title, table, note) for every table of the report."""
     pct = f"{100 * d['ci']:g}%"
-    tables = []
-    cost = d["cost_model"] is not None or any(b["accelerator_hours"] for b in d["budgets"])
-    header = ["budget (FLOPs)", "PF-days"] + (["accelerator-hours", "cost"] if cost else [])
-    header += [
-        "N (Bayes)",
-        f"N_opt, {pct}",
-        "D (Bayes)",
-        "tokens/param",
-        "expected loss",
-        "plug-in N",
-        "plug-in excess loss",
-        "EVPI",
-    ]
-    rows = []
-    for i, _ in enumerate(d["bayes_optimal"]):
-        p = f"bayes_optimal.{i}"
-        row = [[_c(d, f"{p}.budget")], [_c(d, f"budgets.{i}.pf_days")]]
-        if cost:
-            hours = d["budgets"][i]["accelerator_hours"]
-            row.append([_c(d, f"budgets.{i}.accelerator_hours")] if hours else [_t("—")])
-            dollars = d["budgets"][i]["dollars"]
-            row.append([_t("$"), _c(d, f"budgets.{i}.dollars")] if dollars else [_t("—")])
-        row += [
-            [_c(d, f"{p}.N_bayes", "count")],
-            _ci(d, f"{p}.N_opt", "count"),
-            [_c(d, f"{p}.D_bayes", "count")],
-            [_c(d, f"{p}.tokens_per_param_bayes")],
-            [_c(d, f"{p}.expected_loss_bayes")],
-            [_c(d, f"{p}.N_plugin", "count")],
-            [_c(d, f"{p}.excess_loss_plugin")],
-            [_c(d, f"{p}.evpi")],
+    b, budget = "bayes_optimal.{i}.", "budgets.{i}."
+    cost = d["cost_model"] is not None or any(x["accelerator_hours"] for x in d["budgets"])
+    columns = [("budget (FLOPs)", b + "budget", "num"), ("PF-days", budget + "pf_days", "num")]
+    if cost:
+        columns += [
+            ("accelerator-hours", budget + "accelerator_hours", "?num"),
+            ("cost", budget + "dollars", "?$"),
         ]
-        rows.append(row)
-    tables.append(
+    columns += [
+        ("N (Bayes)", b + "N_bayes", "count"),
+        (f"N_opt, {pct}", b + "N_opt", "count±"),
+        ("D (Bayes)", b + "D_bayes", "count"),
+        ("tokens/param", b + "tokens_per_param_bayes", "num"),
+        ("expected loss", b + "expected_loss_bayes", "num"),
+        ("plug-in N", b + "N_plugin", "count"),
+        ("plug-in excess loss", b + "excess_loss_plugin", "num"),
+        ("EVPI", b + "evpi", "num"),
+    ]
+    tables: list[tuple[str, Table, Inline]] = [
         (
             "Recommended allocation",
-            header,
-            rows,
+            _table(d, "bayes_optimal", columns),
             "N (Bayes) minimises the posterior expected loss; N_opt is the posterior of each "
             "draw's own optimum; plug-in N is the optimum of the posterior-median parameters "
             "and its excess is the extra expected loss it costs; EVPI is the expected loss "
             "that knowing the law exactly would save.",
         )
-    )
+    ]
     if d["plans"]:
-        eps = [e["eps"] for e in d["plans"][0]["p_regret_below"]]
-        header = ["plan", "N", "D", "C (FLOPs)", f"regret, {pct}", "expected regret"]
-        header += [f"P(regret < {e:g})" for e in eps]
-        header += [
-            f"compute wasted, {pct}",
-            "FLOPs wasted",
-            f"P(N within ×{d['plans'][0]['within']:g})",
+        first, p = d["plans"][0], "plans.{i}."
+        columns = [
+            ("plan", p + "label", "text"),
+            ("N", p + "N", "count"),
+            ("D", p + "D", "count"),
+            ("C (FLOPs)", p + "C", "num"),
+            (f"regret, {pct}", p + "regret", "num±"),
+            ("expected regret", p + "regret_mean", "num"),
         ]
-        header += [f"N_opt, {pct}"]
-        rows = []
-        for i, plan in enumerate(d["plans"]):
-            p = f"plans.{i}"
-            row = [
-                [_t(plan["label"])],
-                [_c(d, f"{p}.N", "count")],
-                [_c(d, f"{p}.D", "count")],
-                [_c(d, f"{p}.C")],
-                _ci(d, f"{p}.regret"),
-                [_c(d, f"{p}.regret_mean")],
-            ]
-            row += [[_c(d, f"{p}.p_regret_below.{j}.p", "prob")] for j in range(len(eps))]
-            row += [
-                _ci(d, f"{p}.waste", "pct"),
-                [_c(d, f"{p}.wasted_flops")],
-                [_c(d, f"{p}.p_within", "prob")],
-                _ci(d, f"{p}.N_opt", "count"),
-            ]
-            rows.append(row)
+        columns += [
+            (f"P(regret < {e['eps']:g})", f"{p}p_regret_below.{j}.p", "prob")
+            for j, e in enumerate(first["p_regret_below"])
+        ]
+        columns += [
+            (f"compute wasted, {pct}", p + "waste", "pct±"),
+            ("FLOPs wasted", p + "wasted_flops", "num"),
+            (f"P(N within ×{first['within']:g})", p + "p_within", "prob"),
+            (f"N_opt, {pct}", p + "N_opt", "count±"),
+        ]
         tables.append(
             (
                 "Risk of the planned runs",
-                header,
-                rows,
+                _table(d, "plans", columns),
                 "Regret is the plan's loss minus the optimal loss at the same budget, per "
                 "posterior draw; compute wasted is the share of the budget the optimal "
                 "allocation would not need to match the plan's loss.",
             )
         )
     if d["targets"]:
-        header = ["target loss", "P(reachable)", f"C (FLOPs), {pct}", "N at C", "D at C"]
-        rows = []
-        for i, _ in enumerate(d["targets"]):
-            p = f"targets.{i}"
-            rows.append(
-                [
-                    [_c(d, f"{p}.target")],
-                    [_c(d, f"{p}.p_reachable", "prob")],
-                    _ci(d, f"{p}.C"),
-                    [_c(d, f"{p}.N", "count")],
-                    [_c(d, f"{p}.D", "count")],
-                ]
-            )
+        t = "targets.{i}."
+        columns = [
+            ("target loss", t + "target", "num"),
+            ("P(reachable)", t + "p_reachable", "prob"),
+            (f"C (FLOPs), {pct}", t + "C", "num±"),
+            ("N at C", t + "N", "count"),
+            ("D at C", t + "D", "count"),
+        ]
         tables.append(
             (
                 "Compute for a target loss",
-                header,
-                rows,
+                _table(d, "targets", columns),
                 "Draws that cannot reach the target (at or below their irreducible loss) "
                 "count as infinite compute; 'unbounded' marks quantiles that fall among them.",
             )
         )
     if d["data_cap"] is not None:
-        header = ["budget (FLOPs)", "P(cap binds)", f"N under cap, {pct}", "D under cap"]
-        header += [f"loss cost of cap, {pct}", "N (Bayes, capped)"]
-        rows = []
-        for i, _ in enumerate(d["data_cap"]["rows"]):
-            p = f"data_cap.rows.{i}"
-            rows.append(
-                [
-                    [_c(d, f"{p}.budget")],
-                    [_c(d, f"{p}.p_binds", "prob")],
-                    _ci(d, f"{p}.N", "count"),
-                    [_c(d, f"{p}.D", "count")],
-                    _ci(d, f"{p}.loss_penalty"),
-                    [_c(d, f"{p}.N_bayes", "count")],
-                ]
-            )
-        b = "data_cap.C_bind"
-        note_cells = [
-            _t("The cap binds above "),
-            _c(d, f"{b}.median"),
-            _t(" FLOPs ["),
-            _c(d, f"{b}.lo"),
-            _t(", "),
-            _c(d, f"{b}.hi"),
-            _t("]."),
+        r = "data_cap.rows.{i}."
+        columns = [
+            ("budget (FLOPs)", r + "budget", "num"),
+            ("P(cap binds)", r + "p_binds", "prob"),
+            (f"N under cap, {pct}", r + "N", "count±"),
+            ("D under cap", r + "D", "count"),
+            (f"loss cost of cap, {pct}", r + "loss_penalty", "num±"),
+            ("N (Bayes, capped)", r + "N_bayes", "count"),
         ]
+        bind = [_t("The cap binds above "), *_ci(d, "data_cap.C_bind.median"), _t(" FLOPs.")]
         tables.append(
             (
                 f"Data cap: at most {format_count(d['data_cap']['D_max'])} training tokens",
-                header,
-                rows,
-                note_cells,
+                _table(d, "data_cap.rows", columns),
+                bind,
             )
         )
-    fitd = d["fit"]
+    rows: list[list[Inline]] = []
+    for group in ("parameters", "exponents"):
+        for name, v in d["fit"][group].items():
+            p = f"fit.{group}.{name}"
+            interval = [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")]
+            if group == "parameters":
+                rows.append([name, [_c(d, f"{p}.median")], interval, f"{v['r_hat']:.3f}"])
+                rows[-1].append(f"{v['ess_bulk']:.0f}")
+            else:
+                label = f"{name} ({'N' if name == 'a' else 'D'}_opt ∝ C^{name})"
+                rows.append([label, [_c(d, f"{p}.median")], interval, "", ""])
     header = ["parameter", "median", pct, "R-hat", "bulk ESS"]
-    rows = []
-    for name in fitd["parameters"]:
-        p = f"fit.parameters.{name}"
-        rows.append(
-            [
-                [_t(name)],
-                [_c(d, f"{p}.median")],
-                [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")],
-                [_t(f"{fitd['parameters'][name]['r_hat']:.3f}")],
-                [_t(f"{fitd['parameters'][name]['ess_bulk']:.0f}")],
-            ]
-        )
-    for name in fitd["exponents"]:
-        p = f"fit.exponents.{name}"
-        label = "a (N_opt ∝ C^a)" if name == "a" else "b (D_opt ∝ C^b)"
-        rows.append(
-            [
-                [_t(label)],
-                [_c(d, f"{p}.median")],
-                [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")],
-                [_t("")],
-                [_t("")],
-            ]
-        )
-    tables.append(("Fitted law", header, rows, ""))
+    tables.append(("Fitted law", Table(header, rows), ""))
     return tables
 
 
@@ -667,10 +632,8 @@ def _blocks(d: dict[str, Any], figures: list[Figure]) -> list[Block]:
             ["warn" if s.startswith("WARNING") else "" for s in d["summary"]],
         ),
     ]
-    for title, header, rows, note in _tables(d):
-        blocks += [Heading(title), Table(header, rows)] + (
-            [Paragraph(note, "note")] if note else []
-        )
+    for title, table, note in _tables(d):
+        blocks += [Heading(title), table] + ([Paragraph(note, "note")] if note else [])
     if figures:
         blocks += [Heading("Figures"), *figures]
     g = d["fit"]["diagnostics"]
