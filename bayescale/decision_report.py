@@ -8,8 +8,6 @@ the three files always agree. Every number in the HTML tables carries its JSON p
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from typing import Any
 
@@ -31,6 +29,8 @@ from bayescale.report import (
     Table,
     fmt,
     format_value,
+    json_float,
+    jsonable,
     law_formula,
     render,
 )
@@ -60,18 +60,12 @@ FIGURES = {
 
 
 # ------------------------------------------------------------------------------ numbers
-def _num(x: Any) -> float | None:
-    """JSON-safe float: NaN and ±inf become None (JSON has neither)."""
-    v = float(x)
-    return v if math.isfinite(v) else None
-
-
 def _rows(table: Any, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """A table's rows as JSON records: every column but ``drop``, non-finite as None."""
     keys = [k for k in table.columns if k not in drop]
     out = []
     for _, row in table.iterrows():
-        out.append({k: (row[k] if isinstance(row[k], str) else _num(row[k])) for k in keys})
+        out.append({k: (row[k] if isinstance(row[k], str) else json_float(row[k])) for k in keys})
     return out
 
 
@@ -160,7 +154,7 @@ def build_report(
         bind = tab.attrs["C_bind"]
         d["data_cap"] = {
             "D_max": float(d_max),
-            "C_bind": {key: _num(bind[key]) for key in ("median", "lo", "hi")},
+            "C_bind": {key: json_float(bind[key]) for key in ("median", "lo", "hi")},
             "rows": _rows(tab, drop=("D_max",)),  # D_max is stated once
         }
     d["extrapolation"] = {
@@ -171,22 +165,7 @@ def build_report(
     d["assumptions"] = _assumptions(result, d, specs, cost_model)
     d["summary"] = _summary(d)
     d["headline"] = _headline(d)
-    return _jsonable(d)
-
-
-def _jsonable(x: Any) -> Any:
-    """Plain JSON types throughout; non-finite floats become None."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, bool | np.bool_):
-        return bool(x)
-    if isinstance(x, int | np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        return _num(x)
-    return x
+    return jsonable(d)
 
 
 def _assumptions(
@@ -593,25 +572,6 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
 
 
 # ------------------------------------------------------------------------------ rendering
-_CSS = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 72rem;
-       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
-th { background: #f3f3f3; } td:first-child { text-align: left; }
-.summary li { margin-bottom: 0.4rem; } .note { color: #555; font-size: 0.85rem; }
-.warn { color: #a00; font-weight: bold; }
-figure { margin: 1rem 0; } figcaption { color: #555; font-size: 0.85rem; }
-img { max-width: 100%; height: auto; }
-.headline { border: 2px solid #2a7a3b; background: #f2faf4; border-radius: 6px;
-            padding: 0.2rem 1.2rem 0.8rem; margin: 1rem 0 2rem; }
-.headline h2 { margin-top: 0.8rem; } .headline table { font-size: 1rem; background: #fff; }
-.headline.failed { border-color: #a00; background: #fdf2f2; }
-.headline .risk, .headline .checks { margin: 0.5rem 0; } .checks.ok { color: #1d5e2c; }
-"""
-
-
 def _blocks(d: dict[str, Any], figures: list[Figure]) -> list[Block]:
     """The whole report as blocks: the answer first, then summary, tables, figures, checks."""
     h = d["headline"]
@@ -673,7 +633,7 @@ def markdown_report(d: dict[str, Any], figure_files: dict[str, str] | None = Non
 def html_report(d: dict[str, Any], figures: dict[str, bytes] | None = None) -> str:
     """The report as one self-contained (X)HTML page, figures embedded as base64 PNG."""
     blocks = _blocks(d, [Figure(n, FIGURES[n], png=p) for n, p in (figures or {}).items()])
-    return render(blocks, "html", title=d["title"], css=_CSS)
+    return render(blocks, "html", title=d["title"])
 
 
 # ------------------------------------------------------------------------------ writing
@@ -722,7 +682,7 @@ def write_report(
     texts = {
         "markdown": markdown_report(d, files),
         "html": html_report(d, pngs),
-        "json": json.dumps(d, indent=2, allow_nan=False) + "\n",
+        "json": render(d, "json"),
     }
     for key, text in texts.items():
         with atomic_write(paths[key]) as fh:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import html
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +30,7 @@ from bayescale.posterior import check_ci
 from bayescale.units import format_count
 
 __all__ = [
+    "PAGE_CSS",
     "Bullets",
     "Figure",
     "Heading",
@@ -36,6 +39,8 @@ __all__ = [
     "Table",
     "fmt",
     "format_value",
+    "json_float",
+    "jsonable",
     "law_formula",
     "markdown_summary",
     "prediction_text",
@@ -61,6 +66,27 @@ def fmt(x: float, digits: int = 3) -> str:
     # keep every integer digit of numbers like 4841, and trailing zeros of 2.00
     text = f"{x:#.{max(digits, len(str(int(ax))))}g}"
     return text[:-1] if text.endswith(".") else text
+
+
+def json_float(x: Any) -> float | None:
+    """JSON-safe float: NaN and ±inf become None (JSON has neither)."""
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def jsonable(x: Any) -> Any:
+    """Plain JSON types throughout (NumPy scalars too); non-finite floats become None."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        return json_float(x)
+    return x
 
 
 def format_value(x: float | None, kind: str = "num") -> str:
@@ -141,33 +167,58 @@ Block = Heading | Paragraph | Bullets | Table | Figure | Section
 
 
 # ------------------------------------------------------------------------------ rendering
+#: The HTML page's stylesheet: tables, the ``warn`` and ``note`` classes, the Answer box.
+PAGE_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 72rem;
+       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+th { background: #f3f3f3; } td:first-child { text-align: left; }
+.summary li { margin-bottom: 0.4rem; } .note { color: #555; font-size: 0.85rem; }
+.warn { color: #a00; font-weight: bold; }
+figure { margin: 1rem 0; } figcaption { color: #555; font-size: 0.85rem; }
+img { max-width: 100%; height: auto; }
+.headline { border: 2px solid #2a7a3b; background: #f2faf4; border-radius: 6px;
+            padding: 0.2rem 1.2rem 0.8rem; margin: 1rem 0 2rem; }
+.headline h2 { margin-top: 0.8rem; } .headline table { font-size: 1rem; background: #fff; }
+.headline.failed { border-color: #a00; background: #fdf2f2; }
+.headline .risk, .headline .checks { margin: 0.5rem 0; } .checks.ok { color: #1d5e2c; }
+"""
+
+
 def render(
-    blocks: Sequence[Block],
-    format: Literal["text", "markdown", "html"],
+    blocks: Sequence[Block] | dict[str, Any],
+    format: Literal["text", "markdown", "html", "json"],
     *,
     title: str | None = None,
-    css: str = "",
+    css: str = PAGE_CSS,
 ) -> str:
-    """Render blocks as plain text, Markdown or HTML.
+    """Render a report as plain text, Markdown, HTML or JSON.
 
     Parameters
     ----------
-    blocks : sequence of Block
-        The document.
-    format : {"text", "markdown", "html"}
+    blocks : sequence of Block, or dict
+        The document: blocks, or for ``json`` the report's dict itself.
+    format : {"text", "markdown", "html", "json"}
         ``text``: the terminal's lines, tables in aligned columns, no final newline.
         ``markdown``: blocks separated by blank lines, ``|`` escaped in table cells.
         ``html``: escaped (X)HTML; with ``title``, a whole self-contained page.
+        ``json``: strict JSON (non-finite numbers as ``null``), indented.
     title : str, optional
         HTML only: the page's ``<title>``; without it the body's elements alone.
-    css : str, default ""
+    css : str, default PAGE_CSS
         HTML page only: the stylesheet, inlined.
 
     Returns
     -------
     str
-        The rendered document (Markdown and HTML end in a newline).
+        The rendered document (Markdown, HTML and JSON end in a newline).
     """
+    if format == "json":
+        return json.dumps(jsonable(blocks), indent=2, allow_nan=False) + "\n"
+    if isinstance(blocks, dict):
+        raise TypeError(f"a dict renders only as JSON, not as {format!r}")
     if format == "text":
         out = ""
         prev: Block | None = None
@@ -190,7 +241,7 @@ def render(
             f'<!DOCTYPE html>\n<html lang="en">\n<head>\n{head}\n</head>\n<body>\n{body}\n'
             "</body>\n</html>\n"
         )
-    raise ValueError(f"format must be 'text', 'markdown' or 'html', got {format!r}")
+    raise ValueError(f"format must be 'text', 'markdown', 'html' or 'json', got {format!r}")
 
 
 def _flat(blocks: Sequence[Block]) -> list[Block]:
