@@ -1,9 +1,11 @@
 """The decision report: plain-language summary, tables, figures, diagnostics, assumptions.
 
 :func:`build_report` computes every number once, into a JSON-ready dict; Markdown and a
-self-contained HTML page (figures embedded as base64 PNG) are rendered from that dict, so
-the three files always agree. Every number in the HTML tables carries its JSON path
-(``data-path``) and format (``data-fmt``), which the tests use to check the agreement.
+self-contained HTML page (figures, drawn by :func:`bayescale.plotting.report_figures`,
+embedded as base64 PNG) are one list of blocks built from that dict and rendered by
+:func:`bayescale.report.render`, as is the JSON, so the three files always agree. Every
+number in the HTML tables carries its JSON path (``data-path``) and format
+(``data-fmt``), which the tests use to check the agreement.
 """
 
 from __future__ import annotations
