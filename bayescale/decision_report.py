@@ -1,20 +1,16 @@
 """The decision report: plain-language summary, tables, figures, diagnostics, assumptions.
 
 :func:`build_report` computes every number once, into a JSON-ready dict; Markdown and a
-self-contained HTML page (figures embedded as base64 PNG) are rendered from that dict, so
-the three files always agree. Every number in the HTML tables carries its JSON path
-(``data-path``) and format (``data-fmt``), which the tests use to check the agreement.
+self-contained HTML page (figures, drawn by :func:`bayescale.plotting.report_figures`,
+embedded as base64 PNG) are one list of blocks built from that dict and rendered by
+:func:`bayescale.report.render`, as is the JSON, so the three files always agree. Every
+number in the HTML tables carries its JSON path (``data-path``) and format
+(``data-fmt``), which the tests use to check the agreement.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
-import math
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +19,23 @@ from bayescale import plotting
 from bayescale.decisions import as_plans
 from bayescale.io import atomic_write, versions
 from bayescale.posterior import check_ci
-from bayescale.report import fmt
+from bayescale.report import (
+    Block,
+    Bullets,
+    Figure,
+    Heading,
+    Inline,
+    Paragraph,
+    Piece,
+    Section,
+    Table,
+    fmt,
+    format_value,
+    json_float,
+    jsonable,
+    law_formula,
+    render,
+)
 from bayescale.units import (
     FLOPS_PER_PF_DAY,
     Budget,
@@ -50,37 +62,12 @@ FIGURES = {
 
 
 # ------------------------------------------------------------------------------ numbers
-def _num(x: Any) -> float | None:
-    """JSON-safe float: NaN and ±inf become None (JSON has neither)."""
-    v = float(x)
-    return v if math.isfinite(v) else None
-
-
-def format_value(x: float | None, kind: str = "num") -> str:
-    """Format a report number: ``num`` (3 significant digits), ``pct``, ``prob``, ``count``.
-
-    ``None`` (not finite in the JSON) reads ``unbounded``.
-    """
-    if x is None:
-        return "unbounded"
-    if kind == "pct":  # one decimal near 0% and 100%, where whole percents would mislead
-        return f"{100 * x:.1f}%" if abs(x) < 0.1 or abs(x) > 0.9 else f"{100 * x:.0f}%"
-    if kind == "prob":
-        # never round a possibility to certainty, or a rare event to impossibility
-        if 0 < x < 0.005:
-            return "<1%"
-        if 0.995 <= x < 1:
-            return ">99%"
-        return f"{100 * x:.0f}%"
-    if kind == "count":
-        return format_count(x)
-    return fmt(x)
-
-
-def _rows(table: Any, keys: list[str]) -> list[dict[str, Any]]:
+def _rows(table: Any, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """A table's rows as JSON records: every column but ``drop``, non-finite as None."""
+    keys = [k for k in table.columns if k not in drop]
     out = []
     for _, row in table.iterrows():
-        out.append({k: (row[k] if isinstance(row[k], str) else _num(row[k])) for k in keys})
+        out.append({k: (row[k] if isinstance(row[k], str) else json_float(row[k])) for k in keys})
     return out
 
 
@@ -142,55 +129,17 @@ def build_report(
     }
     bayes = result.bayes_optimal(C, ci, ci_kind)
     bayes["tokens_per_param_bayes"] = bayes["D_bayes"] / bayes["N_bayes"]
-    keys = [
-        "budget",
-        "N_bayes",
-        "D_bayes",
-        "tokens_per_param_bayes",
-        "expected_loss_bayes",
-        "N_opt",
-        "N_opt_lo",
-        "N_opt_hi",
-        "D_opt",
-        "D_opt_lo",
-        "D_opt_hi",
-        "N_plugin",
-        "D_plugin",
-        "expected_loss_plugin",
-        "plugin_vs_bayes",
-        "excess_loss_plugin",
-        "median_vs_bayes",
-        "excess_loss_median",
-        "expected_loss_oracle",
-        "evpi",
-    ]
-    d["bayes_optimal"] = _rows(bayes, keys)
+    # expected_loss_median stays out of report.json, as it always has
+    d["bayes_optimal"] = _rows(bayes, drop=("expected_loss_median",))
     d["plans"] = []
     if plan_list:
         reg = result.regret(plan_list, eps=eps, within=within, ci=ci, ci_kind=ci_kind)
         eps_list = reg.attrs["eps"]
-        keys = [
-            "label",
-            "N",
-            "D",
-            "C",
-            "regret",
-            "regret_lo",
-            "regret_hi",
-            "regret_mean",
-            "waste",
-            "waste_lo",
-            "waste_hi",
-            "waste_mean",
-            "wasted_flops",
-            "N_opt",
-            "N_opt_lo",
-            "N_opt_hi",
-            "p_within",
-            "loss_plan",
-            "loss_opt",
-        ]
-        for row, (_, r) in zip(_rows(reg, keys), reg.iterrows(), strict=True):
+        for row, (_, r) in zip(
+            _rows(reg, drop=tuple(f"p_regret_below_{e:g}" for e in eps_list)),
+            reg.iterrows(),
+            strict=True,
+        ):
             row["p_regret_below"] = [
                 {"eps": e, "p": float(r[f"p_regret_below_{e:g}"])} for e in eps_list
             ]
@@ -200,36 +149,15 @@ def build_report(
     d["targets"] = []
     if targets:
         tab = result.compute_for_loss(targets, ci)
-        keys = ["target", "p_reachable", "C", "C_lo", "C_hi", "N", "N_lo", "N_hi"]
-        keys += ["D", "D_lo", "D_hi", "floor"]
-        d["targets"] = _rows(tab, keys)
+        d["targets"] = _rows(tab)
     d["data_cap"] = None
     if d_max is not None:
         tab = result.data_limited(d_max, C, ci, ci_kind)
-        keys = [
-            "budget",
-            "p_binds",
-            "N",
-            "N_lo",
-            "N_hi",
-            "D",
-            "D_lo",
-            "D_hi",
-            "loss",
-            "loss_lo",
-            "loss_hi",
-            "loss_penalty",
-            "loss_penalty_lo",
-            "loss_penalty_hi",
-            "N_bayes",
-            "D_bayes",
-            "expected_loss_bayes",
-        ]
         bind = tab.attrs["C_bind"]
         d["data_cap"] = {
             "D_max": float(d_max),
-            "C_bind": {key: _num(bind[key]) for key in ("median", "lo", "hi")},
-            "rows": _rows(tab, keys),
+            "C_bind": {key: json_float(bind[key]) for key in ("median", "lo", "hi")},
+            "rows": _rows(tab, drop=("D_max",)),  # D_max is stated once
         }
     d["extrapolation"] = {
         "data_C_max": float(np.max(result.data.C)),
@@ -239,22 +167,7 @@ def build_report(
     d["assumptions"] = _assumptions(result, d, specs, cost_model)
     d["summary"] = _summary(d)
     d["headline"] = _headline(d)
-    return _jsonable(d)
-
-
-def _jsonable(x: Any) -> Any:
-    """Plain JSON types throughout; non-finite floats become None."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, bool | np.bool_):
-        return bool(x)
-    if isinstance(x, int | np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        return _num(x)
-    return x
+    return jsonable(d)
 
 
 def _assumptions(
@@ -264,11 +177,14 @@ def _assumptions(
     s = fit["settings"]
     pct = f"{100 * d['ci']:g}%"
     kind = "equal-tailed" if d["ci_kind"] == "eti" else "highest-density"
+    law = fit.get("law", "chinchilla")
     out = [
         f"Training compute C = {d['flops_per_param_token']:g}·N·D FLOPs (N parameters, D "
         "training tokens; about 6 for dense transformers, forward plus backward pass).",
-        "Loss law L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022), fitted to the log of "
-        f"the final loss of {fit['n_runs']} runs from {fit['data']['source']}.",
+        f"Loss law {law_formula(law)}"
+        + (" (Hoffmann et al. 2022)" if law == "chinchilla" else f" ({law} law)")
+        + f", fitted to the log of the final loss of {fit['n_runs']} runs from "
+        f"{fit['data']['source']}.",
         f"Likelihood: {fit['likelihood']} on log-loss residuals. Posterior by NUTS: "
         f"{s['chains']} chains × {s['draws']} draws after {s['warmup']} warmup, seed "
         f"{s['seed']}.",
@@ -474,462 +390,281 @@ def _headline(d: dict[str, Any]) -> dict[str, Any]:
     return {"recommendations": recs, "risk": risk, "checks": checks, "ok": bool(g["ok"])}
 
 
-def _headline_table(d: dict[str, Any]) -> tuple[list[str], list[list[list[Cell]]]]:
+def _headline_table(d: dict[str, Any]) -> Table:
     pct = f"{100 * d['ci']:g}%"
-    header = ["budget (FLOPs)", "train N", "on D tokens", f"N_opt, {pct}", f"D_opt, {pct}"]
-    header.append("expected loss")
-    rows = []
-    for i, _ in enumerate(d["bayes_optimal"]):
-        p = f"bayes_optimal.{i}"
-        label = _budget_label(d, i)
-        rows.append(
-            [
-                [_c(d, f"{p}.budget")] + ([_t(f" ({label})")] if label else []),
-                [_c(d, f"{p}.N_bayes", "count")],
-                [_c(d, f"{p}.D_bayes", "count")],
-                _ci(d, f"{p}.N_opt", "count"),
-                _ci(d, f"{p}.D_opt", "count"),
-                [_c(d, f"{p}.expected_loss_bayes")],
-            ]
-        )
-    return header, rows
+    b = "bayes_optimal.{i}."
+    table = _table(
+        d,
+        "bayes_optimal",
+        [
+            ("budget (FLOPs)", b + "budget", "num"),
+            ("train N", b + "N_bayes", "count"),
+            ("on D tokens", b + "D_bayes", "count"),
+            (f"N_opt, {pct}", b + "N_opt", "count±"),
+            (f"D_opt, {pct}", b + "D_opt", "count±"),
+            ("expected loss", b + "expected_loss_bayes", "num"),
+        ],
+    )
+    for i, row in enumerate(table.rows):  # the budget as the user wrote it
+        if label := _budget_label(d, i):
+            row[0] = [*row[0], _t(f" ({label})")]
+    return table
 
 
 # ------------------------------------------------------------------------------ tables
-Cell = tuple[str, str | None, str]  # (text, json path or None, format kind)
+#: A column: (header, JSON path of its cell with ``{i}`` for the row, format kind). Kinds
+#: are :func:`format_value`'s; ``±`` appended: "median [lo, hi]" from ``path``,
+#: ``path_lo``, ``path_hi``; ``?`` prefixed: "—" where the value is missing or zero;
+#: ``$``: dollars; ``text``: the value as written.
+Column = tuple[str, str, str]
 
 
-def _c(d: dict[str, Any], path: str, kind: str = "num") -> Cell:
-    value: Any = d
+def _get(d: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
-        value = value[int(part)] if isinstance(value, list) else value[part]
-    return (format_value(value, kind), path, kind)
+        d = d[int(part)] if isinstance(d, list) else d[part]
+    return d
 
 
-def _t(text: str) -> Cell:
+def _c(d: dict[str, Any], path: str, kind: str = "num") -> Piece:
+    return (format_value(_get(d, path), kind), path, kind)
+
+
+def _t(text: str) -> Piece:
     return (text, None, "text")
 
 
-def _ci(d: dict[str, Any], path: str, kind: str = "num") -> list[Cell]:
-    """A value with its interval, "median [lo, hi]", from ``path``, ``path_lo``, ``path_hi``."""
-    return [
-        _c(d, path, kind),
-        _t(" ["),
-        _c(d, f"{path}_lo", kind),
-        _t(", "),
-        _c(d, f"{path}_hi", kind),
-        _t("]"),
-    ]
+def _ci(d: dict[str, Any], path: str, kind: str = "num") -> list[Piece]:
+    """A value with its interval, "median [lo, hi]" (``path.median``: ``path.lo/hi``)."""
+    lo, hi = (f"{path}_lo", f"{path}_hi")
+    if path.endswith(".median"):
+        lo, hi = (path.removesuffix("median") + q for q in ("lo", "hi"))
+    return [_c(d, path, kind), _t(" ["), _c(d, lo, kind), _t(", "), _c(d, hi, kind), _t("]")]
 
 
-def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[list[Cell]]], str]]:
-    """(title, header, rows of cells — each cell a list of pieces —, note) for every table."""
+def _cell(d: dict[str, Any], path: str, kind: str) -> list[Piece]:
+    if kind.startswith("?"):
+        if not _get(d, path):
+            return [_t("—")]
+        kind = kind[1:]
+    if kind == "text":
+        return [_t(str(_get(d, path)))]
+    if kind == "$":
+        return [_t("$"), _c(d, path)]
+    if kind.endswith("±"):
+        return _ci(d, path, kind[:-1])
+    return [_c(d, path, kind)]
+
+
+def _table(d: dict[str, Any], rows: str, columns: list[Column]) -> Table:
+    """One row per item of the JSON list at ``rows``, one cell per column."""
+    n = len(_get(d, rows))
+    cells = [[_cell(d, path.format(i=i), kind) for _, path, kind in columns] for i in range(n)]
+    return Table([header for header, _, _ in columns], cells)
+
+
+def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
+    """(title, table, note) for every table of the report."""
     pct = f"{100 * d['ci']:g}%"
-    tables = []
-    cost = d["cost_model"] is not None or any(b["accelerator_hours"] for b in d["budgets"])
-    header = ["budget (FLOPs)", "PF-days"] + (["accelerator-hours", "cost"] if cost else [])
-    header += [
-        "N (Bayes)",
-        f"N_opt, {pct}",
-        "D (Bayes)",
-        "tokens/param",
-        "expected loss",
-        "plug-in N",
-        "plug-in excess loss",
-        "EVPI",
-    ]
-    rows = []
-    for i, _ in enumerate(d["bayes_optimal"]):
-        p = f"bayes_optimal.{i}"
-        row = [[_c(d, f"{p}.budget")], [_c(d, f"budgets.{i}.pf_days")]]
-        if cost:
-            hours = d["budgets"][i]["accelerator_hours"]
-            row.append([_c(d, f"budgets.{i}.accelerator_hours")] if hours else [_t("—")])
-            dollars = d["budgets"][i]["dollars"]
-            row.append([_t("$"), _c(d, f"budgets.{i}.dollars")] if dollars else [_t("—")])
-        row += [
-            [_c(d, f"{p}.N_bayes", "count")],
-            _ci(d, f"{p}.N_opt", "count"),
-            [_c(d, f"{p}.D_bayes", "count")],
-            [_c(d, f"{p}.tokens_per_param_bayes")],
-            [_c(d, f"{p}.expected_loss_bayes")],
-            [_c(d, f"{p}.N_plugin", "count")],
-            [_c(d, f"{p}.excess_loss_plugin")],
-            [_c(d, f"{p}.evpi")],
+    b, budget = "bayes_optimal.{i}.", "budgets.{i}."
+    cost = d["cost_model"] is not None or any(x["accelerator_hours"] for x in d["budgets"])
+    columns = [("budget (FLOPs)", b + "budget", "num"), ("PF-days", budget + "pf_days", "num")]
+    if cost:
+        columns += [
+            ("accelerator-hours", budget + "accelerator_hours", "?num"),
+            ("cost", budget + "dollars", "?$"),
         ]
-        rows.append(row)
-    tables.append(
+    columns += [
+        ("N (Bayes)", b + "N_bayes", "count"),
+        (f"N_opt, {pct}", b + "N_opt", "count±"),
+        ("D (Bayes)", b + "D_bayes", "count"),
+        ("tokens/param", b + "tokens_per_param_bayes", "num"),
+        ("expected loss", b + "expected_loss_bayes", "num"),
+        ("plug-in N", b + "N_plugin", "count"),
+        ("plug-in excess loss", b + "excess_loss_plugin", "num"),
+        ("EVPI", b + "evpi", "num"),
+    ]
+    tables: list[tuple[str, Table, Inline]] = [
         (
             "Recommended allocation",
-            header,
-            rows,
+            _table(d, "bayes_optimal", columns),
             "N (Bayes) minimises the posterior expected loss; N_opt is the posterior of each "
             "draw's own optimum; plug-in N is the optimum of the posterior-median parameters "
             "and its excess is the extra expected loss it costs; EVPI is the expected loss "
             "that knowing the law exactly would save.",
         )
-    )
+    ]
     if d["plans"]:
-        eps = [e["eps"] for e in d["plans"][0]["p_regret_below"]]
-        header = ["plan", "N", "D", "C (FLOPs)", f"regret, {pct}", "expected regret"]
-        header += [f"P(regret < {e:g})" for e in eps]
-        header += [
-            f"compute wasted, {pct}",
-            "FLOPs wasted",
-            f"P(N within ×{d['plans'][0]['within']:g})",
+        first, p = d["plans"][0], "plans.{i}."
+        columns = [
+            ("plan", p + "label", "text"),
+            ("N", p + "N", "count"),
+            ("D", p + "D", "count"),
+            ("C (FLOPs)", p + "C", "num"),
+            (f"regret, {pct}", p + "regret", "num±"),
+            ("expected regret", p + "regret_mean", "num"),
         ]
-        header += [f"N_opt, {pct}"]
-        rows = []
-        for i, plan in enumerate(d["plans"]):
-            p = f"plans.{i}"
-            row = [
-                [_t(plan["label"])],
-                [_c(d, f"{p}.N", "count")],
-                [_c(d, f"{p}.D", "count")],
-                [_c(d, f"{p}.C")],
-                _ci(d, f"{p}.regret"),
-                [_c(d, f"{p}.regret_mean")],
-            ]
-            row += [[_c(d, f"{p}.p_regret_below.{j}.p", "prob")] for j in range(len(eps))]
-            row += [
-                _ci(d, f"{p}.waste", "pct"),
-                [_c(d, f"{p}.wasted_flops")],
-                [_c(d, f"{p}.p_within", "prob")],
-                _ci(d, f"{p}.N_opt", "count"),
-            ]
-            rows.append(row)
+        columns += [
+            (f"P(regret < {e['eps']:g})", f"{p}p_regret_below.{j}.p", "prob")
+            for j, e in enumerate(first["p_regret_below"])
+        ]
+        columns += [
+            (f"compute wasted, {pct}", p + "waste", "pct±"),
+            ("FLOPs wasted", p + "wasted_flops", "num"),
+            (f"P(N within ×{first['within']:g})", p + "p_within", "prob"),
+            (f"N_opt, {pct}", p + "N_opt", "count±"),
+        ]
         tables.append(
             (
                 "Risk of the planned runs",
-                header,
-                rows,
+                _table(d, "plans", columns),
                 "Regret is the plan's loss minus the optimal loss at the same budget, per "
                 "posterior draw; compute wasted is the share of the budget the optimal "
                 "allocation would not need to match the plan's loss.",
             )
         )
     if d["targets"]:
-        header = ["target loss", "P(reachable)", f"C (FLOPs), {pct}", "N at C", "D at C"]
-        rows = []
-        for i, _ in enumerate(d["targets"]):
-            p = f"targets.{i}"
-            rows.append(
-                [
-                    [_c(d, f"{p}.target")],
-                    [_c(d, f"{p}.p_reachable", "prob")],
-                    _ci(d, f"{p}.C"),
-                    [_c(d, f"{p}.N", "count")],
-                    [_c(d, f"{p}.D", "count")],
-                ]
-            )
+        t = "targets.{i}."
+        columns = [
+            ("target loss", t + "target", "num"),
+            ("P(reachable)", t + "p_reachable", "prob"),
+            (f"C (FLOPs), {pct}", t + "C", "num±"),
+            ("N at C", t + "N", "count"),
+            ("D at C", t + "D", "count"),
+        ]
         tables.append(
             (
                 "Compute for a target loss",
-                header,
-                rows,
+                _table(d, "targets", columns),
                 "Draws that cannot reach the target (at or below their irreducible loss) "
                 "count as infinite compute; 'unbounded' marks quantiles that fall among them.",
             )
         )
     if d["data_cap"] is not None:
-        header = ["budget (FLOPs)", "P(cap binds)", f"N under cap, {pct}", "D under cap"]
-        header += [f"loss cost of cap, {pct}", "N (Bayes, capped)"]
-        rows = []
-        for i, _ in enumerate(d["data_cap"]["rows"]):
-            p = f"data_cap.rows.{i}"
-            rows.append(
-                [
-                    [_c(d, f"{p}.budget")],
-                    [_c(d, f"{p}.p_binds", "prob")],
-                    _ci(d, f"{p}.N", "count"),
-                    [_c(d, f"{p}.D", "count")],
-                    _ci(d, f"{p}.loss_penalty"),
-                    [_c(d, f"{p}.N_bayes", "count")],
-                ]
-            )
-        b = "data_cap.C_bind"
-        note_cells = [
-            _t("The cap binds above "),
-            _c(d, f"{b}.median"),
-            _t(" FLOPs ["),
-            _c(d, f"{b}.lo"),
-            _t(", "),
-            _c(d, f"{b}.hi"),
-            _t("]."),
+        r = "data_cap.rows.{i}."
+        columns = [
+            ("budget (FLOPs)", r + "budget", "num"),
+            ("P(cap binds)", r + "p_binds", "prob"),
+            (f"N under cap, {pct}", r + "N", "count±"),
+            ("D under cap", r + "D", "count"),
+            (f"loss cost of cap, {pct}", r + "loss_penalty", "num±"),
+            ("N (Bayes, capped)", r + "N_bayes", "count"),
         ]
+        bind = [_t("The cap binds above "), *_ci(d, "data_cap.C_bind.median"), _t(" FLOPs.")]
         tables.append(
             (
                 f"Data cap: at most {format_count(d['data_cap']['D_max'])} training tokens",
-                header,
-                rows,
-                note_cells,  # type: ignore[arg-type]
+                _table(d, "data_cap.rows", columns),
+                bind,
             )
         )
-    fitd = d["fit"]
+    rows: list[list[Inline]] = []
+    for group in ("parameters", "exponents"):
+        for name, v in d["fit"][group].items():
+            p = f"fit.{group}.{name}"
+            interval = [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")]
+            if group == "parameters":
+                rows.append([name, [_c(d, f"{p}.median")], interval, f"{v['r_hat']:.3f}"])
+                rows[-1].append(f"{v['ess_bulk']:.0f}")
+            else:
+                label = f"{name} ({'N' if name == 'a' else 'D'}_opt ∝ C^{name})"
+                rows.append([label, [_c(d, f"{p}.median")], interval, "", ""])
     header = ["parameter", "median", pct, "R-hat", "bulk ESS"]
-    rows = []
-    for name in fitd["parameters"]:
-        p = f"fit.parameters.{name}"
-        rows.append(
-            [
-                [_t(name)],
-                [_c(d, f"{p}.median")],
-                [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")],
-                [_t(f"{fitd['parameters'][name]['r_hat']:.3f}")],
-                [_t(f"{fitd['parameters'][name]['ess_bulk']:.0f}")],
-            ]
-        )
-    for name in fitd["exponents"]:
-        p = f"fit.exponents.{name}"
-        label = "a (N_opt ∝ C^a)" if name == "a" else "b (D_opt ∝ C^b)"
-        rows.append(
-            [
-                [_t(label)],
-                [_c(d, f"{p}.median")],
-                [_t("["), _c(d, f"{p}.lo"), _t(", "), _c(d, f"{p}.hi"), _t("]")],
-                [_t("")],
-                [_t("")],
-            ]
-        )
-    tables.append(("Fitted law", header, rows, ""))
+    tables.append(("Fitted law", Table(header, rows), ""))
     return tables
 
 
-def _plain(cells: list[Cell]) -> str:
-    return "".join(c[0] for c in cells)
-
-
-# ------------------------------------------------------------------------------ Markdown
-def markdown_report(d: dict[str, Any], figure_files: dict[str, str] | None = None) -> str:
-    """The report as Markdown, figures linked as files (``figure_files``: name → path)."""
+# ------------------------------------------------------------------------------ rendering
+def _blocks(d: dict[str, Any], figures: list[Figure]) -> list[Block]:
+    """The whole report as blocks: the answer first, then summary, tables, figures, checks."""
     h = d["headline"]
-    out = [f"# {d['title']}", "", "## Answer", ""]
-    if not h["ok"]:
-        out += [f"**{h['checks']}**", ""]
-    header, rows = _headline_table(d)
-    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(_plain(c) for c in r) + " |" for r in rows]
-    out += [""] + [f"**Risk:** {r}" for r in h["risk"]]
-    out += ["", f"**Checks:** {h['checks']}" if h["ok"] else "", "", "## Summary", ""]
-    out += [f"- {s}" for s in d["summary"]]
-    out.append("")
-    for title, header, rows, note in _tables(d):
-        out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        out += ["| " + " | ".join(_plain(c).replace("|", "\\|") for c in r) + " |" for r in rows]
-        note_text = _plain(note) if isinstance(note, list) else note
-        out += ["", note_text, ""] if note_text else [""]
-    if figure_files:
-        out += ["## Figures", ""]
-        for name, path in figure_files.items():
-            out += [f"![{FIGURES[name]}]({path})", "", f"*{FIGURES[name]}*", ""]
+    answer: list[Block] = [Heading("Answer")]
+    if not h["ok"]:  # a failed fit says so before any number
+        answer.append(Paragraph([(h["checks"], None, "strong")], "warn checks"))
+    answer.append(_headline_table(d))
+    answer += [Paragraph([("Risk:", None, "strong"), _t(f" {r}")], "risk") for r in h["risk"]]
+    if h["ok"]:
+        answer.append(Paragraph([("Checks:", None, "strong"), _t(f" {h['checks']}")], "checks ok"))
+    blocks: list[Block] = [
+        Heading(d["title"], 1),
+        Section(answer, "headline" if h["ok"] else "headline failed", "answer"),
+        Heading("Summary"),
+        Bullets(
+            d["summary"],
+            "summary",
+            ["warn" if s.startswith("WARNING") else "" for s in d["summary"]],
+        ),
+    ]
+    for title, table, note in _tables(d):
+        blocks += [Heading(title), table] + ([Paragraph(note, "note")] if note else [])
+    if figures:
+        blocks += [Heading("Figures"), *figures]
     g = d["fit"]["diagnostics"]
-    out += ["## Fit diagnostics", ""]
-    out.append(
+    diagnostics = (
         f"{'ok' if g['ok'] else 'FAILED'} — max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
         f"{g['ess_bulk_min']:.0f}, min tail ESS {g['ess_tail_min']:.0f}, {g['divergences']} "
         f"divergences, {g['tree_depth_saturated']} draws at max tree depth, min E-BFMI "
         f"{g['bfmi_min']:.2f}."
     )
-    out += [f"- {p}" for p in g["problems"]]
-    out += ["", "## Assumptions", ""]
-    out += [f"- {a}" for a in d["assumptions"]]
-    out += ["", f"*Generated by bayescale {d['bayescale_version']}; numbers in report.json.*"]
-    return "\n".join(out) + "\n"
+    blocks += [
+        Heading("Fit diagnostics"),
+        Paragraph(diagnostics, "" if g["ok"] else "warn"),
+        Bullets(g["problems"]),
+        Heading("Assumptions"),
+        Bullets(d["assumptions"]),
+        Paragraph(
+            [
+                (
+                    f"Generated by bayescale {d['bayescale_version']}; the same numbers are in "
+                    "report.json.",
+                    None,
+                    "em",
+                )
+            ],
+            "note",
+        ),
+    ]
+    return blocks
 
 
-# ------------------------------------------------------------------------------ HTML
-_CSS = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 72rem;
-       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
-th { background: #f3f3f3; } td:first-child { text-align: left; }
-.summary li { margin-bottom: 0.4rem; } .note { color: #555; font-size: 0.85rem; }
-.warn { color: #a00; font-weight: bold; }
-figure { margin: 1rem 0; } figcaption { color: #555; font-size: 0.85rem; }
-img { max-width: 100%; height: auto; }
-.headline { border: 2px solid #2a7a3b; background: #f2faf4; border-radius: 6px;
-            padding: 0.2rem 1.2rem 0.8rem; margin: 1rem 0 2rem; }
-.headline h2 { margin-top: 0.8rem; } .headline table { font-size: 1rem; background: #fff; }
-.headline.failed { border-color: #a00; background: #fdf2f2; }
-.headline .risk, .headline .checks { margin: 0.5rem 0; } .checks.ok { color: #1d5e2c; }
-"""
-
-
-def _html_cells(cells: list[Cell]) -> str:
-    parts = []
-    for text, path, kind in cells:
-        if path is None:
-            parts.append(html.escape(text))
-        else:
-            parts.append(
-                f'<span data-path="{html.escape(path)}" data-fmt="{kind}">'
-                f"{html.escape(text)}</span>"
-            )
-    return "".join(parts)
+def markdown_report(d: dict[str, Any], figure_files: dict[str, str] | None = None) -> str:
+    """The report as Markdown, figures linked as files (``figure_files``: name → path)."""
+    figures = [Figure(n, FIGURES[n], file=f) for n, f in (figure_files or {}).items()]
+    return render(_blocks(d, figures), "markdown")
 
 
 def html_report(d: dict[str, Any], figures: dict[str, bytes] | None = None) -> str:
     """The report as one self-contained (X)HTML page, figures embedded as base64 PNG."""
-    e = html.escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8" />',
-        f"<title>{e(d['title'])}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{e(d['title'])}</h1>",
-    ]
-    h = d["headline"]
-    header, rows = _headline_table(d)
-    out.append(f'<section class="headline{"" if h["ok"] else " failed"}" id="answer">')
-    out.append("<h2>Answer</h2>")
-    if not h["ok"]:
-        out.append(f'<p class="warn checks">{e(h["checks"])}</p>')
-    out.append("<table>")
-    out.append("<thead><tr>" + "".join(f"<th>{e(x)}</th>" for x in header) + "</tr></thead>")
-    out.append("<tbody>")
-    for r in rows:
-        out.append("<tr>" + "".join(f"<td>{_html_cells(c)}</td>" for c in r) + "</tr>")
-    out.append("</tbody></table>")
-    for r in h["risk"]:
-        out.append(f'<p class="risk"><strong>Risk:</strong> {e(r)}</p>')
-    if h["ok"]:
-        out.append(f'<p class="checks ok"><strong>Checks:</strong> {e(h["checks"])}</p>')
-    out.append("</section>")
-    out += ["<h2>Summary</h2>", '<ul class="summary">']
-    for s in d["summary"]:
-        cls = ' class="warn"' if s.startswith("WARNING") else ""
-        out.append(f"<li{cls}>{e(s)}</li>")
-    out.append("</ul>")
-    for title, header, rows, note in _tables(d):
-        out.append(f"<h2>{e(title)}</h2>")
-        out.append("<table>")
-        out.append("<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr></thead>")
-        out.append("<tbody>")
-        for r in rows:
-            out.append("<tr>" + "".join(f"<td>{_html_cells(c)}</td>" for c in r) + "</tr>")
-        out.append("</tbody>")
-        out.append("</table>")
-        if note:
-            body = _html_cells(note) if isinstance(note, list) else e(note)
-            out.append(f'<p class="note">{body}</p>')
-    if figures:
-        out.append("<h2>Figures</h2>")
-        for name, png in figures.items():
-            b64 = base64.b64encode(png).decode("ascii")
-            out.append(
-                f'<figure id="fig-{e(name)}"><img alt="{e(FIGURES[name])}" '
-                f'src="data:image/png;base64,{b64}" />'
-                f"<figcaption>{e(FIGURES[name])}</figcaption></figure>"
-            )
-    g = d["fit"]["diagnostics"]
-    out.append("<h2>Fit diagnostics</h2>")
-    status = "ok" if g["ok"] else "FAILED"
-    out.append(
-        f"<p{'' if g['ok'] else ' class="warn"'}>{status} — max R-hat {g['r_hat_max']:.3f}, "
-        f"min bulk ESS {g['ess_bulk_min']:.0f}, min tail ESS {g['ess_tail_min']:.0f}, "
-        f"{g['divergences']} divergences, {g['tree_depth_saturated']} draws at max tree "
-        f"depth, min E-BFMI {g['bfmi_min']:.2f}.</p>"
-    )
-    if g["problems"]:
-        out.append("<ul>" + "".join(f"<li>{e(p)}</li>" for p in g["problems"]) + "</ul>")
-    out.append("<h2>Assumptions</h2>")
-    out.append("<ul>" + "".join(f"<li>{e(a)}</li>" for a in d["assumptions"]) + "</ul>")
-    out.append(
-        f'<p class="note">Generated by bayescale {e(d["bayescale_version"])}; the same '
-        "numbers are in report.json.</p>"
-    )
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
-
-
-# ------------------------------------------------------------------------------ figures
-def _figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
-    """Render the report's figures to PNG bytes, without pyplot's global state."""
-    from matplotlib.figure import Figure
-
-    ci = d["ci"]
-    budgets = [r["budget"] for r in d["bayes_optimal"]]
-    iso = sorted(budgets)
-    if len(iso) > 4:  # four profiles stay readable
-        iso = [iso[round(i)] for i in np.linspace(0, len(iso) - 1, 4)]
-    draw: dict[str, Callable[[Any], Any]] = {
-        "frontier": lambda ax: plotting.plot_frontier(result, ax=ax, ci=ci),
-        "tokens_per_param": lambda ax: plotting.plot_tokens_per_param(result, ax=ax, ci=ci),
-        "isoflops": lambda ax: plotting.plot_isoflops(result, iso, ax=ax, ci=ci),
-        "data": lambda ax: plotting.plot_data(result, ax=ax, ci=ci),
-    }
-    if d["plans"]:
-        first = d["plans"][0]
-        draw["regret"] = lambda ax: plotting.plot_regret(
-            result, {"N": first["N"], "D": first["D"], "label": first["label"]}, ax=ax, ci=ci
-        )
-    out: dict[str, bytes] = {}
-    for name, fn in draw.items():
-        fig = Figure(figsize=(7.0, 4.8), layout="constrained")
-        fn(fig.subplots())
-        out[name] = _png(fig)
-    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
-    plotting.plot_residuals(result, ax=fig.subplots(1, 2, sharey=True))
-    out["residuals"] = _png(fig)
-    import matplotlib.pyplot as plt
-
-    fig = plotting.plot_pair(result)
-    out["pair"] = _png(fig)
-    plt.close(fig)
-    return out
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
+    blocks = _blocks(d, [Figure(n, FIGURES[n], png=p) for n, p in (figures or {}).items()])
+    return render(blocks, "html", title=d["title"])
 
 
 # ------------------------------------------------------------------------------ writing
 def write_report(
-    result: Any,
-    out: str | os.PathLike[str],
-    *,
-    budgets: Any,
-    plans: Any = None,
-    target_loss: Any = None,
-    d_max: float | None = None,
-    cost: Any = None,
-    eps: Any = (1e-3, 1e-2),
-    within: float = 2.0,
-    ci: float = 0.9,
-    ci_kind: str = "eti",
-    figures: bool = True,
-    title: str | None = None,
+    result: Any, out: str | os.PathLike[str], *, figures: bool = True, **options: Any
 ) -> dict[str, Any]:
     """Build the report and write ``report.{md,html,json}`` and ``figures/*.png`` to ``out``.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit.
+    out : path
+        Output directory (created).
+    figures : bool, default True
+        Draw the figures (matplotlib), write them to ``figures/`` and embed them in the HTML.
+    **options
+        The keywords of :func:`build_report`: ``budgets`` (required), ``plans``,
+        ``target_loss``, ``d_max``, ``cost``, ``eps``, ``within``, ``ci``, ``ci_kind``,
+        ``title``.
 
     Returns
     -------
     dict
         The report's JSON content, with ``"files"`` (paths written).
     """
-    d = build_report(
-        result,
-        budgets=budgets,
-        plans=plans,
-        target_loss=target_loss,
-        d_max=d_max,
-        cost=cost,
-        eps=eps,
-        within=within,
-        ci=ci,
-        ci_kind=ci_kind,
-        title=title,
-    )
+    d = build_report(result, **options)
     os.makedirs(out, exist_ok=True)
-    pngs = _figures(result, d) if figures else {}
+    pngs = plotting.report_figures(result, d) if figures else {}
     files = {}
     if pngs:
         os.makedirs(os.path.join(out, "figures"), exist_ok=True)
@@ -949,7 +684,7 @@ def write_report(
     texts = {
         "markdown": markdown_report(d, files),
         "html": html_report(d, pngs),
-        "json": json.dumps(d, indent=2, allow_nan=False) + "\n",
+        "json": render(d, "json"),
     }
     for key, text in texts.items():
         with atomic_write(paths[key]) as fh:

@@ -16,6 +16,8 @@ posterior (``ci``, default 0.9).
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -26,7 +28,7 @@ from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA
 from bayescale.optimum import allocate
 from bayescale.posterior import interval
-from bayescale.units import FLOPS_PER_PF_DAY
+from bayescale.units import FLOPS_PER_PF_DAY, format_count
 
 __all__ = [
     "REFERENCE_FITS",
@@ -38,6 +40,7 @@ __all__ = [
     "plot_residuals",
     "plot_tokens_per_param",
     "reference_allocation",
+    "report_figures",
 ]
 
 #: Published compute-optimal allocations drawn as reference lines.
@@ -220,6 +223,16 @@ def plot_isoflops(
                 capsize=3,
                 zorder=4,
             )
+            # the optimum's size as people say it (82.1B), above its marker
+            ax.annotate(
+                format_count(n_med[j]),
+                (n_med[j], at),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                fontsize="x-small",
+                color=color,
+            )
             if mark_bayes:
                 at_b = float(np.interp(np.log(N_bayes[j]), np.log(grid), med))
                 ax.plot([N_bayes[j]], [at_b], marker="*", ms=11, color="k", ls="none", zorder=5)
@@ -257,36 +270,19 @@ def plot_frontier(
     ``references`` adds published allocations from :data:`REFERENCE_FITS` ("hoffmann",
     "besiroglu", "kaplan"; ``None`` for none); the fitted runs' compute range is shaded.
     """
-    refs = _check_refs(references)
-    ax = _new_axes(ax)
-    C = _default_budgets(result) if budgets is None else np.asarray(budgets, dtype=np.float64)
-    draws = result.allocation_draws(C)
+    ax, C, draws, refs = _allocation_axes(result, budgets, ax, references)
     _band(ax, C, draws["N_opt"], ci, "C0", "N_opt (parameters)")
     _band(ax, C, draws["D_opt"], ci, "C1", "D_opt (tokens)")
-    styles = {"hoffmann": "--", "besiroglu": ":", "kaplan": "-."}
-    k = result.data.flops_per_param_token
-    for name in refs:
-        N, D = reference_allocation(name, C, k)
+    for name, (N, D) in refs.items():
         label = REFERENCE_FITS[name]["label"]
-        ax.plot(C, N, color="C0", ls=styles[name], lw=1, alpha=0.8, label=label)
-        ax.plot(C, D, color="C1", ls=styles[name], lw=1, alpha=0.8)
-    if show_data_range:
-        ax.axvspan(
-            float(result.data.C.min()),
-            float(result.data.C.max()),
-            color="grey",
-            alpha=0.12,
-            label="fitted runs",
-        )
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="training compute C (FLOPs)",
-        ylabel="parameters / tokens",
-        title=f"Compute-optimal allocation (median, {100 * ci:g}% band)",
+        ax.plot(C, N, color="C0", ls=_REF_STYLES[name], lw=1, alpha=0.8, label=label)
+        ax.plot(C, D, color="C1", ls=_REF_STYLES[name], lw=1, alpha=0.8)
+    return _finish_compute_axes(
+        ax,
+        result if show_data_range else None,
+        "parameters / tokens",
+        f"Compute-optimal allocation (median, {100 * ci:g}% band)",
     )
-    ax.legend(fontsize="small")
-    return ax
 
 
 def plot_tokens_per_param(
@@ -299,32 +295,38 @@ def plot_tokens_per_param(
     rule_of_thumb: float | None = 20.0,
 ) -> Any:
     """Compute-optimal tokens per parameter D_opt/N_opt against C, with its band."""
-    refs = _check_refs(references)
-    ax = _new_axes(ax)
-    C = _default_budgets(result) if budgets is None else np.asarray(budgets, dtype=np.float64)
-    draws = result.allocation_draws(C)
+    ax, C, draws, refs = _allocation_axes(result, budgets, ax, references)
     _band(ax, C, draws["tokens_per_param"], ci, "C2", "D_opt / N_opt")
-    styles = {"hoffmann": "--", "besiroglu": ":", "kaplan": "-."}
-    k = result.data.flops_per_param_token
-    for name in refs:
-        N, D = reference_allocation(name, C, k)
-        ax.plot(C, D / N, color="grey", ls=styles[name], lw=1, label=REFERENCE_FITS[name]["label"])
+    for name, (N, D) in refs.items():
+        label = REFERENCE_FITS[name]["label"]
+        ax.plot(C, D / N, color="grey", ls=_REF_STYLES[name], lw=1, label=label)
     if rule_of_thumb:
         label = f"{rule_of_thumb:g} tokens/param"
         ax.axhline(rule_of_thumb, color="k", lw=0.8, alpha=0.5, label=label)
-    ax.axvspan(
-        float(result.data.C.min()),
-        float(result.data.C.max()),
-        color="grey",
-        alpha=0.12,
-        label="fitted runs",
+    return _finish_compute_axes(
+        ax, result, "tokens per parameter", "Compute-optimal tokens per parameter"
     )
+
+
+_REF_STYLES = {"hoffmann": "--", "besiroglu": ":", "kaplan": "-."}
+
+
+def _allocation_axes(result: Any, budgets: Any, ax: Any, references: Any) -> tuple[Any, ...]:
+    """(axes, budgets, allocation draws, {reference: (N, D)}) for the frontier plots."""
+    refs = _check_refs(references)  # before drawing: a bad name fails without a figure
+    ax = _new_axes(ax)
+    C = _default_budgets(result) if budgets is None else np.asarray(budgets, dtype=np.float64)
+    k = result.data.flops_per_param_token
+    return ax, C, result.allocation_draws(C), {r: reference_allocation(r, C, k) for r in refs}
+
+
+def _finish_compute_axes(ax: Any, shade: Any, ylabel: str, title: str) -> Any:
+    """Log-log axes over compute, the fitted runs' range shaded (``shade``: the result)."""
+    if shade is not None:
+        C = shade.data.C
+        ax.axvspan(float(C.min()), float(C.max()), color="grey", alpha=0.12, label="fitted runs")
     ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="training compute C (FLOPs)",
-        ylabel="tokens per parameter",
-        title="Compute-optimal tokens per parameter",
+        xscale="log", yscale="log", xlabel="training compute C (FLOPs)", ylabel=ylabel, title=title
     )
     ax.legend(fontsize="small")
     return ax
@@ -360,7 +362,9 @@ def plot_regret(
     ax.plot(grid, reg.mean(axis=0), color="C0", ls="--", label="expected regret")
     ax.axvspan(n_lo, n_hi, color="C2", alpha=0.12, label=f"N_opt {100 * ci:g}% interval")
     ax.axvline(p.N, color="C3", lw=1.5, label=f"plan {p.label}")
-    ax.axvline(N_bayes, color="k", ls="--", lw=1, label="Bayes-optimal N")
+    ax.axvline(
+        N_bayes, color="k", ls="--", lw=1, label=f"Bayes-optimal N = {format_count(N_bayes)}"
+    )
     ax.set(
         xscale="log",
         xlabel=f"parameters N at C = {_flops_label(p.C)} (D = C / {k:g}N)",
@@ -432,3 +436,58 @@ def plot_pair(result: Any, var_names: Any = None, *, max_draws: int = 1000) -> A
         figure_kwargs={"figsize": (9, 9)},
     )
     return pm.viz["figure"].item()
+
+
+# ------------------------------------------------------------------------------ report
+def report_figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
+    """The decision report's figures as PNG bytes, drawn without pyplot's global state.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit.
+    d : dict
+        The report's JSON (:func:`bayescale.decision_report.build_report`): its ``ci``,
+        budgets (``bayes_optimal``) and first plan (``plans``) choose what is drawn.
+
+    Returns
+    -------
+    dict
+        Figure name (``frontier``, ``tokens_per_param``, ``isoflops``, ``data``, ``regret``
+        when a plan was given, ``residuals``, ``pair``) → PNG bytes.
+    """
+    from matplotlib.figure import Figure
+
+    ci = d["ci"]
+    iso = sorted(r["budget"] for r in d["bayes_optimal"])
+    if len(iso) > 4:  # four profiles stay readable
+        iso = [iso[round(i)] for i in np.linspace(0, len(iso) - 1, 4)]
+    draw: dict[str, Callable[[Any], Any]] = {
+        "frontier": lambda ax: plot_frontier(result, ax=ax, ci=ci),
+        "tokens_per_param": lambda ax: plot_tokens_per_param(result, ax=ax, ci=ci),
+        "isoflops": lambda ax: plot_isoflops(result, iso, ax=ax, ci=ci),
+        "data": lambda ax: plot_data(result, ax=ax, ci=ci),
+    }
+    if d["plans"]:
+        first = {k: d["plans"][0][k] for k in ("N", "D", "label")}
+        draw["regret"] = lambda ax: plot_regret(result, first, ax=ax, ci=ci)
+    out: dict[str, bytes] = {}
+    for name, fn in draw.items():
+        fig = Figure(figsize=(7.0, 4.8), layout="constrained")
+        fn(fig.subplots())
+        out[name] = _png(fig)
+    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    plot_residuals(result, ax=fig.subplots(1, 2, sharey=True))
+    out["residuals"] = _png(fig)
+    import matplotlib.pyplot as plt
+
+    fig = plot_pair(result)  # ArviZ draws on a pyplot figure: close it
+    out["pair"] = _png(fig)
+    plt.close(fig)
+    return out
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()

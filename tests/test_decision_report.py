@@ -223,3 +223,24 @@ def test_failed_write_keeps_the_previous_report(tmp_path, monkeypatch):
     after = {n: (tmp_path / n).read_bytes() for n in before}
     assert after == before  # nothing half-written, nothing replaced
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)  # no temporary files
+
+
+def test_json_records_keep_their_keys(report):
+    # records take the decision tables' columns: a new column must not change report.json
+    _, d = report
+    ci = {"", "_lo", "_hi"}
+    assert set(d["bayes_optimal"][0]) == {
+        "budget", "N_bayes", "D_bayes", "tokens_per_param_bayes", "expected_loss_bayes",
+        "N_plugin", "D_plugin", "expected_loss_plugin", "plugin_vs_bayes", "excess_loss_plugin",
+        "median_vs_bayes", "excess_loss_median", "expected_loss_oracle", "evpi",
+    } | {f"{k}{s}" for k in ("N_opt", "D_opt") for s in ci}  # fmt: skip
+    assert set(d["plans"][0]) == {
+        "label", "N", "D", "C", "regret_mean", "waste_mean", "wasted_flops", "p_within",
+        "loss_plan", "loss_opt", "p_regret_below", "within", "wasted",
+    } | {f"{k}{s}" for k in ("regret", "waste", "N_opt") for s in ci}  # fmt: skip
+    assert set(d["targets"][0]) == {"target", "p_reachable", "floor"} | {
+        f"{k}{s}" for k in "CND" for s in ci
+    }
+    assert set(d["data_cap"]["rows"][0]) == {
+        "budget", "p_binds", "N_bayes", "D_bayes", "expected_loss_bayes"
+    } | {f"{k}{s}" for k in ("N", "D", "loss", "loss_penalty") for s in ci}  # fmt: skip

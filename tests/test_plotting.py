@@ -81,6 +81,8 @@ def test_plot_isoflops(result):
     stars = [ln for ln in ax.lines if ln.get_marker() == "*" and len(ln.get_xdata())]
     assert len(stars) == 3
     assert scatters(ax)  # runs near 1e20 FLOPs drawn on its profile
+    # each optimum's size annotated as people say it (issue 15)
+    assert all(a.get_text()[-1] in "KMBT" for a in ax.texts) and len(ax.texts) == 3
     assert rendered(ax.figure)
 
 
@@ -117,7 +119,10 @@ def test_plot_tokens_per_param(result):
 def test_plot_regret(result):
     ax = plotting.plot_regret(result, "70B/1.4T")
     labels = legend_texts(ax)
-    assert {"plan 70B/1.4T", "Bayes-optimal N", "expected regret"} <= set(labels)
+    assert {"plan 70B/1.4T", "expected regret"} <= set(labels)
+    # the Bayes-optimal size reads as people say it (issue 15)
+    (bayes,) = [t for t in labels if t.startswith("Bayes-optimal N = ")]
+    assert bayes[-1] in "KMBT"
     plan_line = next(ln for ln in ax.lines if ln.get_label() == "plan 70B/1.4T")
     assert np.allclose(plan_line.get_xdata(), 7e10)
     median = next(ln for ln in ax.lines if ln.get_label().startswith("median regret"))

@@ -1,0 +1,181 @@
+"""The report renderer: every block in text, Markdown and HTML; the fit summaries on it."""
+
+import json
+import math
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from bayescale.report import (
+    Bullets,
+    Figure,
+    Heading,
+    Paragraph,
+    Section,
+    Table,
+    fmt,
+    format_value,
+    jsonable,
+    law_formula,
+    markdown_summary,
+    render,
+    text_summary,
+)
+
+NUMBER = [("3.34B", "rows.0.N", "count")]
+TABLE = Table(["name", "value"], [["a", "1"], ["longer name", NUMBER]])
+
+
+def test_heading_and_paragraph():
+    blocks = [Heading("Title", 1), Heading("Part"), Paragraph("Some text.")]
+    assert render(blocks, "text") == "Title\nPart\nSome text."
+    assert render(blocks, "markdown") == "# Title\n\n## Part\n\nSome text.\n"
+    assert render(blocks, "html") == "<h1>Title</h1>\n<h2>Part</h2>\n<p>Some text.</p>\n"
+
+
+def test_inline_styles_and_json_paths():
+    text = [("bold", None, "strong"), (" ", None, "text"), ("src", None, "code"), *NUMBER]
+    p = Paragraph(text, "warn")
+    assert render([p], "text") == "bold src3.34B"
+    assert render([p], "markdown") == "**bold** `src`3.34B\n"
+    assert render([p], "html") == (
+        '<p class="warn"><strong>bold</strong> <code>src</code>'
+        '<span data-path="rows.0.N" data-fmt="count">3.34B</span></p>\n'
+    )
+
+
+def test_bullets():
+    b = Bullets(["one", "WARNING: two"], "summary", ["", "warn"])
+    assert render([Paragraph("Intro"), b], "text") == "Intro\n  - one\n  - WARNING: two"
+    assert render([b], "markdown") == "- one\n- WARNING: two\n"
+    assert render([b], "html") == (
+        '<ul class="summary">\n<li>one</li>\n<li class="warn">WARNING: two</li>\n</ul>\n'
+    )
+    # an empty list renders as nothing, in every format
+    empty = [Paragraph("x"), Bullets([]), Paragraph("y")]
+    assert render(empty, "text") == "x\n\ny"
+    assert render(empty, "markdown") == "x\n\ny\n"
+    assert render(empty, "html") == "<p>x</p>\n<p>y</p>\n"
+
+
+def test_table_text_columns_align():
+    lines = render([Heading("T"), TABLE], "text").split("\n")
+    assert lines == ["T", "name         value", "a            1", "longer name  3.34B"]
+    assert all(line == line.rstrip() for line in lines)  # no trailing spaces
+
+
+def test_table_markdown_escapes_pipes():
+    t = Table(["a|b", "c"], [["x | y", "2"]])
+    assert render([t], "markdown") == "| a\\|b | c |\n|---|---|\n| x \\| y | 2 |\n"
+    assert render([TABLE], "markdown").splitlines()[-1] == "| longer name | 3.34B |"
+
+
+def test_table_html_escapes_and_keeps_paths():
+    t = Table(["<h>"], [["a & <b>"], [NUMBER]])
+    out = render([t], "html")
+    assert "<th>&lt;h&gt;</th>" in out and "<td>a &amp; &lt;b&gt;</td>" in out
+    root = ET.fromstring(out)
+    (span,) = root.iter("span")
+    assert span.get("data-path") == "rows.0.N" and span.get("data-fmt") == "count"
+    assert span.text == "3.34B"
+
+
+def test_figure():
+    fig = Figure("frontier", "N against C.", file="figures/frontier.png", png=b"\x89PNG")
+    assert render([fig], "markdown") == "![N against C.](figures/frontier.png)\n\n*N against C.*\n"
+    out = render([fig], "html")
+    assert out.startswith('<figure id="fig-frontier"><img alt="N against C." ')
+    assert 'src="data:image/png;base64,iVBORw==" />' in out
+    # without its file (Markdown) or bytes (HTML) a figure is left out
+    assert render([Figure("x", "c", png=b"1")], "markdown") == "\n"
+    assert render([Figure("x", "c", file="x.png")], "html") == "\n"
+
+
+def test_section_is_a_box_in_html_only():
+    s = Section([Heading("Answer"), Paragraph("Do this.")], "headline failed", "answer")
+    assert render([s], "text") == "Answer\nDo this."
+    assert render([s], "markdown") == "## Answer\n\nDo this.\n"
+    assert render([s], "html") == (
+        '<section class="headline failed" id="answer">\n<h2>Answer</h2>\n<p>Do this.</p>\n'
+        "</section>\n"
+    )
+
+
+def test_html_page_is_well_formed_xml():
+    page = render([Heading("A & B", 1), TABLE], "html", title="A & B")
+    assert page.startswith("<!DOCTYPE html>\n") and page.endswith("</html>\n")
+    root = ET.fromstring(page.split("\n", 1)[1])  # strict: fails on bad nesting or a bare &
+    assert root.find("head/title").text == "A & B"
+    assert ".headline" in root.find("head/style").text
+    assert [el.tag for el in root.find("body")] == ["h1", "table"]
+
+
+def test_json_is_strict():
+    d = {"a": np.float64(1.5), "b": [np.int64(2), math.inf], "c": np.bool_(True), "d": "x"}
+    assert jsonable(d) == {"a": 1.5, "b": [2, None], "c": True, "d": "x"}
+    assert json.loads(render(d, "json")) == {"a": 1.5, "b": [2, None], "c": True, "d": "x"}
+    with pytest.raises(TypeError, match="only as JSON"):
+        render(d, "html")
+    with pytest.raises(ValueError, match="format must be"):
+        render([], "pdf")
+
+
+def test_numbers():
+    assert fmt(4.04e10) == "4.04e+10" and fmt(0.3471) == "0.347" and fmt(2.0) == "2.00"
+    assert fmt(4841.2) == "4841" and fmt(float("nan")) == "nan"
+    assert format_value(None) == "unbounded" and format_value(0.5, "pct") == "50%"
+    assert format_value(0.001, "prob") == "<1%" and format_value(0.999, "prob") == ">99%"
+    assert format_value(8.21e10, "count") == "82.1B"
+
+
+def test_law_formula_names_the_fitted_law():
+    assert law_formula("chinchilla") == "L(N, D) = E + A/N^α + B/D^β"
+    assert law_formula("kaplan").startswith("L(N, D) = [(N_c/N)")
+    assert law_formula("mine") == "the 'mine' law"
+
+
+def _fit_dict(ok=True):
+    q = {"median": 1.0, "lo": 0.5, "hi": 2.0}
+    return {
+        "n_runs": 3,
+        "ci": 0.9,
+        "ci_kind": "eti",
+        "likelihood": "gaussian",
+        "law": "kaplan",
+        "parameters": {"E": {**q, "r_hat": 1.001, "ess_bulk": 900.0}},
+        "exponents": {},
+        "allocations": [
+            {"budget": 1e21, **{k: q for k in ("N_opt", "D_opt", "tokens_per_param", "loss")}}
+        ],
+        "diagnostics": {
+            "ok": ok,
+            "r_hat_max": 1.001,
+            "ess_bulk_min": 900.0,
+            "divergences": 0,
+            "mean_leapfrog_steps": 7.0,
+            "problems": [] if ok else ["R-hat too high."],
+        },
+        "settings": {"chains": 2, "draws": 10, "seed": 0},
+        "priors": {"E": "Normal(0, 1)"},
+        "data": {"source": "runs.csv", "flops_per_param_token": 6.0},
+    }
+
+
+def test_fit_summaries():
+    text = text_summary(_fit_dict())
+    assert text.startswith("bayescale: 3 runs from runs.csv, gaussian likelihood")
+    assert "Parameters (posterior median, 90% ETI)\nparam" in text
+    assert "Exponents" not in text  # a law without exponents has no such table
+    md = markdown_summary(_fit_dict())
+    assert md.startswith("# bayescale fit\n\n3 runs from `runs.csv`; law L(N, D) = [(N_c/N)")
+    assert "| E | 1.000 | [0.5000, 2.000] | 1.001 | 900 |" in md
+    assert "## Priors\n\n- E: Normal(0, 1)\n" in md
+
+
+def test_failed_fit_warns_first():
+    text = text_summary(_fit_dict(ok=False))
+    assert text.startswith("WARNING: this fit FAILED its checks")
+    assert text.endswith("7 leapfrog steps/draw\n  - R-hat too high.")
+    md = markdown_summary(_fit_dict(ok=False))
+    assert md.split("\n\n")[1].startswith("**WARNING: this fit FAILED")
