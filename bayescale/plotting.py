@@ -196,9 +196,8 @@ def plot_isoflops(
     )
     norm = LogNorm(vmin=float(C_all.min()) / 3, vmax=float(C_all.max()) * 3)
     colormap = __import__("matplotlib").colormaps[cmap]
-    k = d.flops_per_param_token
-    theta = result._decision_theta(None)
-    law = {"law": result.law, "covariates": result._covariates({}), "flops_per_param_token": k}
+    law = result.decision_args()
+    theta = law.pop("theta")
     with jax.enable_x64(True):
         best = bayes_optimal(theta, C_all, **law)
         N_draws = np.asarray(best.N_draws)
@@ -348,8 +347,8 @@ def plot_regret(
         raise ValueError(f"plot_regret draws one plan, got {len(plans)}")
     p = plans[0]
     ax = _new_axes(ax)
-    theta = result._decision_theta(None)
-    law = {"law": result.law, "covariates": result._covariates({}), "flops_per_param_token": k}
+    law = result.decision_args()
+    theta = law.pop("theta")
     with jax.enable_x64(True):
         best = bayes_optimal(theta, [p.C], **law)
         N_draws = np.asarray(best.N_draws[:, 0])

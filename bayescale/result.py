@@ -59,8 +59,12 @@ class FitResult(Posterior):
         return cls(**{f.name: getattr(posterior, f.name) for f in fields})
 
     # ------------------------------------------------------------------ decisions
-    def _law_args(self, group: str | None, covariates: Mapping[str, Any]) -> dict[str, Any]:
-        """The draws and law arguments every decision table takes (one group named)."""
+    def decision_args(self, group: str | None = None, **covariates: Any) -> dict[str, Any]:
+        """What every decision function takes from this fit, as keyword arguments.
+
+        ``theta``, ``law``, ``covariates`` (default the data's largest) and
+        ``flops_per_param_token``; a pooled fit must name its ``group``.
+        """
         if self.groups is not None and group is None:
             raise ValueError(
                 f"this fit has groups ({', '.join(self.groups)}); pass group= to decide for one"
@@ -92,7 +96,7 @@ class FitResult(Posterior):
             budgets=check_budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
-            **self._law_args(group, covariates),
+            **self.decision_args(group, **covariates),
         )
 
     def regret(
@@ -118,7 +122,7 @@ class FitResult(Posterior):
             within=within,
             ci=ci,
             ci_kind=ci_kind,
-            **self._law_args(group, covariates),
+            **self.decision_args(group, **covariates),
         )
 
     def compute_for_loss(
@@ -136,7 +140,7 @@ class FitResult(Posterior):
         ``**covariates`` as in :meth:`bayes_optimal`).
         """
         return compute_for_loss_table(
-            targets=target_loss, ci=ci, **self._law_args(group, covariates)
+            targets=target_loss, ci=ci, **self.decision_args(group, **covariates)
         )
 
     def data_limited(
@@ -160,7 +164,7 @@ class FitResult(Posterior):
             budgets=check_budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
-            **self._law_args(group, covariates),
+            **self.decision_args(group, **covariates),
         )
 
     def report(

@@ -123,3 +123,14 @@ def test_heavy_libraries_only_at_the_edges_and_lazily(module):
         if name.startswith("jax._src"):
             bad.append(name)  # private JAX: no import-time side effects through it
     assert not bad, f"bayescale.{module} imports {bad}"
+
+
+def test_every_module_has_its_test_module():
+    tests = Path(__file__).resolve().parent
+    covered_by = {"": "structure", "__main__": "cli"}  # the package's names; `python -m`
+    missing = []
+    for module in ORDER:
+        name = covered_by.get(module, module.split(".")[0].lstrip("_"))
+        if not (tests / f"test_{name}.py").is_file():
+            missing.append(module)
+    assert not missing, f"no tests/test_<module>.py for {missing}"
