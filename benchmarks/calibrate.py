@@ -32,8 +32,10 @@ import re
 import sys
 import time
 
-import bayescale  # noqa: F401  (host devices before JAX starts)
-from bayescale.validate import CalibrationResult, calibration, realistic_truths
+import bayescale
+
+bayescale.use_host_devices()  # chains on CPU host devices, as the CLI runs them
+from bayescale.validate import CalibrationResult, calibration, realistic_truths  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "calibration")

@@ -19,8 +19,11 @@ import warnings
 from pathlib import Path
 
 import bayescale
-from bayescale.io import versions
-from bayescale.report import fmt
+
+bayescale.use_host_devices()  # chains on CPU host devices, as the CLI runs them
+
+from bayescale.io import versions  # noqa: E402
+from bayescale.report import fmt  # noqa: E402
 
 LIKELIHOODS = ("gaussian", "student_t", "huber")
 CASES = {

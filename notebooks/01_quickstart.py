@@ -39,6 +39,8 @@ import pandas as pd
 import bayescale
 from bayescale import plotting
 
+# NUTS chains side by side on the CPU's host devices (first, before any JAX computation)
+bayescale.use_host_devices()
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 

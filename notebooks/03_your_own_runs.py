@@ -36,18 +36,17 @@ import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # no progress widgets here
 
-import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
-from numpyro.infer import Predictive
 
 import bayescale
 from bayescale import plotting
-from bayescale.model import chinchilla_model
 from bayescale.priors import PRIOR_NOTES
 
+# NUTS chains side by side on the CPU's host devices (first, before any JAX computation)
+bayescale.use_host_devices()
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 
@@ -112,8 +111,8 @@ for name, note in PRIOR_NOTES.items():
 # For contrast, a tempting alternative: priors centred tightly on Hoffmann et al.'s published
 # fit (E 1.69, A 406.4, B 410.7, α 0.34, β 0.28), as if their law carried over to these runs.
 #
-# The model behind `bayescale.fit` is a NumPyro model (`bayescale.model.chinchilla_model`);
-# NumPyro's `Predictive` draws from it with the observed losses left out.
+# `bayescale.prior_predictive` draws from the same NumPyro model `bayescale.fit` samples
+# (`bayescale.model`), with the observed losses left out.
 
 # %%
 LIKELIHOOD = "student_t"
@@ -130,12 +129,9 @@ borrowed_priors = {
 
 def prior_predictive(priors, n=N_PRIOR_DRAWS, seed=0):
     """Losses (draws × runs) and parameter draws implied by ``priors`` at our runs."""
-    draws = Predictive(chinchilla_model, num_samples=n)(
-        jax.random.key(seed), data.log_N, data.log_D, priors=priors, likelihood=LIKELIHOOD
-    )
-    draws = {k: np.asarray(v, dtype=np.float64) for k, v in draws.items()}
     with np.errstate(over="ignore"):  # absurd priors imply losses beyond float range: inf
-        return np.exp(draws.pop("log_loss")), draws
+        pp = bayescale.prior_predictive(data, priors=priors, likelihood=LIKELIHOOD, n=n, seed=seed)
+    return pp.loss, pp.params
 
 
 # A model that guesses uniformly among ~50,000 tokens scores ln 50,000 ≈ 10.8 nats; losses

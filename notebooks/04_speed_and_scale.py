@@ -47,6 +47,8 @@ import bayescale
 from bayescale import law
 from bayescale.simulate import simulate_runs
 
+# NUTS chains side by side on the CPU's host devices (first, before any JAX computation)
+bayescale.use_host_devices()
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 
@@ -447,13 +449,14 @@ print("devices:", jax.devices())
 print("XLA_FLAGS:", os.environ.get("XLA_FLAGS", "(not set)"))
 
 # %% [markdown]
-# **CPU host devices.** On a CPU, XLA normally shows one device. When bayescale is imported
-# before anything has started JAX's backend, and you have not set the flag yourself, it sets
+# **CPU host devices.** On a CPU, XLA normally shows one device. `bayescale.use_host_devices()`
+# (called in this notebook's first cell, and by the command-line tool) sets
 # `--xla_force_host_platform_device_count` to the number of cores (at least 4), so NUTS
-# chains can run side by side on the host; the `XLA_FLAGS` printed above show it.
-# `BAYESCALE_HOST_DEVICES=8` picks another count and `BAYESCALE_HOST_DEVICES=0` leaves
-# `XLA_FLAGS` alone (`benchmarks/gpu.sh` sets it to 0 on accelerators). Import bayescale
-# first, or set the variables before starting Python.
+# chains can run side by side on the host; the `XLA_FLAGS` printed above show it. It must
+# come before any JAX computation, and changes the devices every JAX program in the process
+# sees, so importing bayescale never does it. `use_host_devices(8)` or
+# `BAYESCALE_HOST_DEVICES=8` picks another count; `BAYESCALE_HOST_DEVICES=0` leaves
+# `XLA_FLAGS` alone (`benchmarks/gpu.sh` sets it to 0 on accelerators).
 #
 # **Where chains run: `chain_method`** (a setting of `fit` and `fit_many`):
 #
@@ -549,6 +552,7 @@ print(f"{len(entries)} compiled programs in the cache")
 script = f"""
 import sys, time, warnings
 import bayescale
+bayescale.use_host_devices()
 if sys.argv[1] == "cache":
     bayescale.enable_compilation_cache({cache_dir.name!r})
 warnings.simplefilter("ignore")
