@@ -25,7 +25,7 @@ from bayescale.diagnostics import preload as preload_diagnostics
 from bayescale.inference import chain_starts, run_nuts
 from bayescale.laws import Law, get_law
 from bayescale.likelihoods import median_abs_residual
-from bayescale.model import ModelSpec, centering_of, initial_sites, start_values
+from bayescale.model import ModelSpec, centering_of, start_values
 from bayescale.posterior import Posterior, flat_samples
 from bayescale.priors import describe_priors, fixed_params, prior_log_sd, resolve_priors
 from bayescale.settings import FitSettings
@@ -46,13 +46,13 @@ class Prepared(NamedTuple):
     groups: tuple[str, ...] | None
     args: tuple
     kwargs: dict[str, Any]
-    sites: dict[str, Any]
+    start: dict[str, Any]
 
 
 def prepare(
     data: ScalingData, law: Law, cfg: FitSettings, priors: Mapping[str, Any] | None
 ) -> Prepared:
-    """Spec, resolved priors, model arguments and starting sites of one data set.
+    """Spec, resolved priors, model arguments and start values of one data set.
 
     Call inside the fit's precision context (``jax.enable_x64``): arrays take its dtype.
     ``args`` are ``(x, log_loss, mask, center)`` as :class:`~bayescale.model.ModelSpec`
@@ -74,7 +74,8 @@ def prepare(
         "fixed": {k: jnp.asarray(v, dtype) for k, v in fixed.items()},
     }
     if groups is None:
-        center = {k: jnp.mean(v) for k, v in x.items()}
+        # NumPy means: eager jnp.mean would compile a program per covariate in a new process
+        center = {k: jnp.asarray(np.mean(np.asarray(v)), dtype) for k, v in x.items()}
     else:
         counts = np.bincount(gidx, minlength=len(groups))
         center = {
@@ -87,8 +88,7 @@ def prepare(
     start = start_values(
         spec, data, resolved, fixed, cfg.seed, gidx, None if groups is None else len(groups)
     )
-    sites = initial_sites(spec, args, kwargs, start)
-    return Prepared(spec, resolved, fixed, groups, args, kwargs, sites)
+    return Prepared(spec, resolved, fixed, groups, args, kwargs, start)
 
 
 def sample(
@@ -147,7 +147,7 @@ def sample(
     start = time.perf_counter()
     with _x64(cfg.precision):
         prep = prepare(data, law_obj, cfg, priors)
-        init_z = chain_starts(prep.spec, prep.args, prep.kwargs, prep.sites, cfg.chains, cfg.seed)
+        init_z = chain_starts(prep.spec, prep.args, prep.kwargs, prep.start, cfg.chains, cfg.seed)
         out = run_nuts(
             prep.spec,
             prep.args,

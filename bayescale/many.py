@@ -193,7 +193,7 @@ def _many_nuts(
             pad = functools.partial(_pad, n=R - len(d))
             mask = jnp.arange(R) < len(d)
             per_set.append((jax.tree.map(pad, x), pad(log_loss), mask, center))
-            init_parts.append(chain_starts(p.spec, p.args, p.kwargs, p.sites, C, cfg.seed + g))
+            init_parts.append(chain_starts(p.spec, p.args, p.kwargs, p.start, C, cfg.seed + g))
         args = jax.tree.map(lambda *v: jnp.repeat(jnp.stack(v), C, axis=0), *per_set)
         init_z = jax.tree.map(lambda *v: jnp.concatenate(v), *init_parts)
         out = run_nuts(

@@ -54,6 +54,7 @@ __all__ = [
     "POOLINGS",
     "ModelSpec",
     "centering_of",
+    "initial_point",
     "initial_sites",
     "law_model",
     "log_space",
@@ -340,9 +341,8 @@ def start_values(
     """Where the chains start: law parameters (per group for grouped ones) and the noise.
 
     The law's own ``init(data)`` (a guess from the data's range) when it has one, else the
-    best of 1,000 prior draws; the noise at :data:`NOISE_START`. A value outside its prior's
-    support (a user prior ``alpha ~ Uniform(2, 3)`` against the default 0.3, which left
-    every chain stuck at NaN) is replaced by a draw from that prior.
+    best of 1,000 prior draws; the noise at :data:`NOISE_START`; fixed parameters at their
+    values. :func:`initial_point` maps them to the model's sites.
     """
     law = spec.law
 
@@ -360,13 +360,33 @@ def start_values(
     start = {k: v for k, v in start.items() if k in law.params and k not in fixed}
     start.update({k: v for k, v in NOISE_START.items() if k in priors})
     start.update({f"tau_{p}": TAU_START for p in spec.pooled})
-    key = jax.random.key(seed)
-    for i, (name, value) in enumerate(sorted(start.items())):
+    start = {k: np.asarray(v, dtype=np.float64) for k, v in start.items()}
+    return {**start, **{k: np.float64(v) for k, v in fixed.items()}}
+
+
+def initial_point(
+    spec: ModelSpec,
+    args: tuple,
+    kwargs: Mapping[str, Any],
+    start: Mapping[str, Any],
+    key: Any,
+) -> dict[str, Any]:
+    """The sampled sites at ``start`` (from :func:`start_values`), a pure JAX function.
+
+    A start value outside its prior's support (a user prior ``alpha ~ Uniform(2, 3)``
+    against the default 0.3, which left every chain stuck at NaN) is replaced by a draw
+    from that prior. Written with ``jnp.where`` so it compiles with the rest of the start
+    (:func:`bayescale.inference.chain_starts`): run eagerly, each of its small operations
+    was compiled on its own in a fresh process (38 extra compiles, about a second).
+    """
+    priors = kwargs["priors"]
+    start = dict(start)
+    for i, name in enumerate(sorted(start)):
         prior = priors.get(name)
-        value = np.asarray(value, dtype=np.float64)
+        if prior is None:
+            continue
+        value = jnp.asarray(start[name])
         # NumPyro's log densities do not check the support (Uniform's is flat everywhere)
-        inside = np.asarray(prior.support.check(value)) if prior is not None else True
-        if not np.all(inside):
-            draw = np.asarray(prior.sample(jax.random.fold_in(key, i), value.shape))
-            start[name] = np.where(inside, value, draw)
-    return {**start, **fixed}
+        draw = prior.sample(jax.random.fold_in(key, i), jnp.shape(value))
+        start[name] = jnp.where(prior.support.check(value), value, draw)
+    return initial_sites(spec, args, kwargs, start)

@@ -744,16 +744,18 @@ def bench_cache(warmup: int, draws: int, chains: int, no_cache: bool = True) -> 
 
 # ----------------------------------------------------------------------------- main
 def _kept_sections(path: str) -> str:
-    """Sections other tools own (``make calibrate``'s block), carried over from ``path``."""
-    start, end = "<!-- calibration:start -->", "<!-- calibration:end -->"
+    """Sections other tools own (``make calibrate``'s, ``versions.py``'s), carried over."""
     try:
         with open(path, encoding="utf-8") as fh:
             old = fh.read()
     except OSError:
         return ""
-    if start in old and end in old:
-        return "\n" + old[old.index(start) : old.index(end) + len(end)] + "\n"
-    return ""
+    kept = ""
+    for name in ("calibration", "versions"):
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start in old and end in old:
+            kept += "\n" + old[old.index(start) : old.index(end) + len(end)] + "\n"
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,12 +95,12 @@ def fmt_s(seconds):
 # %% [markdown]
 # ## 1. The loss kernel: every parameter set × every run in one call
 #
-# Everything in bayescale that evaluates the Chinchilla law — the NUTS model, the L-BFGS of
-# the classic fit, the bootstrap, predictions, allocations — calls the functions of
-# `bayescale.law`.
-# They take parameters with any leading *batch* shape S (posterior draws, optimiser starts,
-# bootstrap replicas, or all of them) and per-run data of shape (R,), and return S + (R,):
-# NumPy-style broadcasting, so one call covers a whole batch.
+# Everything in bayescale that evaluates a law — the NUTS model, the L-BFGS of the classic
+# fit, the bootstrap, predictions, allocations — calls the law's one kernel: for the
+# Chinchilla law `bayescale.laws.CHINCHILLA`, built on `bayescale.law.log_loss_elementwise`.
+# `Law.predict_log_loss` takes parameters with any leading *batch* shape S (posterior draws,
+# optimiser starts, bootstrap replicas, or all of them) and per-run data of shape (R,), and
+# returns S + (R,): NumPy-style broadcasting, so one call covers a whole batch.
 #
 # Here are 10,000 random parameter sets evaluated on the 240 Chinchilla runs.
 
@@ -115,11 +115,13 @@ params = bayescale.ChinchillaParams(
     alpha=rng.uniform(0.25, 0.45, S),
     beta=rng.uniform(0.25, 0.45, S),
 )
+chinchilla = bayescale.get_law("chinchilla")
+x_runs = {"log_N": data.log_N, "log_D": data.log_D}
 with jax.enable_x64(True):  # float64, as the fits use
-    pred = law.predict_log_loss(params, data.log_N, data.log_D)
+    pred = chinchilla.predict_log_loss(params._asdict(), x_runs)
     # any leading shape works, e.g. (chains, draws) of a posterior
-    as_chains = bayescale.ChinchillaParams(*(np.reshape(x, (4, 2500)) for x in params))
-    pred_chains = law.predict_log_loss(as_chains, data.log_N, data.log_D)
+    as_chains = {k: np.reshape(x, (4, 2500)) for k, x in params._asdict().items()}
+    pred_chains = chinchilla.predict_log_loss(as_chains, x_runs)
 print("log-loss predictions:", pred.shape, "| with a (4, 2500) batch:", pred_chains.shape)
 
 # %% [markdown]

@@ -1,0 +1,105 @@
+"""Two versions of bayescale timed side by side: ``python benchmarks/versions.py OLD NEW``.
+
+OLD and NEW are the Python interpreters of two virtual environments (e.g. a worktree of the
+previous commit and this one). Each round runs one fresh process of each, alternating, so a
+machine that speeds up or slows down during the run affects both alike (measured here: the
+same unchanged kernel ran 20-30% slower in one ``make bench`` than in the one before it).
+Each process times ``import bayescale``, the first fit (compile included) and the median of
+three warm refits of the bundled Chinchilla runs, Gaussian and Huber, with the defaults.
+Writes a Markdown block into ``benchmarks/RESULTS.md`` (kept by ``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+START, END = "<!-- versions:start -->", "<!-- versions:end -->"
+
+SCRIPT = """
+import json, statistics, time, warnings
+t0 = time.perf_counter()
+import bayescale
+if hasattr(bayescale, "use_host_devices"):  # before issue 11 this happened on import
+    bayescale.use_host_devices()
+out = {"import": time.perf_counter() - t0}
+warnings.simplefilter("ignore")
+data = bayescale.load_dataset("chinchilla")
+for lik in ("gaussian", "huber"):
+    t = time.perf_counter()
+    r = bayescale.fit(data, likelihood=lik, seed=0)
+    out[lik + " first fit"] = time.perf_counter() - t
+    warm = []
+    for s in (1, 2, 3):
+        t = time.perf_counter()
+        r = bayescale.fit(data, likelihood=lik, seed=s)
+        warm.append(time.perf_counter() - t)
+    out[lik + " warm fit"] = statistics.median(warm)
+    out[lik + " leapfrog steps/draw"] = float(r.stats["num_steps"].mean())
+print(json.dumps(out))
+"""
+
+
+def run(python: str) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run(
+        [python, "-c", SCRIPT], capture_output=True, text=True, check=True, env=env, cwd="/"
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("old", help="python of the baseline environment")
+    p.add_argument("new", help="python of the candidate environment")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--label", default="", help="what OLD and NEW are")
+    p.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    args = p.parse_args()
+    rows: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+    load_before = os.getloadavg()
+    for i in range(args.rounds):
+        order = ("old", "new") if i % 2 == 0 else ("new", "old")
+        for which in order:
+            rows[which].append(run(getattr(args, which)))
+    load_after = os.getloadavg()
+    lines = [
+        START,
+        "## Version against version",
+        "",
+        f"{args.label} `benchmarks/versions.py`: {args.rounds} rounds, each one fresh process "
+        "of each version in alternating order; medians (min–max) over rounds. "
+        f"Load {' '.join(f'{x:.2f}' for x in load_before)} before, "
+        f"{' '.join(f'{x:.2f}' for x in load_after)} after; 2 cores.",
+        "",
+        "| quantity | old | new | new / old |",
+        "|---|---|---|---|",
+    ]
+    for key in rows["old"][0]:
+        o = [r[key] for r in rows["old"]]
+        n = [r[key] for r in rows["new"]]
+        unit = "" if "steps" in key else " s"
+        lines.append(
+            f"| {key} | {statistics.median(o):.2f}{unit} ({min(o):.2f}–{max(o):.2f}) | "
+            f"{statistics.median(n):.2f}{unit} ({min(n):.2f}–{max(n):.2f}) | "
+            f"{statistics.median(n) / statistics.median(o):.2f} |"
+        )
+    lines.append(END)
+    block = "\n".join(lines)
+    text = open(args.out, encoding="utf-8").read() if os.path.exists(args.out) else ""
+    if START in text and END in text:
+        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    print(block)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
