@@ -247,3 +247,14 @@ def test_evaluate_scores_a_handful_of_held_out_runs(short_fit):
     summary, runs = evaluate(short_fit, one)
     assert summary["n_test"] == 1 and np.isfinite(summary["mlpd"])
     assert short_fit.log_likelihood(one).shape == (2, 150, 1)
+
+
+def test_a_file_written_before_issue_11_still_loads():
+    """Saved by commit 65cad96 (its settings record the since-removed ``init``)."""
+    path = os.path.join(os.path.dirname(__file__), "data", "fit_v0.1.0_65cad96.nc")
+    fit = bayescale.load(path)
+    assert isinstance(fit, bayescale.FitResult)
+    assert fit.settings.likelihood == "huber" and fit.samples["alpha"].shape == (2, 100)
+    # its posterior median as that version printed it, to the digit
+    assert fit.summary().loc["alpha", "median"] == pytest.approx(0.34523041353530665, rel=1e-12)
+    assert fit.allocation([5.76e23])["N_opt"].iloc[0] > 0
