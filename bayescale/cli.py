@@ -86,16 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         # problems are printed with the table and reflected in the exit code
         warnings.simplefilter("ignore", SamplingWarning)
-        result = bayescale.fit(
-            data,
-            likelihood=args.likelihood,
-            chains=args.chains,
-            warmup=args.warmup,
-            draws=args.draws,
-            seed=args.seed,
-            target_accept=args.target_accept,
-            **_law_options(args),
-        )
+        result = _fit(args, data)
     summary = result.to_dict(budgets, args.ci, args.ci_kind)
     if args.json:
         _write(args.json, json.dumps(summary, indent=2) + "\n")
@@ -150,6 +141,22 @@ def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> 
         )
     except OSError as exc:
         raise InputError(f"cannot write report to {args.out!r}: {exc.strerror or exc}") from None
+
+
+def _fit(args: argparse.Namespace, data: Any) -> Any:
+    """The fit every command runs, with the sampler and law options given."""
+    import bayescale
+
+    return bayescale.fit(
+        data,
+        likelihood=args.likelihood,
+        chains=args.chains,
+        warmup=args.warmup,
+        draws=args.draws,
+        seed=args.seed,
+        target_accept=args.target_accept,
+        **_law_options(args),
+    )
 
 
 def _law_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -240,7 +247,6 @@ def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _run_predict(args: argparse.Namespace, data: Any) -> int:
     """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
-    import bayescale
     from bayescale.diagnostics import SamplingWarning
     from bayescale.report import prediction_text, predictions
 
@@ -254,16 +260,7 @@ def _run_predict(args: argparse.Namespace, data: Any) -> int:
         _check_writable(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
-        result = bayescale.fit(
-            data,
-            likelihood=args.likelihood,
-            chains=args.chains,
-            warmup=args.warmup,
-            draws=args.draws,
-            seed=args.seed,
-            target_accept=args.target_accept,
-            **_law_options(args),
-        )
+        result = _fit(args, data)
     d = predictions(result, N, D, ci=args.ci, seed=args.seed)
     out = {
         "n_runs": len(data),

@@ -53,34 +53,24 @@ def _parsed(parse: Any) -> Any:
     return convert
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return v
+def _number(cast: Any, what: str, ok: Any, expected: str) -> Any:
+    """An argparse type: ``cast(text)`` that must satisfy ``ok``, with a clear message."""
+
+    def convert(text: str) -> Any:
+        try:
+            v = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return v
+
+    return convert
 
 
-def _probability(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1), got {text}")
-    return v
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text}")
-    return v
+_positive_float = _number(float, "a number", lambda v: 0 < v < float("inf"), "a finite number > 0")
+_probability = _number(float, "a probability", lambda v: 0 < v < 1, "a probability in (0, 1)")
+_positive_int = _number(int, "a whole number", lambda v: v >= 1, "a number >= 1")
 
 
 def _names(kind: str) -> Any:

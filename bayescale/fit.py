@@ -101,29 +101,9 @@ def sample(
 ) -> Posterior:
     """Fit a scaling law (default L(N, D) = E + A/N^α + B/D^β) to training runs with NUTS.
 
-    The steps of :func:`bayescale.fit`, which wraps the result in a
-    :class:`~bayescale.FitResult` and reports failed diagnostics; every other fit
-    (:func:`bayescale.backtest`, calibration) calls this.
-
-    Parameters
-    ----------
-    data : ScalingData
-        Validated runs (:func:`bayescale.load_dataset`, :meth:`ScalingData.from_csv`...).
-        With a ``group`` column the fit is pooled over groups (see ``pooling``).
-    law : str or Law, default "chinchilla"
-        ``"chinchilla"``, ``"kaplan"``, ``"data_constrained"`` (needs a ``U_D`` column), a
-        registered user law or a :class:`~bayescale.laws.Law` (:func:`bayescale.define_law`).
-    priors : mapping, optional
-        NumPyro distributions replacing defaults for any of the law's parameters, sigma
-        (and nu for Student-t; ``tau_<p>`` for the group spread of a pooled parameter); see
-        :mod:`bayescale.priors` and the law's module. A number instead of a distribution
-        holds that law parameter fixed, e.g. ``priors={"E": 1.69}``; a tight prior such as
-        ``dist.LogNormal(math.log(1.69), 0.02)`` lets it move a little.
-    progress_bar : bool, optional
-        Show progress; default: only in interactive sessions.
-    **settings
-        Any field of :class:`FitSettings`: ``likelihood``, ``chains``, ``warmup``,
-        ``draws``, ``seed``, ``target_accept``, ``dense_mass``, ``pooling``...
+    The steps of :func:`bayescale.fit` (see it for the parameters), which wraps the
+    result in a :class:`~bayescale.FitResult` and reports failed diagnostics; every other
+    fit (:func:`bayescale.backtest`, calibration) calls this.
 
     Returns
     -------
