@@ -32,6 +32,7 @@ import pandas as pd
 from jax.scipy.special import logsumexp
 
 from bayescale.data import ScalingData
+from bayescale.diagnostics import SamplingError
 from bayescale.io import to_datatree
 from bayescale.laws import get_law
 from bayescale.likelihoods import check_likelihood, residual_distribution
@@ -88,6 +89,12 @@ def loo(result: Posterior, *, warn: bool = True) -> Any:
     arviz_stats.ELPDData
         ``elpd``, ``se``, ``p`` (effective parameters), pointwise ``elpd_i`` and
         ``pareto_k`` over runs, ``good_k`` (the threshold).
+
+    Raises
+    ------
+    SamplingError
+        The draws cannot be smoothed (a run's log-likelihood is the same in every tail
+        draw: stuck chains).
     """
     _check_fit(result)
     from arviz_stats import loo as az_loo
@@ -95,7 +102,16 @@ def loo(result: Posterior, *, warn: bool = True) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # replaced by the warning below
         tree = to_datatree(result, log_likelihood=True)
-        elpd = az_loo(tree, pointwise=True, var_name="log_loss")
+        try:
+            elpd = az_loo(tree, pointwise=True, var_name="log_loss")
+        except ValueError as exc:
+            # Pareto smoothing needs a tail of distinct log-likelihood values; identical
+            # ones mean chains that did not move: sampling trouble, not bad input
+            raise SamplingError(
+                f"PSIS-LOO cannot be computed for this fit ({exc}): its draws of the "
+                "log-likelihood do not vary, as when chains are stuck; check its "
+                "diagnostics and sample longer"
+            ) from None
     k = np.asarray(elpd.pareto_k)
     bad = k > elpd.good_k
     if warn and bad.any():

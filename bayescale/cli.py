@@ -436,6 +436,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bayescale: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, not bad input: still one line, unless debugging
+        if type(exc).__name__ == "SamplingError":  # by name: no JAX import at start-up
+            # sampling trouble that stops a command (LOO of stuck chains): reported, exit 3
+            print(f"bayescale: sampling problem: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_DIAGNOSTICS
         if os.environ.get("BAYESCALE_DEBUG", "0") not in ("", "0"):
             raise
         print(

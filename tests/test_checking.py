@@ -95,3 +95,11 @@ def test_prior_predictive_uses_the_fitted_model(chinchilla):
     assert np.all(fixed.params["E"] == 1.69)
     with pytest.raises(ValueError, match="n must be a whole number"):
         bayescale.prior_predictive(chinchilla, n=0)
+
+
+def test_loo_of_draws_that_do_not_move_is_a_sampling_problem():
+    from _synthetic import synthetic_result
+
+    stuck = synthetic_result(S=40, spread=0.0)  # every draw the same: a stuck chain
+    with pytest.raises(bayescale.SamplingError, match="PSIS-LOO cannot be computed"):
+        bayescale.loo(stuck)

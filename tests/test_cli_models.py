@@ -9,7 +9,9 @@ import pytest
 from bayescale.cli import main
 from bayescale.simulate import simulate_runs
 
-SHORT = ["--warmup", "20", "--draws", "20", "--chains", "2", "--no-cache"]
+# short enough to fail the ESS checks, long enough that chains move (at 20 + 20 a stuck
+# chain left PSIS-LOO nothing to smooth on some seeds)
+SHORT = ["--warmup", "60", "--draws", "60", "--chains", "2", "--no-cache"]
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +93,18 @@ def test_bad_input_exits_2_with_one_line(argv, pattern, runs_csv, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_sampling_trouble_that_stops_a_command_exits_3_in_one_line(runs_csv, capsys, monkeypatch):
+    import bayescale
+
+    def stuck(fits, **kw):
+        raise bayescale.SamplingError("PSIS-LOO cannot be computed for this fit")
+
+    monkeypatch.setattr(bayescale, "compare", stuck)
+    argv = ["compare", runs_csv, *COLS, "--laws", "chinchilla,kaplan", *SHORT]
+    code, _, err = run(argv, capsys)
+    assert code == 3
+    assert err.strip().splitlines() == [
+        "bayescale: sampling problem: PSIS-LOO cannot be computed for this fit"
+    ]
