@@ -338,7 +338,11 @@ def summarize_variant(rows: list[dict[str, Any]], default: list[dict[str, Any]])
         "med_ratio_err": float(np.median([abs(math.log(r["n_ratio"])) for r in iso]))
         if iso
         else float("nan"),
+        "med_n_span": float(np.median([r["n_opt_hi"] / r["n_opt_lo"] for r in iso]))
+        if iso
+        else float("nan"),
         "all_ok": all(r["ok"] for r in rows),
+        "n_ok": sum(r["ok"] for r in rows),
         "wall_s": sum(r["wall_s"] for r in rows),
     }
     out["targets"] = {
@@ -346,10 +350,17 @@ def summarize_variant(rows: list[dict[str, Any]], default: list[dict[str, Any]])
         "median 90% coverage in 0.85–0.97": 0.85 <= out["med_cov90"] <= 0.97,
         "median 50% coverage in 0.4–0.65": 0.4 <= out["med_cov50"] <= 0.65,
         f"N_opt covered on ≥ 6 of {len(iso)} isoFLOP sweeps": k >= 6,
-        "mlpd better than the default on the median sweep": out["med_d_mlpd"] > 0,
+        "mlpd better than the default on the median sweep": (
+            None if rows is default else out["med_d_mlpd"] > 0
+        ),
         "width ≤ 2× the default where it covered ≥ 0.85": (
             out["max_widen"] <= 2.0 if widen else True
         ),
+    }
+    out["info"] = {
+        "(isoFLOP sweeps only) median 90% coverage in 0.85–0.97": 0.85
+        <= out["med_cov90_iso"]
+        <= 0.97,
     }
     return out
 
@@ -359,51 +370,88 @@ def summary_table(variants: list[Variant], summaries: dict[str, dict[str, Any]])
     lines = [
         "| variant | min 90% cov | median 90% cov (all / isoFLOP) | median 50% cov | "
         "N_opt covered | median mlpd | median Δmlpd vs default | median abs log N_opt ratio | "
-        "max width ratio where default ≥ 0.85 | all fits ok | fit time s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "median N_opt 90% interval hi/lo | max width ratio where default ≥ 0.85 | "
+        "fits passing diagnostics | fit time s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for v in variants:
         s = summaries[v.key]
         widen = f"{_f(s['max_widen'], '.2f')} ({s['n_widen']} sweeps)" if s["n_widen"] else "—"
+        d_mlpd = "—" if v.key == "default" else f"{s['med_d_mlpd']:+.2f}"
         lines.append(
             f"| {v.key} | {s['min_cov90']:.2f} | {s['med_cov90']:.2f} / "
             f"{_f(s['med_cov90_iso'], '.2f')} | {s['med_cov50']:.2f} | "
-            f"{s['n_covered']}/{s['n_iso']} | {s['med_mlpd']:.2f} | {s['med_d_mlpd']:+.2f} | "
-            f"{_f(s['med_ratio_err'], '.3f')} | {widen} | {'yes' if s['all_ok'] else '**no**'} | "
-            f"{s['wall_s']:.0f} |"
+            f"{s['n_covered']}/{s['n_iso']} | {s['med_mlpd']:.2f} | {d_mlpd} | "
+            f"{_f(s['med_ratio_err'], '.3f')} | {_f(s['med_n_span'], '.2f')} | {widen} | "
+            f"{s['n_ok']}/{s['n_sweeps']} | {s['wall_s']:.0f} |"
         )
     return lines
 
 
 def targets_lines(variants: list[Variant], summaries: dict[str, dict[str, Any]]) -> list[str]:
     """Met / MISSED per target and variant, stated plainly."""
-    names = list(next(iter(summaries.values()))["targets"])
+    first = next(iter(summaries.values()))
+    word = {True: "met", False: "**MISSED**", None: "n/a (reference)"}
     lines = [
         "| target | " + " | ".join(v.key for v in variants) + " |",
         "|---|" + "---|" * len(variants),
     ]
-    for t in names:
-        cells = ["met" if summaries[v.key]["targets"][t] else "**MISSED**" for v in variants]
-        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    for group in ("targets", "info"):
+        for t in first[group]:
+            cells = [word[summaries[v.key][group][t]] for v in variants]
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for v in variants:
+        t = summaries[v.key]["targets"]
+        met = [k for k, ok in t.items() if ok]
+        missed = [k for k, ok in t.items() if ok is False]
+        lines.append(
+            f"- **{v.key}** meets {len(met)} of {len(met) + len(missed)} targets"
+            + (f" ({'; '.join(met)})" if met else "")
+            + (f"; misses: {'; '.join(missed)}." if missed else ".")
+        )
     return lines
 
 
 def reproduction_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """Today's default next to the issue's table."""
+    """Today's default next to the issue's table, and the cells that differ."""
     lines = [
         "| sweep | 90% cov issue / here | 50% cov issue / here | MAPE issue / here | "
         "N_opt ratio issue / here | N_opt covered here |",
         "|---|---|---|---|---|---|",
     ]
+    differ = []
     for r in rows:
         if r["sweep"] not in ISSUE_TABLE:
             continue
         c90, c50, mape, ratio = ISSUE_TABLE[r["sweep"]]
+        here = (r["cov90"], r["cov50"], 100 * r["mape"], r["n_ratio"])
+        for what, a, b in zip(
+            ("90% cov", "50% cov", "MAPE", "N_opt ratio"),
+            ISSUE_TABLE[r["sweep"]],
+            here,
+            strict=True,
+        ):
+            if abs(round(b, 2) - a) > 0.011:
+                differ.append(f"{r['sweep']} {what} {a:.2f} → {b:.2f}")
         lines.append(
             f"| {r['sweep']} | {c90:.2f} / {r['cov90']:.2f} | {c50:.2f} / {r['cov50']:.2f} | "
             f"{mape:.2f}% / {100 * r['mape']:.2f}% | {ratio:.2f} / {_f(r['n_ratio'], '.2f')} | "
             f"{'yes' if r['n_covered'] else 'no'} |"
         )
+    k = sum(r["n_covered"] for r in rows if "n_covered" in r)
+    lines += [
+        "",
+        f"N_opt covered here: {k} of {sum('n_covered' in r for r in rows)} (the issue: 1 of 7). "
+        + (
+            "Cells that differ by more than 0.01: " + "; ".join(differ) + ". "
+            if differ
+            else "Every cell agrees to 0.01. "
+        )
+        + "The issue records neither its seed nor its code revision; with 12–15 held-out "
+        "runs one run moves a coverage by 0.07–0.08, and the N_opt ratio depends on the "
+        "posterior's exact median.",
+    ]
     return lines
 
 
@@ -535,6 +583,10 @@ def report(
         "## Summary per variant",
         "",
         *summary_table(variants, summaries),
+        "",
+        "The last row (isoFLOP-only median) is for information; the issue states its "
+        "targets over every sweep. Coverage of fits that fail their sampling diagnostics "
+        "(listed at the end) is less trustworthy than the rest.",
         "",
         "Targets of issue 12 (90% coverage ≥ 0.8 on every sweep, median 0.85–0.97; 50% median "
         "0.4–0.65; N_opt covered on ≥ 6 of the 7 isoFLOP sweeps; mlpd better than the default "
