@@ -1,0 +1,614 @@
+"""How far do extrapolated intervals hold? The top budget of real sweeps, held out.
+
+The protocol of issue 12 (item 5): for every isoFLOP sweep of the compendium in
+``../shared/data/scaling-law-analysis/transform/isoflops.csv`` (one per ``experiment``; rows
+flagged ``outlier`` dropped; Llama 3 ``raw_loss`` only), fit the runs below the sweep's top
+budget and score the posterior predictive of the top budget's runs; for the bundled
+non-isoFLOP sets (chinchilla 240, datablations, misfitting) hold out the largest 20% of
+compute. Scores per sweep: 50% / 90% predictive-interval coverage and mlpd from
+:func:`bayescale.backtest.evaluate`, median 90% interval width in log loss, MAPE of the
+predictive median and, for isoFLOP sweeps, the compute-optimal N at the top budget
+(posterior median of ``allocation``) against the minimiser of a parabola in log N fitted to
+that budget's own runs (Hoffmann's Approach 2 — biased when a sweep is off-centre, Czech et
+al. 2026; a reference point only).
+
+Each variant (likelihood or law) is fitted to the same runs with the default sampler
+settings (4 chains × 1000 warmup + 1000 draws, seed 0), one fit at a time, and the results
+are written to ``benchmarks/EXTRAPOLATION.md``. About 15 minutes on 2 CPU cores::
+
+    .venv/bin/python benchmarks/extrapolation.py [--quick] [--shared PATH] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bayescale
+
+bayescale.use_host_devices()  # chains on CPU host devices, as the CLI runs them
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import numpyro.distributions as dist  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bayescale.backtest import evaluate, split_holdout  # noqa: E402
+from bayescale.io import versions  # noqa: E402
+from bayescale.laws import Shear  # noqa: E402
+from bayescale.laws.chinchilla import chinchilla_init, chinchilla_priors  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+ISOFLOPS = Path("data") / "scaling-law-analysis" / "transform" / "isoflops.csv"
+BUNDLED = ("chinchilla", "datablations", "misfitting")
+#: Centre of the exponent drift in log N (β(N) = β + β_N·(log N − LOG_N0)).
+LOG_N0 = math.log(1e9)
+#: Prior sd of the drift slopes: |slope| ~ 0.05 per e-fold of N.
+DRIFT_SD = 0.05
+
+# The issue's table for today's default (fitted on main before this benchmark existed).
+ISSUE_TABLE = {
+    "epochai_chinchilla": (0.79, 0.21, 0.84, 1.23),
+    "llama_3 raw_loss": (0.75, 0.17, 0.49, 1.00),
+    "marin comma": (0.47, 0.13, 1.22, 0.82),
+    "marin dclm": (0.33, 0.07, 1.12, 0.86),
+    "marin nemotron": (0.53, 0.13, 1.07, 0.88),
+    "misfitting": (0.83, 0.17, 0.93, 1.11),
+    "ml_scalefit": (0.79, 0.29, 0.91, 1.20),
+}
+
+
+# ---------------------------------------------------------------------- laws of the variants
+def _log_terms(p: Any, log_n: Any, log_d: Any, alpha: Any, beta: Any) -> Any:
+    """log(E + A/N^alpha + B/D^beta) from logs, accurate for sums of exponentials."""
+    t_n = jnp.log(p["A"]) - alpha * log_n
+    t_d = jnp.log(p["B"]) - beta * log_d
+    return jnp.logaddexp(jnp.log(p["E"]), jnp.logaddexp(t_n, t_d))
+
+
+def drift_beta_loss(p: Any, N: Any, D: Any) -> Any:
+    """log L for L = E + A/N^α + B/D^β(N), β(N) = β + β_N·(log N − log 1e9)."""
+    log_n, log_d = jnp.log(N), jnp.log(D)
+    beta = p["beta"] + p["beta_N"] * (log_n - LOG_N0)
+    return _log_terms(p, log_n, log_d, p["alpha"], beta)
+
+
+def drift_both_loss(p: Any, N: Any, D: Any) -> Any:
+    """log L with both exponents drifting in log N: α(N) and β(N) linear, centre 1e9."""
+    log_n, log_d = jnp.log(N), jnp.log(D)
+    alpha = p["alpha"] + p["alpha_N"] * (log_n - LOG_N0)
+    beta = p["beta"] + p["beta_N"] * (log_n - LOG_N0)
+    return _log_terms(p, log_n, log_d, alpha, beta)
+
+
+def _drift_law(name: str, loss: Callable[..., Any], slopes: tuple[str, ...]) -> bayescale.Law:
+    """Chinchilla's priors plus a Normal(0, DRIFT_SD) shrinkage prior per drift slope."""
+    priors = {**chinchilla_priors(), **{s: dist.Normal(0.0, DRIFT_SD) for s in slopes}}
+
+    def init(data: Any) -> dict[str, float]:
+        return {**chinchilla_init(data), **dict.fromkeys(slopes, 0.0)}
+
+    return bayescale.define_law(
+        name,
+        loss,
+        priors=priors,
+        group_params=("E", "A", "B"),
+        shears=(Shear("a_c", "A", "alpha", "log_N"), Shear("b_c", "B", "beta", "log_D")),
+        log_space=True,
+        init=init,
+        description=f"Chinchilla with {', '.join(slopes)} drift in log N (centre 1e9)",
+        overwrite=True,
+    )
+
+
+DRIFT_BETA = _drift_law("bench_drift_beta", drift_beta_loss, ("beta_N",))
+DRIFT_BOTH = _drift_law("bench_drift_both", drift_both_loss, ("alpha_N", "beta_N"))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One column set of the report: a name and the fit() arguments."""
+
+    key: str
+    label: str
+    kwargs: dict[str, Any]
+
+
+VARIANTS = (
+    Variant("default", "(a) default: chinchilla, gaussian", {}),
+    Variant("student_t", "(b) chinchilla, student_t", {"likelihood": "student_t"}),
+    Variant("huber", "(c) chinchilla, huber", {"likelihood": "huber"}),
+    Variant(
+        "drift_beta",
+        "(d) drifting β(N) = β + β_N·(log N − log 1e9), β_N ~ Normal(0, 0.05), gaussian",
+        {"law": DRIFT_BETA},
+    ),
+    Variant(
+        "drift_both",
+        "(e) drifting α(N) and β(N), slopes ~ Normal(0, 0.05), gaussian",
+        {"law": DRIFT_BOTH},
+    ),
+)
+
+
+# ---------------------------------------------------------------------- sweeps
+@dataclass(frozen=True)
+class Sweep:
+    """Training and held-out runs of one sweep, and the top budget of an isoFLOP sweep."""
+
+    name: str
+    train: bayescale.ScalingData
+    test: bayescale.ScalingData
+    top_budget: float | None  # None: a non-isoFLOP set (largest 20% of compute held out)
+    holdout: str
+
+
+def shared_dir(override: str | None) -> Path:
+    """The shared data folder: ``--shared``, ``$BAYESCALE_SHARED`` or ``<repo>/../shared``."""
+    path = Path(override or os.environ.get("BAYESCALE_SHARED") or REPO.parent / "shared")
+    if not (path / ISOFLOPS).is_file():
+        sys.exit(
+            f"error: the isoFLOP compendium {path / ISOFLOPS} is missing. This benchmark reads "
+            "the shared data folder beside the repository (<repo>/../shared); pass "
+            "--shared PATH or set BAYESCALE_SHARED to where it is."
+        )
+    return path
+
+
+def sweep_name(experiment: str) -> str:
+    """Short name, as in the issue's table: ``marin_202603__dclm__llama_2`` → ``marin dclm``."""
+    source, rest = experiment.split("__", 1)
+    if source == "marin_202603":
+        return "marin " + rest.split("__")[0]
+    if source == "llama_3":
+        return "llama_3 " + rest
+    return source
+
+
+def isoflop_sweeps(path: Path) -> list[Sweep]:
+    """One sweep per experiment: outliers dropped, Llama 3 raw loss only, top budget held out."""
+    frame = pd.read_csv(path)
+    frame = frame[~frame["outlier"].astype(bool)]
+    llama = frame["source"] == "llama_3"
+    frame = frame[~llama | (frame["condition"] == "raw_loss")]
+    sweeps = []
+    for experiment, runs in frame.groupby("experiment", sort=True):
+        runs = runs.reset_index(drop=True)
+        runs.index = runs.index + 1
+        data = bayescale.ScalingData.from_dataframe(
+            runs, n_col="params", d_col="tokens", loss_col="loss", source=experiment
+        )
+        top = float(runs["budget"].max())
+        held = (runs["budget"] == top).to_numpy()
+        sweeps.append(
+            Sweep(
+                sweep_name(str(experiment)),
+                data.subset(~held),
+                data.subset(held),
+                top,
+                f"top budget {top:.3g} FLOPs",
+            )
+        )
+    return sweeps
+
+
+def bundled_sweeps() -> list[Sweep]:
+    """The bundled non-isoFLOP sets with the largest 20% of compute held out."""
+    out = []
+    for name in BUNDLED:
+        data = bayescale.load_dataset(name)
+        train, threshold = split_holdout(data, "largest", 0.2)
+        out.append(
+            Sweep(
+                f"{name} (bundled)",
+                data.subset(train),
+                data.subset(~train),
+                None,
+                f"largest 20% of compute (C ≥ {threshold:.3g})",
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------- scores
+def isoflop_minimum(test: bayescale.ScalingData) -> float:
+    """Minimiser of a parabola in log N through the top budget's runs (NaN if not convex)."""
+    x = np.log(test.N)
+    c2, c1, _ = np.polyfit(x, test.loss, 2)
+    if c2 <= 0:
+        return float("nan")
+    return float(np.exp(-c1 / (2 * c2)))
+
+
+def n_opt_check(result: bayescale.FitResult, budget: float, n_iso: float) -> dict[str, Any]:
+    """Predicted N_opt at the budget (median, 90% interval) against the isoFLOP minimum.
+
+    When some draws have no interior optimum (NaN), ``allocation`` gives NaN; the interval
+    is then taken over the finite draws and ``nan_share`` says how many were dropped.
+    """
+    table = result.allocation([budget], ci=0.9)
+    med, lo, hi = (float(table[c].iloc[0]) for c in ("N_opt", "N_opt_lo", "N_opt_hi"))
+    draws = result.allocation_draws([budget])["N_opt"][:, 0]
+    nan_share = float(np.mean(~np.isfinite(draws)))
+    if nan_share > 0 and nan_share < 1:
+        finite = draws[np.isfinite(draws)]
+        med = float(np.median(finite))
+        lo, hi = (float(v) for v in np.quantile(finite, [0.05, 0.95]))
+    return {
+        "n_opt": med,
+        "n_opt_lo": lo,
+        "n_opt_hi": hi,
+        "n_iso": n_iso,
+        "n_ratio": med / n_iso,
+        "n_covered": bool(lo <= n_iso <= hi),
+        "n_halfwidth": 0.5 * math.log(hi / lo) if lo > 0 else float("nan"),
+        "nan_share": nan_share,
+    }
+
+
+def score(result: bayescale.FitResult, sweep: Sweep) -> dict[str, Any]:
+    """Held-out coverage, mlpd, width and MAPE (``evaluate``), plus the N_opt check."""
+    summary, runs = evaluate(result, sweep.test, (0.5, 0.9), seed=0)
+    width = np.log(runs["hi_0.9"].to_numpy()) - np.log(runs["lo_0.9"].to_numpy())
+    row = {
+        "n_train": len(sweep.train),
+        "n_test": len(sweep.test),
+        "cov90": summary["coverage_0.9"],
+        "cov50": summary["coverage_0.5"],
+        "mlpd": summary["mlpd"],
+        "width90": float(np.median(width)),
+        "mape": summary["mape"],
+        "bias_log": summary["bias_log"],
+        "ok": bool(result.diagnostics.ok),
+        "problems": list(result.diagnostics.problems),
+    }
+    if sweep.top_budget is not None:
+        row.update(n_opt_check(result, sweep.top_budget, isoflop_minimum(sweep.test)))
+    return row
+
+
+# ---------------------------------------------------------------------- report
+def _f(x: float, spec: str) -> str:
+    return "nan" if x != x else format(x, spec)
+
+
+def variant_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Per-sweep markdown table of one variant."""
+    lines = [
+        "| sweep | train / held out | 90% cov | 50% cov | mlpd | median 90% width (log L) | "
+        "MAPE | bias log L | N_opt pred / isoFLOP min | N_opt 90% interval | covered | "
+        "sampling ok | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "n_ratio" in r:
+            note = f" ({100 * r['nan_share']:.0f}% draws NaN)" if r["nan_share"] > 0 else ""
+            n_cells = (
+                f"{_f(r['n_ratio'], '.2f')} | {r['n_opt_lo']:.3g}–{r['n_opt_hi']:.3g} "
+                f"(min {r['n_iso']:.3g}){note} | {'yes' if r['n_covered'] else '**no**'}"
+            )
+        else:
+            n_cells = "— | — | —"
+        lines.append(
+            f"| {r['sweep']} | {r['n_train']} / {r['n_test']} | {r['cov90']:.2f} | "
+            f"{r['cov50']:.2f} | {r['mlpd']:.2f} | {r['width90']:.4f} | "
+            f"{100 * r['mape']:.2f}% | {r['bias_log']:+.4f} | {n_cells} | "
+            f"{'yes' if r['ok'] else '**no**'} | {r['wall_s']:.0f} |"
+        )
+    return lines
+
+
+def summarize_variant(rows: list[dict[str, Any]], default: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians across sweeps and the issue's targets, met or missed."""
+    cov90 = np.array([r["cov90"] for r in rows])
+    cov50 = np.array([r["cov50"] for r in rows])
+    mlpd = np.array([r["mlpd"] for r in rows])
+    d_mlpd = mlpd - np.array([r["mlpd"] for r in default])
+    iso = [r for r in rows if "n_ratio" in r]
+    iso90 = np.array([r["cov90"] for r in iso])
+    # widening where the default already covers (>= 0.85): at most 2x allowed
+    widen = [
+        r["width90"] / d["width90"]
+        for r, d in zip(rows, default, strict=True)
+        if d["cov90"] >= 0.85
+    ]
+    k = sum(r["n_covered"] for r in iso)
+    out = {
+        "n_sweeps": len(rows),
+        "min_cov90": float(cov90.min()),
+        "med_cov90": float(np.median(cov90)),
+        "med_cov90_iso": float(np.median(iso90)) if len(iso) else float("nan"),
+        "med_cov50": float(np.median(cov50)),
+        "n_covered": k,
+        "n_iso": len(iso),
+        "med_mlpd": float(np.median(mlpd)),
+        "med_d_mlpd": float(np.median(d_mlpd)),
+        "max_widen": max(widen) if widen else float("nan"),
+        "n_widen": len(widen),
+        "med_ratio_err": float(np.median([abs(math.log(r["n_ratio"])) for r in iso]))
+        if iso
+        else float("nan"),
+        "med_n_span": float(np.median([r["n_opt_hi"] / r["n_opt_lo"] for r in iso]))
+        if iso
+        else float("nan"),
+        "all_ok": all(r["ok"] for r in rows),
+        "n_ok": sum(r["ok"] for r in rows),
+        "wall_s": sum(r["wall_s"] for r in rows),
+    }
+    out["targets"] = {
+        "90% coverage ≥ 0.8 on every sweep": out["min_cov90"] >= 0.8,
+        "median 90% coverage in 0.85–0.97": 0.85 <= out["med_cov90"] <= 0.97,
+        "median 50% coverage in 0.4–0.65": 0.4 <= out["med_cov50"] <= 0.65,
+        f"N_opt covered on ≥ 6 of {len(iso)} isoFLOP sweeps": k >= 6,
+        "mlpd better than the default on the median sweep": (
+            None if rows is default else out["med_d_mlpd"] > 0
+        ),
+        "width ≤ 2× the default where it covered ≥ 0.85": (
+            out["max_widen"] <= 2.0 if widen else True
+        ),
+    }
+    out["info"] = {
+        "(isoFLOP sweeps only) median 90% coverage in 0.85–0.97": 0.85
+        <= out["med_cov90_iso"]
+        <= 0.97,
+    }
+    return out
+
+
+def summary_table(variants: list[Variant], summaries: dict[str, dict[str, Any]]) -> list[str]:
+    """One row per variant: the medians the targets are stated on."""
+    lines = [
+        "| variant | min 90% cov | median 90% cov (all / isoFLOP) | median 50% cov | "
+        "N_opt covered | median mlpd | median Δmlpd vs default | median abs log N_opt ratio | "
+        "median N_opt 90% interval hi/lo | max width ratio where default ≥ 0.85 | "
+        "fits passing diagnostics | fit time s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for v in variants:
+        s = summaries[v.key]
+        widen = f"{_f(s['max_widen'], '.2f')} ({s['n_widen']} sweeps)" if s["n_widen"] else "—"
+        d_mlpd = "—" if v.key == "default" else f"{s['med_d_mlpd']:+.2f}"
+        lines.append(
+            f"| {v.key} | {s['min_cov90']:.2f} | {s['med_cov90']:.2f} / "
+            f"{_f(s['med_cov90_iso'], '.2f')} | {s['med_cov50']:.2f} | "
+            f"{s['n_covered']}/{s['n_iso']} | {s['med_mlpd']:.2f} | {d_mlpd} | "
+            f"{_f(s['med_ratio_err'], '.3f')} | {_f(s['med_n_span'], '.2f')} | {widen} | "
+            f"{s['n_ok']}/{s['n_sweeps']} | {s['wall_s']:.0f} |"
+        )
+    return lines
+
+
+def targets_lines(variants: list[Variant], summaries: dict[str, dict[str, Any]]) -> list[str]:
+    """Met / MISSED per target and variant, stated plainly."""
+    first = next(iter(summaries.values()))
+    word = {True: "met", False: "**MISSED**", None: "n/a (reference)"}
+    lines = [
+        "| target | " + " | ".join(v.key for v in variants) + " |",
+        "|---|" + "---|" * len(variants),
+    ]
+    for group in ("targets", "info"):
+        for t in first[group]:
+            cells = [word[summaries[v.key][group][t]] for v in variants]
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for v in variants:
+        t = summaries[v.key]["targets"]
+        met = [k for k, ok in t.items() if ok]
+        missed = [k for k, ok in t.items() if ok is False]
+        lines.append(
+            f"- **{v.key}** meets {len(met)} of {len(met) + len(missed)} targets"
+            + (f" ({'; '.join(met)})" if met else "")
+            + (f"; misses: {'; '.join(missed)}." if missed else ".")
+        )
+    return lines
+
+
+def reproduction_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Today's default next to the issue's table, and the cells that differ."""
+    lines = [
+        "| sweep | 90% cov issue / here | 50% cov issue / here | MAPE issue / here | "
+        "N_opt ratio issue / here | N_opt covered here |",
+        "|---|---|---|---|---|---|",
+    ]
+    differ = []
+    for r in rows:
+        if r["sweep"] not in ISSUE_TABLE:
+            continue
+        c90, c50, mape, ratio = ISSUE_TABLE[r["sweep"]]
+        here = (r["cov90"], r["cov50"], 100 * r["mape"], r["n_ratio"])
+        for what, a, b in zip(
+            ("90% cov", "50% cov", "MAPE", "N_opt ratio"),
+            ISSUE_TABLE[r["sweep"]],
+            here,
+            strict=True,
+        ):
+            if abs(round(b, 2) - a) > 0.011:
+                differ.append(f"{r['sweep']} {what} {a:.2f} → {b:.2f}")
+        lines.append(
+            f"| {r['sweep']} | {c90:.2f} / {r['cov90']:.2f} | {c50:.2f} / {r['cov50']:.2f} | "
+            f"{mape:.2f}% / {100 * r['mape']:.2f}% | {ratio:.2f} / {_f(r['n_ratio'], '.2f')} | "
+            f"{'yes' if r['n_covered'] else 'no'} |"
+        )
+    k = sum(r["n_covered"] for r in rows if "n_covered" in r)
+    lines += [
+        "",
+        f"N_opt covered here: {k} of {sum('n_covered' in r for r in rows)} (the issue: 1 of 7). "
+        + (
+            "Cells that differ by more than 0.01: " + "; ".join(differ) + ". "
+            if differ
+            else "Every cell agrees to 0.01. "
+        )
+        + "The issue records neither its seed nor its code revision; with 12–15 held-out "
+        "runs one run moves a coverage by 0.07–0.08, and the N_opt ratio depends on the "
+        "posterior's exact median.",
+    ]
+    return lines
+
+
+def problems_lines(variants: list[Variant], results: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Sampling diagnostics that failed, per variant and sweep (first clause of each)."""
+    lines = []
+    for v in variants:
+        for r in results[v.key]:
+            if r["problems"]:
+                short = "; ".join(p.split(": ", 1)[0] for p in r["problems"])
+                lines.append(f"- {v.key} / {r['sweep']}: {short}")
+    return lines or ["None: every fit passed its sampling diagnostics."]
+
+
+# ---------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    """Run every variant on every sweep, print progress, write the report."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--quick", action="store_true", help="2 sweeps, 300 + 300 draws (smoke run)")
+    ap.add_argument("--shared", help="the shared data folder (default <repo>/../shared)")
+    ap.add_argument(
+        "--out", help="report path (default benchmarks/EXTRAPOLATION.md; --quick: print only)"
+    )
+    ap.add_argument(
+        "--variants",
+        default=",".join(v.key for v in VARIANTS),
+        help="comma-separated subset of: " + ", ".join(v.key for v in VARIANTS),
+    )
+    args = ap.parse_args(argv)
+    chosen = [v for v in VARIANTS if v.key in args.variants.split(",")]
+    if not chosen or chosen[0].key != "default":
+        ap.error("the variants must include 'default' (it is recorded first)")
+    root = shared_dir(args.shared)
+    settings = {"warmup": 300, "draws": 300} if args.quick else {}
+    warnings.simplefilter("ignore", bayescale.SamplingWarning)
+    sweeps = isoflop_sweeps(root / ISOFLOPS) + bundled_sweeps()
+    if args.quick:
+        sweeps = [sweeps[0], sweeps[-1]]
+    out_path = args.out or (
+        None if args.quick else str(Path(__file__).with_name("EXTRAPOLATION.md"))
+    )
+
+    t_start = time.perf_counter()
+    results: dict[str, list[dict[str, Any]]] = {v.key: [] for v in chosen}
+    total = len(sweeps) * len(chosen)
+    done = 0
+    for sweep in sweeps:
+        for v in chosen:
+            t0 = time.perf_counter()
+            result = bayescale.fit(sweep.train, progress_bar=False, **v.kwargs, **settings)
+            row = {"sweep": sweep.name, **score(result, sweep), "wall_s": time.perf_counter() - t0}
+            results[v.key].append(row)
+            done += 1
+            n_part = (
+                f" N_opt ratio {row['n_ratio']:.2f} covered {row['n_covered']}"
+                if "n_ratio" in row
+                else ""
+            )
+            print(
+                f"[{done}/{total} {time.perf_counter() - t_start:5.0f}s] {sweep.name:24s} "
+                f"{v.key:10s} cov90 {row['cov90']:.2f} cov50 {row['cov50']:.2f} "
+                f"mlpd {row['mlpd']:6.2f}{n_part} ({row['wall_s']:.1f}s"
+                f"{'' if row['ok'] else ', diagnostics failed'})",
+                flush=True,
+            )
+    total_s = time.perf_counter() - t_start
+    summaries = {v.key: summarize_variant(results[v.key], results["default"]) for v in chosen}
+    text = "\n".join(report(sweeps, chosen, results, summaries, settings, total_s, args.quick))
+    print("\n" + text)
+    if out_path:
+        Path(out_path).write_text(text + "\n")
+        print(f"\nwrote {out_path}")
+    return 0
+
+
+def report(
+    sweeps: list[Sweep],
+    variants: list[Variant],
+    results: dict[str, list[dict[str, Any]]],
+    summaries: dict[str, dict[str, Any]],
+    settings: dict[str, int],
+    total_s: float,
+    quick: bool,
+) -> list[str]:
+    """The markdown of EXTRAPOLATION.md."""
+    draws = "300 warmup + 300 draws" if quick else "1000 warmup + 1000 draws"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    out = [
+        "# Extrapolation on real sweeps: the top budget held out",
+        "",
+        f"Generated by `benchmarks/extrapolation.py`{' --quick' if quick else ''} "
+        f"(`make extrapolation`) on {datetime.date.today()}: {platform.machine()}, "
+        f"{os.cpu_count()} CPU cores (shared; 1-min load average {load:.1f} at the end), "
+        f"Python {platform.python_version()}, "
+        + ", ".join(f"{k} {v}" for k, v in versions().items())
+        + f". Sampler: 4 chains × {draws}, seed 0 (predictive draws seed 0), float64; one "
+        f"fit at a time. Whole run: {total_s / 60:.1f} min.",
+        "",
+        "## Protocol (issue 12, item 5)",
+        "",
+        "- **isoFLOP sweeps**: `../shared/data/scaling-law-analysis/transform/isoflops.csv`, "
+        "one sweep per `experiment`, rows with `outlier` True dropped, Llama 3 `raw_loss` only. "
+        "Fit the runs below the sweep's top budget, score the top budget's runs.",
+        "- **bundled non-isoFLOP sets** (`bayescale.load_dataset`): the largest 20% of compute "
+        "held out (`bayescale.backtest.split_holdout(data, 'largest', 0.2)`). They are fitted "
+        "with the same Chinchilla-family laws as the rest (datablations' repeated epochs are "
+        "ignored: the data-constrained law is not one of the variants).",
+        "- **Scores** (`bayescale.backtest.evaluate`, posterior predictive = law + fitted "
+        "noise): coverage of central 90% and 50% predictive intervals of held-out runs; mean "
+        "log predictive density (mlpd, log-loss scale, higher is better); median width of the "
+        "90% interval in log loss; MAPE of the predictive median; bias = mean(log L observed − "
+        "predicted median) (negative: the law predicted too high a loss).",
+        "- **N_opt check** (isoFLOP sweeps): a parabola in log N fitted to the top budget's own "
+        "runs (loss vs log N, Hoffmann's Approach 2 — biased when the sweep is off-centre, "
+        "Czech et al. 2026, so a reference point only); its minimiser is the held-out "
+        "'isoFLOP minimum'. Predicted N_opt = posterior median of `result.allocation([C_top])` "
+        "at the nominal top budget; 'covered': the 90% N_opt interval contains the minimum.",
+        "- Drift laws (d, e) are defined in the benchmark with `bayescale.define_law`: "
+        "β(N) = β + β_N·(log N − log 1e9) (and α likewise in (e)), slopes with a Normal(0, 0.05) "
+        "shrinkage prior, the other priors Chinchilla's defaults; β_N = 0 is Chinchilla. A "
+        "prior with support on the whole real line makes define_law treat the slope as "
+        "unconstrained (not in `Law.positive`). No closed-form optimum: the numerical one of "
+        "`bayescale.optimum` is used.",
+        "",
+        "Sweeps: "
+        + "; ".join(f"{s.name} ({len(s.train)} / {len(s.test)}, {s.holdout})" for s in sweeps)
+        + ".",
+        "",
+        "## Summary per variant",
+        "",
+        *summary_table(variants, summaries),
+        "",
+        "The last row (isoFLOP-only median) is for information; the issue states its "
+        "targets over every sweep. Coverage of fits that fail their sampling diagnostics "
+        "(listed at the end) is less trustworthy than the rest.",
+        "",
+        "Targets of issue 12 (90% coverage ≥ 0.8 on every sweep, median 0.85–0.97; 50% median "
+        "0.4–0.65; N_opt covered on ≥ 6 of the 7 isoFLOP sweeps; mlpd better than the default "
+        "on the median sweep — median over sweeps of the per-sweep difference; where the "
+        "default's 90% coverage is already ≥ 0.85, the interval may widen at most 2×). "
+        "Medians are over all sweeps (isoFLOP and bundled) unless marked.",
+        "",
+        *targets_lines(variants, summaries),
+        "",
+    ]
+    if "default" in results and any(r["sweep"] in ISSUE_TABLE for r in results["default"]):
+        out += [
+            "## Today's default against the issue's table",
+            "",
+            *reproduction_lines(results["default"]),
+            "",
+        ]
+    for v in variants:
+        out += [f"## {v.label}", "", *variant_table(results[v.key]), ""]
+    out += ["## Failed sampling diagnostics", "", *problems_lines(variants, results), ""]
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
