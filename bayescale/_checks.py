@@ -25,7 +25,14 @@ import pandas as pd
 
 from bayescale.units import parse_unit
 
-__all__ = ["MIN_DISTINCT", "MIN_RUNS", "CheckpointWarning", "read_csv_text", "validate_frame"]
+__all__ = [
+    "MIN_DISTINCT",
+    "MIN_RUNS",
+    "CheckpointWarning",
+    "positive_1d",
+    "read_csv_text",
+    "validate_frame",
+]
 
 #: Fewer runs than this cannot constrain five law parameters and a noise scale.
 MIN_RUNS = 8
@@ -506,3 +513,19 @@ def validate_frame(
         group=group,
         checkpoints_set_aside=set_aside,
     )
+
+
+def positive_1d(x: Any, name: str, expected: str) -> np.ndarray:
+    """A number or 1-d sequence as a float64 array of finite values > 0."""
+    if isinstance(x, str):
+        raise ValueError(f"{name} must be numbers ({expected}), got {x!r}")
+    try:
+        a = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers ({expected}), got {x!r}") from None
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a number or a 1-d sequence of numbers, got {x!r}")
+    bad = ~np.isfinite(a) | (a <= 0)
+    if bad.any():
+        raise ValueError(f"{name} must be finite and > 0 ({expected}), got {a[bad].tolist()}")
+    return a

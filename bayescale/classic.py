@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale import _lbfgs
+from bayescale._checks import positive_1d
 from bayescale.data import ScalingData
 from bayescale.law import (
     HOFFMANN_NAMES,
@@ -248,18 +249,7 @@ def _check_data(data: Any, what: str = "data") -> ScalingData:
 
 
 def _check_budgets(budgets: Any) -> tuple[float, ...]:
-    if isinstance(budgets, str):
-        raise ValueError(f"budgets must be numbers (FLOPs), got {budgets!r}")
-    try:
-        C = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise ValueError(f"budgets must be numbers (FLOPs), got {budgets!r}") from None
-    if C.ndim != 1 or C.size == 0:
-        raise ValueError("budgets must be a number or a 1-d sequence of numbers")
-    bad = ~np.isfinite(C) | (C <= 0)
-    if bad.any():
-        raise ValueError(f"budgets must be finite and > 0 FLOPs, got {C[bad].tolist()}")
-    return tuple(float(c) for c in C)
+    return tuple(float(c) for c in positive_1d(budgets, "budgets", "FLOPs"))
 
 
 def _starts(init: Any) -> np.ndarray:

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from bayescale._checks import positive_1d
 from bayescale.laws import Law
 from bayescale.optimum import Allocation, allocation_at, log_covariates, log_n_opt
 from bayescale.units import parse_budget, parse_count
@@ -125,22 +125,6 @@ def check_theta(law: Law, theta: Any) -> tuple[dict[str, Array], int]:
             f"shapes {sorted(shapes)}"
         )
     return out, int(next(iter(shapes))[0])
-
-
-def positive_1d(x: Any, name: str, expected: str) -> np.ndarray:
-    """A number or 1-d sequence as a float64 array of finite values > 0."""
-    if isinstance(x, str):
-        raise ValueError(f"{name} must be numbers ({expected}), got {x!r}")
-    try:
-        a = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers ({expected}), got {x!r}") from None
-    if a.ndim != 1 or a.size == 0:
-        raise ValueError(f"{name} must be a number or a 1-d sequence of numbers, got {x!r}")
-    bad = ~np.isfinite(a) | (a <= 0)
-    if bad.any():
-        raise ValueError(f"{name} must be finite and > 0 ({expected}), got {a[bad].tolist()}")
-    return a
 
 
 def check_k(k: Any) -> float:

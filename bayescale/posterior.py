@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from bayescale._checks import positive_1d
 from bayescale.data import ScalingData
 from bayescale.diagnostics import Diagnostics
 from bayescale.law import ChinchillaParams
@@ -130,15 +131,7 @@ def flat_samples(
 
 def check_budgets(budgets: Any) -> np.ndarray:
     """Budgets in FLOPs as a 1-d float64 array; a clear error for anything else."""
-    if isinstance(budgets, str):
-        raise ValueError(f"budgets must be numbers (FLOPs), got {budgets!r}")
-    C = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-    if C.ndim != 1 or C.size == 0:
-        raise ValueError("budgets must be a number or a 1-d sequence of numbers")
-    bad = ~np.isfinite(C) | (C <= 0)
-    if bad.any():
-        raise ValueError(f"budgets must be finite and > 0 FLOPs, got {C[bad].tolist()}")
-    return C
+    return positive_1d(budgets, "budgets", "FLOPs")
 
 
 @dataclass(frozen=True, eq=False)

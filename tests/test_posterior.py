@@ -45,7 +45,7 @@ def test_bad_interval_requests(args, pattern):
 
 def test_budgets_are_checked_where_they_enter():
     np.testing.assert_array_equal(check_budgets(1e24), [1e24])
-    for bad, pattern in (("1e24", "must be numbers"), ([], "1-d"), ([1e24, -1], "> 0 FLOPs")):
+    for bad, pattern in (("1e24", "must be numbers"), ([], "1-d"), ([1e24, -1], r"> 0 \(FLOPs\)")):
         with pytest.raises(ValueError, match=pattern):
             check_budgets(bad)
 
