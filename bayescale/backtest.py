@@ -39,7 +39,17 @@ from bayescale.fit import sample
 from bayescale.laws import get_law
 from bayescale.posterior import Posterior
 
-__all__ = ["HOLDOUTS", "BacktestResult", "backtest", "backtest_fit", "evaluate", "split_holdout"]
+__all__ = [
+    "HOLDOUTS",
+    "BacktestResult",
+    "ExtrapolationCheck",
+    "backtest",
+    "backtest_fit",
+    "evaluate",
+    "extrapolation_check",
+    "split_holdout",
+    "with_extrapolation_check",
+]
 
 #: What "largest" is measured by: compute C = k·N·D (default), N or D.
 HOLDOUTS = ("largest", "largest_N", "largest_D")
@@ -381,3 +391,167 @@ def backtest_fit(
         progress_bar=progress_bar,
         **settings,
     )
+
+
+# ---------------------------------------------------------------- the fit-time check
+#: Share of the largest-compute runs the extrapolation check predicts from the rest.
+CHECK_FRAC = 0.2
+#: Interval the check scores.
+CHECK_LEVEL = 0.9
+#: Largest Pareto k of the importance weights trusted; above it the check refits.
+CHECK_MAX_KHAT = 0.7
+#: The check fails when the 90th-percentile held-out run misses its interval by more than
+#: this multiple of the interval's half-width (1: exactly 90% inside).
+CHECK_TOLERANCE = 1.5
+
+
+@dataclass(frozen=True)
+class ExtrapolationCheck:
+    """Leave-future-out check of a fit: its largest runs predicted from the smaller ones.
+
+    Attributes
+    ----------
+    n_train, n_test : int
+        Runs below the threshold (the "past") and at or above it (the "future").
+    threshold : float
+        Compute (FLOPs) from which runs are held out.
+    reach : float
+        Largest held-out compute over the largest compute of the past runs.
+    coverage : float
+        Share of held-out runs inside their central 90% predictive intervals.
+    excess : float
+        How far the errors exceed the intervals: the 90th percentile over held-out runs of
+        |observed − predictive median| / (the interval's half-width on that side). 1 when
+        exactly 90% are inside; the check fails above :data:`CHECK_TOLERANCE`.
+    mlpd : float
+        Mean log predictive density of the held-out runs (log-loss scale).
+    method : {"psis", "refit"}
+        Pareto-smoothed importance sampling of the fit's draws (the past-only posterior
+        is the full one reweighted by 1/p(future | θ)), or a refit of the past runs when
+        the weights are unreliable (Pareto k > :data:`CHECK_MAX_KHAT`).
+    khat : float
+        Pareto k of the importance weights.
+    """
+
+    n_train: int
+    n_test: int
+    threshold: float
+    reach: float
+    coverage: float
+    excess: float
+    mlpd: float
+    method: str
+    khat: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether the held-out errors stay within the tolerance."""
+        return bool(self.excess <= CHECK_TOLERANCE)
+
+    @property
+    def problem(self) -> str | None:
+        """One sentence for ``diagnostics.problems`` when the check fails."""
+        if self.ok:
+            return None
+        inside = round(self.coverage * self.n_test)
+        return (
+            f"extrapolation check: fitted on the {self.n_train} runs below "
+            f"{self.threshold:.3g} FLOPs, the {CHECK_LEVEL:.0%} intervals held {inside} of the "
+            f"{self.n_test} larger runs (up to {self.reach:.3g}x the compute of the runs "
+            f"fitted), and their errors reach {self.excess:.2g}x the intervals' half-width: "
+            "predictions beyond the data are less certain than their intervals say "
+            "(refit with a larger drift=, e.g. --drift 2, or compare laws with backtest)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, with ``ok`` and ``problem``."""
+        out = dataclasses.asdict(self)
+        out.update(ok=self.ok, problem=self.problem)
+        return out
+
+
+def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """Quantiles of each column of ``x`` (draws × runs) under draw weights ``w`` (sum 1)."""
+    order = np.argsort(x, axis=0)
+    xs = np.take_along_axis(x, order, axis=0)
+    cw = np.cumsum(w[order], axis=0)
+    idx = np.stack([np.minimum((cw < q).sum(axis=0), len(w) - 1) for q in qs])
+    return np.take_along_axis(xs, idx, axis=0)
+
+
+def extrapolation_check(result: Posterior, *, seed: int = 0) -> ExtrapolationCheck | None:
+    """Predict the fit's largest-compute runs from its smaller ones and score the intervals.
+
+    The runs are split as :func:`split_holdout` (largest 20% of compute held out); the
+    past-only posterior is the fit's own, importance-weighted by 1/p(future | θ) (PSIS),
+    or a refit of the past runs with the fit's settings when the weights are unreliable.
+    Predictions use the fit's model, drift beyond the data included, with the past runs'
+    edge.
+
+    Returns
+    -------
+    ExtrapolationCheck or None
+        None when the runs are too few to split (fewer than 8 past runs or 3 distinct N or D).
+    """
+    from arviz_stats.base import array_stats
+
+    data = result.data
+    try:
+        train_mask, threshold = split_holdout(data, "largest", CHECK_FRAC)
+    except ValueError:
+        return None
+    past, future = data.subset(train_mask), data.subset(~train_mask)
+    reach = float(np.max(future.C) / np.max(past.C))
+    with jax.enable_x64():
+        log_lik = result.log_likelihood(future).reshape(-1, len(future))
+    log_w, khat = array_stats.psislw(-log_lik.sum(axis=1), r_eff=1.0)
+    khat = float(khat)
+    if np.isfinite(khat) and khat <= CHECK_MAX_KHAT:
+        w = np.exp(log_w - np.max(log_w))
+        w = w / w.sum()
+        # the model the past runs alone would give: drift starts at their edge
+        model = dataclasses.replace(result, data=past)
+        rep = predictive_draws(model, future, seed=seed)
+        lo, med, hi = _weighted_quantiles(
+            rep, w, [(1 - CHECK_LEVEL) / 2, 0.5, (1 + CHECK_LEVEL) / 2]
+        )
+        ll = model.log_likelihood(future).reshape(-1, len(future))
+        with jax.enable_x64():
+            lpd = np.asarray(logsumexp(jnp.asarray(ll + np.log(w)[:, None]), axis=0))
+        y = future.log_loss
+        method = "psis"
+    else:
+        bt = backtest_fit(result, holdout="largest", frac=CHECK_FRAC, ci=(CHECK_LEVEL,))
+        runs = bt.runs
+        lo, hi = (np.log(runs[f"{k}_{CHECK_LEVEL:g}"].to_numpy()) for k in ("lo", "hi"))
+        med = np.log(runs["pred_median"].to_numpy())
+        lpd = runs["lpd"].to_numpy()
+        y = np.log(runs["loss"].to_numpy())
+        method = "refit"
+    err = y - med
+    half = np.where(err >= 0, hi - med, med - lo)
+    excess = float(np.quantile(np.abs(err) / np.maximum(half, 1e-300), CHECK_LEVEL))
+    return ExtrapolationCheck(
+        n_train=len(past),
+        n_test=len(future),
+        threshold=threshold,
+        reach=reach,
+        coverage=float(np.mean((y >= lo) & (y <= hi))),
+        excess=excess,
+        mlpd=float(np.mean(lpd)),
+        method=method,
+        khat=khat,
+    )
+
+
+def with_extrapolation_check(result: Posterior) -> Posterior:
+    """The fit with its extrapolation check stored in ``checks`` and, failed, in problems."""
+    check = extrapolation_check(result)
+    if check is None:
+        return result
+    checks = {**result.checks, "extrapolation": check.to_dict()}
+    problems = list(result.diagnostics.problems)
+    if check.problem:
+        problems.append(check.problem)
+    diagnostics = dataclasses.replace(result.diagnostics, problems=problems)
+    return dataclasses.replace(result, checks=checks, diagnostics=diagnostics)

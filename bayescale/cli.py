@@ -155,6 +155,8 @@ def _fit(args: argparse.Namespace, data: Any) -> Any:
         draws=args.draws,
         seed=args.seed,
         target_accept=args.target_accept,
+        drift=args.drift,
+        extrapolation_check=not args.no_extrapolation_check,
         **_law_options(args),
     )
 

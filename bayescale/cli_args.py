@@ -196,6 +196,18 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--draws", type=_positive_int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--target-accept", type=_probability, default=0.8)
+    p.add_argument(
+        "--drift",
+        type=_number(float, "a number", lambda v: 0 <= v < float("inf"), "a finite number >= 0"),
+        default=1.0,
+        help="extrapolation uncertainty beyond the largest run, as a multiple of the "
+        "calibrated default (1); 0 trusts the law's form at any budget",
+    )
+    p.add_argument(
+        "--no-extrapolation-check",
+        action="store_true",
+        help="skip the fit-time check that predicts the largest runs from the smaller ones",
+    )
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument(
         "--no-cache", action="store_true", help="do not use the on-disk compilation cache"
@@ -231,8 +243,8 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--likelihood",
         choices=LIKELIHOODS,
-        default="gaussian",
-        help="residual distribution on log loss (default gaussian)",
+        default="student_t",
+        help="residual distribution on log loss (default student_t)",
     )
     _add_sampler_options(p)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
@@ -272,8 +284,8 @@ def _add_predict_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--likelihood",
         choices=LIKELIHOODS,
-        default="gaussian",
-        help="residual distribution on log loss (default gaussian)",
+        default="student_t",
+        help="residual distribution on log loss (default student_t)",
     )
     _add_sampler_options(p)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")

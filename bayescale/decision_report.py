@@ -200,7 +200,15 @@ def _assumptions(
         "A data cap limits training tokens D; repeated epochs are not modelled (the law "
         "assumes every token is fresh).",
         f"Extrapolation: the largest fitted run used {fmt(d['extrapolation']['data_C_max'])} "
-        "FLOPs; predictions beyond that assume the law keeps holding.",
+        "FLOPs; "
+        + (
+            f"beyond it the law's effective N and D may drift (drift={s['drift']:g}: level "
+            "and tilt growing as the square root of the log-compute distance, scales "
+            "calibrated on public isoFLOP sweeps, leave one sweep out), which widens every "
+            "interval and decision there; a change of law beyond that is not modelled."
+            if s.get("drift", 0) > 0
+            else "drift=0: predictions beyond that assume the law's form keeps holding."
+        ),
     ]
     out += [f"Budget {b.text!r}: {b.statement}." for b in specs if b.text != repr(b.flops)]
     if cost is not None:
@@ -324,7 +332,13 @@ def _summary(d: dict[str, Any]) -> list[str]:
         out.append(
             f"The largest budget is {far:,.0f}× the largest fitted run "
             f"({fmt(d['extrapolation']['data_C_max'])} FLOPs): these numbers extrapolate the "
-            "law, and the intervals cover parameter uncertainty only, not a change of law."
+            "law; "
+            + (
+                "the intervals include its drift beyond the data (calibrated on public sweeps)."
+                if d["fit"]["settings"].get("drift", 0) > 0
+                else "with drift=0 the intervals cover parameter uncertainty only, not a "
+                "change of law."
+            )
         )
     g = d["fit"]["diagnostics"]
     if g["ok"]:

@@ -24,6 +24,7 @@ from bayescale.diagnostics import compute_diagnostics, identification_problems, 
 from bayescale.diagnostics import preload as preload_diagnostics
 from bayescale.inference import chain_starts, run_nuts
 from bayescale.laws import Law, get_law
+from bayescale.laws.extrapolation import base_law, drift_draws, extrapolating
 from bayescale.likelihoods import median_abs_residual
 from bayescale.model import ModelSpec, centering_of, start_values
 from bayescale.posterior import Posterior, flat_samples
@@ -120,7 +121,7 @@ def sample(
             f"data must be a ScalingData (use ScalingData.from_csv / from_dataframe / "
             f"from_arrays), got {type(data).__name__}"
         )
-    law_obj = get_law(law)
+    law_obj = base_law(get_law(law))  # a fit's law may come back as its extrapolating form
     cfg = FitSettings.from_kwargs(settings, law=law_obj.name)
     preload_diagnostics()
     design_problems(data)  # raises early when an exponent cannot be identified at all
@@ -153,6 +154,10 @@ def posterior(
 ) -> Posterior:
     """The checked :class:`~bayescale.posterior.Posterior` of one data set's draws."""
     kept = {k: np.asarray(samples[k], dtype=np.float64) for k in prep.spec.kept_sites()}
+    law = prep.spec.law
+    if cfg.drift > 0:
+        kept.update(drift_draws(kept["sigma"].shape[:2], cfg.drift, cfg.seed))
+        law = extrapolating(law, cfg.drift)
     stats = {k: np.asarray(v) for k, v in stats.items()}
     diagnostics = compute_diagnostics(
         flat_samples(kept, prep.groups),
@@ -169,7 +174,7 @@ def posterior(
         priors=describe_priors(prep.priors),
         prior_distributions=prep.priors,
         timing=timing,
-        law=prep.spec.law,
+        law=law,
         groups=prep.groups,
         fixed=prep.fixed,
         prior_log_sd=prior_log_sd(prep.priors),
@@ -212,6 +217,7 @@ def with_checks(result: Posterior) -> Posterior:
             }
             problems += identification_problems(result.samples, checked)
         problems += misfit_problems(_misfit_ratio(result))
+    problems += [str(c["problem"]) for c in result.checks.values() if c.get("problem")]
     diagnostics = dataclasses.replace(result.diagnostics, problems=problems)
     return dataclasses.replace(result, diagnostics=diagnostics)
 

@@ -24,6 +24,7 @@ from bayescale.data import ScalingData
 from bayescale.diagnostics import compute_diagnostics
 from bayescale.fit import with_checks
 from bayescale.laws import get_law
+from bayescale.laws.extrapolation import DRIFT_PARAMS, extrapolating
 from bayescale.posterior import PARAMETERS, Posterior, flat_samples
 from bayescale.settings import FitSettings
 
@@ -193,6 +194,7 @@ def _record(result: Posterior) -> dict[str, Any]:
         "fixed": {k: float(v) for k, v in result.fixed.items()},
         "sample_order": list(result.samples),
         "prior_log_sd": result.prior_log_sd,
+        "checks": {k: dict(v) for k, v in result.checks.items()},
     }
 
 
@@ -284,7 +286,14 @@ def load(path: str | os.PathLike[str]) -> Posterior:
         # files of version 0.1 also record ``init``, a setting since removed (it changed
         # nothing measurable); the draws it produced are read like any others
         stored = {k: v for k, v in dict(record["settings"]).items() if k != "init"}
+        # files written before the drift beyond the data existed trusted the law's form
+        stored.setdefault("drift", 0.0)
         settings = FitSettings(**stored)
+        if settings.drift > 0:
+            missing = [k for k in (*DRIFT_PARAMS,) if k not in samples]
+            if missing:
+                raise ValueError(f"drift {settings.drift} but no draws of {', '.join(missing)}")
+            law = extrapolating(law, settings.drift)
         extra_names = record["data"].get("extra", [])
         data = ScalingData(
             N=np.asarray(const["N"].values, dtype=np.float64),
@@ -310,6 +319,7 @@ def load(path: str | os.PathLike[str]) -> Posterior:
         prior_sd = record.get("prior_log_sd")
         prior_sd = None if prior_sd is None else {str(k): float(v) for k, v in prior_sd.items()}
         fixed = {str(k): float(v) for k, v in dict(record.get("fixed", {})).items()}
+        checks = {str(k): dict(v) for k, v in dict(record.get("checks", {})).items()}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{path!r} is missing part of a bayescale fit ({detail})") from None
@@ -332,6 +342,7 @@ def load(path: str | os.PathLike[str]) -> Posterior:
         groups=fit_groups,
         fixed=fixed,
         prior_log_sd=prior_sd,
+        checks=checks,
     )
     return with_checks(result)
 

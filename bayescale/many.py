@@ -37,6 +37,7 @@ from bayescale.diagnostics import SamplingError, SamplingWarning
 from bayescale.fit import _x64, posterior, prepare
 from bayescale.inference import chain_starts, run_nuts
 from bayescale.laws import CHINCHILLA, get_law
+from bayescale.laws.extrapolation import base_law
 from bayescale.settings import FitSettings
 
 __all__ = ["METHODS", "fit_many", "split_groups"]
@@ -138,7 +139,7 @@ def _many_classic(
     law: Any = "chinchilla",
     **settings: Any,
 ) -> list[Any]:
-    if get_law(law) is not CHINCHILLA:
+    if base_law(get_law(law)) is not CHINCHILLA:
         raise ValueError(
             f"method='classic' is Hoffmann et al.'s fit of the Chinchilla law; law "
             f"{get_law(law).name!r} has none: use method='nuts'"
@@ -169,7 +170,7 @@ def _many_nuts(
     (:func:`bayescale.fit.prepare`, :func:`bayescale.fit.posterior`); only the data differ
     per chain: each data set padded to the largest, its padding masked out.
     """
-    law_obj = get_law(law)
+    law_obj = base_law(get_law(law))
     cfg = FitSettings.from_kwargs(settings, law=law_obj.name)
     pooled = [label for label, d in zip(labels, datasets, strict=True) if _has_groups(d)]
     if pooled:

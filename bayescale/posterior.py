@@ -10,9 +10,10 @@ N ↦ log N) or "hdi" (highest density, via ArviZ).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import jax
 import jax.numpy as jnp
@@ -21,9 +22,17 @@ import pandas as pd
 
 from bayescale._checks import positive_1d
 from bayescale.data import ScalingData
-from bayescale.diagnostics import Diagnostics
+from bayescale.diagnostics import Diagnostics, compute_diagnostics
 from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA, Law
+from bayescale.laws.extrapolation import (
+    DRIFT_PARAMS,
+    EDGE,
+    base_law,
+    data_edge,
+    drift_draws,
+    extrapolating,
+)
 from bayescale.likelihoods import residual_distribution, run_loglik
 from bayescale.settings import DEFAULT_BUDGETS, FitSettings
 
@@ -167,6 +176,10 @@ class Posterior:
         Law parameters that were held fixed.
     prior_log_sd : dict of str to float, optional
         Prior sd of log(parameter), used to check that the data identify E, alpha, beta.
+    checks : dict
+        Results of checks that need more than the draws (the extrapolation check of
+        :func:`bayescale.backtest.extrapolation_check`), as plain dicts; a ``"problem"``
+        entry joins ``diagnostics.problems``.
     """
 
     data: ScalingData
@@ -181,6 +194,7 @@ class Posterior:
     groups: tuple[str, ...] | None = None
     fixed: Mapping[str, float] = field(default_factory=dict)
     prior_log_sd: dict[str, float] | None = None
+    checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ draws
     @property
@@ -206,6 +220,11 @@ class Posterior:
         return ChinchillaParams(*(th[k] for k in PARAMETERS))
 
     @property
+    def fitted_law(self) -> Law:
+        """The law that was fitted; :attr:`law` is it with its drift beyond the data."""
+        return base_law(self.law)
+
+    @property
     def grouped(self) -> tuple[str, ...]:
         """Law parameters with one value per group (empty for an ungrouped fit)."""
         return tuple(p for p in self.law.params if p in self.samples and self.samples[p].ndim == 3)
@@ -220,13 +239,48 @@ class Posterior:
         j = self._group_position(group)
         out = {}
         for p in self.law.params:
-            v = np.full(self.n_draws, self.fixed[p]) if p in self.fixed else self.draws(p)
+            if p == EDGE:  # where the drift beyond the data starts: this fit's own runs
+                v = np.full(self.n_draws, data_edge(np.log(self.data.N), np.log(self.data.D)))
+            elif p in self.fixed:
+                v = np.full(self.n_draws, self.fixed[p])
+            else:
+                v = self.draws(p)
             if v.ndim == 2:
                 v = v if j is None else v[:, j]
             elif self.groups is not None and j is None:
                 v = v[:, None]
             out[p] = v
         return out
+
+    def with_drift(self, drift: float) -> Self:
+        """The same fit with another extrapolation uncertainty, without refitting.
+
+        The drift beyond the data (:mod:`bayescale.laws.extrapolation`) is independent of
+        the law's parameters, so changing its sd only redraws it: ``with_drift(0)`` trusts
+        the law's form at any budget; the same seed gives the same draws up to scale.
+        """
+        drift = float(drift)
+        samples = {k: v for k, v in self.samples.items() if k not in DRIFT_PARAMS}
+        diag = self.diagnostics
+        law = base_law(self.law)
+        if drift != 0:
+            law = extrapolating(law, drift)  # validates drift
+            shape = self.samples["sigma"].shape[:2]
+            added = drift_draws(shape, drift, self.settings.seed)
+            samples.update(added)
+            d = compute_diagnostics(
+                added, self.stats, max_tree_depth=15, target_accept=self.settings.target_accept
+            )
+            diag = dataclasses.replace(
+                diag,
+                r_hat={**diag.r_hat, **d.r_hat},
+                ess_bulk={**diag.ess_bulk, **d.ess_bulk},
+                ess_tail={**diag.ess_tail, **d.ess_tail},
+            )
+        settings = dataclasses.replace(self.settings, drift=drift)
+        return dataclasses.replace(
+            self, samples=samples, law=law, settings=settings, diagnostics=diag
+        )
 
     def _group_position(self, group: str | None) -> int | None:
         if group is None:

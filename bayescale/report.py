@@ -462,9 +462,50 @@ def _fit_blocks(d: dict[str, Any], markdown: bool) -> list[Block]:
     blocks += [*banner, Paragraph(intro), *_fit_tables(d)]
     blocks += [Heading("Diagnostics")] if markdown else []
     blocks += [Paragraph(_diag_line(d)), Bullets(d["diagnostics"]["problems"])]
+    if d.get("extrapolation"):
+        blocks += [Heading("Extrapolation")] if markdown else []
+        blocks += [Paragraph(extrapolation_line(d["extrapolation"], d["allocations"]))]
     if markdown:
         blocks += [Heading("Priors"), Bullets([f"{k}: {v}" for k, v in d["priors"].items()])]
     return blocks
+
+
+def extrapolation_line(e: dict[str, Any], allocations: list[dict[str, Any]]) -> str:
+    """How far the budgets lie beyond the data, the drift used and the check's verdict."""
+    ratios = sorted(set(e.get("budgets_over_C_max", [])))
+    far = (
+        f"The budgets lie {_times(ratios[0])}–{_times(ratios[-1])} the largest run's compute "
+        f"({e['data_C_max']:.3g} FLOPs). "
+        if len(ratios) > 1
+        else (
+            f"The budget lies {_times(ratios[0])} the largest run's compute "
+            f"({e['data_C_max']:.3g} FLOPs). "
+            if ratios
+            else ""
+        )
+    )
+    drift = (
+        f"Intervals beyond the data include the law's drift (drift={e['drift']:g}, calibrated "
+        "on public sweeps). "
+        if e["drift"] > 0
+        else "drift=0: intervals beyond the data trust the law's form (no drift). "
+    )
+    c = e.get("check")
+    if c is None:
+        check = "Extrapolation check: not run."
+    else:
+        inside = round(c["coverage"] * c["n_test"])
+        check = (
+            f"Extrapolation check ({c['method']}): predicted from the {c['n_train']} smaller "
+            f"runs, {inside} of the {c['n_test']} largest fell inside their 90% intervals "
+            f"(errors {c['excess']:.2g}x the half-width): "
+            + ("ok." if c["ok"] else "FAILED, see the problems above.")
+        )
+    return far + drift + check
+
+
+def _times(r: float) -> str:
+    return f"{r:.2g}x" if r >= 1 else f"{r:.2g}x (inside)"
 
 
 def text_summary(d: dict[str, Any]) -> str:

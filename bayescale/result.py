@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayescale import backtest as _backtest
@@ -289,6 +290,15 @@ class FitResult(Posterior):
                     "hi": float(row[f"{name}_hi"]),
                 }
             allocations.append(entry)
+        c_max = float(np.max(self.data.C))
+        extrapolation = {
+            "drift": float(self.settings.drift),
+            "data_C_max": c_max,
+            "budgets_over_C_max": [float(b) / c_max for b in check_budgets(budgets)],
+            "check": dict(self.checks["extrapolation"])
+            if "extrapolation" in self.checks
+            else None,
+        }
         out = {
             "n_runs": len(self.data),
             "ci": float(ci),
@@ -299,6 +309,7 @@ class FitResult(Posterior):
             "exponents": exponents,
             "allocations": allocations,
             "diagnostics": self.diagnostics.to_dict(),
+            "extrapolation": extrapolation,
             "settings": dataclasses.asdict(self.settings),
             "priors": dict(self.priors),
             "data": {
@@ -394,9 +405,10 @@ def fit(
     SamplingWarning
         When a diagnostic fails (``diagnostics.ok`` is then False).
     """
-    result = FitResult.of(
-        sample(data, law=law, priors=priors, progress_bar=progress_bar, **settings)
-    )
+    post = sample(data, law=law, priors=priors, progress_bar=progress_bar, **settings)
+    if post.settings.extrapolation_check:
+        post = _backtest.with_extrapolation_check(post)
+    result = FitResult.of(post)
     result.diagnostics.report(strict=strict, stacklevel=2)
     return result
 

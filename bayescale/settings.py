@@ -17,11 +17,13 @@ from bayescale.inference import CHAIN_METHODS, NUTSSettings
 from bayescale.likelihoods import LIKELIHOODS
 from bayescale.model import POOLINGS
 
-__all__ = ["DEFAULT_BUDGETS", "PRECISIONS", "FitSettings"]
+__all__ = ["DEFAULT_BUDGETS", "DEFAULT_DRIFT", "PRECISIONS", "FitSettings"]
 
 #: Budgets (FLOPs) reported when none are given: 1e21…1e25 and Gopher/Chinchilla's 5.76e23.
 DEFAULT_BUDGETS = (1e21, 1e22, 1e23, 5.76e23, 1e24, 1e25)
 PRECISIONS = ("float64", "float32")
+#: Default :attr:`FitSettings.drift` (see ``benchmarks/EXTRAPOLATION.md`` for its calibration).
+DEFAULT_DRIFT = 1.0
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,10 @@ class FitSettings:
 
     Attributes
     ----------
-    likelihood : {"gaussian", "student_t", "huber"}
-        Distribution of log-loss residuals. "huber" is the normalised Huber density of
+    likelihood : {"student_t", "gaussian", "huber"}
+        Distribution of log-loss residuals; Student-t by default (it predicted held-out
+        larger runs best on public sweeps, ``benchmarks/EXTRAPOLATION.md``, and PSIS-LOO
+        prefers it on every bundled set). "huber" is the normalised Huber density of
         Besiroglu et al. 2024 (threshold ``delta`` in standardised units).
     delta : float
         Huber threshold.
@@ -54,9 +58,17 @@ class FitSettings:
     pooling : {"partial", "shared", "none"}
         For data with groups: how exponents are shared between groups (see
         :mod:`bayescale.model`); ignored without groups.
+    drift : float
+        Extrapolation uncertainty beyond the largest fitted run, as a multiple of the
+        default calibrated on public sweeps (:mod:`bayescale.laws.extrapolation`,
+        ``benchmarks/EXTRAPOLATION.md``): 1 the calibrated default, 2 twice as wary,
+        0 trusts the law's form at any budget.
+    extrapolation_check : bool
+        Run the fit-time extrapolation check (:func:`bayescale.backtest.extrapolation_check`):
+        the fit's own largest runs predicted from its smaller ones.
     """
 
-    likelihood: str = "gaussian"
+    likelihood: str = "student_t"
     delta: float = 1e-3
     chains: int = 4
     warmup: int = 1000
@@ -69,6 +81,8 @@ class FitSettings:
     precision: str = "float64"
     law: str = "chinchilla"
     pooling: str = "partial"
+    drift: float = DEFAULT_DRIFT
+    extrapolation_check: bool = True
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
@@ -103,6 +117,17 @@ class FitSettings:
             f"law must be a law's name, got {self.law!r}",
         )
         one_of("pooling", POOLINGS)
+        need(
+            isinstance(self.extrapolation_check, bool | np.bool_),
+            f"extrapolation_check must be True or False, got {self.extrapolation_check!r}",
+        )
+        need(
+            isinstance(self.drift, int | float | np.floating)
+            and not isinstance(self.drift, bool)
+            and np.isfinite(self.drift)
+            and self.drift >= 0,
+            f"drift must be a finite number >= 0, got {self.drift!r}",
+        )
 
     @classmethod
     def from_kwargs(cls, settings: Mapping[str, Any], **fixed: Any) -> FitSettings:

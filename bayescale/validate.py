@@ -55,6 +55,7 @@ from bayescale.inference import interactive
 from bayescale.io import versions
 from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA
+from bayescale.laws.extrapolation import DRIFT_PARAMS, EDGE, SCALES, extrapolating
 from bayescale.model import ModelSpec
 from bayescale.optimum import allocate
 from bayescale.priors import describe_priors, resolve_priors
@@ -182,10 +183,23 @@ def binomial_band(n: int, p: float, prob: float = 0.99) -> tuple[float, float]:
     return float(lo) / n, float(hi) / n
 
 
-def _derived(params: ChinchillaParams, budgets: np.ndarray, k: float) -> dict[str, np.ndarray]:
-    """Compute-optimal N, D and loss at each budget: arrays of shape S + (K,)."""
+def _derived(
+    params: ChinchillaParams,
+    budgets: np.ndarray,
+    k: float,
+    drift: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Compute-optimal N, D and loss at each budget: arrays of shape S + (K,).
+
+    With ``drift`` (draws of ``drift_level``, ``drift_tilt`` and the design's
+    ``log_ND_edge``) the model with drift beyond the data is used, as a fit reports it.
+    """
+    law, theta = CHINCHILLA, params
+    if drift is not None:
+        law = extrapolating(CHINCHILLA)
+        theta = {**params._asdict(), **drift}
     with jax.enable_x64(True):
-        alloc = allocate(CHINCHILLA, params, budgets, k)
+        alloc = allocate(law, theta, budgets, k)
         return {
             "N_opt": np.asarray(alloc.N_opt),
             "D_opt": np.asarray(alloc.D_opt),
@@ -201,14 +215,26 @@ def _quantity_names(factors: Sequence[float], with_sigma: bool) -> list[str]:
 
 
 def _quantities(
-    draws: Mapping[str, np.ndarray], budgets: np.ndarray, k: float, with_sigma: bool
+    draws: Mapping[str, np.ndarray],
+    budgets: np.ndarray,
+    k: float,
+    with_sigma: bool,
+    edge: float | None = None,
 ) -> np.ndarray:
-    """Every calibrated quantity for each draw: shape (n_draws, Q), in _quantity_names order."""
+    """Every calibrated quantity for each draw: shape (n_draws, Q), in _quantity_names order.
+
+    Draws with ``drift_level`` and ``drift_tilt`` (and an ``edge``) give the derived
+    quantities of the model with drift beyond the data; without them, of the law alone.
+    """
     params = ChinchillaParams(*(np.asarray(draws[p], dtype=np.float64) for p in PARAMETERS))
     cols = [np.asarray(draws[p], dtype=np.float64) for p in PARAMETERS]
     if with_sigma:
         cols.append(np.asarray(draws["sigma"], dtype=np.float64))
-    derived = _derived(params, budgets, k)
+    drift = None
+    if edge is not None and all(p in draws for p in DRIFT_PARAMS):
+        drift = {p: np.asarray(draws[p], dtype=np.float64) for p in DRIFT_PARAMS}
+        drift[EDGE] = np.full_like(drift[DRIFT_PARAMS[0]], edge)
+    derived = _derived(params, budgets, k, drift)
     for j in range(len(budgets)):
         cols += [derived["N_opt"][..., j], derived["D_opt"][..., j], derived["loss"][..., j]]
     return np.stack(cols, axis=-1)
@@ -522,7 +548,7 @@ def calibration(
     method: Callable[[ScalingData, int], Any] | None = None,
     generator: str | Mapping[str, Any] = "prior",
     priors: Mapping[str, Any] | None = None,
-    likelihood: str = "gaussian",
+    likelihood: str = "student_t",
     design: tuple[Any, Any] | None = None,
     budget_factors: Sequence[float] = (100.0, 1000.0),
     levels: Sequence[float] = (0.5, 0.9),
@@ -598,6 +624,14 @@ def calibration(
     true_params = {p: truths[p] for p in PARAMETERS}
     with_sigma = None
     names: list[str] = []
+    edge = float(np.max(np.log(N) + np.log(D)))
+    # the truth's drift beyond the data: from the model's prior when the truths are (SBC of
+    # the full model), none when a design distribution stands for the law alone
+    drift_sd = cfg.drift if isinstance(generator, str) else 0.0
+    drift_truth = {
+        p: drift_sd * SCALES[p] * np.random.default_rng([seed, j]).standard_normal(n_sims)
+        for j, p in enumerate(DRIFT_PARAMS)
+    }
     truth_rows, rank_rows, ok, problems = [], [], [], []
     covered: dict[float, list[np.ndarray]] = {p: [] for p in levels}
     rng = np.random.default_rng(seed)
@@ -616,10 +650,12 @@ def calibration(
         if with_sigma is None:
             with_sigma = "sigma" in out.draws
             names = _quantity_names(budget_factors, with_sigma)
-        draws = _quantities(out.draws, budgets, k, with_sigma)  # (S, Q)
+        draws = _quantities(out.draws, budgets, k, with_sigma, edge)  # (S, Q)
         truth_draw = {**{p: true_params[p][i] for p in PARAMETERS}, "sigma": truths["sigma"][i]}
+        if all(p in out.draws for p in DRIFT_PARAMS):  # a method without drift: law alone
+            truth_draw.update({p: v[i] for p, v in drift_truth.items()})
         truth = _quantities(
-            {p: np.asarray([v]) for p, v in truth_draw.items()}, budgets, k, with_sigma
+            {p: np.asarray([v]) for p, v in truth_draw.items()}, budgets, k, with_sigma, edge
         )[0]
         S = draws.shape[0]
         idx = np.unique(np.linspace(0, S - 1, min(n_ranks, S)).round().astype(int))
@@ -653,6 +689,8 @@ def calibration(
         "design": design_desc,
         "budget_factors": [float(f) for f in budget_factors],
         "budgets": budgets.tolist(),
+        "drift": float(cfg.drift),
+        "drift_truth": float(drift_sd),
         "seed": int(seed),
         "wall_s": wall,
         "versions": versions(),

@@ -48,7 +48,8 @@ def synthetic_result(S: int = 400, seed: int = 0, spread: float = 1.0, ok: bool 
     )
     return FitResult(
         data=data,
-        settings=FitSettings(chains=chains, draws=S // chains),
+        # Gaussian draws of the law alone: no nu, no drift beyond the data
+        settings=FitSettings(chains=chains, draws=S // chains, likelihood="gaussian", drift=0.0),
         samples=samples,
         stats={"diverging": np.zeros((chains, S // chains), bool)},
         diagnostics=diag,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import bayescale
 from bayescale.cli import main
@@ -103,9 +104,10 @@ def test_new_run_draws_add_the_fitted_noise(small_fit):
     assert new.shape == law.shape == (small_fit.n_draws, 2)
     assert np.array_equal(new, small_fit.predict(N, D, kind="new_run", seed=5))
     assert not np.array_equal(new, small_fit.predict(N, D, kind="new_run", seed=6))
-    resid = np.log(new) - np.log(law)
-    sigma = np.median(small_fit.draws("sigma"))
-    assert np.std(resid) == pytest.approx(sigma, rel=0.15)
+    # the residual is the fit's Student-t noise: each draw's sigma times a t(nu) variate
+    z = (np.log(new) - np.log(law)) / small_fit.draws("sigma")[:, None]
+    expected = stats.t.ppf(0.75, np.median(small_fit.draws("nu")))
+    assert np.median(np.abs(z)) == pytest.approx(expected, rel=0.1)
     with pytest.raises(ValueError, match="kind must be 'law' or 'new_run'"):
         small_fit.predict(N, D, kind="mean")
     # predictions() is what the CLI prints: one point is enough

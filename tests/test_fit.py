@@ -11,6 +11,8 @@ from bayescale.laws import CHINCHILLA
 from bayescale.optimum import allocate
 from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
 
+PARAMS = CHINCHILLA.params
+
 # Besiroglu et al. 2024, Table 1: 95% bootstrap intervals on the 240-run data
 BESIROGLU_95 = {
     "E": (1.769, 1.871),
@@ -71,7 +73,8 @@ def test_same_seed_same_json_and_no_retrace(chinchilla):
 
 def test_summary_and_allocation_tables(small_fit):
     s = small_fit.summary(ci=0.8)
-    assert list(s.index) == ["E", "A", "B", "alpha", "beta", "sigma"]
+    # the law's parameters, the Student-t noise, the drift beyond the data (drawn, not fitted)
+    assert list(s.index) == [*PARAMS, "sigma", "nu", "drift_level", "drift_tilt"]
     assert list(s.columns) == ["mean", "sd", "median", "lo", "hi", "r_hat", "ess_bulk", "ess_tail"]
     assert (s["lo"] <= s["median"]).all() and (s["median"] <= s["hi"]).all()
     alloc = small_fit.allocation([1e22, 1e24], ci=0.5, ci_kind="hdi")
@@ -85,7 +88,10 @@ def test_summary_and_allocation_tables(small_fit):
 def test_json_structure(small_fit):
     d = json.loads(small_fit.to_json(budgets=[1e23], ci=0.9))
     assert set(d) >= {"n_runs", "ci", "parameters", "exponents", "allocations", "diagnostics"}
-    assert set(d["parameters"]) == {"E", "A", "B", "alpha", "beta", "sigma"}
+    assert set(d["parameters"]) == {*PARAMS, "sigma", "nu", "drift_level", "drift_tilt"}
+    e = d["extrapolation"]
+    assert e["drift"] == 1.0 and e["budgets_over_C_max"] == [pytest.approx(1e23 / e["data_C_max"])]
+    assert set(e["check"]) >= {"coverage", "excess", "reach", "method", "ok", "problem"}
     for p in d["parameters"].values():
         assert set(p) >= {"median", "mean", "lo", "hi", "r_hat", "ess_bulk"}
     assert set(d["exponents"]) == {"a", "b"}

@@ -39,8 +39,11 @@ def kaplan_fit(kaplan_data):
 
 
 def test_kaplan_recovers_known_parameters(kaplan_fit):
-    assert kaplan_fit.law is KAPLAN
-    assert list(kaplan_fit.summary().index) == ["N_c", "D_c", "alpha_N", "alpha_D", "sigma"]
+    assert kaplan_fit.fitted_law is KAPLAN
+    assert list(kaplan_fit.summary().index) == [
+        *("N_c", "D_c", "alpha_N", "alpha_D"),
+        *("sigma", "nu", "drift_level", "drift_tilt"),
+    ]
     assert_recovers(kaplan_fit, KAPLAN_PARAMS, KAPLAN)
     a = kaplan_fit.exponents(ci=0.9).loc["a"]
     assert a["lo"] <= 0.103 / (0.076 + 0.103) <= a["hi"]
@@ -102,7 +105,7 @@ def test_other_law_save_load_roundtrip(kaplan_fit, tmp_path):
     path = tmp_path / "kaplan.nc"
     kaplan_fit.save(path)
     loaded = bayescale.load(path)
-    assert loaded.law is KAPLAN
+    assert loaded.fitted_law is KAPLAN
     assert loaded.to_json() == kaplan_fit.to_json()
     with pytest.raises(ValueError, match="theta"):
         kaplan_fit.params()
@@ -140,7 +143,10 @@ def test_fixed_asymptote(tmp_path):
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
         fit = bayescale.fit(data, priors={"E": 1.69337368}, warmup=300, draws=300, seed=3)
     assert "E" not in fit.samples and fit.fixed == {"E": 1.69337368}
-    assert list(fit.summary().index) == ["A", "B", "alpha", "beta", "sigma"]
+    assert list(fit.summary().index) == [
+        *("A", "B", "alpha", "beta"),
+        *("sigma", "nu", "drift_level", "drift_tilt"),
+    ]
     np.testing.assert_array_equal(fit.params().E, 1.69337368)
     d = json.loads(fit.to_json(budgets=[1e23]))
     assert d["fixed"] == {"E": 1.69337368}

@@ -116,7 +116,7 @@ def test_nuts_batch_samples_the_law_it_is_given(law):
         fits = bayescale.fit_many(sets, method="nuts", law=law, warmup=60, draws=30, chains=1)
     law_obj = bayescale.get_law(law)
     for f in fits:
-        assert f.law is law_obj and f.settings.law == law_obj.name
+        assert f.fitted_law is law_obj and f.settings.law == law_obj.name
         assert set(law_obj.params) <= set(f.samples)
         assert not {"alpha", "beta"} - set(law_obj.params) & set(f.samples)
         # the checks fit() runs also ran here: design, identification and misfit

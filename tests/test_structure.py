@@ -23,6 +23,7 @@ ORDER = (
     "laws.chinchilla",
     "laws.kaplan",
     "laws.data_constrained",
+    "laws.extrapolation",
     "laws",
     "priors",
     "model",
@@ -54,7 +55,7 @@ ORDER = (
 #: Heavy or optional libraries, and the only modules that may import them (inside a
 #: function, so that `import bayescale` stays light).
 EDGE = {
-    "arviz_stats": {"diagnostics", "posterior", "checking"},
+    "arviz_stats": {"diagnostics", "posterior", "checking", "backtest"},
     "arviz_base": {"checking", "io", "plotting"},
     "arviz_plots": {"plotting"},
     "arviz": set(),
