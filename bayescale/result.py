@@ -32,6 +32,8 @@ from bayescale.decision_tables import (
     regret_table,
 )
 from bayescale.fit import sample
+from bayescale.planning import RunPlan, default_candidates
+from bayescale.planning import plan_runs as _plan_runs
 from bayescale.io import to_datatree, versions
 from bayescale.laws import Law
 from bayescale.posterior import Posterior, check_budgets, check_ci
@@ -165,6 +167,47 @@ class FitResult(Posterior):
             ci=ci,
             ci_kind=ci_kind,
             **self.decision_args(group, **covariates),
+        )
+
+    def plan_runs(
+        self,
+        candidates: Any = None,
+        *,
+        target_budget: Any,
+        spend: Any,
+        max_runs: int | None = None,
+        criterion: str = "n_opt",
+        ci: float = 0.9,
+        seed: int = 0,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> RunPlan:
+        """Which runs to train next under a compute cap (:func:`bayescale.planning.plan_runs`).
+
+        ``candidates``: a DataFrame (columns N and D), a mapping or an (N, D) pair of arrays,
+        or None for the default grid (N from the smallest run to 10× the largest, 1–400
+        tokens per parameter). ``target_budget`` and ``spend`` take FLOPs, PF-days or
+        accelerator time (``"256xH100:2d@40%"``). ``criterion``: ``"n_opt"`` (spread of
+        log N_opt at the target), ``"loss"`` (spread of the optimal loss there) or
+        ``"regret"`` (expected regret of the Bayes-optimal choice there). Outcomes are
+        simulated from this fit's likelihood with each draw's sigma (and nu).
+        """
+        args = self.decision_args(group, **covariates)
+        if candidates is None:
+            candidates = default_candidates(self.data.N)
+        return _plan_runs(
+            candidates=candidates,
+            target_budget=target_budget,
+            spend=spend,
+            sigma=self.draws("sigma"),
+            nu=self.draws("nu") if "nu" in self.samples else None,
+            likelihood=self.settings.likelihood,
+            delta=float(self.settings.delta),
+            max_runs=max_runs,
+            criterion=criterion,
+            ci=ci,
+            seed=seed,
+            **args,
         )
 
     def report(

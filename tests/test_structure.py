@@ -38,6 +38,7 @@ ORDER = (
     "classic",
     "fit",
     "many",
+    "planning",
     "io",
     "checking",
     "backtest",
