@@ -50,6 +50,7 @@ enters only through ``law.log_loss`` and the one optimum solver, so any law or w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -63,7 +64,9 @@ from jax.scipy.special import logsumexp
 
 from bayescale._checks import positive_1d
 from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law_optimum
+from bayescale.decisions import bayes_optimal
 from bayescale.likelihoods import check_likelihood, residual_distribution, run_loglik
+from bayescale.many import fit_many
 from bayescale.posterior import check_ci
 from bayescale.units import Budget, format_count, format_flops, parse_budget_spec
 
@@ -76,6 +79,7 @@ __all__ = [
     "plan_runs",
     "plan_text",
     "preposterior_scores",
+    "refit_expected_after",
 ]
 
 Array = Any
@@ -708,6 +712,101 @@ def plan_runs(
         greedy=mode,
         spend_statement=cap.statement,
         notes=tuple(notes),
+    )
+
+
+# ------------------------------------------------------------------------------ refits
+def _quantity_draws(fit: Any, plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
+    """The criterion's quantity per draw of a fit, at the plan's target budget."""
+    with jax.enable_x64(True):
+        b = bayes_optimal(budgets=[plan.target_budget], **args)
+        if plan.criterion == "n_opt":
+            return np.asarray(b.N_draws)[:, 0]
+        if plan.criterion == "loss":
+            return np.asarray(b.loss_draws)[:, 0]
+        return np.asarray(b.loss_bayes_draws - b.loss_draws)[:, 0]
+
+
+def refit_expected_after(
+    result: Any, plan: RunPlan, n_refits: int = 8, *, seed: int = 0, **settings: Any
+) -> RunPlan:
+    """Re-estimate ``expected_after`` by refitting simulated outcomes of the planned runs.
+
+    The fallback for a ``degenerate`` plan, where importance weights rest on few draws:
+    ``n_refits`` scenarios each take one posterior draw as the truth and its posterior-
+    predictive losses of the planned runs (:meth:`~bayescale.FitResult.predict` with
+    ``kind="new_run"``: the fit's law and likelihood, that draw's sigma and nu), append
+    them to the data and refit with the same law, likelihood and priors (all refits in one
+    vectorised :func:`bayescale.many.fit_many` run). ``expected_after`` becomes the mean of
+    the refits' intervals (geometric for N_opt) and ``method`` ``"refit"``.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit the plan was made from (ungrouped).
+    plan : RunPlan
+        Its plan.
+    n_refits : int
+        Scenarios refitted.
+    seed : int
+        Seed of the truths and outcomes.
+    **settings
+        Sampler settings of the refits (default: the fit's chains, warmup and draws).
+    """
+    if result.groups is not None:
+        raise ValueError("refits of a plan are not available for pooled fits yet")
+    if int(n_refits) < 1:
+        raise ValueError(f"n_refits must be >= 1, got {n_refits!r}")
+    if plan.runs.empty:
+        return plan
+    N, D = plan.runs["N"].to_numpy(), plan.runs["D"].to_numpy()
+    extra = {c: float(np.max(result.data.extra[c])) for c in result.law.covariates}
+    loss = result.predict(N, D, kind="new_run", seed=seed, **extra)  # (S, K)
+    rng = np.random.default_rng(seed)
+    truths = rng.choice(loss.shape[0], size=int(n_refits), replace=False)
+    base = result.data
+    sets = []
+    for t in truths:  # data sets to build, not a computation: the refits run as one batch
+        cols = {k: np.concatenate([v, np.full(len(N), v.max())]) for k, v in base.extra.items()}
+        sets.append(
+            type(base).from_arrays(
+                N=np.concatenate([base.N, N]),
+                D=np.concatenate([base.D, D]),
+                loss=np.concatenate([np.exp(base.log_loss), loss[t]]),
+                flops_per_param_token=base.flops_per_param_token,
+                loss_kind="loss",
+                **cols,
+            )
+        )
+    s = result.settings
+    opts = {"chains": s.chains, "warmup": s.warmup, "draws": s.draws, **settings}
+    priors = dict(result.prior_distributions or {})
+    priors.update(result.fixed)
+    fits = fit_many(
+        sets, method="nuts", law=result.law, likelihood=s.likelihood, priors=priors or None,
+        seed=seed, **opts,
+    )  # fmt: skip
+    probs = ((1.0 - plan.ci) / 2.0, 0.5, (1.0 + plan.ci) / 2.0)
+    bounds = []
+    for fit in fits:  # one summary per refit
+        args = {
+            "theta": fit.theta(),
+            "law": fit.law,
+            "covariates": extra or None,
+            "flops_per_param_token": base.flops_per_param_token,
+        }
+        q = _quantity_draws(fit, plan, args)
+        q = q[np.isfinite(q)]
+        bounds.append(np.quantile(np.log(q) if plan.criterion == "n_opt" else q, probs))
+    lo, med, hi = np.mean(bounds, axis=0)
+    if plan.criterion == "n_opt":
+        lo, med, hi = np.exp([lo, med, hi])
+    note = f"expected_after from {len(fits)} refits of simulated outcomes (not reweighting)"
+    return dataclasses.replace(
+        plan,
+        expected_after={"median": float(med), "lo": float(lo), "hi": float(hi)},
+        method="refit",
+        notes=(*plan.notes, note),
     )
 
 

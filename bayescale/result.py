@@ -32,7 +32,7 @@ from bayescale.decision_tables import (
     regret_table,
 )
 from bayescale.fit import sample
-from bayescale.planning import RunPlan, default_candidates
+from bayescale.planning import RunPlan, default_candidates, refit_expected_after
 from bayescale.planning import plan_runs as _plan_runs
 from bayescale.io import to_datatree, versions
 from bayescale.laws import Law
@@ -180,6 +180,7 @@ class FitResult(Posterior):
         ci: float = 0.9,
         seed: int = 0,
         group: str | None = None,
+        refit: int = 0,
         **covariates: Any,
     ) -> RunPlan:
         """Which runs to train next under a compute cap (:func:`bayescale.planning.plan_runs`).
@@ -190,12 +191,15 @@ class FitResult(Posterior):
         accelerator time (``"256xH100:2d@40%"``). ``criterion``: ``"n_opt"`` (spread of
         log N_opt at the target), ``"loss"`` (spread of the optimal loss there) or
         ``"regret"`` (expected regret of the Bayes-optimal choice there). Outcomes are
-        simulated from this fit's likelihood with each draw's sigma (and nu).
+        simulated from this fit's likelihood with each draw's sigma (and nu). ``refit``:
+        when the reweighted draws degenerate (``plan.degenerate``), re-estimate
+        ``expected_after`` from this many refits of simulated outcomes
+        (:func:`~bayescale.planning.refit_expected_after`); 0 (default) only flags it.
         """
         args = self.decision_args(group, **covariates)
         if candidates is None:
             candidates = default_candidates(self.data.N)
-        return _plan_runs(
+        plan = _plan_runs(
             candidates=candidates,
             target_budget=target_budget,
             spend=spend,
@@ -209,6 +213,9 @@ class FitResult(Posterior):
             seed=seed,
             **args,
         )
+        if refit and plan.degenerate:
+            plan = refit_expected_after(self, plan, refit, seed=seed)
+        return plan
 
     def report(
         self,
@@ -225,6 +232,7 @@ class FitResult(Posterior):
         ci_kind: str = "eti",
         figures: bool = True,
         title: str | None = None,
+        plan: Any = None,
     ) -> dict[str, Any]:
         """Write a decision report to directory ``out``: Markdown, self-contained HTML, JSON.
 
@@ -252,6 +260,9 @@ class FitResult(Posterior):
             Draw and embed figures (needs matplotlib).
         title : str, optional
             Report title.
+        plan : RunPlan or budget, optional
+            A "what to train next" section: a :meth:`plan_runs` result, or a spend (any
+            budget unit) planned for at the largest budget.
 
         Returns
         -------
@@ -272,6 +283,7 @@ class FitResult(Posterior):
             ci_kind=ci_kind,
             figures=figures,
             title=title,
+            plan=plan,
         )
 
     # ------------------------------------------------------------------ model checking
