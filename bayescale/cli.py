@@ -302,6 +302,8 @@ def _run_predict(args: argparse.Namespace, data: Any) -> int:
 
 def _run_plan(args: argparse.Namespace, data: Any) -> int:
     """``plan``: fit, then the runs to train next under ``--spend`` (bayescale.planning)."""
+    import pandas as pd
+
     from bayescale.diagnostics import SamplingWarning
     from bayescale.planning import check_candidates, plan_text
     from bayescale.report import _FAILED_BANNER, _diag_line
@@ -318,7 +320,8 @@ def _run_plan(args: argparse.Namespace, data: Any) -> int:
         from bayescale.data import read_points
 
         N, D = read_points(args.candidates, n_col=args.n_col, d_col=args.d_col)
-        candidates = check_candidates((N, D))  # exact values of the file's rows
+        # exact values of the file's rows, labelled by line (the header is line 1)
+        candidates = check_candidates(pd.DataFrame({"N": N, "D": D}, index=range(2, len(N) + 2)))
     _check_writable(args.json)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)

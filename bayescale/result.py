@@ -32,10 +32,10 @@ from bayescale.decision_tables import (
     regret_table,
 )
 from bayescale.fit import sample
-from bayescale.planning import RunPlan, default_candidates, refit_expected_after
-from bayescale.planning import plan_runs as _plan_runs
 from bayescale.io import to_datatree, versions
 from bayescale.laws import Law
+from bayescale.planning import RunPlan, default_candidates, refit_expected_after
+from bayescale.planning import plan_runs as _plan_runs
 from bayescale.posterior import Posterior, check_budgets, check_ci
 from bayescale.settings import DEFAULT_BUDGETS
 
