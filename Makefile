@@ -13,7 +13,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 python \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	    echo $$c; break; fi; done)
 
-.PHONY: demo test test-slow test-e2e lint format bench extrapolation notebooks calibrate clean venv
+.PHONY: demo test test-slow test-e2e lint format bench extrapolation planning notebooks calibrate clean venv
 
 venv: $(STAMP)
 
@@ -56,6 +56,11 @@ bench: $(STAMP)
 # (about 15 min on 2 cores; reads ../shared, or EXTRAPOLATION_ARGS='--shared PATH')
 extrapolation: $(STAMP)
 	$(PY) benchmarks/extrapolation.py $(EXTRAPOLATION_ARGS)
+
+# issue 13: run planning — speed, calibration on synthetic data, real sweeps; writes
+# benchmarks/PLANNING.md (reads ../shared, or PLANNING_ARGS='--shared PATH')
+planning: $(STAMP)
+	$(PY) benchmarks/planning.py $(PLANNING_ARGS)
 
 # simulation-based calibration, >= 200 simulated fits per run (about 15 min per run on 2 cores)
 calibrate: $(STAMP)

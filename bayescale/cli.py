@@ -1,7 +1,8 @@
-"""Command line: ``bayescale fit``, ``predict``, ``report``, ``compare``, ``backtest``, ``demo``.
+"""Command line: ``bayescale fit``, ``predict``, ``plan``, ``report``, ``compare``, ``backtest``...
 
 ``bayescale fit CSV ...`` prints a budget table; ``bayescale predict CSV --at 70B/1.4T``
-fits and predicts the loss of new runs; ``bayescale report CSV ... --out DIR`` also
+fits and predicts the loss of new runs; ``bayescale plan CSV --target-budget C --spend S``
+chooses the runs to train next; ``bayescale report CSV ... --out DIR`` also
 writes a decision report; ``compare`` and ``backtest`` fit several laws or likelihoods and
 rank them; ``bayescale demo`` fits the bundled Chinchilla data and writes a decision report.
 
@@ -79,6 +80,8 @@ def _run(args: argparse.Namespace) -> int:
         data = _load_data(args)
     if args.command == "predict":
         return _run_predict(args, data)
+    if args.command == "plan":
+        return _run_plan(args, data)
     for path in (args.json, args.report, args.save):
         _check_writable(path)  # before the fit, not after minutes of sampling
     specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
@@ -134,6 +137,7 @@ def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> 
             ci=args.ci,
             ci_kind=args.ci_kind,
             figures=not args.no_figures,
+            plan=args.plan_spend,
             title="bayescale demo: Chinchilla (Hoffmann et al. 2022, digitised by Besiroglu "
             "et al. 2024)"
             if demo
@@ -294,6 +298,60 @@ def _run_predict(args: argparse.Namespace, data: Any) -> int:
             _diag_line(out),
         ]
         lines += [f"  - {p}" for p in out["diagnostics"]["problems"]]
+        print("\n".join(lines))
+    return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
+
+
+def _run_plan(args: argparse.Namespace, data: Any) -> int:
+    """``plan``: fit, then the runs to train next under ``--spend`` (bayescale.planning)."""
+    import pandas as pd
+
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.planning import check_candidates, plan_text
+    from bayescale.report import _FAILED_BANNER, _diag_line
+
+    if args.group_col:
+        raise InputError(
+            "plan does not take --group-col yet; fit a pooled model in Python and call "
+            "FitResult.plan_runs(..., group=...)"
+        )
+    if args.refit < 0:
+        raise InputError(f"--refit must be >= 0, got {args.refit}")
+    candidates = None
+    if args.candidates:
+        from bayescale.data import read_points
+
+        N, D = read_points(args.candidates, n_col=args.n_col, d_col=args.d_col)
+        # exact values of the file's rows, labelled by line (the header is line 1)
+        candidates = check_candidates(pd.DataFrame({"N": N, "D": D}, index=range(2, len(N) + 2)))
+    _check_writable(args.json)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        result = _fit(args, data)
+    plan = result.plan_runs(
+        candidates,
+        target_budget=args.target_budget,
+        spend=args.spend,
+        max_runs=args.max_runs,
+        criterion=args.criterion,
+        ci=args.ci,
+        seed=args.seed,
+        refit=args.refit,
+    )
+    if args.json:
+        _write(args.json, json.dumps(plan.to_dict(), indent=2) + "\n")
+    if not args.quiet or not result.ok:
+        diag = {"diagnostics": result.diagnostics.to_dict()}
+        lines = [] if result.ok else [_FAILED_BANNER, ""]
+        lines += [
+            f"bayescale plan: {len(data)} runs from {data.source}, {result.law.name} law, "
+            f"{result.settings.likelihood} likelihood",
+            "",
+            plan_text(plan),
+            "",
+            _diag_line(diag),
+        ]
+        lines += [f"  - {p}" for p in diag["diagnostics"]["problems"]]
         print("\n".join(lines))
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
 

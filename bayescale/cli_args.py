@@ -350,6 +350,64 @@ def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
         + (" (default demo-report)" if demo else ""),
     )
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument(
+        "--plan-spend",
+        type=_budget,
+        metavar="S",
+        help="add a 'what to train next' section: the runs to train with this much compute "
+        "(FLOPs, PF-days or accelerator time) to shrink the N_opt interval at the largest "
+        "budget",
+    )
+
+
+def _add_plan_options(p: argparse.ArgumentParser) -> None:
+    from bayescale.likelihoods import LIKELIHOODS
+
+    p.add_argument(
+        "--target-budget",
+        type=_budget,
+        required=True,
+        metavar="C",
+        help="the budget whose decision the runs should inform: FLOPs, PF-days or "
+        "accelerator time (e.g. 1e24)",
+    )
+    p.add_argument(
+        "--spend",
+        type=_budget,
+        required=True,
+        metavar="S",
+        help="compute for the new runs, in the same units (e.g. 2e22 or 256xH100:2d@40%%)",
+    )
+    p.add_argument(
+        "--candidates",
+        metavar="FILE",
+        help="CSV of runs you could train, columns N and D (--n-col/--d-col names); default "
+        "a grid from the smallest run to 10x the largest, 1-400 tokens per parameter",
+    )
+    p.add_argument("--max-runs", type=_positive_int, metavar="K", help="at most K runs")
+    p.add_argument(
+        "--criterion",
+        choices=("n_opt", "loss", "regret"),
+        default="n_opt",
+        help="shrink the spread of log N_opt (default), of the optimal loss, or the expected "
+        "regret of the Bayes choice, at the target budget",
+    )
+    p.add_argument(
+        "--refit",
+        type=int,
+        default=0,
+        metavar="R",
+        help="if the reweighted draws degenerate, re-estimate the expected interval from R "
+        "refits of simulated outcomes (default 0: only flag it)",
+    )
+    p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
+    p.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        default="gaussian",
+        help="residual distribution on log loss (default gaussian)",
+    )
+    _add_sampler_options(p)
 
 
 def _add_law_option(p: argparse.ArgumentParser) -> None:
@@ -425,6 +483,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="predictive-interval levels to score (default 0.5,0.9)",
     )
     _add_sampler_options(b)
+    pl = sub.add_parser(
+        "plan",
+        help="fit a CSV and choose the next runs to train under a compute cap, to shrink "
+        "the uncertainty at a target budget",
+    )
+    _add_data_options(pl)
+    _add_plan_options(pl)
+    _add_law_option(pl)
     d = sub.add_parser(
         "demo",
         help="fit the bundled Chinchilla data, print a budget table, write a decision report",

@@ -18,6 +18,7 @@ import numpy as np
 from bayescale import plotting
 from bayescale.decisions import as_plans
 from bayescale.io import atomic_write, versions
+from bayescale.planning import RunPlan
 from bayescale.posterior import check_ci
 from bayescale.report import (
     Block,
@@ -56,6 +57,8 @@ FIGURES = {
     "isoflops": "IsoFLOP profiles at the report's budgets: loss against N with the optimum.",
     "data": "The runs, coloured by model size, with the fitted law and its credible band.",
     "regret": "Regret of the plan across model sizes at its own budget.",
+    "plan": "What to train next: candidate runs coloured by their score alone, the chosen "
+    "runs (numbered in order), the existing runs and iso-compute lines.",
     "residuals": "Residuals of log loss against N and D.",
     "pair": "Posterior of the law's parameters (ArviZ pair plot).",
 }
@@ -94,8 +97,13 @@ def build_report(
     ci: float = 0.9,
     ci_kind: str = "eti",
     title: str | None = None,
+    plan: Any = None,
 ) -> dict[str, Any]:
-    """All numbers of the decision report as a JSON-ready dict (no files written)."""
+    """All numbers of the decision report as a JSON-ready dict (no files written).
+
+    ``plan``: a :class:`~bayescale.planning.RunPlan`, or a spend (FLOPs, PF-days,
+    accelerator time) for which the runs to train next are planned at the largest budget.
+    """
     ci, ci_kind = check_ci(ci, ci_kind)
     specs = _budget_specs(budgets)
     C = np.array([b.flops for b in specs])
@@ -159,6 +167,11 @@ def build_report(
             "C_bind": {key: json_float(bind[key]) for key in ("median", "lo", "hi")},
             "rows": _rows(tab, drop=("D_max",)),  # D_max is stated once
         }
+    d["plan"] = None
+    if plan is not None:
+        if not isinstance(plan, RunPlan):
+            plan = result.plan_runs(target_budget=float(C.max()), spend=plan, ci=ci)
+        d["plan"] = _plan_json(plan)
     d["extrapolation"] = {
         "data_C_max": float(np.max(result.data.C)),
         "data_N_max": float(np.max(result.data.N)),
@@ -168,6 +181,33 @@ def build_report(
     d["summary"] = _summary(d)
     d["headline"] = _headline(d)
     return jsonable(d)
+
+
+def _plan_json(plan: RunPlan) -> dict[str, Any]:
+    out = plan.to_dict()
+    for row, share in zip(out["runs"], plan.runs["share"], strict=True):
+        row["share"] = float(share)
+    c = plan.candidates
+    out.update(
+        quantity=plan.quantity,
+        ci=plan.ci,
+        spent=plan.spent,
+        spend_statement=plan.spend_statement,
+        criterion_current=plan.criterion_current,
+        criterion_after=plan.criterion_after,
+        regret_current=plan.regret_current,
+        ess_median=plan.ess_median,
+        degenerate=plan.degenerate,
+        method=plan.method,
+        notes=list(plan.notes),
+        n_draws=plan.n_draws,
+        n_scenarios=plan.n_scenarios,
+        candidates=[
+            {"N": float(n), "D": float(dd), "score": json_float(sc), "chosen": bool(ch)}
+            for n, dd, sc, ch in zip(c["N"], c["D"], c["score"], c["chosen"], strict=True)
+        ],
+    )
+    return out
 
 
 def _assumptions(
@@ -327,6 +367,8 @@ def _summary(d: dict[str, Any]) -> list[str]:
             f"cost of {_interval(last['loss_penalty'], last['loss_penalty_lo'], last['loss_penalty_hi'])} "  # noqa: E501
             "against unlimited data."
         )
+    if (plan := d["plan"]) is not None:
+        out.append(_plan_sentence(plan, pct))
     far = max(r["budget"] for r in rows) / d["extrapolation"]["data_C_max"]
     if far > 1:
         out.append(
@@ -352,6 +394,27 @@ def _summary(d: dict[str, Any]) -> list[str]:
             + " ".join(g["problems"])
         )
     return out
+
+
+def _plan_sentence(plan: dict[str, Any], pct: str) -> str:
+    kind = "count" if plan["criterion"] == "n_opt" else "num"
+    now, after = plan["current"], plan["expected_after"]
+    text = (
+        f"What to train next: {len(plan['runs'])} run(s) costing {fmt(plan['spent'])} of the "
+        f"{fmt(plan['spend'])} FLOPs spend are expected to narrow the {plan['quantity']} at "
+        f"{fmt(plan['target_budget'])} FLOPs from "
+        f"{_interval(now['median'], now['lo'], now['hi'], kind)} to "
+        f"{_interval(after['median'], after['lo'], after['hi'], kind)} ({pct}), and to cut "
+        f"the expected regret of the Bayes choice there by {fmt(plan['regret_reduction'])} "
+        "in loss."
+    )
+    if plan["degenerate"]:
+        text += (
+            f" Caution: the promise rests on few reweighted draws (median effective sample "
+            f"size {plan['ess_median']:.0f})"
+            + (", re-estimated by refits." if plan["method"] == "refit" else ".")
+        )
+    return text
 
 
 def _budget_label(d: dict[str, Any], i: int) -> str:
@@ -571,6 +634,33 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
                 bind,
             )
         )
+    if d["plan"] is not None:
+        r, pl = "plan.runs.{i}.", d["plan"]
+        columns = [
+            ("N", r + "N", "count"),
+            ("D", r + "D", "count"),
+            ("C (FLOPs)", r + "C", "num"),
+            ("share of spend", r + "share", "pct"),
+            ("score added", r + "score", "num"),
+        ]
+        note = [
+            _t(f"The {pl['quantity']} at "),
+            _c(d, "plan.target_budget"),
+            _t(f" FLOPs, {pct}: now "),
+            *_ci(d, "plan.current.median", "count" if pl["criterion"] == "n_opt" else "num"),
+            _t("; expected after these runs "),
+            *_ci(
+                d, "plan.expected_after.median", "count" if pl["criterion"] == "n_opt" else "num"
+            ),
+            _t(
+                f". Runs in the order chosen (greedy, each scored given the ones before it, "
+                f"criterion {pl['criterion']}); the score is the reduction of the expected "
+                "criterion the run added. Outcomes simulated from the fit's likelihood; "
+                f"{pl['n_draws']} draws reweighted over {pl['n_scenarios']} scenarios, median "
+                f"effective sample size {pl['ess_median']:.0f}."
+            ),
+        ]
+        tables.append(("What to train next", _table(d, "plan.runs", columns), note))
     rows: list[list[Inline]] = []
     for group in ("parameters", "exponents"):
         for name, v in d["fit"][group].items():

@@ -36,6 +36,7 @@ __all__ = [
     "plot_frontier",
     "plot_isoflops",
     "plot_pair",
+    "plot_plan",
     "plot_regret",
     "plot_residuals",
     "plot_tokens_per_param",
@@ -438,6 +439,62 @@ def plot_pair(result: Any, var_names: Any = None, *, max_draws: int = 1000) -> A
 
 
 # ------------------------------------------------------------------------------ report
+def _plan_parts(plan: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, str]:
+    """Candidates and chosen runs of a RunPlan or of its report JSON (``d["plan"]``)."""
+    if isinstance(plan, dict):
+        cands = {k: np.array([c[k] for c in plan["candidates"]], float) for k in ("N", "D")}
+        cands["score"] = np.array([np.nan if c["score"] is None else c["score"]
+                                   for c in plan["candidates"]], float)  # fmt: skip
+        runs = {k: np.array([r[k] for r in plan["runs"]], float) for k in ("N", "D")}
+        return cands, runs, float(plan["target_budget"]), str(plan["criterion"])
+    cands = {k: plan.candidates[k].to_numpy(float) for k in ("N", "D", "score")}
+    runs = {k: plan.runs[k].to_numpy(float) for k in ("N", "D")}
+    return cands, runs, float(plan.target_budget), plan.criterion
+
+
+def plot_plan(result: Any, plan: Any, *, ax: Any = None, cmap: str = "viridis") -> Any:
+    """Candidate runs in (N, D) coloured by score, the chosen runs, the existing runs.
+
+    ``plan`` is a :class:`~bayescale.planning.RunPlan` (or the report's ``plan`` JSON). The
+    colour is each candidate's score alone (the reduction of the criterion it would bring
+    as the first run); the chosen runs are numbered in the order chosen; dotted lines are
+    iso-compute lines C = kND, one per decade of FLOPs.
+    """
+    ax = _new_axes(ax)
+    cands, runs, target, criterion = _plan_parts(plan)
+    d = result.data
+    k = d.flops_per_param_token
+    score = np.where(np.isfinite(cands["score"]), np.maximum(cands["score"], 0.0), 0.0)
+    sc = ax.scatter(cands["N"], cands["D"], c=score, cmap=cmap, s=22, lw=0, zorder=2,
+                    label="candidates")  # fmt: skip
+    ax.figure.colorbar(sc, ax=ax, label=f"score alone (criterion {criterion})")
+    ax.scatter(d.N, d.D, c="black", s=10, marker="o", zorder=3, label="existing runs")
+    ax.scatter(runs["N"], runs["D"], s=120, marker="*", facecolor="tab:red",
+               edgecolor="black", lw=0.6, zorder=4, label="chosen runs")  # fmt: skip
+    for i, (n, dd) in enumerate(zip(runs["N"], runs["D"], strict=True)):  # labels only
+        ax.annotate(str(i + 1), (n, dd), xytext=(5, 4), textcoords="offset points", fontsize=8)
+    N_all = np.concatenate([cands["N"], d.N])
+    D_all = np.concatenate([cands["D"], d.D])
+    n_lo, n_hi = float(N_all.min()) / 1.5, float(N_all.max()) * 1.5
+    C_all = k * N_all * D_all
+    decades = np.arange(np.floor(np.log10(C_all.min())), np.ceil(np.log10(C_all.max())) + 1)
+    Ns = np.geomspace(n_lo, n_hi, 50)
+    for e in decades:  # iso-compute lines D = C/(kN)
+        ax.plot(Ns, 10.0**e / (k * Ns), ":", color="0.6", lw=0.8, zorder=1)
+        ax.annotate(f"1e{int(e)}", (Ns[-1], 10.0**e / (k * Ns[-1])), fontsize=7, color="0.5")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlim=(n_lo, n_hi),
+        ylim=(float(D_all.min()) / 1.5, float(D_all.max()) * 1.5),
+        xlabel="parameters N",
+        ylabel="training tokens D",
+        title=f"What to train next (target {target:.2g} FLOPs; dotted: iso-compute)",
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
 def report_figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
     """The decision report's figures as PNG bytes, drawn without pyplot's global state.
 
@@ -453,7 +510,7 @@ def report_figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
     -------
     dict
         Figure name (``frontier``, ``tokens_per_param``, ``isoflops``, ``data``, ``regret``
-        when a plan was given, ``residuals``, ``pair``) → PNG bytes.
+        when a plan was given, ``plan`` with a run plan, ``residuals``, ``pair``) → PNG bytes.
     """
     from matplotlib.figure import Figure
 
@@ -470,6 +527,8 @@ def report_figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
     if d["plans"]:
         first = {k: d["plans"][0][k] for k in ("N", "D", "label")}
         draw["regret"] = lambda ax: plot_regret(result, first, ax=ax, ci=ci)
+    if d.get("plan"):
+        draw["plan"] = lambda ax: plot_plan(result, d["plan"], ax=ax)
     out: dict[str, bytes] = {}
     for name, fn in draw.items():
         fig = Figure(figsize=(7.0, 4.8), layout="constrained")

@@ -35,6 +35,8 @@ from bayescale.decision_tables import (
 from bayescale.fit import sample
 from bayescale.io import to_datatree, versions
 from bayescale.laws import Law
+from bayescale.planning import RunPlan, default_candidates, refit_expected_after
+from bayescale.planning import plan_runs as _plan_runs
 from bayescale.posterior import Posterior, check_budgets, check_ci
 from bayescale.settings import DEFAULT_BUDGETS
 
@@ -168,6 +170,54 @@ class FitResult(Posterior):
             **self.decision_args(group, **covariates),
         )
 
+    def plan_runs(
+        self,
+        candidates: Any = None,
+        *,
+        target_budget: Any,
+        spend: Any,
+        max_runs: int | None = None,
+        criterion: str = "n_opt",
+        ci: float = 0.9,
+        seed: int = 0,
+        group: str | None = None,
+        refit: int = 0,
+        **covariates: Any,
+    ) -> RunPlan:
+        """Which runs to train next under a compute cap (:func:`bayescale.planning.plan_runs`).
+
+        ``candidates``: a DataFrame (columns N and D), a mapping or an (N, D) pair of arrays,
+        or None for the default grid (N from the smallest run to 10× the largest, 1–400
+        tokens per parameter). ``target_budget`` and ``spend`` take FLOPs, PF-days or
+        accelerator time (``"256xH100:2d@40%"``). ``criterion``: ``"n_opt"`` (spread of
+        log N_opt at the target), ``"loss"`` (spread of the optimal loss there) or
+        ``"regret"`` (expected regret of the Bayes-optimal choice there). Outcomes are
+        simulated from this fit's likelihood with each draw's sigma (and nu). ``refit``:
+        when the reweighted draws degenerate (``plan.degenerate``), re-estimate
+        ``expected_after`` from this many refits of simulated outcomes
+        (:func:`~bayescale.planning.refit_expected_after`); 0 (default) only flags it.
+        """
+        args = self.decision_args(group, **covariates)
+        if candidates is None:
+            candidates = default_candidates(self.data.N)
+        plan = _plan_runs(
+            candidates=candidates,
+            target_budget=target_budget,
+            spend=spend,
+            sigma=self.draws("sigma"),
+            nu=self.draws("nu") if "nu" in self.samples else None,
+            likelihood=self.settings.likelihood,
+            delta=float(self.settings.delta),
+            max_runs=max_runs,
+            criterion=criterion,
+            ci=ci,
+            seed=seed,
+            **args,
+        )
+        if refit and plan.degenerate:
+            plan = refit_expected_after(self, plan, refit, seed=seed)
+        return plan
+
     def report(
         self,
         out: str | os.PathLike[str],
@@ -183,6 +233,7 @@ class FitResult(Posterior):
         ci_kind: str = "eti",
         figures: bool = True,
         title: str | None = None,
+        plan: Any = None,
     ) -> dict[str, Any]:
         """Write a decision report to directory ``out``: Markdown, self-contained HTML, JSON.
 
@@ -210,6 +261,9 @@ class FitResult(Posterior):
             Draw and embed figures (needs matplotlib).
         title : str, optional
             Report title.
+        plan : RunPlan or budget, optional
+            A "what to train next" section: a :meth:`plan_runs` result, or a spend (any
+            budget unit) planned for at the largest budget.
 
         Returns
         -------
@@ -230,6 +284,7 @@ class FitResult(Posterior):
             ci_kind=ci_kind,
             figures=figures,
             title=title,
+            plan=plan,
         )
 
     # ------------------------------------------------------------------ model checking

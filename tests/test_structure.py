@@ -39,6 +39,7 @@ ORDER = (
     "classic",
     "fit",
     "many",
+    "planning",
     "io",
     "checking",
     "backtest",

@@ -1,0 +1,855 @@
+r"""Which runs to train next: preposterior scoring of candidate runs from the draws in hand.
+
+The question: "we can afford ``spend`` FLOPs of small runs; which ones shrink the
+uncertainty of the decision at ``target_budget`` the most?" For a candidate run x = (N, D)
+the posterior after observing its loss y is, on the existing draws :math:`\theta_s`, the
+same draws reweighted by the likelihood of y (self-normalised importance weights):
+
+.. math:: w_s(y) \propto w_s\, p(y \mid \theta_s, x).
+
+Its outcome is unknown, so the criterion after the run is averaged over posterior-predictive
+outcomes. These are drawn as **scenarios**: scenario m picks a "true" draw
+:math:`t_m` and noise :math:`\varepsilon_{m,x}` from the fitted likelihood (each draw's
+``sigma``, and ``nu``), and its outcome at every candidate is
+:math:`y_{m,x} = \log L(\theta_{t_m}; x) + \varepsilon_{m,x}`. The true draw itself is left
+out of its scenario's weights, else the posterior would collapse onto it and the promise
+would be too good. The noise is fixed per (scenario, candidate): common random numbers,
+so candidates are compared on the same outcomes.
+
+**Criteria** (the quantity q_s per draw, at the target budget):
+
+- ``"n_opt"``: q = log N_opt; the criterion is its (weighted) posterior sd;
+- ``"loss"``: q = the loss at each draw's optimum; criterion: its posterior sd;
+- ``"regret"``: the expected regret of the Bayes-optimal choice,
+  :math:`\min_N \sum_s w_s (L_s(N) - L^*_s)`, on a grid of 64 log N points between the
+  extreme per-draw optima, refined by a parabola through the best three.
+
+**Batch selection** is greedy and conditional: each scenario keeps its own weights; after a
+run is chosen, every scenario is conditioned on its own outcome of that run before the next
+run is scored, so a second run that says what the first already said scores little.
+Two greedy passes are run — by reduction per FLOP and by reduction alone (the
+cost-effective greedy rule of Khuller et al. 1999 / Krause & Guestrin 2005, which guards
+against a pool where a single expensive run beats many cheap ones) — and the pass with the
+lower expected criterion is kept. A run is added only if it fits in what is left of
+``spend``, so the plan never exceeds it.
+
+**The promise** (``expected_after``) is evaluated on a fresh set of scenarios, independent
+of those that chose the runs, so it is not biased by the selection: per scenario the
+weighted interval of the quantity, averaged over scenarios (bounds of N_opt as geometric
+means). Importance weights degenerate when the runs would be very informative; the
+effective sample size per scenario, :math:`1/\sum_s w_s^2`, is reported and a plan whose
+median ESS falls below ``ESS_MIN`` is flagged ``degenerate`` —
+:meth:`bayescale.FitResult.plan_runs` then re-estimates ``expected_after`` by refitting
+simulated outcomes (``refit=``).
+
+Everything broadcasts over draws × candidates × scenarios in JIT-compiled JAX (candidates
+in blocks by :func:`jax.lax.map`); the only Python loop is over the greedy steps. The law
+enters only through ``law.log_loss`` and the one optimum solver, so any law or wrapper law
+(extra parameters in ``theta``) is planned for the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from jax.scipy.special import logsumexp
+
+from bayescale._checks import positive_1d
+from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law_optimum
+from bayescale.decisions import bayes_optimal
+from bayescale.likelihoods import check_likelihood, residual_distribution, run_loglik
+from bayescale.many import fit_many
+from bayescale.posterior import check_ci
+from bayescale.units import Budget, format_count, format_flops, parse_budget_spec
+
+__all__ = [
+    "CRITERIA",
+    "ESS_MIN",
+    "RunPlan",
+    "check_candidates",
+    "default_candidates",
+    "plan_runs",
+    "plan_text",
+    "preposterior_scores",
+    "refit_expected_after",
+]
+
+Array = Any
+
+#: Criteria: what the plan shrinks at the target budget.
+CRITERIA = ("n_opt", "loss", "regret")
+#: Quantity whose interval is reported, per criterion.
+QUANTITY = {"n_opt": "N_opt", "loss": "optimal loss", "regret": "regret of the Bayes choice"}
+#: Median effective sample size per scenario below which a plan is flagged degenerate.
+ESS_MIN = 100.0
+#: Greedy steps when ``max_runs`` is None.
+MAX_RUNS_DEFAULT = 50
+#: Scenarios that choose the runs, and the fresh ones that evaluate the promise.
+N_OUTCOMES = 64
+N_EVAL = 256
+#: Candidates per block of the vectorised scoring (memory ~ block × scenarios × draws).
+BLOCK = 16
+#: Log-N grid points of the regret criterion.
+REGRET_GRID = 64
+
+
+# ------------------------------------------------------------------------------ candidates
+def default_candidates(
+    N_runs: Any, n_sizes: int = 24, n_ratios: int = 16, ratio: tuple[float, float] = (1.0, 400.0)
+) -> pd.DataFrame:
+    """The default candidate grid: N from the smallest run to 10× the largest, D/N 1–400.
+
+    Both log-spaced (``n_sizes`` × ``n_ratios`` runs). Returns a DataFrame with N and D.
+    """
+    N_runs = positive_1d(N_runs, "N of the fitted runs", "parameters")
+    sizes = np.geomspace(float(N_runs.min()), 10.0 * float(N_runs.max()), n_sizes)
+    ratios = np.geomspace(ratio[0], ratio[1], n_ratios)
+    N = np.repeat(sizes, n_ratios)
+    return pd.DataFrame({"N": N, "D": N * np.tile(ratios, n_sizes)})
+
+
+def check_candidates(candidates: Any, n_col: str = "N", d_col: str = "D") -> pd.DataFrame:
+    """Candidate runs as a DataFrame with float columns N and D (its index kept as labels).
+
+    Parameters
+    ----------
+    candidates : DataFrame, mapping or (N, D) pair of arrays
+        Runs the user can train; a DataFrame needs columns ``n_col`` and ``d_col``.
+    n_col, d_col : str
+        Column names of N (parameters) and D (tokens).
+
+    Raises
+    ------
+    ValueError
+        A missing column, no rows, or values that are not finite numbers > 0 (naming the
+        column and the rows).
+    """
+    if isinstance(candidates, pd.DataFrame):
+        frame = candidates
+    elif isinstance(candidates, Mapping):
+        frame = pd.DataFrame({k: np.atleast_1d(v) for k, v in candidates.items()})
+    elif isinstance(candidates, tuple | list) and len(candidates) == 2:
+        frame = pd.DataFrame(
+            {n_col: np.atleast_1d(candidates[0]), d_col: np.atleast_1d(candidates[1])}
+        )
+    else:
+        raise ValueError(
+            "candidates must be a DataFrame with columns "
+            f"{n_col!r} and {d_col!r}, a mapping of them, or a pair of arrays (N, D); "
+            f"got {type(candidates).__name__}"
+        )
+    out = {}
+    for col, what in ((n_col, "parameters"), (d_col, "tokens")):
+        if col not in frame.columns:
+            have = ", ".join(repr(str(c)) for c in frame.columns) or "none"
+            raise ValueError(
+                f"candidates have no column {col!r} ({what}); columns present: {have}; "
+                f"expected columns {n_col!r} and {d_col!r}"
+            )
+        v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(v) | (v <= 0)
+        if bad.any():
+            rows = ", ".join(str(r) for r in list(frame.index[bad])[:8])
+            raise ValueError(
+                f"candidate column {col!r} must hold finite {what} > 0; rows {rows} do not "
+                f"({', '.join(str(x) for x in list(frame[col][bad])[:3])})"
+            )
+        out[col] = v
+    if not len(frame):
+        raise ValueError("candidates have no rows; give at least one (N, D) run to train")
+    return pd.DataFrame({"N": out[n_col], "D": out[d_col]}, index=frame.index)
+
+
+# ------------------------------------------------------------------------------ the core
+def _criterion(criterion: str, w: Array, aux: Mapping[str, Array]) -> Array:
+    """The criterion of normalised weights ``w`` (..., S): shape (...)."""
+    if criterion == "regret":
+        R = w @ aux["R"]  # expected regret of each grid choice (..., G)
+        G = R.shape[-1]
+        i = jnp.clip(jnp.argmin(R, axis=-1), 1, G - 2)
+        f0, f1, f2 = (jnp.take_along_axis(R, (i + d)[..., None], -1)[..., 0] for d in (-1, 0, 1))
+        curv = f2 - 2.0 * f1 + f0
+        # the parabola through the best three grid points, where it is convex
+        refined = f1 - (f2 - f0) ** 2 / (8.0 * jnp.where(curv > 0, curv, 1.0))
+        return jnp.maximum(jnp.where(curv > 0, refined, jnp.min(R, axis=-1)), 0.0)
+    q = aux["q"]  # centred, so the variance is not a difference of large numbers
+    m = w @ q
+    return jnp.sqrt(jnp.maximum(w @ (q * q) - m * m, 0.0))
+
+
+def _loglik(likelihood: str, y: Array, mu: Array, sigma: Array, nu: Array, delta: float):
+    return run_loglik(
+        likelihood, y - mu, sigma, nu=nu if likelihood == "student_t" else None, delta=delta
+    )
+
+
+def _normalise(logw: Array) -> Array:
+    return jnp.exp(logw - logsumexp(logw, axis=-1, keepdims=True))
+
+
+@partial(jax.jit, static_argnames=("likelihood", "criterion", "delta", "block"))
+def _scores(
+    logw: Array,
+    mu: Array,
+    y: Array,
+    sigma: Array,
+    nu: Array,
+    aux: Mapping[str, Array],
+    likelihood: str,
+    criterion: str,
+    delta: float,
+    block: int,
+) -> tuple[Array, Array]:
+    def one(args: tuple[Array, Array]) -> tuple[Array, Array]:
+        mu_j, y_j = args  # (S,), (M,)
+        ll = _loglik(likelihood, y_j[:, None], mu_j[None, :], sigma, nu, delta)  # (M, S)
+        w = _normalise(logw + ll)
+        ess = 1.0 / jnp.sum(w * w, axis=-1)
+        return jnp.mean(_criterion(criterion, w, aux)), jnp.median(ess)
+
+    return jax.lax.map(one, (mu, y.T), batch_size=block)
+
+
+def preposterior_scores(
+    logw: Array,
+    mu: Array,
+    y: Array,
+    sigma: Array,
+    nu: Array | None,
+    aux: Mapping[str, Array],
+    *,
+    likelihood: str = "gaussian",
+    criterion: str = "n_opt",
+    delta: float = 1e-3,
+    block: int = BLOCK,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Expected criterion after observing each candidate, over scenarios: the core.
+
+    Parameters
+    ----------
+    logw : array (M, S)
+        Log weights of the S draws in each of M scenarios (``-inf``: left out).
+    mu : array (J, S)
+        The law's log loss at each of J candidates, per draw.
+    y : array (M, J)
+        Simulated log loss of each candidate in each scenario.
+    sigma, nu : array (S,)
+        Each draw's residual scale (and Student-t degrees of freedom, else None).
+    aux : mapping
+        ``{"q": (S,)}`` centred quantity for the sd criteria, ``{"R": (S, G)}`` per-draw
+        regret on the log-N grid for ``"regret"``.
+    likelihood, criterion, delta
+        The fit's residual distribution, the criterion (:data:`CRITERIA`), Huber δ.
+    block : int
+        Candidates scored together (memory ~ block × M × S).
+
+    Returns
+    -------
+    expected : numpy.ndarray (J,)
+        :math:`\frac1M\sum_m c(w_m \cdot p(y_{m,j}\mid\theta))`, the expected criterion.
+    ess : numpy.ndarray (J,)
+        Median effective sample size over scenarios after the candidate.
+    """
+    check_likelihood(likelihood)
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
+    sigma = jnp.asarray(sigma)
+    nu = jnp.ones_like(sigma) if nu is None else jnp.asarray(nu)
+    e, ess = _scores(
+        jnp.asarray(logw),
+        jnp.asarray(mu),
+        jnp.asarray(y),
+        sigma,
+        nu,
+        {k: jnp.asarray(v) for k, v in aux.items()},
+        likelihood,
+        criterion,
+        float(delta),
+        int(block),
+    )
+    return np.asarray(e), np.asarray(ess)
+
+
+@partial(jax.jit, static_argnames=("likelihood", "delta"))
+def _condition(logw, mu_k, y_k, sigma, nu, likelihood: str, delta: float) -> Array:
+    """Log weights after the runs ``mu_k`` (K, S) with outcomes ``y_k`` (M, K)."""
+    ll = _loglik(likelihood, y_k[:, :, None], mu_k[None, :, :], sigma, nu, delta)
+    return logw + jnp.sum(ll, axis=1)
+
+
+# ------------------------------------------------------------------------------ the plan
+@dataclass(frozen=True, eq=False)
+class RunPlan:
+    """Which runs to train next, and what they are expected to buy at the target budget.
+
+    Attributes
+    ----------
+    runs : pandas.DataFrame
+        The chosen runs in the order chosen: N, D, C (FLOPs), ``share`` (of ``spend``),
+        ``score`` (the reduction of the expected criterion it added, in the criterion's
+        units: sd of log N_opt, sd of the loss, or expected regret in loss), ``candidate``
+        (the candidate's index label).
+    criterion : str
+        ``"n_opt"``, ``"loss"`` or ``"regret"``.
+    target_budget, spend : float
+        FLOPs.
+    current, expected_after : dict
+        ``{"median", "lo", "hi"}`` of the criterion's quantity (N_opt in parameters, the
+        optimal loss, or the regret of the Bayes choice) now and, averaged over simulated
+        outcomes of the chosen runs, after them (``ci`` interval).
+    criterion_current, criterion_after : float
+        The criterion's value now and expected after the runs.
+    regret_current, regret_after, regret_reduction : float
+        Expected regret of the Bayes-optimal choice at the target (loss), now, after, and
+        the difference (the expected value of the runs' information for that decision).
+    ess_median, ess_min : float
+        Effective sample size of the reweighted draws over the evaluation scenarios.
+    degenerate : bool
+        ``ess_median < ESS_MIN``: the reweighting rests on few draws; refit to check.
+    method : str
+        ``"reweighting"`` or ``"refit"`` (``expected_after`` from refits).
+    candidates : pandas.DataFrame
+        Every candidate: N, D, C, ``affordable``, ``score`` (its reduction alone, first step).
+    spend_statement : str
+        How ``spend`` was converted to FLOPs.
+    """
+
+    runs: pd.DataFrame
+    criterion: str
+    target_budget: float
+    spend: float
+    ci: float
+    current: dict[str, float]
+    expected_after: dict[str, float]
+    criterion_current: float
+    criterion_after: float
+    regret_current: float
+    regret_after: float
+    regret_reduction: float
+    ess_median: float
+    ess_min: float
+    degenerate: bool
+    candidates: pd.DataFrame
+    n_draws: int
+    n_scenarios: int
+    greedy: str
+    method: str = "reweighting"
+    spend_statement: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def quantity(self) -> str:
+        """What ``current`` and ``expected_after`` are intervals of."""
+        return QUANTITY[self.criterion]
+
+    @property
+    def spent(self) -> float:
+        """FLOPs of the chosen runs (never more than ``spend``)."""
+        return float(self.runs["C"].sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready types: the keys of ``bayescale plan --json``."""
+        return {
+            "target_budget": float(self.target_budget),
+            "spend": float(self.spend),
+            "criterion": self.criterion,
+            "runs": [
+                {"N": float(r.N), "D": float(r.D), "C": float(r.C), "score": float(r.score)}
+                for r in self.runs.itertuples()
+            ],
+            "current": {k: float(v) for k, v in self.current.items()},
+            "expected_after": {k: float(v) for k, v in self.expected_after.items()},
+            "regret_reduction": float(self.regret_reduction),
+        }
+
+
+def _budget(value: Any, name: str) -> Budget:
+    if isinstance(value, Budget):
+        return value
+    try:
+        return parse_budget_spec(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _weighted_quantiles(q_sorted: Array, w_sorted: Array, probs: tuple[float, ...]) -> Array:
+    """Quantiles (len(probs), M) of q under weights (M, S), q sorted ascending."""
+    cdf = np.cumsum(w_sorted, axis=-1)
+    cdf /= cdf[..., -1:]
+    idx = [np.minimum((cdf < p).sum(axis=-1), q_sorted.shape[-1] - 1) for p in probs]
+    return np.stack([np.take_along_axis(q_sorted, i[..., None], -1)[..., 0] for i in idx])
+
+
+def _interval_after(
+    criterion: str, quantity: np.ndarray, w: np.ndarray, ci: float
+) -> dict[str, float]:
+    """Scenario-averaged weighted interval; ``quantity`` (S,) or, for regret, (M, S)."""
+    probs = ((1.0 - ci) / 2.0, 0.5, (1.0 + ci) / 2.0)
+    if quantity.ndim == 1:
+        order = np.argsort(quantity)
+        qs = np.broadcast_to(quantity[order], w.shape)
+        ws = w[:, order]
+    else:
+        order = np.argsort(quantity, axis=-1)
+        qs = np.take_along_axis(quantity, order, -1)
+        ws = np.take_along_axis(w, order, -1)
+    if criterion == "n_opt":  # bounds of N as geometric means over scenarios
+        lo, med, hi = np.exp(np.mean(_weighted_quantiles(np.log(qs), ws, probs), axis=1))
+    else:
+        lo, med, hi = np.mean(_weighted_quantiles(qs, ws, probs), axis=1)
+    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
+
+
+def _interval_now(x: np.ndarray, ci: float) -> dict[str, float]:
+    lo, med, hi = np.quantile(x, [(1.0 - ci) / 2.0, 0.5, (1.0 + ci) / 2.0])
+    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
+
+
+@partial(jax.jit, static_argnames=("law",))
+def _target(theta, c, extra, law) -> tuple[Array, Array, Array]:
+    """Per-draw optimum at c = C/k, the regret grid and each draw's regret on it."""
+    own = law_optimum(law, theta, c, extra)
+    x = jnp.log(own.N_opt)
+    ok = jnp.isfinite(x)
+    lo = jnp.min(jnp.where(ok, x, jnp.inf))
+    hi = jnp.max(jnp.where(ok, x, -jnp.inf))
+    pad = 0.05 * (hi - lo) + 1e-3
+    grid = jnp.linspace(lo - pad, hi + pad, REGRET_GRID)
+    log_c = jnp.log(c)
+    pe = expand_draws(theta, 1)
+    L = law_loss(law, pe, grid[None, :], log_c - grid[None, :], extra)  # (S, G)
+    return own.N_opt, own.loss, L - own.loss[:, None]
+
+
+def plan_runs(
+    theta: Any,
+    *,
+    law: Any,
+    sigma: Any,
+    target_budget: Any,
+    spend: Any,
+    candidates: Any,
+    nu: Any = None,
+    likelihood: str = "gaussian",
+    delta: float = 1e-3,
+    covariates: Mapping[str, float] | None = None,
+    flops_per_param_token: float = 6.0,
+    max_runs: int | None = None,
+    criterion: str = "n_opt",
+    ci: float = 0.9,
+    seed: int = 0,
+    n_outcomes: int = N_OUTCOMES,
+    n_eval: int = N_EVAL,
+    exclude: Any = None,
+) -> RunPlan:
+    """Choose runs under a compute cap that shrink the criterion at ``target_budget`` most.
+
+    See the module docstring for the method. :meth:`bayescale.FitResult.plan_runs` calls
+    this with a fit's draws, law and likelihood.
+
+    Parameters
+    ----------
+    theta : mapping
+        Posterior draws of the law's parameters, each of shape (S,).
+    law : Law
+        The law (its ``log_loss`` and optimum are all that is used).
+    sigma : array (S,)
+        Each draw's residual scale of log loss; ``nu`` (S,) for Student-t.
+    target_budget, spend : float, str or Budget
+        FLOPs, PF-days or accelerator time (``"256xH100:2d@40%"``), as ``--budget`` takes.
+    candidates : DataFrame, mapping or (N, D)
+        Runs that can be trained (:func:`check_candidates`).
+    likelihood, delta : str, float
+        The fit's residual distribution.
+    covariates : mapping, optional
+        The law's extra covariates (numbers), used at the candidates and the target.
+    flops_per_param_token : float
+        k in C = kND.
+    max_runs : int, optional
+        At most this many runs (default: as many as ``spend`` allows, up to
+        :data:`MAX_RUNS_DEFAULT` greedy steps).
+    criterion : {"n_opt", "loss", "regret"}
+        What to shrink (see the module docstring).
+    ci : float
+        Credible mass of the reported intervals.
+    seed : int
+        Seed of the scenarios; the same inputs and seed give the same plan.
+    n_outcomes, n_eval : int
+        Scenarios that choose the runs, and fresh ones that evaluate the promise.
+    exclude : array of bool (J,), optional
+        Candidates not to choose (still scored).
+
+    Returns
+    -------
+    RunPlan
+
+    Raises
+    ------
+    ValueError
+        Bad criterion, ``spend`` or ``target_budget`` not a positive budget, a spend below
+        the cheapest candidate, candidates outside the law's domain (its loss not finite
+        there on some draws), or no draw with a finite optimum at the target.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
+    ci, _ = check_ci(ci)
+    check_likelihood(likelihood)
+    target = _budget(target_budget, "target_budget")
+    cap = _budget(spend, "spend")
+    if max_runs is not None and (int(max_runs) != max_runs or max_runs < 1):
+        raise ValueError(f"max_runs must be a whole number >= 1, got {max_runs!r}")
+    steps = MAX_RUNS_DEFAULT if max_runs is None else int(max_runs)
+    if int(n_outcomes) < 2 or int(n_eval) < 2:
+        raise ValueError("n_outcomes and n_eval must be >= 2")
+    cand = check_candidates(candidates)
+    with jax.enable_x64(True):  # regrets are small differences of losses
+        law, theta, extra, k = decision_inputs(law, theta, covariates, flops_per_param_token)
+    S = next(iter(theta.values())).shape[0]
+    sigma = positive_1d(sigma, "sigma", "residual scale")
+    if sigma.shape != (S,):
+        raise ValueError(f"sigma must have one value per draw ({S}), got shape {sigma.shape}")
+    nu_arr = None if nu is None else positive_1d(nu, "nu", "degrees of freedom")
+    if likelihood == "student_t" and nu_arr is None:
+        raise ValueError("likelihood 'student_t' needs nu, one value per draw")
+    C_cand = k * cand["N"].to_numpy() * cand["D"].to_numpy()
+    if cap.flops < C_cand.min():
+        raise ValueError(
+            f"spend {format_flops(cap.flops)} is below the cheapest candidate run "
+            f"({format_flops(float(C_cand.min()))} at row {cand.index[np.argmin(C_cand)]}); "
+            "raise the spend or add smaller candidates"
+        )
+    with jax.enable_x64(True):
+        x = {
+            "log_N": jnp.asarray(np.log(cand["N"].to_numpy())),
+            "log_D": jnp.asarray(np.log(cand["D"].to_numpy())),
+            **extra,
+        }
+        mu = np.asarray(law.predict_log_loss(theta, x)).T  # (J, S)
+        bad = ~np.all(np.isfinite(mu), axis=1)
+        if bad.any():
+            rows = ", ".join(str(r) for r in list(cand.index[bad])[:8])
+            raise ValueError(
+                f"candidates outside the law's domain: its loss is not finite on some "
+                f"draws at rows {rows} (N, D must be sizes the law {law.name!r} can predict)"
+            )
+        N_opt, L_opt, R = (
+            np.asarray(a) for a in _target(theta, jnp.asarray(target.flops / k), extra, law)
+        )
+        keep = np.isfinite(N_opt) & np.all(np.isfinite(R), axis=1)
+        if not keep.any():
+            raise ValueError(
+                f"no draw has a finite compute-optimal N at {format_flops(target.flops)}"
+            )
+        notes = []
+        if not keep.all():
+            notes.append(
+                f"{int((~keep).sum())} of {S} draws have no interior optimum at the target "
+                "budget and are left out of the plan"
+            )
+        mu, sigma_k = mu[:, keep], sigma[keep]
+        nu_k = np.ones_like(sigma_k) if nu_arr is None else nu_arr[keep]
+        Sk = int(keep.sum())
+        if criterion == "n_opt":
+            quantity = N_opt[keep]
+            q = np.log(quantity)
+        elif criterion == "loss":
+            quantity = L_opt[keep]
+            q = quantity
+        else:
+            quantity, q = None, None
+        aux = {"R": R[keep]} if criterion == "regret" else {"q": q - np.mean(q)}
+        rng = np.random.default_rng(seed)
+        keys = jax.random.split(jax.random.key(seed), 2)
+
+        def scenarios(M: int, key: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            t = rng.choice(Sk, size=M, replace=M > Sk)
+            noise = residual_distribution(
+                likelihood,
+                jnp.zeros((M, len(cand))),
+                jnp.asarray(sigma_k[t])[:, None],
+                jnp.asarray(nu_k[t])[:, None],
+                float(delta),
+            ).sample(key)
+            y = mu[:, t].T + np.asarray(noise)  # (M, J)
+            logw = np.zeros((M, Sk))
+            logw[np.arange(M), t] = -np.inf  # the scenario's truth is not among its draws
+            return t, y, logw
+
+        _, y, logw0 = scenarios(int(n_outcomes), keys[0])
+
+        def score(logw: np.ndarray) -> np.ndarray:
+            e, _ = preposterior_scores(
+                logw, mu, y, sigma_k, nu_k, aux, likelihood=likelihood, criterion=criterion,
+                delta=delta,
+            )  # fmt: skip
+            return e
+
+        def condition(logw: np.ndarray, j: int, yy: np.ndarray) -> np.ndarray:
+            return np.asarray(
+                _condition(
+                    jnp.asarray(logw), jnp.asarray(mu[[j]]), jnp.asarray(yy[:, [j]]),
+                    jnp.asarray(sigma_k), jnp.asarray(nu_k), likelihood, float(delta),
+                )
+            )  # fmt: skip
+
+        crit0 = float(jnp.mean(_criterion(criterion, _normalise(jnp.asarray(logw0)), aux)))
+        first = score(logw0)
+        blocked = np.zeros(len(cand), bool) if exclude is None else np.asarray(exclude, bool)
+
+        def greedy(mode: str) -> tuple[list[int], list[float], float]:
+            logw, left, now = logw0, cap.flops, crit0
+            chosen: list[int] = []
+            gains: list[float] = []
+            taken = blocked.copy()
+            for step in range(steps):
+                e = first if step == 0 else score(logw)
+                gain = now - e
+                ok = ~taken & (C_cand <= left) & np.isfinite(gain)
+                if not ok.any():
+                    break
+                key = gain / C_cand if mode == "per_flop" else gain
+                j = int(np.argmax(np.where(ok, key, -np.inf)))
+                if not gain[j] > 0:
+                    break
+                chosen.append(j)
+                gains.append(float(gain[j]))
+                taken[j] = True
+                left -= C_cand[j]
+                logw = condition(logw, j, y)
+                now = float(e[j])
+            return chosen, gains, now
+
+        passes = {mode: greedy(mode) for mode in ("per_flop", "gain")}
+        mode = min(passes, key=lambda m: (passes[m][2], m != "per_flop"))
+        chosen, gains, _ = passes[mode]
+
+        # the promise, on fresh scenarios
+        _, y_e, logw_e0 = scenarios(int(n_eval), keys[1])
+        logw_e = logw_e0
+        if chosen:
+            logw_e = np.asarray(
+                _condition(
+                    jnp.asarray(logw_e0), jnp.asarray(mu[chosen]), jnp.asarray(y_e[:, chosen]),
+                    jnp.asarray(sigma_k), jnp.asarray(nu_k), likelihood, float(delta),
+                )
+            )  # fmt: skip
+        w_e = np.asarray(_normalise(jnp.asarray(logw_e)))
+        ess = 1.0 / np.sum(w_e * w_e, axis=-1)
+        R_k = R[keep]
+
+        def mean_crit(name: str, logw: np.ndarray) -> float:
+            w = _normalise(jnp.asarray(logw))
+            return float(jnp.mean(_criterion(name, w, aux if name == criterion else {"R": R_k})))
+
+        crit_now_e, crit_after = mean_crit(criterion, logw_e0), mean_crit(criterion, logw_e)
+        reg_now, reg_after = mean_crit("regret", logw_e0), mean_crit("regret", logw_e)
+
+    if criterion == "regret":
+        # per-draw regret of the Bayes choice: now, and at each scenario's own choice
+        i_now = int(np.argmin(R_k.mean(axis=0)))
+        current = _interval_now(R_k[:, i_now], ci)
+        i_after = np.argmin(w_e @ R_k, axis=-1)
+        after = _interval_after(criterion, R_k[:, i_after].T, w_e, ci)
+    else:
+        current = _interval_now(quantity, ci)
+        after = _interval_after(criterion, quantity, w_e, ci)
+    C_sel = C_cand[chosen]
+    runs = pd.DataFrame(
+        {
+            "N": cand["N"].to_numpy()[chosen],
+            "D": cand["D"].to_numpy()[chosen],
+            "C": C_sel,
+            "share": C_sel / cap.flops,
+            "score": np.asarray(gains, dtype=np.float64),
+            "candidate": list(cand.index[chosen]),
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "N": cand["N"].to_numpy(),
+            "D": cand["D"].to_numpy(),
+            "C": C_cand,
+            "affordable": C_cand <= cap.flops,
+            "score": crit0 - first,
+            "chosen": np.isin(np.arange(len(cand)), chosen),
+        },
+        index=cand.index,
+    )
+    ess_median = float(np.median(ess))
+    if ess_median < ESS_MIN:
+        notes.append(
+            f"the reweighted draws are degenerate (median effective sample size "
+            f"{ess_median:.0f} < {ESS_MIN:.0f}): the expected interval rests on few draws; "
+            "refit simulated outcomes to check it (FitResult.plan_runs(refit=...))"
+        )
+    return RunPlan(
+        runs=runs,
+        criterion=criterion,
+        target_budget=target.flops,
+        spend=cap.flops,
+        ci=ci,
+        current=current,
+        expected_after=after,
+        criterion_current=crit_now_e,
+        criterion_after=crit_after,
+        regret_current=reg_now,
+        regret_after=reg_after,
+        regret_reduction=reg_now - reg_after,
+        ess_median=ess_median,
+        ess_min=float(np.min(ess)),
+        degenerate=ess_median < ESS_MIN,
+        candidates=table,
+        n_draws=Sk,
+        n_scenarios=int(n_eval),
+        greedy=mode,
+        spend_statement=cap.statement,
+        notes=tuple(notes),
+    )
+
+
+# ------------------------------------------------------------------------------ refits
+def _quantity_draws(fit: Any, plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
+    """The criterion's quantity per draw of a fit, at the plan's target budget."""
+    with jax.enable_x64(True):
+        b = bayes_optimal(budgets=[plan.target_budget], **args)
+        if plan.criterion == "n_opt":
+            return np.asarray(b.N_draws)[:, 0]
+        if plan.criterion == "loss":
+            return np.asarray(b.loss_draws)[:, 0]
+        return np.asarray(b.loss_bayes_draws - b.loss_draws)[:, 0]
+
+
+def refit_expected_after(
+    result: Any, plan: RunPlan, n_refits: int = 8, *, seed: int = 0, **settings: Any
+) -> RunPlan:
+    """Re-estimate ``expected_after`` by refitting simulated outcomes of the planned runs.
+
+    The fallback for a ``degenerate`` plan, where importance weights rest on few draws:
+    ``n_refits`` scenarios each take one posterior draw as the truth and its posterior-
+    predictive losses of the planned runs (:meth:`~bayescale.FitResult.predict` with
+    ``kind="new_run"``: the fit's law and likelihood, that draw's sigma and nu), append
+    them to the data and refit with the same law, likelihood and priors (all refits in one
+    vectorised :func:`bayescale.many.fit_many` run). ``expected_after`` becomes the mean of
+    the refits' intervals (geometric for N_opt) and ``method`` ``"refit"``.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit the plan was made from (ungrouped).
+    plan : RunPlan
+        Its plan.
+    n_refits : int
+        Scenarios refitted.
+    seed : int
+        Seed of the truths and outcomes.
+    **settings
+        Sampler settings of the refits (default: the fit's chains, warmup and draws).
+    """
+    if result.groups is not None:
+        raise ValueError("refits of a plan are not available for pooled fits yet")
+    if int(n_refits) < 1:
+        raise ValueError(f"n_refits must be >= 1, got {n_refits!r}")
+    if plan.runs.empty:
+        return plan
+    N, D = plan.runs["N"].to_numpy(), plan.runs["D"].to_numpy()
+    extra = {c: float(np.max(result.data.extra[c])) for c in result.law.covariates}
+    loss = result.predict(N, D, kind="new_run", seed=seed, **extra)  # (S, K)
+    rng = np.random.default_rng(seed)
+    truths = rng.choice(loss.shape[0], size=int(n_refits), replace=False)
+    base = result.data
+    sets = []
+    for t in truths:  # data sets to build, not a computation: the refits run as one batch
+        cols = {k: np.concatenate([v, np.full(len(N), v.max())]) for k, v in base.extra.items()}
+        sets.append(
+            type(base).from_arrays(
+                N=np.concatenate([base.N, N]),
+                D=np.concatenate([base.D, D]),
+                loss=np.concatenate([np.exp(base.log_loss), loss[t]]),
+                flops_per_param_token=base.flops_per_param_token,
+                loss_kind="loss",
+                **cols,
+            )
+        )
+    s = result.settings
+    opts = {"chains": s.chains, "warmup": s.warmup, "draws": s.draws, **settings}
+    priors = dict(result.prior_distributions or {})
+    priors.update(result.fixed)
+    fits = fit_many(
+        sets, method="nuts", law=result.law, likelihood=s.likelihood, priors=priors or None,
+        seed=seed, **opts,
+    )  # fmt: skip
+    probs = ((1.0 - plan.ci) / 2.0, 0.5, (1.0 + plan.ci) / 2.0)
+    bounds = []
+    for fit in fits:  # one summary per refit
+        args = {
+            "theta": fit.theta(),
+            "law": fit.law,
+            "covariates": extra or None,
+            "flops_per_param_token": base.flops_per_param_token,
+        }
+        q = _quantity_draws(fit, plan, args)
+        q = q[np.isfinite(q)]
+        bounds.append(np.quantile(np.log(q) if plan.criterion == "n_opt" else q, probs))
+    lo, med, hi = np.mean(bounds, axis=0)
+    if plan.criterion == "n_opt":
+        lo, med, hi = np.exp([lo, med, hi])
+    note = f"expected_after from {len(fits)} refits of simulated outcomes (not reweighting)"
+    return dataclasses.replace(
+        plan,
+        expected_after={"median": float(med), "lo": float(lo), "hi": float(hi)},
+        method="refit",
+        notes=(*plan.notes, note),
+    )
+
+
+# ------------------------------------------------------------------------------ text
+def _interval_text(d: Mapping[str, float], kind: str) -> str:
+    f = format_count if kind == "count" else (lambda v: f"{v:.4g}")
+    return f"{f(d['median'])} [{f(d['lo'])}, {f(d['hi'])}]"
+
+
+def plan_text(plan: RunPlan) -> str:
+    """The plan as the CLI prints it: the runs in order, then the promise."""
+    pct = f"{100 * plan.ci:g}%"
+    kind = "count" if plan.criterion == "n_opt" else "num"
+    lines = [
+        f"Runs to train next: {len(plan.runs)} run(s), {format_flops(plan.spent)} of "
+        f"{format_flops(plan.spend)} spend ({100 * plan.spent / plan.spend:.1f}%), chosen to "
+        f"shrink the {plan.quantity} at {format_flops(plan.target_budget)} (criterion "
+        f"{plan.criterion})",
+        "",
+    ]
+    head = ["#", "N", "D", "C (FLOPs)", "share of spend", "score added"]
+    rows = [
+        [
+            str(i + 1),
+            format_count(r.N),
+            format_count(r.D),
+            f"{r.C:.3e}",
+            f"{100 * r.share:.2f}%",
+            f"{r.score:.3g}",
+        ]
+        for i, r in enumerate(plan.runs.itertuples())
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=False)]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines += [
+        "",
+        f"{plan.quantity}, {pct}: now {_interval_text(plan.current, kind)}; expected after "
+        f"these runs {_interval_text(plan.expected_after, kind)}",
+        f"expected regret of the Bayes choice at the target: {plan.regret_current:.3g} now, "
+        f"reduced by {plan.regret_reduction:.3g} (loss)",
+        f"(importance reweighting of {plan.n_draws} draws over {plan.n_scenarios} simulated "
+        f"outcome scenarios; median effective sample size {plan.ess_median:.0f})",
+    ]
+    lines += [f"note: {n}" for n in plan.notes]
+    return "\n".join(lines)

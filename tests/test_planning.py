@@ -1,0 +1,274 @@
+"""Run planning: the vectorised preposterior core, greedy batch selection, checks, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from _synthetic import synthetic_result
+
+import bayescale
+from bayescale import planning
+from bayescale.cli import main
+from bayescale.likelihoods import run_loglik
+from bayescale.simulate import chinchilla_design, simulate_runs
+from bayescale.units import parse_budget
+
+SMALL = ["--warmup", "150", "--draws", "150", "--chains", "2", "--no-cache"]
+KEYS = {"target_budget", "spend", "criterion", "runs", "current", "expected_after"}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return synthetic_result(S=400, seed=2)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    N, D = chinchilla_design(budgets=(1e20, 3e20, 1e21), n_sizes=6)
+    return pd.DataFrame({"N": N, "D": D}, index=[f"r{i}" for i in range(len(N))])
+
+
+# ------------------------------------------------------------------------------ the core
+@pytest.mark.parametrize(
+    ("likelihood", "criterion"),
+    [("gaussian", "n_opt"), ("student_t", "loss"), ("huber", "regret")],
+)
+def test_core_matches_a_plain_loop(likelihood, criterion):
+    rng = np.random.default_rng(0)
+    S, J, M, G = 40, 5, 6, 7
+    mu = rng.normal(0.7, 0.02, (J, S))
+    y = rng.normal(0.7, 0.02, (M, J))
+    sigma = rng.uniform(0.01, 0.02, S)
+    nu = rng.uniform(3, 6, S)
+    logw = rng.normal(0, 1, (M, S))
+    logw[0, 3] = -np.inf
+    q = rng.normal(0, 1, S)
+    R = np.abs(rng.normal(0, 1e-3, (S, G)))
+    aux = {"R": R} if criterion == "regret" else {"q": q}
+    with jax.enable_x64(True):
+        got, _ = planning.preposterior_scores(
+            logw, mu, y, sigma, nu, aux, likelihood=likelihood, criterion=criterion, block=2
+        )
+        want = np.zeros(J)
+        for j in range(J):  # the reference: loops over candidates and scenarios
+            for m in range(M):
+                ll = np.asarray(run_loglik(likelihood, y[m, j] - mu[j], sigma, nu=nu))
+                w = np.exp(logw[m] + ll - np.max(logw[m] + ll))
+                w /= w.sum()
+                if criterion == "regret":
+                    c = float(planning._criterion("regret", jnp.asarray(w), {"R": R}))
+                    assert c <= np.min(w @ R) + 1e-15  # the parabola refines the grid minimum
+                else:
+                    mean = w @ q
+                    c = math.sqrt(w @ (q - mean) ** 2)
+                want[j] += c / M
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+
+
+# ------------------------------------------------------------------------------ plans
+def test_plan_is_deterministic_within_spend_and_picks_candidate_rows(result, pool):
+    spend = 0.1 * float((6 * pool.N * pool.D).sum())
+    a = result.plan_runs(pool, target_budget=1e24, spend=spend, seed=3)
+    b = result.plan_runs(pool, target_budget=1e24, spend=spend, seed=3)
+    pd.testing.assert_frame_equal(a.runs, b.runs)
+    assert a.to_dict() == b.to_dict()
+    assert len(a.runs) >= 1 and a.spent <= spend
+    rows = pool.loc[a.runs["candidate"]]
+    np.testing.assert_array_equal(rows["N"].to_numpy(), a.runs["N"].to_numpy())
+    np.testing.assert_array_equal(rows["D"].to_numpy(), a.runs["D"].to_numpy())
+    assert a.runs["candidate"].is_unique
+    np.testing.assert_allclose(a.runs["share"], a.runs["C"] / spend)
+    assert (a.runs["score"] > 0).all()
+    # the promise narrows the interval; the current one is the allocation's
+    now, after = a.current, a.expected_after
+    assert after["hi"] / after["lo"] < now["hi"] / now["lo"]
+    alloc = result.allocation([1e24]).iloc[0]
+    assert now["lo"] == pytest.approx(alloc["N_opt_lo"], rel=1e-9)
+    assert now["hi"] == pytest.approx(alloc["N_opt_hi"], rel=1e-9)
+    assert a.criterion_after < a.criterion_current and a.regret_reduction > 0
+    d = a.to_dict()
+    assert set(d) == KEYS | {"regret_reduction"}
+    assert set(d["runs"][0]) == {"N", "D", "C", "score"}
+    json.dumps(d)
+
+
+def test_max_runs_and_a_tight_spend(result, pool):
+    C = 6 * pool.N * pool.D
+    one = result.plan_runs(pool, target_budget=1e24, spend=float(C.sum()), max_runs=1)
+    assert len(one.runs) == 1
+    tight = result.plan_runs(pool, target_budget=1e24, spend=float(C.min()) * 1.01)
+    assert len(tight.runs) == 1 and tight.runs["C"].iloc[0] == C.min()
+
+
+def test_greedy_conditions_on_chosen_runs(result):
+    # two copies of the same run: once one is chosen, its twin adds less than it did alone
+    cand = pd.DataFrame({"N": [3e8, 3e8, 2e9], "D": [6e10, 6e10, 8e9]})
+    p = result.plan_runs(cand, target_budget=1e24, spend=1e30, max_runs=3)
+    alone = p.candidates["score"].to_numpy()
+    twins = [i for i in p.runs["candidate"] if i in (0, 1)]
+    assert len(twins) == 2  # both eventually chosen; the second scores its conditional gain
+    second = p.runs.set_index("candidate").loc[twins[1], "score"]
+    assert second < 0.8 * alone[twins[1]]  # scored alone, it would add as much again
+
+
+@pytest.mark.parametrize("criterion", ["loss", "regret"])
+def test_other_criteria(result, pool, criterion):
+    p = result.plan_runs(pool, target_budget=1e24, spend=1e21, criterion=criterion)
+    assert p.criterion_after < p.criterion_current
+    assert p.expected_after["hi"] - p.expected_after["lo"] < p.current["hi"] - p.current["lo"]
+    assert p.quantity == planning.QUANTITY[criterion]
+
+
+def test_spend_in_budget_units(result, pool):
+    spec = "256xH100:2d@40%"
+    p = result.plan_runs(pool, target_budget="11574pf-days", spend=spec)
+    assert p.spend == parse_budget(spec) and p.target_budget == pytest.approx(1e24, rel=1e-4)
+    assert "H100" in p.spend_statement and p.spent <= p.spend
+
+
+def test_default_grid(result):
+    grid = planning.default_candidates(result.data.N)
+    assert len(grid) == 24 * 16
+    assert grid.N.min() == pytest.approx(result.data.N.min())
+    assert grid.N.max() == pytest.approx(10 * result.data.N.max())
+    ratio = grid.D / grid.N
+    assert ratio.min() == pytest.approx(1.0) and ratio.max() == pytest.approx(400.0)
+    p = result.plan_runs(target_budget=1e24, spend=1e20, max_runs=2)
+    assert len(p.candidates) == len(grid) and 1 <= len(p.runs) <= 2
+
+
+def test_degenerate_weights_are_flagged(result, pool):
+    # the synthetic posterior is far wider than its noise: a few runs pin it down
+    p = result.plan_runs(pool, target_budget=1e24, spend=1e22)
+    assert p.degenerate == (p.ess_median < planning.ESS_MIN)
+    if p.degenerate:
+        assert any("degenerate" in n for n in p.notes)
+
+
+# ------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"spend": 0}, "budget must be a finite number"),
+        ({"spend": -1e20}, "spend"),
+        ({"spend": 1e10}, "below the cheapest candidate run"),
+        ({"spend": "lots"}, "cannot read budget"),
+        ({"criterion": "width"}, "unknown criterion"),
+        ({"candidates": pd.DataFrame({"N": [1e9]})}, "no column 'D'"),
+        ({"candidates": pd.DataFrame({"N": [1e9, -1.0], "D": [1e10, 1e10]})}, "rows 1"),
+        ({"candidates": pd.DataFrame({"N": [1e9], "D": ["x"]})}, "'D' must hold finite"),
+        ({"max_runs": 0}, "max_runs"),
+    ],
+)
+def test_bad_input(result, pool, kwargs, match):
+    args = {"candidates": pool, "target_budget": 1e24, "spend": 1e21, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        result.plan_runs(args.pop("candidates"), **args)
+
+
+def test_candidates_outside_the_laws_domain():
+    def loss(p, N, D):  # a law that cannot predict beyond 1e10 parameters
+        return jnp.where(N > 1e10, jnp.nan, p["E"] + p["A"] / N ** p["alpha"] + 400 / D**0.3)
+
+    import numpyro.distributions as dist
+
+    law = bayescale.define_law(
+        "planning_domain",
+        loss,
+        priors={
+            "E": dist.LogNormal(0.5, 0.1),
+            "A": dist.LogNormal(6, 1),
+            "alpha": dist.Beta(3, 6),
+        },
+    )
+    S = 50
+    theta = {"E": np.full(S, 1.7), "A": np.full(S, 400.0), "alpha": np.linspace(0.3, 0.36, S)}
+    cand = pd.DataFrame({"N": [1e9, 5e10], "D": [2e10, 2e11]}, index=[7, 8])
+    with pytest.raises(ValueError, match=r"outside the law's domain.*rows 8"):
+        planning.plan_runs(
+            theta, law=law, sigma=np.full(S, 0.01), target_budget=1e23, spend=1e24,
+            candidates=cand,
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ report
+def test_report_section_and_figure(result, pool, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayescale import plotting
+
+    plan = result.plan_runs(pool, target_budget=1e24, spend=1e21)
+    d = result.report(tmp_path / "rep", budgets=[1e24], plan=plan, figures=False)
+    assert d["plan"]["runs"][0]["N"] == plan.runs["N"].iloc[0]
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "## What to train next" in md and any(
+        s.startswith("What to train") for s in d["summary"]
+    )
+    ax = plotting.plot_plan(result, plan)
+    assert len(ax.collections) >= 3
+    ax2 = plotting.plot_plan(result, d["plan"])  # from the report's JSON as well
+    assert len(ax2.collections) >= 3
+
+
+# ------------------------------------------------------------------------------ CLI
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("plan")
+    N, D = chinchilla_design(budgets=(6e18, 1e19, 3e19), n_sizes=8)
+    data = simulate_runs(design=(N, D), seed=0)
+    pd.DataFrame({"N": data.N, "D": data.D, "loss": data.loss}).to_csv(
+        root / "runs.csv", index=False
+    )
+    Nc, Dc = chinchilla_design(budgets=(6e19, 1e20, 3e20), n_sizes=8)
+    pd.DataFrame({"N": Nc, "D": Dc}).to_csv(root / "cand.csv", index=False)
+    pd.DataFrame({"params": Nc, "D": Dc}).to_csv(root / "cand_bad.csv", index=False)
+    return root
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_plan(files, tmp_path, capsys):
+    out_json = tmp_path / "plan.json"
+    argv = [
+        "plan", files / "runs.csv", "--candidates", files / "cand.csv",
+        "--target-budget", "1e23", "--spend", "5e20", "--json", out_json, *SMALL,
+    ]  # fmt: skip
+    code, out, err = run(argv, capsys)
+    assert code in (0, 3), err
+    d = json.loads(out_json.read_text())
+    assert set(d) == KEYS | {"regret_reduction"}
+    assert d["target_budget"] == 1e23 and d["spend"] == 5e20 and d["criterion"] == "n_opt"
+    cand = pd.read_csv(files / "cand.csv")
+    pairs = set(zip(cand["N"], cand["D"], strict=True))
+    assert d["runs"] and all((r["N"], r["D"]) in pairs for r in d["runs"])
+    assert sum(r["C"] for r in d["runs"]) <= 5e20
+    assert "Runs to train next" in out and "expected after these runs" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--spend", "1e10"], "below the cheapest candidate"),
+        (["--spend", "0"], "--spend"),
+        (["--spend", "1e21", "--candidates", "BAD"], "column 'N' not found in cand_bad.csv"),
+    ],
+)
+def test_cli_plan_bad_input(files, capsys, extra, match):
+    extra = [str(files / "cand_bad.csv") if a == "BAD" else a for a in extra]
+    argv = [
+        "plan", files / "runs.csv", "--candidates", files / "cand.csv",
+        "--target-budget", "1e23", *extra, *SMALL,
+    ]  # fmt: skip
+    code, _, err = run(argv, capsys)
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1
