@@ -398,7 +398,8 @@ def backtest_fit(
 CHECK_FRAC = 0.2
 #: Interval the check scores.
 CHECK_LEVEL = 0.9
-#: Largest Pareto k of the importance weights trusted; above it the check refits.
+#: Largest Pareto k of the importance weights ever trusted; above it (or above
+#: 1 − 1/log10(S) for S draws, the sample-size bound of Vehtari et al. 2024) the check refits.
 CHECK_MAX_KHAT = 0.7
 #: The check fails when the 90th-percentile held-out run misses its interval by more than
 #: this multiple of the interval's half-width (1: exactly 90% inside).
@@ -428,7 +429,8 @@ class ExtrapolationCheck:
     method : {"psis", "refit"}
         Pareto-smoothed importance sampling of the fit's draws (the past-only posterior
         is the full one reweighted by 1/p(future | θ)), or a refit of the past runs when
-        the weights are unreliable (Pareto k > :data:`CHECK_MAX_KHAT`).
+        the weights are unreliable (Pareto k above :data:`CHECK_MAX_KHAT` or the
+        sample-size bound 1 − 1/log10(S)).
     khat : float
         Pareto k of the importance weights.
     """
@@ -506,7 +508,8 @@ def extrapolation_check(result: Posterior, *, seed: int = 0) -> ExtrapolationChe
         log_lik = result.log_likelihood(future).reshape(-1, len(future))
     log_w, khat = array_stats.psislw(-log_lik.sum(axis=1), r_eff=1.0)
     khat = float(khat)
-    if np.isfinite(khat) and khat <= CHECK_MAX_KHAT:
+    limit = min(CHECK_MAX_KHAT, 1.0 - 1.0 / np.log10(len(log_w)))
+    if np.isfinite(khat) and khat <= limit:
         w = np.exp(log_w - np.max(log_w))
         w = w / w.sum()
         # the model the past runs alone would give: drift starts at their edge

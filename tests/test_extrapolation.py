@@ -1,0 +1,185 @@
+"""The drift beyond the data (bayescale.laws.extrapolation) and the fit-time check."""
+
+import dataclasses
+import warnings
+
+import jax
+import numpy as np
+import numpyro.distributions as dist
+import pytest
+
+import bayescale
+from bayescale.backtest import CHECK_TOLERANCE, extrapolation_check
+from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, define_law
+from bayescale.laws.extrapolation import (
+    DRIFT_PARAMS,
+    EDGE,
+    SCALES,
+    base_law,
+    beyond,
+    drift_draws,
+    extrapolating,
+    is_extrapolating,
+)
+from bayescale.optimum import numerical_log_n_opt
+from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
+
+USER = define_law(
+    "test_extrapolation_user",
+    lambda p, N, D: p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["alpha"],
+    {
+        "E": dist.LogNormal(0.5, 0.5),
+        "A": dist.LogNormal(6.0, 1.0),
+        "B": dist.LogNormal(6.0, 1.0),
+        "alpha": dist.LogNormal(-1.0, 0.3),
+    },
+)
+THETA = {
+    "chinchilla": {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37},
+    "kaplan": {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095},
+    "data_constrained": {
+        "E": 1.8,
+        "A": 480.0,
+        "B": 2000.0,
+        "alpha": 0.35,
+        "beta": 0.37,
+        "R_D_star": 15.0,
+        "R_N_star": 5.3,
+    },
+    "test_extrapolation_user": {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35},
+}
+
+
+@pytest.mark.parametrize("law", [CHINCHILLA, KAPLAN, DATA_CONSTRAINED, USER], ids=lambda x: x.name)
+def test_inside_the_data_the_wrapper_is_the_law(law):
+    rng = np.random.default_rng(0)
+    wrapped = extrapolating(law)
+    assert is_extrapolating(wrapped) and base_law(wrapped) is law and wrapped.name == law.name
+    assert extrapolating(law) is wrapped  # cached: compiled functions keyed on it are reused
+    log_n, log_d = rng.uniform(18, 24, 50), rng.uniform(20, 27, 50)
+    x = {"log_N": log_n, "log_D": log_d, "log_U_D": log_d - 1.0}
+    theta = {**THETA[law.name], "drift_level": 0.7, "drift_tilt": -0.9}
+    with jax.enable_x64(True):
+        # the edge at the largest log N·D: every run inside, the drift has no effect
+        inside = {**theta, EDGE: float(np.max(log_n + log_d))}
+        np.testing.assert_array_equal(wrapped.log_loss(inside, x), law.log_loss(theta, x))
+        # the edge below every run: the drift moves every prediction
+        outside = {**theta, EDGE: float(np.min(log_n + log_d)) - 1.0}
+        assert np.all(wrapped.log_loss(outside, x) != law.log_loss(theta, x))
+
+
+def test_closed_form_optimum_matches_the_numerical_search_of_the_drifted_kernel():
+    wrapped = extrapolating(CHINCHILLA)
+    rng = np.random.default_rng(1)
+    theta = {
+        **{k: np.full(64, v) for k, v in THETA["chinchilla"].items()},
+        "drift_level": rng.normal(0, 0.3, 64),
+        "drift_tilt": rng.normal(0, 0.45, 64),
+        EDGE: np.full(64, 46.0),
+    }
+    with jax.enable_x64(True):
+        for log_c in (44.0, 46.0, 49.0, 55.0):  # inside, at and far beyond the edge
+            closed = np.asarray(wrapped.log_n_opt(theta, np.full(64, log_c)))
+            numeric = np.asarray(numerical_log_n_opt(wrapped.log_loss, theta, np.full(64, log_c)))
+            np.testing.assert_allclose(closed, numeric, atol=1e-7)
+            base = np.asarray(CHINCHILLA.log_n_opt(theta, np.full(64, log_c)))
+            if log_c <= 46.0:
+                np.testing.assert_array_equal(closed, base)
+            else:
+                assert np.std(closed - base) > 0.05  # the tilt moves N_opt beyond the data
+
+
+def test_beyond_is_sqrt_of_the_distance_with_a_finite_gradient_at_the_edge():
+    with jax.enable_x64(True):
+        theta = {EDGE: 10.0}
+        np.testing.assert_allclose(beyond(theta, np.array([9.0, 10.0, 14.0])), [0, 0, 2.0])
+        grad = jax.grad(lambda v: beyond(theta, v))(10.0)
+        assert np.isfinite(grad) and grad == 0
+
+
+def test_drift_draws_are_deterministic_scaled_normals():
+    a = drift_draws((4, 1000), 1.0, seed=3)
+    b = drift_draws((4, 1000), 2.0, seed=3)
+    assert set(a) == set(DRIFT_PARAMS)
+    for p in DRIFT_PARAMS:
+        assert a[p].shape == (4, 1000)
+        np.testing.assert_array_equal(2 * a[p], b[p])
+        assert np.std(a[p]) == pytest.approx(SCALES[p], rel=0.05)
+    c = drift_draws((4, 1000), 1.0, seed=4)
+    assert not np.array_equal(a["drift_level"], c["drift_level"])
+    with pytest.raises(ValueError, match="drift must be finite and > 0"):
+        extrapolating(CHINCHILLA, 0.0)
+
+
+@pytest.fixture(scope="module")
+def truth_fit():
+    data = simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        return bayescale.fit(data, chains=2, warmup=300, draws=300, seed=2)
+
+
+def test_drift_widens_only_beyond_the_data_and_every_decision_sees_it(truth_fit):
+    fit = truth_fit
+    assert fit.fitted_law is CHINCHILLA and is_extrapolating(fit.law)
+    trust = fit.with_drift(0)
+    assert trust.law is CHINCHILLA and "drift_level" not in trust.samples
+    c_max = float(np.max(fit.data.C))
+    a, b = fit.allocation([0.5 * c_max, 1e3 * c_max]), trust.allocation([0.5 * c_max, 1e3 * c_max])
+    span = a["N_opt_hi"] / a["N_opt_lo"]
+    span0 = b["N_opt_hi"] / b["N_opt_lo"]
+    assert span.iloc[0] == pytest.approx(span0.iloc[0], rel=1e-12)  # inside: the law's own
+    assert span.iloc[1] > 1.5 * span0.iloc[1]  # 1000x beyond: the drift widens N_opt
+    assert (a["loss_hi"] - a["loss_lo"]).iloc[1] > (b["loss_hi"] - b["loss_lo"]).iloc[1]
+    # the decisions take the same law and draws: Bayes-optimal N spreads like N_opt
+    bo, bo0 = fit.bayes_optimal([1e3 * c_max]), trust.bayes_optimal([1e3 * c_max])
+    assert bo["N_opt_hi"].iloc[0] / bo["N_opt_lo"].iloc[0] > 1.5 * (
+        bo0["N_opt_hi"].iloc[0] / bo0["N_opt_lo"].iloc[0]
+    )
+    # in-sample log-likelihood (LOO) is untouched by the drift
+    np.testing.assert_array_equal(fit.log_likelihood(), trust.log_likelihood())
+    # the same seed gives the same drift: with_drift(1) reproduces the fit's own draws
+    again = trust.with_drift(1.0)
+    for p in DRIFT_PARAMS:
+        np.testing.assert_array_equal(again.samples[p], fit.samples[p])
+
+
+def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(truth_fit):
+    check = truth_fit.checks["extrapolation"]
+    assert check["ok"] and check["problem"] is None and check["excess"] <= CHECK_TOLERANCE
+    assert 0 < check["coverage"] <= 1 and check["reach"] > 1 and check["n_test"] >= 1
+    # the largest 20% of compute 8% worse than the law: the intervals do not hold them
+    data = truth_fit.data
+    top = data.C >= np.quantile(data.C, 0.8)
+    bent = dataclasses.replace(data, loss=np.where(top, data.loss * 1.08, data.loss))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        fit = bayescale.fit(bent, chains=2, warmup=300, draws=300, seed=2)
+    c = fit.checks["extrapolation"]
+    assert not c["ok"] and c["excess"] > CHECK_TOLERANCE
+    assert not fit.ok and any(
+        p.startswith("extrapolation check:") for p in fit.diagnostics.problems
+    )
+    again = extrapolation_check(fit)
+    assert again is not None and again.to_dict() == c  # deterministic
+    # the switch turns it off
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        off = bayescale.fit(
+            bent, chains=2, warmup=300, draws=300, seed=2, extrapolation_check=False
+        )
+    assert "extrapolation" not in off.checks
+
+
+def test_save_load_keeps_the_drift_and_the_check(truth_fit, tmp_path):
+    path = tmp_path / "fit.nc"
+    truth_fit.save(path)
+    loaded = bayescale.load(path)
+    assert loaded.law is truth_fit.law and loaded.settings.drift == truth_fit.settings.drift
+    assert loaded.checks == truth_fit.checks
+    for p in DRIFT_PARAMS:
+        np.testing.assert_array_equal(loaded.samples[p], truth_fit.samples[p])
+    c = 1e3 * float(np.max(truth_fit.data.C))
+    np.testing.assert_array_equal(
+        loaded.allocation_draws([c])["N_opt"], truth_fit.allocation_draws([c])["N_opt"]
+    )
