@@ -542,6 +542,39 @@ def _resolve_generator(
     return resolved, f"design distribution ({desc}); the fit keeps its own priors"
 
 
+def _finite_datasets(
+    n_sims: int,
+    gen: Mapping[str, Any],
+    design: tuple[Any, Any],
+    likelihood: str,
+    delta: float,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``n_sims`` simulated data sets whose losses are all finite.
+
+    Heavy-tailed noise from the priors (Student-t with a small ν) can overflow a loss;
+    such data sets are skipped and more are drawn. Keeping or dropping a data set by its
+    data alone leaves SBC valid: the posterior given the data is unchanged, so the ranks
+    stay uniform under the kept sets' joint distribution.
+    """
+    kept_t: list[dict[str, np.ndarray]] = []
+    kept_l: list[np.ndarray] = []
+    have, batch, round_ = 0, n_sims, 0
+    while have < n_sims:
+        t, loss = simulate_datasets(
+            batch, gen, design, likelihood=likelihood, delta=delta, seed=seed + 7919 * round_
+        )
+        good = np.all(np.isfinite(loss) & (loss > 0), axis=1)
+        kept_t.append({k: v[good] for k, v in t.items()})
+        kept_l.append(loss[good])
+        have += int(good.sum())
+        round_ += 1
+        if round_ > 20:
+            raise ValueError("the generator gives non-finite losses for almost every data set")
+    truths = {k: np.concatenate([t[k] for t in kept_t])[:n_sims] for k in kept_t[0]}
+    return truths, np.concatenate(kept_l)[:n_sims]
+
+
 def calibration(
     n_sims: int = 200,
     *,
@@ -618,9 +651,7 @@ def calibration(
     budgets = np.asarray(budget_factors, dtype=np.float64) * float(np.max(k * N * D))
 
     start = time.perf_counter()
-    truths, losses = simulate_datasets(
-        n_sims, gen, (N, D), likelihood=likelihood, delta=cfg.delta, seed=seed
-    )
+    truths, losses = _finite_datasets(n_sims, gen, (N, D), likelihood, cfg.delta, seed)
     true_params = {p: truths[p] for p in PARAMETERS}
     with_sigma = None
     names: list[str] = []

@@ -40,13 +40,21 @@ from bayescale.validate import CalibrationResult, calibration, realistic_truths 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "calibration")
 START, END = "<!-- calibration:start -->", "<!-- calibration:end -->"
-ORDER = ["prior", "prior-seed1", "prior-ta99", "realistic", "realistic-sbc"]
+ORDER = ["prior", "realistic", "prior-seed1", "prior-ta99", "realistic-sbc"]
+ORDER += [f"{n}-v1-gaussian" for n in ORDER]
 TITLES = {
     "prior": "SBC of the full default model (Student-t, drift beyond the data): truths, "
     "drift included, from its priors",
     "realistic": "Realistic truths from the Chinchilla law alone (no drift), fitted with the "
     "full default model (frequentist coverage)",
     "realistic-sbc": "SBC with the realistic distribution as generator and prior",
+    "prior-v1-gaussian": "Before issue 12 (Gaussian likelihood, no drift): SBC from the "
+    "default priors",
+    "prior-seed1-v1-gaussian": "Before issue 12 (Gaussian, no drift): SBC, 200 fresh data sets",
+    "prior-ta99-v1-gaussian": "Before issue 12 (Gaussian, no drift): SBC with target_accept=0.99",
+    "realistic-v1-gaussian": "Before issue 12 (Gaussian, no drift): realistic truths",
+    "realistic-sbc-v1-gaussian": "Before issue 12 (Gaussian, no drift): SBC with the realistic "
+    "distribution as generator and prior",
     "prior-ta99": "SBC from the default priors with target_accept=0.99 (diagnosis run)",
     "prior-seed1": "SBC from the default priors, 200 fresh data sets (replicate, seed 1)",
 }
@@ -96,12 +104,14 @@ def build_markdown(results: dict[str, CalibrationResult]) -> str:
         machine = r.info.get("machine", "")
         if machine:
             lines += [f"Machine: {machine}.", ""]
-    replicates = [results[n] for n in ("prior", "prior-seed1") if n in results]
+    names_pooled = ("prior-v1-gaussian", "prior-seed1-v1-gaussian")
+    replicates = [results[n] for n in names_pooled if n in results]
     if len(replicates) == 2:
         pooled = CalibrationResult.pooled(replicates)
         lines.append(
             pooled.to_markdown(
-                title="SBC from the default priors, `prior` and `prior-seed1` pooled "
+                title="Before issue 12: SBC from the default priors, `prior-v1-gaussian` and "
+                "`prior-seed1-v1-gaussian` pooled "
                 f"({pooled.n_sims} data sets)"
             )
         )
