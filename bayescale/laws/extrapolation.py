@@ -70,7 +70,7 @@ Array = Any
 DRIFT_PARAMS = ("drift_level", "drift_tilt")
 #: Prior sd of level and tilt at ``drift=1``: calibrated on 10 public sweeps, leave one
 #: sweep out (``benchmarks/EXTRAPOLATION.md``).
-SCALES = {"drift_level": 0.3, "drift_tilt": 0.45}
+SCALES = {"drift_level": 0.25, "drift_tilt": 0.45}
 #: The data's largest log(N·D): where extrapolation starts.
 EDGE = "log_ND_edge"
 
