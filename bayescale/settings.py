@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from bayescale.choices import DEFAULT_LAW, DEFAULT_LIKELIHOOD, LIKELIHOODS, POOLINGS
 from bayescale.inference import CHAIN_METHODS, NUTSSettings
-from bayescale.likelihoods import LIKELIHOODS
-from bayescale.model import POOLINGS
 
 __all__ = ["DEFAULT_BUDGETS", "PRECISIONS", "FitSettings"]
 
@@ -56,7 +55,8 @@ class FitSettings:
         :mod:`bayescale.model`); ignored without groups.
     """
 
-    likelihood: str = "gaussian"
+    # defaults from bayescale.choices, which the command line reads without JAX
+    likelihood: str = DEFAULT_LIKELIHOOD
     delta: float = 1e-3
     chains: int = 4
     warmup: int = 1000
@@ -67,7 +67,7 @@ class FitSettings:
     max_tree_depth: int = 10
     chain_method: str = "auto"
     precision: str = "float64"
-    law: str = "chinchilla"
+    law: str = DEFAULT_LAW
     pooling: str = "partial"
 
     def __post_init__(self) -> None:
