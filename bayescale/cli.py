@@ -60,6 +60,23 @@ def _check_writable(path: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Bad input is answered before JAX and NumPyro load (about a second): the data, the
+    # output paths and the command's own options are checked with modules that import
+    # neither (bayescale.data, bayescale.datasets, bayescale.units).
+    if args.command == "demo":
+        from bayescale.datasets import load_dataset
+
+        data = load_dataset("chinchilla")
+    else:
+        data = _load_data(args)
+    points = None
+    if args.command == "predict":
+        points = _check_predict(args)
+    elif args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
+        raise InputError("compare needs at least two models (--laws or --likelihoods)")
+    for path in (args.json, getattr(args, "report", None), getattr(args, "save", None)):
+        _check_writable(path)  # before the fit, not after minutes of sampling
+
     import bayescale
     from bayescale.diagnostics import SamplingWarning
     from bayescale.inference import enable_compilation_cache, use_host_devices
@@ -72,15 +89,9 @@ def _run(args: argparse.Namespace) -> int:
         except OSError:
             pass  # an unwritable cache directory only costs compile time
     if args.command in ("compare", "backtest"):
-        return _run_models(args, _load_data(args))
-    if args.command == "demo":
-        data = bayescale.load_dataset("chinchilla")
-    else:
-        data = _load_data(args)
-    if args.command == "predict":
-        return _run_predict(args, data)
-    for path in (args.json, args.report, args.save):
-        _check_writable(path)  # before the fit, not after minutes of sampling
+        return _run_models(args, data)
+    if points is not None:
+        return _run_predict(args, data, points)
     specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
     budgets = [float(b) for b in specs]
     with warnings.catch_warnings():
@@ -188,7 +199,8 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 
 def _read_data(args: argparse.Namespace) -> Any:
-    import bayescale
+    from bayescale.data import ScalingData
+    from bayescale.datasets import load_dataset
 
     extra = dict(args.extra_col or [])
     units = {
@@ -206,10 +218,10 @@ def _read_data(args: argparse.Namespace) -> Any:
             options["extra_cols"] = extra
         if args.group_col:
             options["group_col"] = args.group_col
-        return bayescale.load_dataset(dataset, **options)
+        return load_dataset(dataset, **options)
     if args.csv is None:
         raise InputError("give a CSV file of runs (or --dataset NAME)")
-    return bayescale.ScalingData.from_csv(
+    return ScalingData.from_csv(
         args.csv,
         n_col=args.n_col,
         d_col=args.d_col,
@@ -245,19 +257,22 @@ def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
     return points[:, 0], points[:, 1]
 
 
-def _run_predict(args: argparse.Namespace, data: Any) -> int:
-    """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
-    from bayescale.diagnostics import SamplingWarning
-    from bayescale.report import prediction_text, predictions
-
+def _check_predict(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``predict``'s own input, checked before the sampler loads: the points (N, D)."""
     if args.group_col:
         raise InputError(
             "predict does not take --group-col yet; fit a pooled model in Python and call "
             "FitResult.predict(N, D, kind='new_run', group=...)"
         )
-    N, D = _prediction_points(args)
-    for path in (args.json, args.save):
-        _check_writable(path)
+    return _prediction_points(args)
+
+
+def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -> int:
+    """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.report import prediction_text, predictions
+
+    N, D = points
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         result = _fit(args, data)
@@ -310,8 +325,6 @@ def _run_models(args: argparse.Namespace, data: Any) -> int:
         "target_accept": args.target_accept,
         "pooling": args.pooling,
     }
-    if args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
-        raise InputError("compare needs at least two models (--laws or --likelihoods)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", SamplingWarning)
         warnings.simplefilter("always", ModelCheckWarning)
