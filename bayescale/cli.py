@@ -60,7 +60,7 @@ def _check_writable(path: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Bad input is answered before JAX and NumPyro load (about a second): the data, the
+    # Bad input is answered before JAX and NumPyro load (1-2 s of imports): the data, the
     # output paths and the command's own options are checked with modules that import
     # neither (bayescale.data, bayescale.datasets, bayescale.units).
     if args.command == "demo":
