@@ -8,9 +8,13 @@ fitted to Epoch's 240 Chinchilla runs with 4 chains × (1000 warmup + 1000 draws
 
 - nutpie: ``compile_pymc_model`` then ``sample`` (first: compile + sample; warm: a second
   ``sample`` of the compiled model);
-- PyMC's own NUTS (``pm.sample``, its default cores, compile included);
+- PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``, compile included), its chains on
+  all cores (PyMC's default takes half the CPUs, assuming hyper-threads: one here);
 - bayescale ``fit`` (default Gaussian): warm (second fit in this process) and first (a
   fresh Python process, no compilation cache, import excluded and reported apart).
+
+PyTensor and numba compile into an empty temporary cache (``--warm-compiledir`` keeps
+``~/.pytensor``), so nutpie's and PyMC's first fits are as cold as bayescale's first fit.
 
 ESS is arviz's bulk ESS of α and β, the same function for every sampler; ESS/s is the
 smaller of the two over the wall time. Needs the ``bench`` extra (``make bench-nutpie``
@@ -28,8 +32,10 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import warnings
@@ -120,6 +126,7 @@ def run_nutpie(model: Any, warmup: int, draws: int, chains: int, seed: int) -> d
 def run_pymc(model: Any, warmup: int, draws: int, chains: int, seed: int) -> dict:
     import pymc as pm
 
+    cpus = os.cpu_count() or 1
     t0 = time.perf_counter()
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -128,6 +135,7 @@ def run_pymc(model: Any, warmup: int, draws: int, chains: int, seed: int) -> dic
             tune=warmup,
             chains=chains,
             random_seed=seed,
+            cores=min(chains, cpus),  # the cores the other samplers use
             nuts_sampler="pymc",  # PyMC's own NUTS: with nutpie installed it may pick nutpie
             progressbar=False,
             compute_convergence_checks=False,
@@ -135,7 +143,7 @@ def run_pymc(model: Any, warmup: int, draws: int, chains: int, seed: int) -> dic
     wall = time.perf_counter() - t0
     ea, eb = ess_ab(_chains(trace.posterior, "alpha"), _chains(trace.posterior, "beta"))
     div = int(np.asarray(trace.sample_stats["diverging"]).sum())
-    return {"wall": wall, "ess": (ea, eb), "divergences": div}
+    return {"wall": wall, "ess": (ea, eb), "divergences": div, "cores": min(chains, cpus)}
 
 
 # -------------------------------------------------------------------------- bayescale
@@ -240,13 +248,19 @@ def report(res: dict, cfg: dict) -> str:
         nf = res["nutpie"]["first"]
         rows.append(
             (
-                f"nutpie, compile + sample ({nf['compile']:.2f} s + {nf['sample']:.2f} s)",
+                f"nutpie, compile + sample ({nf['compile']:.2f} s + {nf['sample']:.2f} s; "
+                f"PyTensor cache {res['compiledir']})",
                 nf,
             )
         )
         rows.append(("nutpie, warm: sample of the compiled model", res["nutpie"]["warm"]))
     if "pymc" in res:
-        rows.append(("PyMC NUTS `pm.sample` (compile included)", res["pymc"]))
+        rows.append(
+            (
+                f"PyMC NUTS `pm.sample` (compile included; {res['pymc']['cores']} cores)",
+                res["pymc"],
+            )
+        )
     lines = [
         "| Chinchilla, 240 runs, "
         f"{cfg['chains']} chains × ({cfg['warmup']} + {cfg['draws']}) | wall | ESS α / β "
@@ -312,9 +326,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-pymc", action="store_true", help="nutpie only (PyMC's NUTS is slow)")
+    p.add_argument(
+        "--warm-compiledir",
+        action="store_true",
+        help="use PyTensor's own on-disk cache (~/.pytensor) instead of an empty one",
+    )
     p.add_argument("--out", default=None, help="write the section into this Markdown file")
     p.add_argument("--json", default=None, help="also write the raw numbers as JSON")
     args = p.parse_args(argv)
+    cache = None
+    if not args.warm_compiledir:
+        # before pytensor is imported: it reads its flags once
+        cache = tempfile.mkdtemp(prefix="nutpie-compare-")
+        flags = os.environ.get("PYTENSOR_FLAGS", "")
+        os.environ["PYTENSOR_FLAGS"] = f"base_compiledir={cache}" + (f",{flags}" if flags else "")
+        os.environ["NUMBA_CACHE_DIR"] = cache
+    try:
+        return _main(args)
+    finally:
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def _main(args: argparse.Namespace) -> int:
     missing = _missing()
     if missing:
         print(
@@ -334,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": _versions(),
         "load_before": _load(),
         "config": cfg,
+        "compiledir": "warm (~/.pytensor)" if args.warm_compiledir else "empty (cold)",
     }
     print(f"load {res['load_before']}; {res['versions']}", flush=True)
     res["bayescale_first"] = run_bayescale_first(**cfg)
