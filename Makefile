@@ -1,6 +1,8 @@
 # bayescale: every step a fresh machine needs lives here.
 #   make demo   - create .venv, install, fit the bundled Chinchilla data, print a budget report
 #   make test   - create .venv, install, run the test suite (slow and e2e tests excluded)
+#   make bench-nutpie - the same law in PyMC, sampled by nutpie and PyMC's NUTS, beside
+#                 bayescale (own venv .venv-bench, so .venv and make test are unaffected)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,7 +15,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 python \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	    echo $$c; break; fi; done)
 
-.PHONY: demo test test-slow test-e2e lint format bench extrapolation planning notebooks calibrate clean venv
+.PHONY: demo test test-slow test-e2e lint format bench bench-nutpie bench-cli extrapolation planning notebooks calibrate clean venv
 
 venv: $(STAMP)
 
@@ -52,6 +54,27 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# wall time of --help and bad input (issue 14: answered before JAX loads, <= 0.8 s)
+bench-cli: $(STAMP)
+	$(PY) benchmarks/cli_startup.py
+
+# bayescale beside nutpie and PyMC (the `bench` extra: pymc, nutpie) in a venv of its own;
+# the script says so and exits 0 when they cannot be installed or imported
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "error: bayescale needs Python >= 3.12" >&2; exit 1; fi
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . \
+	  && { $(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]' \
+	       || echo "bench-nutpie: pymc/nutpie could not be installed; the comparison will be skipped" >&2; }
+	@touch $(BENCH_STAMP)
+
+bench-nutpie: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/nutpie_compare.py $(NUTPIE_ARGS)
+
 # issue 12's protocol: top budget of real sweeps held out, writes benchmarks/EXTRAPOLATION.md
 # (about 15 min on 2 cores; reads ../shared, or EXTRAPOLATION_ARGS='--shared PATH')
 extrapolation: $(STAMP)
@@ -70,4 +93,4 @@ notebooks: $(STAMP)
 	$(PY) notebooks/build.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

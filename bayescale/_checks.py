@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayescale.choices import LOSS_KINDS
 from bayescale.units import parse_unit
 
 __all__ = [
@@ -367,7 +368,7 @@ def validate_frame(
 
     n_scale = parse_unit(n_unit, "n_unit / --n-unit")
     d_scale = parse_unit(d_unit, "d_unit / --d-unit")
-    if loss_kind not in (None, "loss", "perplexity"):
+    if loss_kind is not None and loss_kind not in LOSS_KINDS:
         raise ValueError(
             f"loss_kind must be 'loss' or 'perplexity' (or None to check), got {loss_kind!r}"
         )

@@ -33,6 +33,7 @@ import pandas as pd
 from jax.scipy.special import logsumexp
 
 from bayescale.checking import check_levels, predictive_draws
+from bayescale.choices import HOLDOUTS
 from bayescale.data import MIN_DISTINCT, MIN_RUNS, ScalingData
 from bayescale.diagnostics import SamplingWarning
 from bayescale.fit import sample
@@ -50,9 +51,6 @@ __all__ = [
     "split_holdout",
     "with_extrapolation_check",
 ]
-
-#: What "largest" is measured by: compute C = k·N·D (default), N or D.
-HOLDOUTS = ("largest", "largest_N", "largest_D")
 
 
 def split_holdout(

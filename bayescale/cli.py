@@ -61,6 +61,25 @@ def _check_writable(path: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Bad input is answered before JAX and NumPyro load (1-2 s of imports): the data, the
+    # output paths and the command's own options are checked with modules that import
+    # neither (bayescale.data, bayescale.datasets, bayescale.units).
+    if args.command == "demo":
+        from bayescale.datasets import load_dataset
+
+        data = load_dataset("chinchilla")
+    else:
+        data = _load_data(args)
+    points = plan_points = None
+    if args.command == "predict":
+        points = _check_predict(args)
+    elif args.command == "plan":
+        plan_points = _check_plan(args)
+    elif args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
+        raise InputError("compare needs at least two models (--laws or --likelihoods)")
+    for path in (args.json, getattr(args, "report", None), getattr(args, "save", None)):
+        _check_writable(path)  # before the fit, not after minutes of sampling
+
     import bayescale
     from bayescale.diagnostics import SamplingWarning
     from bayescale.inference import enable_compilation_cache, use_host_devices
@@ -73,17 +92,11 @@ def _run(args: argparse.Namespace) -> int:
         except OSError:
             pass  # an unwritable cache directory only costs compile time
     if args.command in ("compare", "backtest"):
-        return _run_models(args, _load_data(args))
-    if args.command == "demo":
-        data = bayescale.load_dataset("chinchilla")
-    else:
-        data = _load_data(args)
-    if args.command == "predict":
-        return _run_predict(args, data)
+        return _run_models(args, data)
+    if points is not None:
+        return _run_predict(args, data, points)
     if args.command == "plan":
-        return _run_plan(args, data)
-    for path in (args.json, args.report, args.save):
-        _check_writable(path)  # before the fit, not after minutes of sampling
+        return _run_plan(args, data, plan_points)
     specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
     budgets = [float(b) for b in specs]
     with warnings.catch_warnings():
@@ -194,7 +207,8 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 
 def _read_data(args: argparse.Namespace) -> Any:
-    import bayescale
+    from bayescale.data import ScalingData
+    from bayescale.datasets import load_dataset
 
     extra = dict(args.extra_col or [])
     units = {
@@ -212,10 +226,10 @@ def _read_data(args: argparse.Namespace) -> Any:
             options["extra_cols"] = extra
         if args.group_col:
             options["group_col"] = args.group_col
-        return bayescale.load_dataset(dataset, **options)
+        return load_dataset(dataset, **options)
     if args.csv is None:
         raise InputError("give a CSV file of runs (or --dataset NAME)")
-    return bayescale.ScalingData.from_csv(
+    return ScalingData.from_csv(
         args.csv,
         n_col=args.n_col,
         d_col=args.d_col,
@@ -251,19 +265,22 @@ def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
     return points[:, 0], points[:, 1]
 
 
-def _run_predict(args: argparse.Namespace, data: Any) -> int:
-    """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
-    from bayescale.diagnostics import SamplingWarning
-    from bayescale.report import prediction_text, predictions
-
+def _check_predict(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``predict``'s own input, checked before the sampler loads: the points (N, D)."""
     if args.group_col:
         raise InputError(
             "predict does not take --group-col yet; fit a pooled model in Python and call "
             "FitResult.predict(N, D, kind='new_run', group=...)"
         )
-    N, D = _prediction_points(args)
-    for path in (args.json, args.save):
-        _check_writable(path)
+    return _prediction_points(args)
+
+
+def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -> int:
+    """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.report import prediction_text, predictions
+
+    N, D = points
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         result = _fit(args, data)
@@ -302,14 +319,8 @@ def _run_predict(args: argparse.Namespace, data: Any) -> int:
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
 
 
-def _run_plan(args: argparse.Namespace, data: Any) -> int:
-    """``plan``: fit, then the runs to train next under ``--spend`` (bayescale.planning)."""
-    import pandas as pd
-
-    from bayescale.diagnostics import SamplingWarning
-    from bayescale.planning import check_candidates, plan_text
-    from bayescale.report import _FAILED_BANNER, _diag_line
-
+def _check_plan(args: argparse.Namespace) -> Any:
+    """``plan``'s own options and ``--candidates`` file, checked before JAX loads."""
     if args.group_col:
         raise InputError(
             "plan does not take --group-col yet; fit a pooled model in Python and call "
@@ -317,14 +328,24 @@ def _run_plan(args: argparse.Namespace, data: Any) -> int:
         )
     if args.refit < 0:
         raise InputError(f"--refit must be >= 0, got {args.refit}")
-    candidates = None
-    if args.candidates:
-        from bayescale.data import read_points
+    if not args.candidates:
+        return None
+    import pandas as pd
 
-        N, D = read_points(args.candidates, n_col=args.n_col, d_col=args.d_col)
-        # exact values of the file's rows, labelled by line (the header is line 1)
-        candidates = check_candidates(pd.DataFrame({"N": N, "D": D}, index=range(2, len(N) + 2)))
-    _check_writable(args.json)
+    from bayescale.data import read_points
+
+    N, D = read_points(args.candidates, n_col=args.n_col, d_col=args.d_col)
+    # exact values of the file's rows, labelled by line (the header is line 1)
+    return pd.DataFrame({"N": N, "D": D}, index=range(2, len(N) + 2))
+
+
+def _run_plan(args: argparse.Namespace, data: Any, points: Any) -> int:
+    """``plan``: fit, then the runs to train next under ``--spend`` (bayescale.planning)."""
+    from bayescale.diagnostics import SamplingWarning
+    from bayescale.planning import check_candidates, plan_text
+    from bayescale.report import _FAILED_BANNER, _diag_line
+
+    candidates = None if points is None else check_candidates(points)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         result = _fit(args, data)
@@ -370,8 +391,6 @@ def _run_models(args: argparse.Namespace, data: Any) -> int:
         "target_accept": args.target_accept,
         "pooling": args.pooling,
     }
-    if args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
-        raise InputError("compare needs at least two models (--laws or --likelihoods)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", SamplingWarning)
         warnings.simplefilter("always", ModelCheckWarning)

@@ -1,13 +1,27 @@
 """The command line's arguments: options, their converters and checks, and the parser.
 
-Nothing here imports JAX or NumPyro, so ``--help`` and bad options are answered at once;
-:mod:`bayescale.cli` runs the commands.
+Nothing here imports JAX or NumPyro, so ``--help`` and bad options are answered at once:
+the choices come from :mod:`bayescale.choices` and the converters from
+:mod:`bayescale.units`, which import neither; :mod:`bayescale.cli` runs the commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, NoReturn
+
+from bayescale.choices import (
+    BUILTIN_LAWS,
+    CI_KINDS,
+    DEFAULT_DRIFT,
+    DEFAULT_LAW,
+    DEFAULT_LIKELIHOOD,
+    HOLDOUTS,
+    LIKELIHOODS,
+    LOSS_KINDS,
+    POOLINGS,
+)
 
 __all__ = [
     "EXIT_DIAGNOSTICS",
@@ -81,16 +95,9 @@ def _names(kind: str) -> Any:
         if not names:
             raise argparse.ArgumentTypeError(f"expected one or more {kind} names")
         if kind == "law":
-            from bayescale.laws import get_law
-
             for n in names:
-                try:
-                    get_law(n)
-                except ValueError as exc:
-                    raise argparse.ArgumentTypeError(str(exc)) from None
+                _check_law(n)
         else:
-            from bayescale.likelihoods import LIKELIHOODS
-
             bad = [n for n in names if n not in LIKELIHOODS]
             if bad:
                 raise argparse.ArgumentTypeError(
@@ -99,6 +106,27 @@ def _names(kind: str) -> Any:
         return names
 
     return parse
+
+
+def _check_law(name: str) -> None:
+    """A law name: built in, or registered by the caller before :func:`bayescale.cli.main`.
+
+    A law of one's own can only have been registered through :mod:`bayescale.laws`; if that
+    module is not loaded, the registry holds the built-in laws alone, so the name is checked
+    against :data:`~bayescale.choices.BUILTIN_LAWS` without importing JAX.
+    """
+    if name in BUILTIN_LAWS:
+        return
+    laws = sys.modules.get("bayescale.laws")
+    try:
+        if laws is not None:
+            laws.get_law(name)
+            return
+        raise ValueError(
+            f"unknown law {name!r}; choose one of {', '.join(BUILTIN_LAWS)} or define_law(...)"
+        )
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _extra_col(text: str) -> tuple[str, str]:
@@ -146,7 +174,7 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--loss-kind",
-        choices=("loss", "perplexity"),
+        choices=LOSS_KINDS,
         help="perplexity: fit the log of the loss column; loss: accept losses above 8 nats",
     )
     _add_law_data_options(p)
@@ -184,7 +212,7 @@ def _add_law_data_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--pooling",
-        choices=("partial", "shared", "none"),
+        choices=POOLINGS,
         default="partial",
         help="with --group-col: exponents partially pooled (default), shared or separate",
     )
@@ -199,7 +227,7 @@ def _add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--drift",
         type=_number(float, "a number", lambda v: 0 <= v < float("inf"), "a finite number >= 0"),
-        default=1.0,
+        default=DEFAULT_DRIFT,
         help="extrapolation uncertainty beyond the largest run, as a multiple of the "
         "calibrated default (1); 0 trusts the law's form at any budget",
     )
@@ -223,8 +251,6 @@ def _levels(text: str) -> list[float]:
 
 
 def _add_fit_options(p: argparse.ArgumentParser) -> None:
-    from bayescale.likelihoods import LIKELIHOODS
-
     p.add_argument(
         "--budget",
         type=_budget,
@@ -236,15 +262,15 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
     p.add_argument(
         "--ci-kind",
-        choices=("eti", "hdi"),
+        choices=CI_KINDS,
         default="eti",
         help="equal-tailed (default) or highest-density intervals",
     )
     p.add_argument(
         "--likelihood",
         choices=LIKELIHOODS,
-        default="student_t",
-        help="residual distribution on log loss (default student_t)",
+        default=DEFAULT_LIKELIHOOD,
+        help=f"residual distribution on log loss (default {DEFAULT_LIKELIHOOD})",
     )
     _add_sampler_options(p)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
@@ -266,8 +292,6 @@ def _point(text: str) -> tuple[float, float]:
 
 
 def _add_predict_options(p: argparse.ArgumentParser) -> None:
-    from bayescale.likelihoods import LIKELIHOODS
-
     p.add_argument(
         "--at",
         type=_point,
@@ -284,8 +308,8 @@ def _add_predict_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--likelihood",
         choices=LIKELIHOODS,
-        default="student_t",
-        help="residual distribution on log loss (default student_t)",
+        default=DEFAULT_LIKELIHOOD,
+        help=f"residual distribution on log loss (default {DEFAULT_LIKELIHOOD})",
     )
     _add_sampler_options(p)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
@@ -299,8 +323,7 @@ def _factor(text: str) -> float:
 
 
 def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
-    from bayescale.decisions import parse_plan
-    from bayescale.units import parse_cost, parse_count
+    from bayescale.units import parse_cost, parse_count, parse_plan
 
     p.add_argument(
         "--plan",
@@ -361,8 +384,6 @@ def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
 
 
 def _add_plan_options(p: argparse.ArgumentParser) -> None:
-    from bayescale.likelihoods import LIKELIHOODS
-
     p.add_argument(
         "--target-budget",
         type=_budget,
@@ -404,8 +425,8 @@ def _add_plan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--likelihood",
         choices=LIKELIHOODS,
-        default="gaussian",
-        help="residual distribution on log loss (default gaussian)",
+        default=DEFAULT_LIKELIHOOD,
+        help=f"residual distribution on log loss (default {DEFAULT_LIKELIHOOD})",
     )
     _add_sampler_options(p)
 
@@ -414,8 +435,8 @@ def _add_law_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--law",
         type=_names("law"),
-        default=["chinchilla"],
-        help="scaling law: chinchilla (default), kaplan, data_constrained",
+        default=[DEFAULT_LAW],
+        help=f"scaling law: {', '.join(BUILTIN_LAWS)} (default {DEFAULT_LAW})",
     )
 
 
@@ -449,27 +470,31 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--laws",
         type=_names("law"),
-        default=["chinchilla"],
-        help="comma-separated laws, e.g. chinchilla,kaplan (default chinchilla)",
+        default=[DEFAULT_LAW],
+        help=f"comma-separated laws, e.g. chinchilla,kaplan (default {DEFAULT_LAW})",
     )
     c.add_argument(
         "--likelihoods",
         type=_names("likelihood"),
-        default=["gaussian"],
-        help="comma-separated likelihoods, e.g. gaussian,student_t,huber (default gaussian)",
+        default=[DEFAULT_LIKELIHOOD],
+        help="comma-separated likelihoods, e.g. gaussian,student_t,huber "
+        f"(default {DEFAULT_LIKELIHOOD})",
     )
     _add_sampler_options(c)
     b = sub.add_parser(
         "backtest", help="fit the smaller runs, score predictions of the largest held-out runs"
     )
     _add_data_options(b)
-    b.add_argument("--laws", type=_names("law"), default=["chinchilla"], help="as for compare")
+    b.add_argument("--laws", type=_names("law"), default=[DEFAULT_LAW], help="as for compare")
     b.add_argument(
-        "--likelihoods", type=_names("likelihood"), default=["gaussian"], help="as for compare"
+        "--likelihoods",
+        type=_names("likelihood"),
+        default=[DEFAULT_LIKELIHOOD],
+        help="as for compare",
     )
     b.add_argument(
         "--holdout",
-        choices=("largest", "largest_N", "largest_D"),
+        choices=HOLDOUTS,
         default="largest",
         help="hold out the runs with the largest compute (default), N or D",
     )

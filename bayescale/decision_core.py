@@ -10,10 +10,8 @@ Plans are runs a team considers, written as ``"70B/1.4T"`` (N / D), ``"70B@5.76e
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +19,7 @@ import jax.numpy as jnp
 from bayescale._checks import positive_1d
 from bayescale.laws import Law
 from bayescale.optimum import Allocation, allocation_at, log_covariates, log_n_opt
-from bayescale.units import parse_budget, parse_count
+from bayescale.units import Plan, check_k, parse_plan
 
 __all__ = [
     "Plan",
@@ -127,17 +125,6 @@ def check_theta(law: Law, theta: Any) -> tuple[dict[str, Array], int]:
     return out, int(next(iter(shapes))[0])
 
 
-def check_k(k: Any) -> float:
-    """FLOPs per parameter per token, a finite number > 0."""
-    try:
-        v = float(k)
-    except (TypeError, ValueError):
-        raise ValueError(f"flops_per_param_token must be a number > 0, got {k!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"flops_per_param_token must be a number > 0, got {k!r}")
-    return v
-
-
 def decision_inputs(law: Any, theta: Any, covariates: Mapping[str, float] | None, k: Any) -> tuple:
     """Validated ``(law, theta, log-covariates, k)``; covariates are numbers."""
     law = check_law(law)
@@ -151,40 +138,7 @@ def expand_draws(theta: Theta, n: int) -> dict[str, Array]:
 
 
 # ------------------------------------------------------------------------------ plans
-class Plan(NamedTuple):
-    """A planned run: N parameters on D tokens at compute C = kND."""
-
-    N: float
-    D: float
-    C: float
-    label: str
-
-
-_PLAN_RE = re.compile(r"^\s*(?P<N>[^/@]+?)\s*(?:/\s*(?P<D>[^/@]+?)|@\s*(?P<C>.+?))\s*$")
-
-
-def parse_plan(text: str, flops_per_param_token: float = 6.0) -> Plan:
-    """Parse a plan: ``"70B/1.4T"`` (N / D) or ``"70B@5.76e23"`` (N at budget C).
-
-    C may be in any unit :func:`bayescale.units.parse_budget` reads.
-
-    Raises
-    ------
-    ValueError
-        Unreadable plan, with what was expected.
-    """
-    m = _PLAN_RE.match(text) if isinstance(text, str) else None
-    if m is None:
-        raise ValueError(
-            f"cannot read plan {text!r}; expected N/D such as 70B/1.4T or N@C such as 70B@5.76e23"
-        )
-    k = check_k(flops_per_param_token)
-    N = parse_count(m.group("N"), "plan N")
-    if m.group("D") is not None:
-        D = parse_count(m.group("D"), "plan D")
-        return Plan(N, D, k * N * D, text.strip())
-    C = parse_budget(m.group("C"))
-    return Plan(N, C / (k * N), C, text.strip())
+# Plan and parse_plan live in bayescale.units (no JAX), so --plan is checked at once
 
 
 def as_plans(plans: Any, flops_per_param_token: float = 6.0) -> list[Plan]:

@@ -20,6 +20,9 @@ import numpyro.distributions as dist
 from jax.scipy.special import gammaln, ndtri
 from numpyro.distributions import constraints
 
+# the names live in a module without JAX, for the command line's option checks
+from bayescale.choices import LIKELIHOODS
+
 __all__ = [
     "LIKELIHOODS",
     "HuberResidual",
@@ -35,9 +38,6 @@ __all__ = [
 ]
 
 Array = Any
-
-#: Likelihoods for log-loss residuals, by name.
-LIKELIHOODS = ("gaussian", "student_t", "huber")
 
 
 def check_likelihood(likelihood: str) -> str:

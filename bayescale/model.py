@@ -46,6 +46,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro import handlers
 
+from bayescale.choices import POOLINGS
 from bayescale.laws import Law
 from bayescale.likelihoods import residual_distribution
 
@@ -61,7 +62,6 @@ __all__ = [
     "start_values",
 ]
 
-POOLINGS = ("partial", "shared", "none")
 #: Runs at which a group's exponents are half centred, half non-centred (see law_model).
 CENTERING_RUNS = 60.0
 #: Start of the residual scale and Student-t degrees of freedom: a typical residual s.d. of

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale._checks import positive_1d
+from bayescale.choices import CI_KINDS
 from bayescale.data import ScalingData
 from bayescale.diagnostics import Diagnostics, compute_diagnostics
 from bayescale.law import ChinchillaParams
@@ -48,8 +49,6 @@ __all__ = [
 
 #: The Chinchilla law's parameters, in the paper's order.
 PARAMETERS = CHINCHILLA.params
-
-CI_KINDS = ("eti", "hdi")
 
 
 def check_ci(ci: float, ci_kind: str = "eti") -> tuple[float, str]:

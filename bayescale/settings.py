@@ -13,17 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from bayescale.choices import DEFAULT_DRIFT, DEFAULT_LAW, DEFAULT_LIKELIHOOD, LIKELIHOODS, POOLINGS
 from bayescale.inference import CHAIN_METHODS, NUTSSettings
-from bayescale.likelihoods import LIKELIHOODS
-from bayescale.model import POOLINGS
 
 __all__ = ["DEFAULT_BUDGETS", "DEFAULT_DRIFT", "PRECISIONS", "FitSettings"]
 
 #: Budgets (FLOPs) reported when none are given: 1e21…1e25 and Gopher/Chinchilla's 5.76e23.
 DEFAULT_BUDGETS = (1e21, 1e22, 1e23, 5.76e23, 1e24, 1e25)
 PRECISIONS = ("float64", "float32")
-#: Default :attr:`FitSettings.drift` (see ``benchmarks/EXTRAPOLATION.md`` for its calibration).
-DEFAULT_DRIFT = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,8 @@ class FitSettings:
         the fit's own largest runs predicted from its smaller ones.
     """
 
-    likelihood: str = "student_t"
+    # defaults from bayescale.choices, which the command line reads without JAX
+    likelihood: str = DEFAULT_LIKELIHOOD
     delta: float = 1e-3
     chains: int = 4
     warmup: int = 1000
@@ -79,7 +77,7 @@ class FitSettings:
     max_tree_depth: int = 10
     chain_method: str = "auto"
     precision: str = "float64"
-    law: str = "chinchilla"
+    law: str = DEFAULT_LAW
     pooling: str = "partial"
     drift: float = DEFAULT_DRIFT
     extrapolation_check: bool = True

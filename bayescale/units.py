@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "ACCELERATORS",
@@ -37,6 +37,8 @@ __all__ = [
     "Accelerator",
     "Budget",
     "CostModel",
+    "Plan",
+    "check_k",
     "format_count",
     "format_dollars",
     "format_flops",
@@ -45,6 +47,7 @@ __all__ = [
     "parse_budget_spec",
     "parse_cost",
     "parse_count",
+    "parse_plan",
     "parse_unit",
     "register_accelerator",
 ]
@@ -636,3 +639,53 @@ def parse_unit(unit: str | float | None, name: str = "unit") -> float:
             "(the unit the column was logged in, e.g. M for millions)"
         )
     return UNIT_SCALE[key]
+
+
+# ------------------------------------------------------------------------------ plans
+# here, not in bayescale.decision_core, because they import no JAX: the command line
+# checks --plan before it loads the sampler
+def check_k(k: Any) -> float:
+    """FLOPs per parameter per token, a finite number > 0."""
+    try:
+        v = float(k)
+    except (TypeError, ValueError):
+        raise ValueError(f"flops_per_param_token must be a number > 0, got {k!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"flops_per_param_token must be a number > 0, got {k!r}")
+    return v
+
+
+class Plan(NamedTuple):
+    """A planned run: N parameters on D tokens at compute C = kND."""
+
+    N: float
+    D: float
+    C: float
+    label: str
+
+
+_PLAN_RE = re.compile(r"^\s*(?P<N>[^/@]+?)\s*(?:/\s*(?P<D>[^/@]+?)|@\s*(?P<C>.+?))\s*$")
+
+
+def parse_plan(text: str, flops_per_param_token: float = 6.0) -> Plan:
+    """Parse a plan: ``"70B/1.4T"`` (N / D) or ``"70B@5.76e23"`` (N at budget C).
+
+    C may be in any unit :func:`bayescale.units.parse_budget` reads.
+
+    Raises
+    ------
+    ValueError
+        Unreadable plan, with what was expected.
+    """
+    m = _PLAN_RE.match(text) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(
+            f"cannot read plan {text!r}; expected N/D such as 70B/1.4T or N@C such as 70B@5.76e23"
+        )
+    k = check_k(flops_per_param_token)
+    N = parse_count(m.group("N"), "plan N")
+    if m.group("D") is not None:
+        D = parse_count(m.group("D"), "plan D")
+        return Plan(N, D, k * N * D, text.strip())
+    C = parse_budget(m.group("C"))
+    return Plan(N, C / (k * N), C, text.strip())

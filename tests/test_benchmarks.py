@@ -30,3 +30,46 @@ def test_quick_benchmarks_execute(tmp_path):
     assert max(r["max_rel_err"] for r in numbers["kernel"] if "max_rel_err" in r) < 1e-12
     # the classic fit in the benchmark lands on the Epoch optimum
     assert abs(numbers["classic"]["objective"] / 0.0010183 - 1) < 5e-3
+
+
+def test_nutpie_comparison_skips_without_pymc(tmp_path):
+    """``make test``'s venv has no pymc/nutpie: the comparison says so and exits 0."""
+    import importlib.util
+
+    if importlib.util.find_spec("pymc") and importlib.util.find_spec("nutpie"):
+        pytest.skip("pymc and nutpie are installed here: `make bench-nutpie` runs the real thing")
+    out = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/nutpie_compare.py", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped: cannot import" in proc.stderr and "make bench-nutpie" in proc.stderr
+    assert not out.exists()  # nothing measured, nothing written
+
+
+def test_nutpie_comparison_model_matches_bayescale_priors():
+    """The PyMC model's priors are bayescale's defaults (compared where both exist)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pymc") is None:
+        pytest.skip("pymc not installed (the `bench` extra)")
+    import math
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import numpy as np
+    from nutpie_compare import pymc_model
+
+    import bayescale
+
+    model = pymc_model(np.zeros(3), np.zeros(3), np.zeros(3))
+    for name, prior in bayescale.default_priors().items():
+        rv = model[name]
+        if name == "sigma":
+            assert math.isclose(float(rv.owner.inputs[-1].eval()), float(prior.scale))
+        else:
+            mu, sigma = (float(x.eval()) for x in rv.owner.inputs[-2:])
+            assert math.isclose(mu, float(prior.loc)) and math.isclose(sigma, float(prior.scale))

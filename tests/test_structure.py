@@ -9,9 +9,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bayescale"
 
-#: data → laws (kernels, priors, optima) → model → sampler → posterior → decisions →
-#: checks, I/O, reports, plots → the facade → CLI.
+#: names (no imports) → data → laws (kernels, priors, optima) → model → sampler → posterior →
+#: decisions → checks, I/O, reports, plots → the facade → CLI.
 ORDER = (
+    "choices",
     "units",
     "_checks",
     "data",
