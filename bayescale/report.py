@@ -540,7 +540,7 @@ def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) 
     Returns
     -------
     dict
-        ``{"ci", "data_C_max", "predictions": [{"N", "D", "C", "loss", "law_loss",
+        ``{"ci", "data_C_max", "drift", "predictions": [{"N", "D", "C", "loss", "law_loss",
         "extrapolation"}]}``: ``loss`` (median, lo, hi) is a new run's loss, the law plus
         the fitted run-to-run noise; ``law_loss`` the law's mean loss alone (narrower);
         ``extrapolation`` is C over the largest fitted run's C (above 1: beyond the data).
@@ -567,7 +567,8 @@ def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) 
                 "extrapolation": C / c_max,
             }
         )
-    return {"ci": ci, "data_C_max": c_max, "predictions": rows}
+    drift = float(result.settings.drift)
+    return {"ci": ci, "data_C_max": c_max, "drift": drift, "predictions": rows}
 
 
 def prediction_text(d: dict[str, Any]) -> str:
@@ -587,11 +588,17 @@ def prediction_text(d: dict[str, Any]) -> str:
     lines = [render([Table(header, rows)], "text")]
     lines.append(
         "new run's loss: where one training run at that size would land (the law plus the "
-        "fitted run-to-run noise); law's mean loss: the fitted law alone."
+        "fitted run-to-run noise); law's mean loss: the fitted law with its uncertainty."
     )
     if any(p["extrapolation"] > 1 for p in d["predictions"]):
+        trust = (
+            "the intervals include the law's drift beyond the data (drift="
+            f"{d['drift']:g}, calibrated on public sweeps)"
+            if d.get("drift", 0) > 0
+            else "drift=0: the intervals assume the law's form keeps holding"
+        )
         lines.append(
             f"C / largest run above 1× extrapolates beyond the fitted runs (largest "
-            f"{fmt(d['data_C_max'])} FLOPs); the intervals assume the law keeps holding."
+            f"{fmt(d['data_C_max'])} FLOPs); {trust}."
         )
     return "\n".join(lines)
