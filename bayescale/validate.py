@@ -588,6 +588,7 @@ def calibration(
     n_ranks: int = 99,
     seed: int = 0,
     progress: bool | None = None,
+    drift_truth: bool | None = None,
     **settings: Any,
 ) -> CalibrationResult:
     """Simulation-based calibration of a fitting method on a realistic design.
@@ -623,6 +624,13 @@ def calibration(
         Seeds the truths, the noise and each fit (fit i uses ``seed + i``).
     progress : bool, optional
         Progress bar over data sets; default: only in interactive use.
+    drift_truth : bool, optional
+        Whether the truths carry the model's drift beyond the data, drawn from its prior
+        (``drift`` setting × :data:`bayescale.laws.extrapolation.SCALES`). Default: yes when
+        the truths come from the fit's priors (``generator="prior"`` or ``priors`` given:
+        SBC of the full model), no for a design distribution fitted with the default
+        priors (the law alone: N_opt, D_opt and loss beyond the data then cover more than
+        nominal, as far as the data cannot rule the drift out).
     **settings
         Fit settings for the default method (chains, warmup, draws, target_accept...).
 
@@ -656,10 +664,13 @@ def calibration(
     with_sigma = None
     names: list[str] = []
     edge = float(np.max(np.log(N) + np.log(D)))
-    # the truth's drift beyond the data: from the model's prior when the truths are (SBC of
-    # the full model), none when a design distribution stands for the law alone
-    drift_sd = cfg.drift if isinstance(generator, str) else 0.0
-    drift_truth = {
+    # the truth's drift beyond the data: from the model's prior when the truths come from
+    # the fit's priors (SBC of the full model), none when a design distribution stands for
+    # the law alone
+    if drift_truth is None:
+        drift_truth = isinstance(generator, str) or priors is not None
+    drift_sd = cfg.drift if drift_truth else 0.0
+    drift_draws_truth = {
         p: drift_sd * SCALES[p] * np.random.default_rng([seed, j]).standard_normal(n_sims)
         for j, p in enumerate(DRIFT_PARAMS)
     }
@@ -684,7 +695,7 @@ def calibration(
         draws = _quantities(out.draws, budgets, k, with_sigma, edge)  # (S, Q)
         truth_draw = {**{p: true_params[p][i] for p in PARAMETERS}, "sigma": truths["sigma"][i]}
         if all(p in out.draws for p in DRIFT_PARAMS):  # a method without drift: law alone
-            truth_draw.update({p: v[i] for p, v in drift_truth.items()})
+            truth_draw.update({p: v[i] for p, v in drift_draws_truth.items()})
         truth = _quantities(
             {p: np.asarray([v]) for p, v in truth_draw.items()}, budgets, k, with_sigma, edge
         )[0]
