@@ -744,14 +744,14 @@ def bench_cache(warmup: int, draws: int, chains: int, no_cache: bool = True) -> 
 
 # ----------------------------------------------------------------------------- main
 def _kept_sections(path: str) -> str:
-    """Sections other tools own (``make calibrate``'s, ``versions.py``'s), carried over."""
+    """Sections other tools own (calibration, versions, Student-t steps): carried over."""
     try:
         with open(path, encoding="utf-8") as fh:
             old = fh.read()
     except OSError:
         return ""
     kept = ""
-    for name in ("calibration", "versions"):
+    for name in ("calibration", "versions", "studentt"):
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if start in old and end in old:
             kept += "\n" + old[old.index(start) : old.index(end) + len(end)] + "\n"
