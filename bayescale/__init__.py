@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 #: The public names, by the module that defines them.
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "backtest": ("BacktestResult",),
+    "calibration_result": ("CalibrationResult",),
     "checking": (
         "ModelCheckWarning",
         "PPCResult",
@@ -63,7 +64,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "parse_cost",
         "register_accelerator",
     ),
-    "validate": ("CalibrationResult", "MethodOutput", "calibration"),
+    "validate": ("MethodOutput", "calibration"),
 }
 _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
 

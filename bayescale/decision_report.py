@@ -5,7 +5,8 @@ self-contained HTML page (figures, drawn by :func:`bayescale.plotting.report_fig
 embedded as base64 PNG) are one list of blocks built from that dict and rendered by
 :func:`bayescale.report.render`, as is the JSON, so the three files always agree. Every
 number in the HTML tables carries its JSON path (``data-path``) and format
-(``data-fmt``), which the tests use to check the agreement.
+(``data-fmt``), which the tests use to check the agreement. The sentences (headline,
+summary, assumptions) are written from the same dict by :mod:`bayescale.decision_text`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bayescale import plotting
+from bayescale.decision_text import assumptions, budget_label, headline, summary
 from bayescale.decisions import as_plans
 from bayescale.io import atomic_write, versions
 from bayescale.planning import RunPlan
@@ -30,19 +32,15 @@ from bayescale.report import (
     Piece,
     Section,
     Table,
-    fmt,
     format_value,
     json_float,
     jsonable,
-    law_formula,
     render,
 )
 from bayescale.units import (
-    FLOPS_PER_PF_DAY,
     Budget,
     CostModel,
     format_count,
-    format_dollars,
     parse_budget_spec,
     parse_cost,
     parse_count,
@@ -177,9 +175,9 @@ def build_report(
         "data_N_max": float(np.max(result.data.N)),
         "data_D_max": float(np.max(result.data.D)),
     }
-    d["assumptions"] = _assumptions(result, d, specs, cost_model)
-    d["summary"] = _summary(d)
-    d["headline"] = _headline(d)
+    d["assumptions"] = assumptions(d, specs, cost_model)
+    d["summary"] = summary(d)
+    d["headline"] = headline(d)
     return jsonable(d)
 
 
@@ -208,284 +206,6 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
         ],
     )
     return out
-
-
-def _assumptions(
-    result: Any, d: dict[str, Any], specs: list[Budget], cost: CostModel | None
-) -> list[str]:
-    fit = d["fit"]
-    s = fit["settings"]
-    pct = f"{100 * d['ci']:g}%"
-    kind = "equal-tailed" if d["ci_kind"] == "eti" else "highest-density"
-    law = fit.get("law", "chinchilla")
-    out = [
-        f"Training compute C = {d['flops_per_param_token']:g}·N·D FLOPs (N parameters, D "
-        "training tokens; about 6 for dense transformers, forward plus backward pass).",
-        f"Loss law {law_formula(law)}"
-        + (" (Hoffmann et al. 2022)" if law == "chinchilla" else f" ({law} law)")
-        + f", fitted to the log of the final loss of {fit['n_runs']} runs from "
-        f"{fit['data']['source']}.",
-        f"Likelihood: {fit['likelihood']} on log-loss residuals. Posterior by NUTS: "
-        f"{s['chains']} chains × {s['draws']} draws after {s['warmup']} warmup, seed "
-        f"{s['seed']}.",
-        "Priors: " + "; ".join(f"{k} ~ {v}" for k, v in fit["priors"].items()) + ".",
-        f"Intervals are {pct} {kind} credible intervals over the posterior draws.",
-        "The Bayes-optimal N minimises the posterior expected loss at each budget; the "
-        "plug-in N is the closed-form optimum of the posterior-median parameters.",
-        "Regret compares a plan with each posterior draw's own optimum at the plan's budget; "
-        "wasted compute is the share of that budget the optimal allocation would not need "
-        "to reach the plan's loss.",
-        "Compute for a target loss: draws on which the target is at or below the irreducible "
-        "loss E cannot reach it with any compute and count as infinite compute.",
-        "A data cap limits training tokens D; repeated epochs are not modelled (the law "
-        "assumes every token is fresh).",
-        f"Extrapolation: the largest fitted run used {fmt(d['extrapolation']['data_C_max'])} "
-        "FLOPs; "
-        + (
-            f"beyond it the law's effective N and D may drift (drift={s['drift']:g}: level "
-            "and tilt growing as the square root of the log-compute distance, scales "
-            "calibrated on public isoFLOP sweeps, leave one sweep out), which widens every "
-            "interval and decision there; a change of law beyond that is not modelled."
-            if s.get("drift", 0) > 0
-            else "drift=0: predictions beyond that assume the law's form keeps holding."
-        ),
-    ]
-    out += [f"Budget {b.text!r}: {b.statement}." for b in specs if b.text != repr(b.flops)]
-    if cost is not None:
-        out.append(f"Cost model: {cost.describe()}.")
-    return out
-
-
-def _interval(x: float | None, lo: float | None, hi: float | None, kind: str = "num") -> str:
-    return f"{format_value(x, kind)} [{format_value(lo, kind)}, {format_value(hi, kind)}]"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _money_text(m: dict[str, Any] | None) -> str:
-    if not m or m.get("accelerator_hours") is None:
-        return ""
-    text = f"{m['accelerator_hours']:,.0f} accelerator-hours"
-    if m.get("dollars") is not None:
-        text += f", {format_dollars(m['dollars'])}"
-    return text
-
-
-def _summary(d: dict[str, Any]) -> list[str]:
-    """Plain-language sentences a team lead can act on."""
-    pct = f"{100 * d['ci']:g}%"
-    out = []
-    rows = d["bayes_optimal"]
-    shown = sorted(rows, key=lambda r: r["budget"])[-3:]
-    by_budget = {b["flops"]: b for b in d["budgets"]}
-    for r in shown:
-        b = by_budget.get(r["budget"], {})
-        bits = []
-        if b.get("text") and not _is_number(b["text"]):
-            bits.append(b["text"])
-        if "pf" not in b.get("text", "").lower():
-            bits.append(f"{r['budget'] / FLOPS_PER_PF_DAY:,.0f} PF-days")
-        if extra := _money_text(b):
-            bits.append(extra)
-        out.append(
-            f"At {fmt(r['budget'])} FLOPs ({'; '.join(bits)}) train "
-            f"{format_count(r['N_bayes'])} parameters on {format_count(r['D_bayes'])} tokens "
-            f"({fmt(r['tokens_per_param_bayes'])} "
-            "tokens per parameter): the size that minimises the expected loss, predicted "
-            f"{fmt(r['expected_loss_bayes'])}. The compute-optimal size itself is uncertain: "
-            f"{_interval(r['N_opt'], r['N_opt_lo'], r['N_opt_hi'], 'count')} parameters ({pct} "
-            "interval)."
-        )
-    worst = max(rows, key=lambda r: r["excess_loss_plugin"] or 0.0)
-    shift = max(abs(r["plugin_vs_bayes"] - 1.0) for r in rows)
-    out.append(
-        "Choosing from the posterior-median parameters instead (plug-in) changes N by at "
-        f"most {format_value(shift, 'pct')} and costs at most "
-        f"{fmt(worst['excess_loss_plugin'])} in expected "
-        f"loss (at {fmt(worst['budget'])} FLOPs); knowing the law exactly would lower the "
-        f"expected loss there by {fmt(worst['evpi'])} (the value of better small-scale runs)."
-    )
-    for p in d["plans"]:
-        probs = ", ".join(
-            f"P(regret < {e['eps']:g}) = {format_value(e['p'], 'prob')}"
-            for e in p["p_regret_below"]
-        )
-        wasted = _money_text(p["wasted"])
-        keep = None if p["waste"] is None else 1.0 - p["waste"]
-        out.append(
-            f"Your plan {p['label']} ({format_count(p['N'])} parameters on "
-            f"{format_count(p['D'])} tokens, {fmt(p['C'])} FLOPs) is expected to end "
-            f"{fmt(p['regret_mean'])} above the lowest loss reachable with that compute "
-            f"(regret {_interval(p['regret'], p['regret_lo'], p['regret_hi'])}; {probs}). "
-            f"That gap is worth {_interval(p['waste'], p['waste_lo'], p['waste_hi'], 'pct')} "
-            f"of its compute: the optimal allocation would reach the same loss with "
-            f"{format_value(keep, 'pct')} of the budget ({fmt(p['wasted_flops'])} FLOPs "
-            "wasted at the median" + (f", {wasted}" if wasted else "") + "). Its N is within "
-            f"×{p['within']:g} of the optimal N "
-            f"({_interval(p['N_opt'], p['N_opt_lo'], p['N_opt_hi'], 'count')}) with probability "
-            f"{format_value(p['p_within'], 'prob')}."
-        )
-    for t in d["targets"]:
-        p = t["p_reachable"]
-        if p == 0:
-            out.append(
-                f"Loss {fmt(t['target'])} is unreachable on every posterior draw: it is at or "
-                f"below the irreducible loss E (median {fmt(t['floor'])}), so no amount of "
-                "compute reaches it under this law."
-            )
-            continue
-        need = f"needs {_interval(t['C'], t['C_lo'], t['C_hi'])} FLOPs"
-        sentence = (
-            f"Reaching loss {fmt(t['target'])} {need} (N {format_count(t['N'])}, D "
-            f"{format_count(t['D'])} at the median)"
-        )
-        if p < 1:
-            sentence += (
-                f"; but it is unreachable on {format_value(1 - p, 'prob')} of posterior draws, "
-                f"where it lies at or below the irreducible loss E (median {fmt(t['floor'])}) "
-                "and no amount of compute reaches it"
-            )
-            if t["C_hi"] is None:
-                sentence += " — hence the unbounded upper end"
-        out.append(sentence + ".")
-    cap = d["data_cap"]
-    if cap is not None:
-        b = cap["C_bind"]
-        last = max(cap["rows"], key=lambda r: r["budget"])
-        out.append(
-            f"With at most {format_count(cap['D_max'])} training tokens the cap binds above "
-            f"{_interval(b['median'], b['lo'], b['hi'])} FLOPs. At {fmt(last['budget'])} "
-            f"FLOPs it binds with probability {format_value(last['p_binds'], 'prob')}: train "
-            f"{format_count(last['N_bayes'])} parameters on {format_count(last['D_bayes'])} "
-            "tokens, at a loss "
-            f"cost of {_interval(last['loss_penalty'], last['loss_penalty_lo'], last['loss_penalty_hi'])} "  # noqa: E501
-            "against unlimited data."
-        )
-    if (plan := d["plan"]) is not None:
-        out.append(_plan_sentence(plan, pct))
-    far = max(r["budget"] for r in rows) / d["extrapolation"]["data_C_max"]
-    if far > 1:
-        out.append(
-            f"The largest budget is {far:,.0f}× the largest fitted run "
-            f"({fmt(d['extrapolation']['data_C_max'])} FLOPs): these numbers extrapolate the "
-            "law; "
-            + (
-                "the intervals include its drift beyond the data (calibrated on public sweeps)."
-                if d["fit"]["settings"].get("drift", 0) > 0
-                else "with drift=0 the intervals cover parameter uncertainty only, not a "
-                "change of law."
-            )
-        )
-    g = d["fit"]["diagnostics"]
-    if g["ok"]:
-        out.append(
-            f"Sampling diagnostics passed (max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
-            f"{g['ess_bulk_min']:,.0f}, {g['divergences']} divergences)."
-        )
-    else:
-        out.append(
-            "WARNING: sampling diagnostics failed — treat every number here as provisional: "
-            + " ".join(g["problems"])
-        )
-    return out
-
-
-def _plan_sentence(plan: dict[str, Any], pct: str) -> str:
-    kind = "count" if plan["criterion"] == "n_opt" else "num"
-    now, after = plan["current"], plan["expected_after"]
-    text = (
-        f"What to train next: {len(plan['runs'])} run(s) costing {fmt(plan['spent'])} of the "
-        f"{fmt(plan['spend'])} FLOPs spend are expected to narrow the {plan['quantity']} at "
-        f"{fmt(plan['target_budget'])} FLOPs from "
-        f"{_interval(now['median'], now['lo'], now['hi'], kind)} to "
-        f"{_interval(after['median'], after['lo'], after['hi'], kind)} ({pct}), and to cut "
-        f"the expected regret of the Bayes choice there by {fmt(plan['regret_reduction'])} "
-        "in loss."
-    )
-    if plan["degenerate"]:
-        text += (
-            f" Caution: the promise rests on few reweighted draws (median effective sample "
-            f"size {plan['ess_median']:.0f})"
-            + (", re-estimated by refits." if plan["method"] == "refit" else ".")
-        )
-    return text
-
-
-def _budget_label(d: dict[str, Any], i: int) -> str:
-    """The budget as the user wrote it, when that was not a bare number of FLOPs."""
-    text = d["budgets"][i].get("text") or ""
-    return "" if not text or _is_number(text) else text
-
-
-def _headline(d: dict[str, Any]) -> dict[str, Any]:
-    """The answer first: what to train at each budget, the plans' risk, whether checks passed."""
-    pct = f"{100 * d['ci']:g}%"
-    recs = []
-    for i, r in enumerate(d["bayes_optimal"]):
-        label = _budget_label(d, i)
-        at = f"{fmt(r['budget'])} FLOPs" + (f" ({label})" if label else "")
-        recs.append(
-            f"At {at}: train {format_count(r['N_bayes'])} parameters on "
-            f"{format_count(r['D_bayes'])} tokens (compute-optimal N "
-            f"{_interval(r['N_opt'], r['N_opt_lo'], r['N_opt_hi'], 'count')}, D "
-            f"{_interval(r['D_opt'], r['D_opt_lo'], r['D_opt_hi'], 'count')}, {pct}); "
-            f"expected loss {fmt(r['expected_loss_bayes'])}."
-        )
-    risk = []
-    for p in d["plans"]:
-        risk.append(
-            f"The planned run {p['label']} ({format_count(p['N'])} parameters on "
-            f"{format_count(p['D'])} tokens) is expected to end {fmt(p['regret_mean'])} above "
-            f"the best loss its compute allows (regret "
-            f"{_interval(p['regret'], p['regret_lo'], p['regret_hi'])}, {pct}), wasting "
-            f"{format_value(p['waste'], 'pct')} of its compute at the median; its N is within "
-            f"×{p['within']:g} of the optimum with probability "
-            f"{format_value(p['p_within'], 'prob')}."
-        )
-    if not risk:
-        risk.append("No planned run was given: pass plans= (--plan 70B/1.4T) to see its risk.")
-    g = d["fit"]["diagnostics"]
-    if g["ok"]:
-        checks = (
-            f"The fit's checks passed: sampling (max R-hat {g['r_hat_max']:.3f}, min bulk ESS "
-            f"{g['ess_bulk_min']:,.0f}, {g['divergences']} divergences), design and "
-            "identification."
-        )
-    else:
-        more = len(g["problems"]) - 1
-        checks = (
-            "The fit FAILED its checks; treat every number as provisional: "
-            + (g["problems"][0].rstrip(".") if g["problems"] else "see Fit diagnostics")
-            + (f" (and {more} more problems under Fit diagnostics)." if more > 0 else ".")
-        )
-    return {"recommendations": recs, "risk": risk, "checks": checks, "ok": bool(g["ok"])}
-
-
-def _headline_table(d: dict[str, Any]) -> Table:
-    pct = f"{100 * d['ci']:g}%"
-    b = "bayes_optimal.{i}."
-    table = _table(
-        d,
-        "bayes_optimal",
-        [
-            ("budget (FLOPs)", b + "budget", "num"),
-            ("train N", b + "N_bayes", "count"),
-            ("on D tokens", b + "D_bayes", "count"),
-            (f"N_opt, {pct}", b + "N_opt", "count±"),
-            (f"D_opt, {pct}", b + "D_opt", "count±"),
-            ("expected loss", b + "expected_loss_bayes", "num"),
-        ],
-    )
-    for i, row in enumerate(table.rows):  # the budget as the user wrote it
-        if label := _budget_label(d, i):
-            row[0] = [*row[0], _t(f" ({label})")]
-    return table
 
 
 # ------------------------------------------------------------------------------ tables
@@ -537,6 +257,27 @@ def _table(d: dict[str, Any], rows: str, columns: list[Column]) -> Table:
     n = len(_get(d, rows))
     cells = [[_cell(d, path.format(i=i), kind) for _, path, kind in columns] for i in range(n)]
     return Table([header for header, _, _ in columns], cells)
+
+
+def _headline_table(d: dict[str, Any]) -> Table:
+    pct = f"{100 * d['ci']:g}%"
+    b = "bayes_optimal.{i}."
+    table = _table(
+        d,
+        "bayes_optimal",
+        [
+            ("budget (FLOPs)", b + "budget", "num"),
+            ("train N", b + "N_bayes", "count"),
+            ("on D tokens", b + "D_bayes", "count"),
+            (f"N_opt, {pct}", b + "N_opt", "count±"),
+            (f"D_opt, {pct}", b + "D_opt", "count±"),
+            ("expected loss", b + "expected_loss_bayes", "num"),
+        ],
+    )
+    for i, row in enumerate(table.rows):  # the budget as the user wrote it
+        if label := budget_label(d, i):
+            row[0] = [*row[0], _t(f" ({label})")]
+    return table
 
 
 def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
@@ -636,6 +377,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
         )
     if d["plan"] is not None:
         r, pl = "plan.runs.{i}.", d["plan"]
+        kind = "count" if pl["criterion"] == "n_opt" else "num"
         columns = [
             ("N", r + "N", "count"),
             ("D", r + "D", "count"),
@@ -647,11 +389,9 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
             _t(f"The {pl['quantity']} at "),
             _c(d, "plan.target_budget"),
             _t(f" FLOPs, {pct}: now "),
-            *_ci(d, "plan.current.median", "count" if pl["criterion"] == "n_opt" else "num"),
+            *_ci(d, "plan.current.median", kind),
             _t("; expected after these runs "),
-            *_ci(
-                d, "plan.expected_after.median", "count" if pl["criterion"] == "n_opt" else "num"
-            ),
+            *_ci(d, "plan.expected_after.median", kind),
             _t(
                 f". Runs in the order chosen (greedy, each scored given the ones before it, "
                 f"criterion {pl['criterion']}); the score is the reduction of the expected "

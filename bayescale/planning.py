@@ -46,13 +46,15 @@ Everything broadcasts over draws × candidates × scenarios in JIT-compiled JAX 
 in blocks by :func:`jax.lax.map`); the only Python loop is over the greedy steps. The law
 enters only through ``law.log_loss`` and the one optimum solver, so any law or wrapper law
 (extra parameters in ``theta``) is planned for the same way.
+
+The candidate grid and its checks, the :class:`~bayescale.planning_tables.RunPlan` record and
+its text are in :mod:`bayescale.planning_tables`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -67,8 +69,10 @@ from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law
 from bayescale.decisions import bayes_optimal
 from bayescale.likelihoods import check_likelihood, residual_distribution, run_loglik
 from bayescale.many import fit_many
+from bayescale.planning_tables import QUANTITY as QUANTITY
+from bayescale.planning_tables import RunPlan, check_candidates, default_candidates, plan_text
 from bayescale.posterior import check_ci
-from bayescale.units import Budget, format_count, format_flops, parse_budget_spec
+from bayescale.units import Budget, format_flops, parse_budget_spec
 
 __all__ = [
     "CRITERIA",
@@ -86,8 +90,6 @@ Array = Any
 
 #: Criteria: what the plan shrinks at the target budget.
 CRITERIA = ("n_opt", "loss", "regret")
-#: Quantity whose interval is reported, per criterion.
-QUANTITY = {"n_opt": "N_opt", "loss": "optimal loss", "regret": "regret of the Bayes choice"}
 #: Median effective sample size per scenario below which a plan is flagged degenerate.
 ESS_MIN = 100.0
 #: Greedy steps when ``max_runs`` is None.
@@ -99,73 +101,6 @@ N_EVAL = 256
 BLOCK = 16
 #: Log-N grid points of the regret criterion.
 REGRET_GRID = 64
-
-
-# ------------------------------------------------------------------------------ candidates
-def default_candidates(
-    N_runs: Any, n_sizes: int = 24, n_ratios: int = 16, ratio: tuple[float, float] = (1.0, 400.0)
-) -> pd.DataFrame:
-    """The default candidate grid: N from the smallest run to 10× the largest, D/N 1–400.
-
-    Both log-spaced (``n_sizes`` × ``n_ratios`` runs). Returns a DataFrame with N and D.
-    """
-    N_runs = positive_1d(N_runs, "N of the fitted runs", "parameters")
-    sizes = np.geomspace(float(N_runs.min()), 10.0 * float(N_runs.max()), n_sizes)
-    ratios = np.geomspace(ratio[0], ratio[1], n_ratios)
-    N = np.repeat(sizes, n_ratios)
-    return pd.DataFrame({"N": N, "D": N * np.tile(ratios, n_sizes)})
-
-
-def check_candidates(candidates: Any, n_col: str = "N", d_col: str = "D") -> pd.DataFrame:
-    """Candidate runs as a DataFrame with float columns N and D (its index kept as labels).
-
-    Parameters
-    ----------
-    candidates : DataFrame, mapping or (N, D) pair of arrays
-        Runs the user can train; a DataFrame needs columns ``n_col`` and ``d_col``.
-    n_col, d_col : str
-        Column names of N (parameters) and D (tokens).
-
-    Raises
-    ------
-    ValueError
-        A missing column, no rows, or values that are not finite numbers > 0 (naming the
-        column and the rows).
-    """
-    if isinstance(candidates, pd.DataFrame):
-        frame = candidates
-    elif isinstance(candidates, Mapping):
-        frame = pd.DataFrame({k: np.atleast_1d(v) for k, v in candidates.items()})
-    elif isinstance(candidates, tuple | list) and len(candidates) == 2:
-        frame = pd.DataFrame(
-            {n_col: np.atleast_1d(candidates[0]), d_col: np.atleast_1d(candidates[1])}
-        )
-    else:
-        raise ValueError(
-            "candidates must be a DataFrame with columns "
-            f"{n_col!r} and {d_col!r}, a mapping of them, or a pair of arrays (N, D); "
-            f"got {type(candidates).__name__}"
-        )
-    out = {}
-    for col, what in ((n_col, "parameters"), (d_col, "tokens")):
-        if col not in frame.columns:
-            have = ", ".join(repr(str(c)) for c in frame.columns) or "none"
-            raise ValueError(
-                f"candidates have no column {col!r} ({what}); columns present: {have}; "
-                f"expected columns {n_col!r} and {d_col!r}"
-            )
-        v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(v) | (v <= 0)
-        if bad.any():
-            rows = ", ".join(str(r) for r in list(frame.index[bad])[:8])
-            raise ValueError(
-                f"candidate column {col!r} must hold finite {what} > 0; rows {rows} do not "
-                f"({', '.join(str(x) for x in list(frame[col][bad])[:3])})"
-            )
-        out[col] = v
-    if not len(frame):
-        raise ValueError("candidates have no rows; give at least one (N, D) run to train")
-    return pd.DataFrame({"N": out[n_col], "D": out[d_col]}, index=frame.index)
 
 
 # ------------------------------------------------------------------------------ the core
@@ -286,91 +221,6 @@ def _condition(logw, mu_k, y_k, sigma, nu, likelihood: str, delta: float) -> Arr
 
 
 # ------------------------------------------------------------------------------ the plan
-@dataclass(frozen=True, eq=False)
-class RunPlan:
-    """Which runs to train next, and what they are expected to buy at the target budget.
-
-    Attributes
-    ----------
-    runs : pandas.DataFrame
-        The chosen runs in the order chosen: N, D, C (FLOPs), ``share`` (of ``spend``),
-        ``score`` (the reduction of the expected criterion it added, in the criterion's
-        units: sd of log N_opt, sd of the loss, or expected regret in loss), ``candidate``
-        (the candidate's index label).
-    criterion : str
-        ``"n_opt"``, ``"loss"`` or ``"regret"``.
-    target_budget, spend : float
-        FLOPs.
-    current, expected_after : dict
-        ``{"median", "lo", "hi"}`` of the criterion's quantity (N_opt in parameters, the
-        optimal loss, or the regret of the Bayes choice) now and, averaged over simulated
-        outcomes of the chosen runs, after them (``ci`` interval).
-    criterion_current, criterion_after : float
-        The criterion's value now and expected after the runs.
-    regret_current, regret_after, regret_reduction : float
-        Expected regret of the Bayes-optimal choice at the target (loss), now, after, and
-        the difference (the expected value of the runs' information for that decision).
-    ess_median, ess_min : float
-        Effective sample size of the reweighted draws over the evaluation scenarios.
-    degenerate : bool
-        ``ess_median < ESS_MIN``: the reweighting rests on few draws; refit to check.
-    method : str
-        ``"reweighting"`` or ``"refit"`` (``expected_after`` from refits).
-    candidates : pandas.DataFrame
-        Every candidate: N, D, C, ``affordable``, ``score`` (its reduction alone, first step).
-    spend_statement : str
-        How ``spend`` was converted to FLOPs.
-    """
-
-    runs: pd.DataFrame
-    criterion: str
-    target_budget: float
-    spend: float
-    ci: float
-    current: dict[str, float]
-    expected_after: dict[str, float]
-    criterion_current: float
-    criterion_after: float
-    regret_current: float
-    regret_after: float
-    regret_reduction: float
-    ess_median: float
-    ess_min: float
-    degenerate: bool
-    candidates: pd.DataFrame
-    n_draws: int
-    n_scenarios: int
-    greedy: str
-    method: str = "reweighting"
-    spend_statement: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def quantity(self) -> str:
-        """What ``current`` and ``expected_after`` are intervals of."""
-        return QUANTITY[self.criterion]
-
-    @property
-    def spent(self) -> float:
-        """FLOPs of the chosen runs (never more than ``spend``)."""
-        return float(self.runs["C"].sum())
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan as JSON-ready types: the keys of ``bayescale plan --json``."""
-        return {
-            "target_budget": float(self.target_budget),
-            "spend": float(self.spend),
-            "criterion": self.criterion,
-            "runs": [
-                {"N": float(r.N), "D": float(r.D), "C": float(r.C), "score": float(r.score)}
-                for r in self.runs.itertuples()
-            ],
-            "current": {k: float(v) for k, v in self.current.items()},
-            "expected_after": {k: float(v) for k, v in self.expected_after.items()},
-            "regret_reduction": float(self.regret_reduction),
-        }
-
-
 def _budget(value: Any, name: str) -> Budget:
     if isinstance(value, Budget):
         return value
@@ -378,6 +228,16 @@ def _budget(value: Any, name: str) -> Budget:
         return parse_budget_spec(value)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+
+
+def _probs(ci: float) -> tuple[float, float, float]:
+    """Probabilities of the lower bound, median and upper bound of a central ``ci`` interval."""
+    return ((1.0 - ci) / 2.0, 0.5, (1.0 + ci) / 2.0)
+
+
+def _bounds(lo: float, med: float, hi: float) -> dict[str, float]:
+    """An interval as ``{"median", "lo", "hi"}`` of floats."""
+    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
 
 
 def _weighted_quantiles(q_sorted: Array, w_sorted: Array, probs: tuple[float, ...]) -> Array:
@@ -392,7 +252,7 @@ def _interval_after(
     criterion: str, quantity: np.ndarray, w: np.ndarray, ci: float
 ) -> dict[str, float]:
     """Scenario-averaged weighted interval; ``quantity`` (S,) or, for regret, (M, S)."""
-    probs = ((1.0 - ci) / 2.0, 0.5, (1.0 + ci) / 2.0)
+    probs = _probs(ci)
     if quantity.ndim == 1:
         order = np.argsort(quantity)
         qs = np.broadcast_to(quantity[order], w.shape)
@@ -405,12 +265,11 @@ def _interval_after(
         lo, med, hi = np.exp(np.mean(_weighted_quantiles(np.log(qs), ws, probs), axis=1))
     else:
         lo, med, hi = np.mean(_weighted_quantiles(qs, ws, probs), axis=1)
-    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
+    return _bounds(lo, med, hi)
 
 
 def _interval_now(x: np.ndarray, ci: float) -> dict[str, float]:
-    lo, med, hi = np.quantile(x, [(1.0 - ci) / 2.0, 0.5, (1.0 + ci) / 2.0])
-    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
+    return _bounds(*np.quantile(x, _probs(ci)))
 
 
 @partial(jax.jit, static_argnames=("law",))
@@ -592,15 +451,21 @@ def plan_runs(
             )  # fmt: skip
             return e
 
-        def condition(logw: np.ndarray, j: int, yy: np.ndarray) -> np.ndarray:
+        def condition(logw: np.ndarray, runs: list[int], yy: np.ndarray) -> np.ndarray:
             return np.asarray(
                 _condition(
-                    jnp.asarray(logw), jnp.asarray(mu[[j]]), jnp.asarray(yy[:, [j]]),
+                    jnp.asarray(logw), jnp.asarray(mu[runs]), jnp.asarray(yy[:, runs]),
                     jnp.asarray(sigma_k), jnp.asarray(nu_k), likelihood, float(delta),
                 )
             )  # fmt: skip
 
-        crit0 = float(jnp.mean(_criterion(criterion, _normalise(jnp.asarray(logw0)), aux)))
+        R_k = R[keep]
+
+        def mean_crit(name: str, logw: np.ndarray) -> float:
+            w = _normalise(jnp.asarray(logw))
+            return float(jnp.mean(_criterion(name, w, aux if name == criterion else {"R": R_k})))
+
+        crit0 = mean_crit(criterion, logw0)
         first = score(logw0)
         blocked = np.zeros(len(cand), bool) if exclude is None else np.asarray(exclude, bool)
 
@@ -623,7 +488,7 @@ def plan_runs(
                 gains.append(float(gain[j]))
                 taken[j] = True
                 left -= C_cand[j]
-                logw = condition(logw, j, y)
+                logw = condition(logw, [j], y)
                 now = float(e[j])
             return chosen, gains, now
 
@@ -633,22 +498,9 @@ def plan_runs(
 
         # the promise, on fresh scenarios
         _, y_e, logw_e0 = scenarios(int(n_eval), keys[1])
-        logw_e = logw_e0
-        if chosen:
-            logw_e = np.asarray(
-                _condition(
-                    jnp.asarray(logw_e0), jnp.asarray(mu[chosen]), jnp.asarray(y_e[:, chosen]),
-                    jnp.asarray(sigma_k), jnp.asarray(nu_k), likelihood, float(delta),
-                )
-            )  # fmt: skip
+        logw_e = condition(logw_e0, chosen, y_e) if chosen else logw_e0
         w_e = np.asarray(_normalise(jnp.asarray(logw_e)))
         ess = 1.0 / np.sum(w_e * w_e, axis=-1)
-        R_k = R[keep]
-
-        def mean_crit(name: str, logw: np.ndarray) -> float:
-            w = _normalise(jnp.asarray(logw))
-            return float(jnp.mean(_criterion(name, w, aux if name == criterion else {"R": R_k})))
-
         crit_now_e, crit_after = mean_crit(criterion, logw_e0), mean_crit(criterion, logw_e)
         reg_now, reg_after = mean_crit("regret", logw_e0), mean_crit("regret", logw_e)
 
@@ -786,7 +638,7 @@ def refit_expected_after(
         sets, method="nuts", law=result.law, likelihood=s.likelihood, priors=priors or None,
         seed=seed, **opts,
     )  # fmt: skip
-    probs = ((1.0 - plan.ci) / 2.0, 0.5, (1.0 + plan.ci) / 2.0)
+    probs = _probs(plan.ci)
     bounds = []
     for fit in fits:  # one summary per refit
         args = {
@@ -804,52 +656,7 @@ def refit_expected_after(
     note = f"expected_after from {len(fits)} refits of simulated outcomes (not reweighting)"
     return dataclasses.replace(
         plan,
-        expected_after={"median": float(med), "lo": float(lo), "hi": float(hi)},
+        expected_after=_bounds(lo, med, hi),
         method="refit",
         notes=(*plan.notes, note),
     )
-
-
-# ------------------------------------------------------------------------------ text
-def _interval_text(d: Mapping[str, float], kind: str) -> str:
-    f = format_count if kind == "count" else (lambda v: f"{v:.4g}")
-    return f"{f(d['median'])} [{f(d['lo'])}, {f(d['hi'])}]"
-
-
-def plan_text(plan: RunPlan) -> str:
-    """The plan as the CLI prints it: the runs in order, then the promise."""
-    pct = f"{100 * plan.ci:g}%"
-    kind = "count" if plan.criterion == "n_opt" else "num"
-    lines = [
-        f"Runs to train next: {len(plan.runs)} run(s), {format_flops(plan.spent)} of "
-        f"{format_flops(plan.spend)} spend ({100 * plan.spent / plan.spend:.1f}%), chosen to "
-        f"shrink the {plan.quantity} at {format_flops(plan.target_budget)} (criterion "
-        f"{plan.criterion})",
-        "",
-    ]
-    head = ["#", "N", "D", "C (FLOPs)", "share of spend", "score added"]
-    rows = [
-        [
-            str(i + 1),
-            format_count(r.N),
-            format_count(r.D),
-            f"{r.C:.3e}",
-            f"{100 * r.share:.2f}%",
-            f"{r.score:.3g}",
-        ]
-        for i, r in enumerate(plan.runs.itertuples())
-    ]
-    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=False)]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    lines += [
-        "",
-        f"{plan.quantity}, {pct}: now {_interval_text(plan.current, kind)}; expected after "
-        f"these runs {_interval_text(plan.expected_after, kind)}",
-        f"expected regret of the Bayes choice at the target: {plan.regret_current:.3g} now, "
-        f"reduced by {plan.regret_reduction:.3g} (loss)",
-        f"(importance reweighting of {plan.n_draws} draws over {plan.n_scenarios} simulated "
-        f"outcome scenarios; median effective sample size {plan.ess_median:.0f})",
-    ]
-    lines += [f"note: {n}" for n in plan.notes]
-    return "\n".join(lines)

@@ -40,13 +40,16 @@ ORDER = (
     "classic",
     "fit",
     "many",
+    "planning_tables",
     "planning",
     "io",
     "checking",
     "backtest",
+    "calibration_result",
     "validate",
     "report",
     "plotting",
+    "decision_text",
     "decision_report",
     "result",
     "",  # bayescale/__init__.py: the public names
@@ -61,7 +64,7 @@ EDGE = {
     "arviz_base": {"checking", "io", "plotting"},
     "arviz_plots": {"plotting"},
     "arviz": set(),
-    "matplotlib": {"plotting", "decision_report", "validate"},
+    "matplotlib": {"plotting", "decision_report", "calibration_result"},
     "xarray": {"io"},
 }
 

@@ -15,7 +15,6 @@ from bayescale.priors import default_priors
 from bayescale.validate import (
     CalibrationResult,
     MethodOutput,
-    binomial_band,
     calibration,
     realistic_truths,
 )
@@ -63,12 +62,6 @@ def test_positive_control_is_calibrated(exact):
     assert exact.ranks.min() >= 0 and exact.ranks.max() <= exact.n_ranks
 
 
-def test_pooling_replicates(exact):
-    both = CalibrationResult.pooled([exact, exact])
-    assert both.n_sims == 2 * exact.n_sims
-    assert both.coverage_table()["cov_0.9"].equals(exact.coverage_table()["cov_0.9"])
-
-
 def test_negative_control_fails():
     bad = calibration(60, method=overconfident, seed=1, progress=False)
     assert not bad.passed(band=0.999)
@@ -76,12 +69,6 @@ def test_negative_control_fails():
     assert (table["cov_0.9"] < 0.75).all(), table
     assert (bad.rank_uniformity() < 1e-3).all()
     assert bad.problem_counts() == {} and not bad.ok.any()
-
-
-def test_binomial_band():
-    lo, hi = binomial_band(200, 0.9, 0.99)
-    assert (lo, hi) == pytest.approx((0.84, 0.95), abs=0.006)
-    assert binomial_band(0, 0.9) == (0.0, 1.0)
 
 
 def test_small_nuts_calibration_for_ci(tmp_path):

@@ -1,0 +1,223 @@
+"""What run planning reads and returns: candidate runs, the :class:`RunPlan`, its text.
+
+:func:`bayescale.planning.plan_runs` scores candidate runs (N, D): :func:`default_candidates`
+is the grid it uses when none are given, :func:`check_candidates` reads and checks the
+ones a user gives (a DataFrame, a mapping or a pair of arrays). Its answer is a
+:class:`RunPlan`, with :meth:`RunPlan.to_dict` (the JSON of ``bayescale plan --json``) and
+:func:`plan_text` (what the CLI prints). Nothing here loads JAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale._checks import positive_1d
+from bayescale.units import format_count, format_flops
+
+__all__ = ["QUANTITY", "RunPlan", "check_candidates", "default_candidates", "plan_text"]
+
+#: Quantity whose interval is reported, per criterion.
+QUANTITY = {"n_opt": "N_opt", "loss": "optimal loss", "regret": "regret of the Bayes choice"}
+
+
+# ------------------------------------------------------------------------------ candidates
+def default_candidates(
+    N_runs: Any, n_sizes: int = 24, n_ratios: int = 16, ratio: tuple[float, float] = (1.0, 400.0)
+) -> pd.DataFrame:
+    """The default candidate grid: N from the smallest run to 10× the largest, D/N 1–400.
+
+    Both log-spaced (``n_sizes`` × ``n_ratios`` runs). Returns a DataFrame with N and D.
+    """
+    N_runs = positive_1d(N_runs, "N of the fitted runs", "parameters")
+    sizes = np.geomspace(float(N_runs.min()), 10.0 * float(N_runs.max()), n_sizes)
+    ratios = np.geomspace(ratio[0], ratio[1], n_ratios)
+    N = np.repeat(sizes, n_ratios)
+    return pd.DataFrame({"N": N, "D": N * np.tile(ratios, n_sizes)})
+
+
+def check_candidates(candidates: Any, n_col: str = "N", d_col: str = "D") -> pd.DataFrame:
+    """Candidate runs as a DataFrame with float columns N and D (its index kept as labels).
+
+    Parameters
+    ----------
+    candidates : DataFrame, mapping or (N, D) pair of arrays
+        Runs the user can train; a DataFrame needs columns ``n_col`` and ``d_col``.
+    n_col, d_col : str
+        Column names of N (parameters) and D (tokens).
+
+    Raises
+    ------
+    ValueError
+        A missing column, no rows, or values that are not finite numbers > 0 (naming the
+        column and the rows).
+    """
+    if isinstance(candidates, pd.DataFrame):
+        frame = candidates
+    elif isinstance(candidates, Mapping):
+        frame = pd.DataFrame({k: np.atleast_1d(v) for k, v in candidates.items()})
+    elif isinstance(candidates, tuple | list) and len(candidates) == 2:
+        frame = pd.DataFrame(
+            {n_col: np.atleast_1d(candidates[0]), d_col: np.atleast_1d(candidates[1])}
+        )
+    else:
+        raise ValueError(
+            "candidates must be a DataFrame with columns "
+            f"{n_col!r} and {d_col!r}, a mapping of them, or a pair of arrays (N, D); "
+            f"got {type(candidates).__name__}"
+        )
+    out = {}
+    for col, what in ((n_col, "parameters"), (d_col, "tokens")):
+        if col not in frame.columns:
+            have = ", ".join(repr(str(c)) for c in frame.columns) or "none"
+            raise ValueError(
+                f"candidates have no column {col!r} ({what}); columns present: {have}; "
+                f"expected columns {n_col!r} and {d_col!r}"
+            )
+        v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(v) | (v <= 0)
+        if bad.any():
+            rows = ", ".join(str(r) for r in list(frame.index[bad])[:8])
+            raise ValueError(
+                f"candidate column {col!r} must hold finite {what} > 0; rows {rows} do not "
+                f"({', '.join(str(x) for x in list(frame[col][bad])[:3])})"
+            )
+        out[col] = v
+    if not len(frame):
+        raise ValueError("candidates have no rows; give at least one (N, D) run to train")
+    return pd.DataFrame({"N": out[n_col], "D": out[d_col]}, index=frame.index)
+
+
+# ------------------------------------------------------------------------------ the plan
+@dataclass(frozen=True, eq=False)
+class RunPlan:
+    """Which runs to train next, and what they are expected to buy at the target budget.
+
+    Attributes
+    ----------
+    runs : pandas.DataFrame
+        The chosen runs in the order chosen: N, D, C (FLOPs), ``share`` (of ``spend``),
+        ``score`` (the reduction of the expected criterion it added, in the criterion's
+        units: sd of log N_opt, sd of the loss, or expected regret in loss), ``candidate``
+        (the candidate's index label).
+    criterion : str
+        ``"n_opt"``, ``"loss"`` or ``"regret"``.
+    target_budget, spend : float
+        FLOPs.
+    current, expected_after : dict
+        ``{"median", "lo", "hi"}`` of the criterion's quantity (N_opt in parameters, the
+        optimal loss, or the regret of the Bayes choice) now and, averaged over simulated
+        outcomes of the chosen runs, after them (``ci`` interval).
+    criterion_current, criterion_after : float
+        The criterion's value now and expected after the runs.
+    regret_current, regret_after, regret_reduction : float
+        Expected regret of the Bayes-optimal choice at the target (loss), now, after, and
+        the difference (the expected value of the runs' information for that decision).
+    ess_median, ess_min : float
+        Effective sample size of the reweighted draws over the evaluation scenarios.
+    degenerate : bool
+        ``ess_median < ESS_MIN``: the reweighting rests on few draws; refit to check.
+    method : str
+        ``"reweighting"`` or ``"refit"`` (``expected_after`` from refits).
+    candidates : pandas.DataFrame
+        Every candidate: N, D, C, ``affordable``, ``score`` (its reduction alone, first step).
+    spend_statement : str
+        How ``spend`` was converted to FLOPs.
+    """
+
+    runs: pd.DataFrame
+    criterion: str
+    target_budget: float
+    spend: float
+    ci: float
+    current: dict[str, float]
+    expected_after: dict[str, float]
+    criterion_current: float
+    criterion_after: float
+    regret_current: float
+    regret_after: float
+    regret_reduction: float
+    ess_median: float
+    ess_min: float
+    degenerate: bool
+    candidates: pd.DataFrame
+    n_draws: int
+    n_scenarios: int
+    greedy: str
+    method: str = "reweighting"
+    spend_statement: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def quantity(self) -> str:
+        """What ``current`` and ``expected_after`` are intervals of."""
+        return QUANTITY[self.criterion]
+
+    @property
+    def spent(self) -> float:
+        """FLOPs of the chosen runs (never more than ``spend``)."""
+        return float(self.runs["C"].sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready types: the keys of ``bayescale plan --json``."""
+        return {
+            "target_budget": float(self.target_budget),
+            "spend": float(self.spend),
+            "criterion": self.criterion,
+            "runs": [
+                {"N": float(r.N), "D": float(r.D), "C": float(r.C), "score": float(r.score)}
+                for r in self.runs.itertuples()
+            ],
+            "current": {k: float(v) for k, v in self.current.items()},
+            "expected_after": {k: float(v) for k, v in self.expected_after.items()},
+            "regret_reduction": float(self.regret_reduction),
+        }
+
+
+# ------------------------------------------------------------------------------ text
+def _interval_text(d: Mapping[str, float], kind: str) -> str:
+    f = format_count if kind == "count" else (lambda v: f"{v:.4g}")
+    return f"{f(d['median'])} [{f(d['lo'])}, {f(d['hi'])}]"
+
+
+def plan_text(plan: RunPlan) -> str:
+    """The plan as the CLI prints it: the runs in order, then the promise."""
+    pct = f"{100 * plan.ci:g}%"
+    kind = "count" if plan.criterion == "n_opt" else "num"
+    lines = [
+        f"Runs to train next: {len(plan.runs)} run(s), {format_flops(plan.spent)} of "
+        f"{format_flops(plan.spend)} spend ({100 * plan.spent / plan.spend:.1f}%), chosen to "
+        f"shrink the {plan.quantity} at {format_flops(plan.target_budget)} (criterion "
+        f"{plan.criterion})",
+        "",
+    ]
+    head = ["#", "N", "D", "C (FLOPs)", "share of spend", "score added"]
+    rows = [
+        [
+            str(i + 1),
+            format_count(r.N),
+            format_count(r.D),
+            f"{r.C:.3e}",
+            f"{100 * r.share:.2f}%",
+            f"{r.score:.3g}",
+        ]
+        for i, r in enumerate(plan.runs.itertuples())
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=False)]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines += [
+        "",
+        f"{plan.quantity}, {pct}: now {_interval_text(plan.current, kind)}; expected after "
+        f"these runs {_interval_text(plan.expected_after, kind)}",
+        f"expected regret of the Bayes choice at the target: {plan.regret_current:.3g} now, "
+        f"reduced by {plan.regret_reduction:.3g} (loss)",
+        f"(importance reweighting of {plan.n_draws} draws over {plan.n_scenarios} simulated "
+        f"outcome scenarios; median effective sample size {plan.ess_median:.0f})",
+    ]
+    lines += [f"note: {n}" for n in plan.notes]
+    return "\n".join(lines)
