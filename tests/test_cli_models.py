@@ -40,7 +40,8 @@ def test_compare_writes_json_and_exits_3_on_failed_diagnostics(runs_csv, tmp_pat
     assert code == 3  # 20 draws cannot pass ESS checks
     d = json.loads(out_json.read_text())
     assert d["n_runs"] == len(pd.read_csv(runs_csv))
-    assert {m["model"] for m in d["models"]} == {"chinchilla/gaussian", "kaplan/gaussian"}
+    # the default likelihood (Student-t) for each law
+    assert {m["model"] for m in d["models"]} == {"chinchilla/student_t", "kaplan/student_t"}
     assert {"elpd_loo", "se", "elpd_diff", "dse", "weight", "pareto_k_max"} <= set(d["models"][0])
     assert d["diagnostics"]["ok"] is False and d["diagnostics"]["problems"]
     assert "PSIS-LOO comparison" in out and "diagnostics FAILED" in out
