@@ -67,6 +67,7 @@ from jax.scipy.special import logsumexp
 from bayescale._checks import positive_1d
 from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law_optimum
 from bayescale.decisions import bayes_optimal
+from bayescale.laws.extrapolation import base_law
 from bayescale.likelihoods import check_likelihood, residual_distribution, run_loglik
 from bayescale.many import fit_many
 from bayescale.planning_tables import QUANTITY as QUANTITY
@@ -391,7 +392,10 @@ def plan_runs(
             "log_D": jnp.asarray(np.log(cand["D"].to_numpy())),
             **extra,
         }
-        mu = np.asarray(law.predict_log_loss(theta, x)).T  # (J, S)
+        # a run once trained is inside the data the refit sees: no drift beyond the data
+        # applies to it (the refit's drift starts beyond the new edge), so its outcomes
+        # are the fitted law's own; the target's quantity keeps the drift
+        mu = np.asarray(base_law(law).predict_log_loss(theta, x)).T  # (J, S)
         bad = ~np.all(np.isfinite(mu), axis=1)
         if bad.any():
             rows = ", ".join(str(r) for r in list(cand.index[bad])[:8])
