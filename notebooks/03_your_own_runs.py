@@ -368,10 +368,12 @@ for law, held in backtest.runs.groupby("law"):
 # Read the table against its purpose: the error columns say how close the median prediction
 # came a few times beyond the training runs' compute, and the coverage columns say whether
 # the stated uncertainty can be believed there. Coverage well below the nominal level means
-# the intervals are too narrow for extrapolation — treat them as lower bounds on the
-# uncertainty. And the held-out runs are only a few times larger than the training runs;
-# predictions 100× or 1000× beyond the data rest on the assumption that the law's form keeps
-# holding, which no backtest on these runs can check.
+# the intervals are too narrow for extrapolation. The fits here include bayescale's default
+# drift beyond the data (`drift=1`: the law's effective N and D may shift beyond the largest
+# fitted run, by an amount calibrated on public sweeps; `benchmarks/EXTRAPOLATION.md`), which
+# is what widens them beyond the training runs; `drift=0` would trust the law's form. The
+# held-out runs are only a few times larger than the training runs, so predictions 100× or
+# 1000× beyond the data rest on that calibration, which no backtest on these runs can check.
 #
 # ### Beyond the data: the allocation
 #

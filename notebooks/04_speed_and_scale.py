@@ -290,8 +290,9 @@ pd.DataFrame.from_dict(rows, orient="index")
 # ratio column). The likelihood treats the runs as independent draws around the law with the
 # fitted noise; the bootstrap also feels whatever that assumption misses, such as runs that
 # sit off the law in a correlated way. The README's backtest shows the Chinchilla law's
-# extrapolation errors are larger than its fitted noise, so read the credible intervals far
-# from the data as lower bounds on the uncertainty.
+# extrapolation errors are larger than its fitted noise, which is why bayescale's intervals
+# beyond the data include a drift term (`drift=`, calibrated on public sweeps); the
+# bootstrap has no such term.
 #
 # ### The compute-optimal model size
 #
