@@ -286,7 +286,9 @@ def report(
         f"({platform.machine()}, {os.cpu_count()} CPUs, jax {v.get('jax')}, "
         f"numpyro {v.get('numpyro')}); "
         f"total {total / 60:.1f} min. Sampler settings of every fit: {args.chains} chains × "
-        f"({args.warmup} warmup + {args.draws} draws), Gaussian likelihood, Chinchilla law; "
+        f"({args.warmup} warmup + {args.draws} draws), the default model "
+        f"({bayescale.FitSettings().likelihood} likelihood, drift={bayescale.FitSettings().drift:g} "
+        "beyond the data), Chinchilla law; "
         "planner defaults (64 selection scenarios, 256 fresh evaluation scenarios, "
         "criterion n_opt, 90% intervals).",
         "",
