@@ -287,8 +287,8 @@ def report(
         f"numpyro {v.get('numpyro')}); "
         f"total {total / 60:.1f} min. Sampler settings of every fit: {args.chains} chains × "
         f"({args.warmup} warmup + {args.draws} draws), the default model "
-        f"({bayescale.FitSettings().likelihood} likelihood, drift={bayescale.FitSettings().drift:g} "
-        "beyond the data), Chinchilla law; "
+        f"({DEFAULTS.likelihood} likelihood, drift={DEFAULTS.drift:g} beyond the data), "
+        "Chinchilla law; "
         "planner defaults (64 selection scenarios, 256 fresh evaluation scenarios, "
         "criterion n_opt, 90% intervals).",
         "",
@@ -407,6 +407,10 @@ def report(
             "",
         ]
     return "\n".join(out) + "\n"
+
+
+#: The fit settings every fit here uses (bayescale's defaults, sampler sizes aside).
+DEFAULTS = bayescale.FitSettings()
 
 
 def main(argv: list[str] | None = None) -> int:
