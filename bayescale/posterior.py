@@ -260,15 +260,25 @@ class Posterior:
         """
         drift = float(drift)
         samples = {k: v for k, v in self.samples.items() if k not in DRIFT_PARAMS}
-        diag = self.diagnostics
+        # the extrapolation check was made under the old drift: drop it and its problem
+        # (FitResult.with_drift runs it again)
+        checks = {k: v for k, v in self.checks.items() if k != "extrapolation"}
+        stale = (self.checks.get("extrapolation") or {}).get("problem")
+        diag = dataclasses.replace(
+            self.diagnostics, problems=[p for p in self.diagnostics.problems if p != stale]
+        )
         law = base_law(self.law)
         if drift != 0:
             law = extrapolating(law, drift)  # validates drift
             shape = self.samples["sigma"].shape[:2]
             added = drift_draws(shape, drift, self.settings.seed)
             samples.update(added)
+            # only the new draws' per-parameter statistics are kept from this
             d = compute_diagnostics(
-                added, self.stats, max_tree_depth=15, target_accept=self.settings.target_accept
+                added,
+                self.stats,
+                max_tree_depth=self.settings.max_tree_depth,
+                target_accept=self.settings.target_accept,
             )
             diag = dataclasses.replace(
                 diag,
@@ -278,7 +288,7 @@ class Posterior:
             )
         settings = dataclasses.replace(self.settings, drift=drift)
         return dataclasses.replace(
-            self, samples=samples, law=law, settings=settings, diagnostics=diag
+            self, samples=samples, law=law, settings=settings, diagnostics=diag, checks=checks
         )
 
     def _group_position(self, group: str | None) -> int | None:

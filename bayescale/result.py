@@ -61,6 +61,17 @@ class FitResult(Posterior):
         fields = dataclasses.fields(Posterior)
         return cls(**{f.name: getattr(posterior, f.name) for f in fields})
 
+    def with_drift(self, drift: float) -> FitResult:
+        """The same fit with another extrapolation uncertainty, without refitting.
+
+        See :meth:`Posterior.with_drift`; a fit that had the extrapolation check runs it
+        again under the new drift.
+        """
+        out = super().with_drift(drift)
+        if "extrapolation" in self.checks:
+            out = FitResult.of(_backtest.with_extrapolation_check(out))
+        return out
+
     # ------------------------------------------------------------------ decisions
     def decision_args(self, group: str | None = None, **covariates: Any) -> dict[str, Any]:
         """What every decision function takes from this fit, as keyword arguments.

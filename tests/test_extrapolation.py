@@ -162,6 +162,13 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     )
     again = extrapolation_check(fit)
     assert again is not None and again.to_dict() == c  # deterministic
+    # another drift: the check is made again under it, not carried over
+    wider = fit.with_drift(3.0)
+    c3 = wider.checks["extrapolation"]
+    # wider beyond the data: more held-out runs inside, a better log score (the runs at the
+    # threshold itself sit at the past runs' edge, where no drift applies)
+    assert c3["coverage"] > c["coverage"] and c3["mlpd"] > c["mlpd"]
+    assert sum(p.startswith("extrapolation check:") for p in wider.diagnostics.problems) <= 1
     # the switch turns it off
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
