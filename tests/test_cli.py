@@ -137,6 +137,7 @@ def test_failed_diagnostics_exit_3_and_still_write(runs_csv, tmp_path, capsys):
     assert "Diagnostics: FAILED" in out
 
 
+@pytest.mark.e2e  # a fresh process runs a full fit: in CI's e2e set, not make test
 def test_demo_subprocess_no_traceback(tmp_path):
     """The installed entry point: demo runs end to end in a fresh process."""
     out_json = tmp_path / "demo.json"

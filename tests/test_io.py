@@ -27,6 +27,7 @@ def short_fit():
         return bayescale.fit(data, seed=7, **SHORT)
 
 
+@pytest.mark.e2e  # a fresh process runs a full fit: in CI's e2e set, not make test
 def test_json_identical_across_processes(tmp_path):
     """Two fresh processes and this one: the CLI's JSON is identical byte for byte.
 
