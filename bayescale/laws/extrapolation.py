@@ -37,7 +37,8 @@ are passed through unchanged.
 
 The wrapper is a :class:`~bayescale.laws.Law` (one per base law and scale, cached so that
 compiled functions keyed on it are reused); its extra parameters are ``drift_level``,
-``drift_tilt`` and the data's edge ``log_ND_edge`` (a constant, held in the fit's ``fixed``).
+``drift_tilt`` and the data's edge ``log_ND_edge`` (a constant that ``Posterior.theta``
+computes from the fitted runs).
 """
 
 from __future__ import annotations
