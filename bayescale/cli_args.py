@@ -218,7 +218,14 @@ def _add_law_data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_sampler_options(p: argparse.ArgumentParser) -> None:
+def _add_sampler_options(p: argparse.ArgumentParser, *, likelihood: bool = False) -> None:
+    if likelihood:  # commands that fit one model (compare/backtest take --likelihoods)
+        p.add_argument(
+            "--likelihood",
+            choices=LIKELIHOODS,
+            default=DEFAULT_LIKELIHOOD,
+            help=f"residual distribution on log loss (default {DEFAULT_LIKELIHOOD})",
+        )
     p.add_argument("--chains", type=_positive_int, default=4)
     p.add_argument("--warmup", type=_positive_int, default=1000)
     p.add_argument("--draws", type=_positive_int, default=1000)
@@ -266,13 +273,7 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         default="eti",
         help="equal-tailed (default) or highest-density intervals",
     )
-    p.add_argument(
-        "--likelihood",
-        choices=LIKELIHOODS,
-        default=DEFAULT_LIKELIHOOD,
-        help=f"residual distribution on log loss (default {DEFAULT_LIKELIHOOD})",
-    )
-    _add_sampler_options(p)
+    _add_sampler_options(p, likelihood=True)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
     p.add_argument("--report", metavar="OUT.md", help="write a Markdown report")
 
@@ -305,13 +306,7 @@ def _add_predict_options(p: argparse.ArgumentParser) -> None:
         help="CSV of new runs with columns N and D (sizes like 70B allowed)",
     )
     p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
-    p.add_argument(
-        "--likelihood",
-        choices=LIKELIHOODS,
-        default=DEFAULT_LIKELIHOOD,
-        help=f"residual distribution on log loss (default {DEFAULT_LIKELIHOOD})",
-    )
-    _add_sampler_options(p)
+    _add_sampler_options(p, likelihood=True)
     p.add_argument("--save", metavar="OUT.nc", help="save the posterior (netCDF)")
 
 
@@ -422,13 +417,7 @@ def _add_plan_options(p: argparse.ArgumentParser) -> None:
         "refits of simulated outcomes (default 0: only flag it)",
     )
     p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
-    p.add_argument(
-        "--likelihood",
-        choices=LIKELIHOODS,
-        default=DEFAULT_LIKELIHOOD,
-        help=f"residual distribution on log loss (default {DEFAULT_LIKELIHOOD})",
-    )
-    _add_sampler_options(p)
+    _add_sampler_options(p, likelihood=True)
 
 
 def _add_law_option(p: argparse.ArgumentParser) -> None:
