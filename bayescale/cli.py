@@ -301,22 +301,26 @@ def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -
         except ValueError as exc:
             raise InputError(str(exc)) from None
     if not args.quiet or not result.ok:
-        from bayescale.report import _FAILED_BANNER, _diag_line
-
-        lines = [] if result.ok else [_FAILED_BANNER, ""]
-        lines.append(
-            f"bayescale predict: {len(data)} runs from {data.source}, {result.law.name} law, "
-            f"{result.settings.likelihood} likelihood"
-        )
-        lines += [
-            "",
-            prediction_text(d),
-            "",
-            _diag_line(out),
-        ]
-        lines += [f"  - {p}" for p in out["diagnostics"]["problems"]]
-        print("\n".join(lines))
+        _print_result("predict", data, result, prediction_text(d))
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
+
+
+def _print_result(command: str, data: Any, result: Any, body: str) -> None:
+    """A command's terminal output: failure banner, what was fitted, body, diagnostics."""
+    from bayescale.report import _FAILED_BANNER, _diag_line
+
+    diag = {"diagnostics": result.diagnostics.to_dict()}
+    lines = [] if result.ok else [_FAILED_BANNER, ""]
+    lines += [
+        f"bayescale {command}: {len(data)} runs from {data.source}, {result.law.name} law, "
+        f"{result.settings.likelihood} likelihood",
+        "",
+        body,
+        "",
+        _diag_line(diag),
+    ]
+    lines += [f"  - {p}" for p in diag["diagnostics"]["problems"]]
+    print("\n".join(lines))
 
 
 def _check_plan(args: argparse.Namespace) -> Any:
@@ -343,7 +347,6 @@ def _run_plan(args: argparse.Namespace, data: Any, points: Any) -> int:
     """``plan``: fit, then the runs to train next under ``--spend`` (bayescale.planning)."""
     from bayescale.diagnostics import SamplingWarning
     from bayescale.planning import check_candidates, plan_text
-    from bayescale.report import _FAILED_BANNER, _diag_line
 
     candidates = None if points is None else check_candidates(points)
     with warnings.catch_warnings():
@@ -362,18 +365,7 @@ def _run_plan(args: argparse.Namespace, data: Any, points: Any) -> int:
     if args.json:
         _write(args.json, json.dumps(plan.to_dict(), indent=2) + "\n")
     if not args.quiet or not result.ok:
-        diag = {"diagnostics": result.diagnostics.to_dict()}
-        lines = [] if result.ok else [_FAILED_BANNER, ""]
-        lines += [
-            f"bayescale plan: {len(data)} runs from {data.source}, {result.law.name} law, "
-            f"{result.settings.likelihood} likelihood",
-            "",
-            plan_text(plan),
-            "",
-            _diag_line(diag),
-        ]
-        lines += [f"  - {p}" for p in diag["diagnostics"]["problems"]]
-        print("\n".join(lines))
+        _print_result("plan", data, result, plan_text(plan))
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
 
 
