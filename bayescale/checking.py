@@ -260,10 +260,10 @@ def predictive_draws(
 
     For each draw, the law's prediction at each run of ``data`` (default: the fitted
     runs) plus a residual from the fit's likelihood (Gaussian, Student-t or Huber) with that
-    draw's σ (and ν).
+    draw's σ (and ν), times the law's noise scale beyond the fitted runs.
     """
     pred = result.predict_log_loss_draws(data)
-    sigma = result.draws("sigma")[:, None]
+    sigma = result.residual_scales(data)
     nu = result.draws("nu")[:, None] if "nu" in result.samples else None
     with jax.enable_x64(result.settings.precision == "float64"):
         d = residual_distribution(

@@ -464,7 +464,9 @@ class Posterior:
             law only. ``"new_run"``: the loss one new training run at (N, D) would reach,
             the law plus the fitted run-to-run noise (a residual in log loss from the
             fit's likelihood — Gaussian, Student-t with ``nu`` or Huber — with each draw's
-            ``sigma``): the posterior predictive, and the wider of the two.
+            ``sigma``, widened beyond the fitted runs by the extrapolation model's extra
+            scatter, :meth:`residual_scales`): the posterior predictive, the wider of the
+            two.
         seed : int, default 0
             Seed of the ``"new_run"`` residuals; the same seed gives the same draws.
         group : str, optional
@@ -487,17 +489,26 @@ class Posterior:
             raise ValueError(f"this fit is pooled over groups; pass group= (one of {self.groups})")
         x = self._x_at(N, D, covariates)
         with jax.enable_x64(True):  # draws are stored as float64
-            log_loss = np.asarray(self.law.predict_log_loss(self.theta(group), x))
+            theta = {k: v[..., None] for k, v in self.theta(group).items()}
+            log_loss = np.asarray(self.law.log_loss(theta, x))
             if kind == "new_run":
-                log_loss = log_loss + self._residual_draws(log_loss.shape, seed)
+                factor = np.asarray(self.law.residual_scale(theta, x))
+                scale = self.draws("sigma")[:, None] * factor
+                log_loss = log_loss + self._residual_draws(scale, seed)
             return np.exp(log_loss)
 
-    def _residual_draws(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
-        """Log-loss residuals of new runs from the fitted likelihood, one row per draw."""
-        sigma = jnp.asarray(self.draws("sigma"))[:, None]
+    def _residual_draws(self, scale: np.ndarray, seed: int) -> np.ndarray:
+        """Log-loss residuals of new runs from the fitted likelihood.
+
+        ``scale``: each draw's residual scale at each run, (n_draws, runs).
+        """
         nu = jnp.asarray(self.draws("nu"))[:, None] if "nu" in self.samples else None
         noise = residual_distribution(
-            self.settings.likelihood, jnp.zeros(shape), sigma, nu, float(self.settings.delta)
+            self.settings.likelihood,
+            jnp.zeros(scale.shape),
+            jnp.asarray(scale),
+            nu,
+            float(self.settings.delta),
         )
         return np.asarray(noise.sample(jax.random.key(seed)), dtype=np.float64)
 
@@ -520,11 +531,29 @@ class Posterior:
 
         Returns an array (n_draws, runs); runs of a pooled fit use their group's values.
         """
+        theta, x = self._run_inputs(data)
+        with jax.enable_x64(True):  # draws are stored as float64
+            return np.asarray(self.law.log_loss(theta, x))
+
+    def residual_scales(self, data: ScalingData | None = None) -> np.ndarray:
+        """Each draw's residual scale at each run of ``data``, (n_draws, runs).
+
+        Sigma times the law's :attr:`~bayescale.laws.Law.noise_scale`: 1 inside the fitted
+        runs, larger beyond them under the extrapolation model.
+        """
+        theta, x = self._run_inputs(data)
+        sigma = self.draws("sigma")[:, None]
+        if self.law.noise_scale is None:
+            return np.broadcast_to(sigma, (self.n_draws, len(x["log_N"]))).copy()
+        with jax.enable_x64(True):
+            return sigma * np.asarray(self.law.residual_scale(theta, x))
+
+    def _run_inputs(self, data: ScalingData | None) -> tuple[dict[str, np.ndarray], dict]:
+        """Per-run parameter draws (n_draws, runs or 1) and covariates of ``data``."""
         data = self.data if data is None else data
         x = self.law.covariates_of(data)
         if self.groups is None:
-            with jax.enable_x64(True):  # draws are stored as float64
-                return np.asarray(self.law.predict_log_loss(self.theta(), x))
+            return {k: v[:, None] for k, v in self.theta().items()}, x
         labels = np.asarray(data.group).astype(str) if data.group is not None else None
         if labels is None or not set(labels) <= set(self.groups):
             raise ValueError(f"runs must carry groups of this fit ({', '.join(self.groups)})")
@@ -533,19 +562,19 @@ class Posterior:
             k: (v[:, idx] if v.ndim == 2 and v.shape[1] == len(self.groups) else v)
             for k, v in self.theta().items()
         }
-        with jax.enable_x64(True):  # draws are stored as float64
-            return np.asarray(self.law.log_loss(theta, x))
+        return theta, x
 
     def log_likelihood(self, data: ScalingData | None = None) -> np.ndarray:
         """Pointwise log-likelihood of each run under each draw: (chains, draws, runs).
 
-        ``data`` (default: the fitted runs) may be new runs, e.g. held-out ones.
+        ``data`` (default: the fitted runs) may be new runs, e.g. held-out ones; beyond the
+        fitted runs their residual scale is :meth:`residual_scales`.
         """
         data = self.data if data is None else data
         pred = self.predict_log_loss_draws(data)
         with jax.enable_x64(True):  # draws are stored as float64
             resid = jnp.asarray(data.log_loss) - pred
-            sigma = self.draws("sigma")[:, None]
+            sigma = jnp.asarray(self.residual_scales(data))
             nu = self.draws("nu")[:, None] if "nu" in self.samples else None
             ll = run_loglik(
                 self.settings.likelihood, resid, sigma, nu=nu, delta=self.settings.delta

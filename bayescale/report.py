@@ -542,8 +542,9 @@ def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) 
     dict
         ``{"ci", "data_C_max", "drift", "predictions": [{"N", "D", "C", "loss", "law_loss",
         "extrapolation"}]}``: ``loss`` (median, lo, hi) is a new run's loss, the law plus
-        the fitted run-to-run noise; ``law_loss`` the law's mean loss alone (narrower);
-        ``extrapolation`` is C over the largest fitted run's C (above 1: beyond the data).
+        the fitted run-to-run noise (wider beyond the data); ``law_loss`` the law's mean
+        loss alone (narrower); ``extrapolation`` is C over the largest fitted run's C
+        (above 1: beyond the data).
         Values are exact floats.
     """
     ci = float(check_ci(ci)[0])
@@ -588,7 +589,8 @@ def prediction_text(d: dict[str, Any]) -> str:
     lines = [render([Table(header, rows)], "text")]
     lines.append(
         "new run's loss: where one training run at that size would land (the law plus the "
-        "fitted run-to-run noise); law's mean loss: the fitted law with its uncertainty."
+        "fitted run-to-run noise, wider beyond the data); law's mean loss: the fitted law "
+        "with its uncertainty."
     )
     if any(p["extrapolation"] > 1 for p in d["predictions"]):
         trust = (

@@ -48,7 +48,7 @@ from bayescale.backtest import evaluate, split_holdout  # noqa: E402
 from bayescale.io import versions  # noqa: E402
 from bayescale.laws import Shear  # noqa: E402
 from bayescale.laws.chinchilla import chinchilla_init, chinchilla_priors  # noqa: E402
-from bayescale.laws.extrapolation import SCALES  # noqa: E402
+from bayescale.laws.extrapolation import MISFIT, SCALES, extrapolating  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ISOFLOPS = Path("data") / "scaling-law-analysis" / "transform" / "isoflops.csv"
@@ -119,16 +119,18 @@ DRIFT_BOTH = _drift_law("bench_drift_both", drift_both_loss, ("alpha_N", "beta_N
 
 @dataclass(frozen=True)
 class Variant:
-    """One column set of the report: a name, the fit() arguments and the drift scale.
+    """One column set of the report: a name, the fit() arguments, drift and misfit scales.
 
-    Variants that differ only in ``drift`` share one NUTS fit: the drift beyond the data is
-    drawn apart from the law's parameters (``FitResult.with_drift``).
+    Variants that differ only in ``drift`` or ``misfit`` share one NUTS fit: neither is
+    sampled with the law's parameters (``FitResult.with_drift``, ``extrapolating``).
+    ``misfit`` None: the shipped :data:`MISFIT` times the drift.
     """
 
     key: str
     label: str
     kwargs: dict[str, Any]
     drift: float = 0.0
+    misfit: float | None = None
 
 
 VARIANTS = (
@@ -156,8 +158,16 @@ VARIANTS = (
         1.0,
     ),
     Variant(
+        "drift_only",
+        "(g) chinchilla, student_t, drift beyond the data, no extra scatter of new runs",
+        {"likelihood": "student_t"},
+        1.0,
+        0.0,
+    ),
+    Variant(
         "shipped",
-        "(g) the default now: chinchilla, student_t, drift beyond the data (drift=1)",
+        "(h) the default now: chinchilla, student_t, drift and extra scatter beyond the data "
+        "(drift=1)",
         {"likelihood": "student_t"},
         1.0,
     ),
@@ -281,6 +291,14 @@ def n_opt_check(result: bayescale.FitResult, budget: float, n_iso: float) -> dic
 
 def score(result: bayescale.FitResult, sweep: Sweep) -> dict[str, Any]:
     """Held-out coverage, mlpd, width and MAPE (``evaluate``), plus the N_opt check."""
+    row = loss_score(result, sweep)
+    if sweep.top_budget is not None:
+        row.update(n_opt_check(result, sweep.top_budget, isoflop_minimum(sweep.test)))
+    return row
+
+
+def loss_score(result: bayescale.FitResult, sweep: Sweep) -> dict[str, Any]:
+    """Held-out coverage, mlpd, width and MAPE of the runs (``evaluate``)."""
     summary, runs = evaluate(result, sweep.test, (0.5, 0.9), seed=0)
     width = np.log(runs["hi_0.9"].to_numpy()) - np.log(runs["lo_0.9"].to_numpy())
     row = {
@@ -295,8 +313,6 @@ def score(result: bayescale.FitResult, sweep: Sweep) -> dict[str, Any]:
         "ok": bool(result.diagnostics.ok),
         "problems": list(result.diagnostics.problems),
     }
-    if sweep.top_budget is not None:
-        row.update(n_opt_check(result, sweep.top_budget, isoflop_minimum(sweep.test)))
     return row
 
 
@@ -498,15 +514,28 @@ def _fit_key(v: Variant) -> str:
 #: Grid of prior sds of the drift's level and tilt searched by the calibration.
 LEVEL_GRID = (0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 TILT_GRID = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+#: Grid of the extra scatter of new runs beyond the data (units of the fitted sigma).
+MISFIT_GRID = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 
-def with_scales(result: bayescale.FitResult, level: float, tilt: float) -> bayescale.FitResult:
-    """The fit with drift draws of prior sd ``level`` and ``tilt`` (same normals, rescaled)."""
+def with_misfit(result: bayescale.FitResult, misfit: float | None) -> bayescale.FitResult:
+    """The fit with extra scatter ``misfit`` of new runs beyond the data (None: shipped)."""
+    if misfit is None or result.settings.drift == 0:
+        return result
+    law = extrapolating(result.fitted_law, result.settings.drift, misfit=misfit)
+    return dataclasses.replace(result, law=law)
+
+
+def with_scales(
+    result: bayescale.FitResult, level: float, tilt: float, misfit: float = MISFIT
+) -> bayescale.FitResult:
+    """The fit with drift draws of prior sd ``level`` and ``tilt`` (same normals, rescaled)
+    and extra scatter ``misfit``."""
     unit = result.with_drift(1.0)
     samples = dict(unit.samples)
     samples["drift_level"] = samples["drift_level"] * (level / SCALES["drift_level"])
     samples["drift_tilt"] = samples["drift_tilt"] * (tilt / SCALES["drift_tilt"])
-    return dataclasses.replace(unit, samples=samples)
+    return with_misfit(dataclasses.replace(unit, samples=samples), misfit)
 
 
 def n_opt_log_density(result: bayescale.FitResult, budget: float, n_iso: float) -> float:
@@ -519,35 +548,50 @@ def n_opt_log_density(result: bayescale.FitResult, budget: float, n_iso: float) 
 
 
 def loso_calibration(fits: list[bayescale.FitResult], sweeps: list[Sweep]) -> dict[str, Any]:
-    """Choose the drift's scales by held-out log score, leaving each sweep out in turn.
+    """Choose the drift's scales and the misfit by held-out log score, leaving each sweep out.
 
-    A sweep's score for a pair of scales is the mlpd of its held-out runs plus, for an
-    isoFLOP sweep, the log density of its held-out isoFLOP minimum under the predicted
-    log N_opt (both proper log scores). For each sweep the scales maximising the summed
-    score of the *other* sweeps are chosen and the sweep is scored with them, so no sweep
-    informs its own prior; ``all`` is the choice from every sweep (what ships).
+    A sweep's score for a triple (level, tilt, misfit) is the mlpd of its held-out runs
+    plus, for an isoFLOP sweep, the log density of its held-out isoFLOP minimum under the
+    predicted log N_opt (both proper log scores; N_opt does not depend on the misfit). For
+    each sweep the triple maximising the summed score of the *other* sweeps is chosen and the
+    sweep is scored with it, so no sweep informs its own prior; ``all`` is the choice from
+    every sweep (what ships).
     """
-    grid = [(a, b) for a in LEVEL_GRID for b in TILT_GRID]
-    table: dict[tuple[float, float], list[float]] = {}
-    rows: dict[tuple[float, float], list[dict[str, Any]]] = {}
-    for cfg in grid:
-        rs, sc = [], []
-        for f, sw in zip(fits, sweeps, strict=True):
-            r = with_scales(f, *cfg)
-            row = score(r, sw)
-            value = row["mlpd"]
-            if sw.top_budget is not None:
-                value += n_opt_log_density(r, sw.top_budget, row["n_iso"])
-            rs.append(row)
-            sc.append(value)
-        table[cfg], rows[cfg] = sc, rs
+    grid = [(a, b, k) for a in LEVEL_GRID for b in TILT_GRID for k in MISFIT_GRID]
+    table: dict[tuple[float, float, float], list[float]] = {}
+    rows: dict[tuple[float, float, float], list[dict[str, Any]]] = {}
+    for a in LEVEL_GRID:
+        for b in TILT_GRID:
+            n_rows = []
+            for f, sw in zip(fits, sweeps, strict=True):
+                if sw.top_budget is None:
+                    n_rows.append({})
+                    continue
+                r = with_scales(f, a, b, 0.0)
+                n = n_opt_check(r, sw.top_budget, isoflop_minimum(sw.test))
+                n["n_logdens"] = n_opt_log_density(r, sw.top_budget, n["n_iso"])
+                n_rows.append(n)
+            for k in MISFIT_GRID:
+                rs, sc = [], []
+                for f, sw, n in zip(fits, sweeps, n_rows, strict=True):
+                    row = {**loss_score(with_scales(f, a, b, k), sw), **n}
+                    rs.append(row)
+                    sc.append(row["mlpd"] + row.get("n_logdens", 0.0))
+                table[(a, b, k)], rows[(a, b, k)] = sc, rs
     picks, loso_rows = [], []
     for i, sw in enumerate(sweeps):
         best = max(grid, key=lambda c: sum(v for j, v in enumerate(table[c]) if j != i))
         picks.append(best)
         loso_rows.append({"sweep": sw.name, **rows[best][i], "wall_s": 0.0})
     every = max(grid, key=lambda c: sum(table[c]))
-    return {"picks": picks, "rows": loso_rows, "all": every, "table": table, "grid": grid}
+    return {
+        "picks": picks,
+        "rows": loso_rows,
+        "all": every,
+        "table": table,
+        "grid": grid,
+        "rows_at": rows,
+    }
 
 
 def check_row(result: bayescale.FitResult) -> dict[str, Any]:
@@ -607,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
                     **v.kwargs,
                     **settings,
                 )
-            result = fits[key].with_drift(v.drift)
+            result = with_misfit(fits[key].with_drift(v.drift), v.misfit)
             row = {"sweep": sweep.name, **score(result, sweep), "wall_s": time.perf_counter() - t0}
             results[v.key].append(row)
             if v.key in checks:
@@ -630,7 +674,10 @@ def main(argv: list[str] | None = None) -> int:
         shipped = next(v for v in chosen if v.key == "shipped")
         base = [fits[(sw.name, _fit_key(shipped))] for sw in sweeps]
         calib = loso_calibration(base, sweeps)
-        print(f"calibration: all-sweep scales {calib['all']}, shipped {SCALES}", flush=True)
+        print(
+            f"calibration: all-sweep scales {calib['all']}, shipped {SCALES}, {MISFIT}",
+            flush=True,
+        )
     total_s = time.perf_counter() - t_start
     summaries = {v.key: summarize_variant(results[v.key], results["default"]) for v in chosen}
     text = "\n".join(
@@ -741,22 +788,25 @@ def calibration_lines(calib: dict[str, Any], default: list[dict[str, Any]]) -> l
         "",
         "The shipped model (`bayescale.laws.extrapolation`): beyond the largest fitted "
         "compute, log N and log D shift by (λ ∓ τ)/2·√u (u: nats of compute beyond the data), "
-        "λ ~ Normal(0, s_λ²) the level, τ ~ Normal(0, s_τ²) the tilt. The scales are chosen "
-        f"on the Student-t fits from the grid s_λ ∈ {list(LEVEL_GRID)}, s_τ ∈ "
-        f"{list(TILT_GRID)} by the summed log score of the held-out runs (mlpd) plus, on "
-        "isoFLOP sweeps, the log density of the held-out isoFLOP minimum under the predicted "
-        "log N_opt (normal approximation). Each sweep below is scored with the scales chosen "
-        "on the other nine, so no sweep informs its own prior.",
+        "λ ~ Normal(0, s_λ²) the level, τ ~ Normal(0, s_τ²) the tilt, and a new run's "
+        "residual scale is σ·√(1 + k²(1 − e^{−u/0.05})) (the misfit k). The three are "
+        f"chosen on the Student-t fits from the grid s_λ ∈ {list(LEVEL_GRID)}, s_τ ∈ "
+        f"{list(TILT_GRID)}, k ∈ {list(MISFIT_GRID)} by the summed log score of the "
+        "held-out runs (mlpd) plus, on isoFLOP sweeps, the log density of the held-out "
+        "isoFLOP minimum under the predicted log N_opt (normal approximation; k does not "
+        "move N_opt). Each sweep below is scored with the triple chosen on the other nine, "
+        "so no sweep informs its own prior.",
         "",
-        f"Chosen on all ten sweeps: s_λ = {calib['all'][0]}, s_τ = {calib['all'][1]}; "
-        f"shipped (`SCALES`): s_λ = {SCALES['drift_level']}, s_τ = {SCALES['drift_tilt']}"
+        f"Chosen on all ten sweeps: s_λ = {calib['all'][0]}, s_τ = {calib['all'][1]}, "
+        f"k = {calib['all'][2]}; shipped (`SCALES`, `MISFIT`): s_λ = "
+        f"{SCALES['drift_level']}, s_τ = {SCALES['drift_tilt']}, k = {MISFIT}"
         + (
             " — the same."
-            if tuple(calib["all"]) == (SCALES["drift_level"], SCALES["drift_tilt"])
-            else " — **they differ: update SCALES**."
+            if tuple(calib["all"]) == (SCALES["drift_level"], SCALES["drift_tilt"], MISFIT)
+            else " — **they differ: update SCALES / MISFIT**."
         ),
         "",
-        "| sweep | scales chosen without it (s_λ, s_τ) | 90% cov | 50% cov | mlpd | "
+        "| sweep | chosen without it (s_λ, s_τ, k) | 90% cov | 50% cov | mlpd | "
         "N_opt ratio | N_opt 90% interval hi/lo | covered |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -768,7 +818,8 @@ def calibration_lines(calib: dict[str, Any], default: list[dict[str, Any]]) -> l
             else "— | — | —"
         )
         out.append(
-            f"| {r['sweep']} | {pick[0]}, {pick[1]} | {r['cov90']:.2f} | {r['cov50']:.2f} | "
+            f"| {r['sweep']} | {pick[0]}, {pick[1]}, {pick[2]} | {r['cov90']:.2f} | "
+            f"{r['cov50']:.2f} | "
             f"{r['mlpd']:.2f} | {n} |"
         )
     if s is not None:
@@ -786,18 +837,37 @@ def calibration_lines(calib: dict[str, Any], default: list[dict[str, Any]]) -> l
     grid = calib["grid"]
     total = {c: sum(calib["table"][c]) for c in grid}
     best = max(total.values())
+    a0, b0, k0 = calib["all"]
     out += [
         "",
-        "Summed score over all ten sweeps, relative to the best (0 = best; rows s_λ, "
-        "columns s_τ):",
+        f"Summed score over all ten sweeps, relative to the best (0 = best; rows s_λ, "
+        f"columns s_τ), at k = {k0}:",
         "",
         "| s_λ \\ s_τ | " + " | ".join(f"{b:g}" for b in TILT_GRID) + " |",
         "|---|" + "---|" * len(TILT_GRID),
     ]
     for a in LEVEL_GRID:
         out.append(
-            f"| {a:g} | " + " | ".join(f"{total[(a, b)] - best:+.2f}" for b in TILT_GRID) + " |"
+            f"| {a:g} | "
+            + " | ".join(f"{total[(a, b, k0)] - best:+.2f}" for b in TILT_GRID)
+            + " |"
         )
+    out += [
+        "",
+        f"And along k at s_λ = {a0}, s_τ = {b0} (summed score relative to the best; median "
+        "over sweeps of the 90% and 50% coverage):",
+        "",
+        "| k | " + " | ".join(f"{k:g}" for k in MISFIT_GRID) + " |",
+        "|---|" + "---|" * len(MISFIT_GRID),
+        "| score | " + " | ".join(f"{total[(a0, b0, k)] - best:+.2f}" for k in MISFIT_GRID) + " |",
+    ]
+    for level in ("0.9", "0.5"):
+        key = "cov90" if level == "0.9" else "cov50"
+        cells = [
+            f"{np.median([r[key] for r in calib['rows_at'][(a0, b0, k)]]):.2f}"
+            for k in MISFIT_GRID
+        ]
+        out.append(f"| median {level} coverage | " + " | ".join(cells) + " |")
     out.append("")
     return out
 

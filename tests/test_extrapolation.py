@@ -14,6 +14,8 @@ from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, define_law
 from bayescale.laws.extrapolation import (
     DRIFT_PARAMS,
     EDGE,
+    MISFIT,
+    ONSET,
     SCALES,
     base_law,
     beyond,
@@ -111,6 +113,33 @@ def test_drift_draws_are_deterministic_scaled_normals():
         extrapolating(CHINCHILLA, 0.0)
 
 
+@pytest.mark.parametrize("law", [CHINCHILLA, KAPLAN, USER], ids=lambda x: x.name)
+def test_new_runs_scatter_more_only_beyond_the_data(law):
+    edge = 46.0
+    log_nd = np.array([40.0, 46.0, 46.0 + ONSET, 47.0, 60.0])
+    x = {"log_N": 0.4 * log_nd, "log_D": 0.6 * log_nd}
+    theta = {**THETA[law.name], "drift_level": 0.1, "drift_tilt": 0.2, EDGE: edge}
+    with jax.enable_x64(True):
+        assert law.noise_scale is None
+        np.testing.assert_array_equal(law.residual_scale(THETA[law.name], x), np.ones(5))
+        factor = np.asarray(extrapolating(law).residual_scale(theta, x))
+        u = np.maximum(log_nd - edge, 0.0)
+        expected = np.sqrt(1 + MISFIT**2 * (1 - np.exp(-u / ONSET)))
+        np.testing.assert_allclose(factor, expected, rtol=1e-12)
+        assert factor[0] == factor[1] == 1.0  # inside and at the edge: the fitted noise
+        assert factor[-1] == pytest.approx(np.sqrt(1 + MISFIT**2))  # far: saturated
+        # it scales with drift, and misfit=0 leaves the noise alone
+        twice = np.asarray(extrapolating(law, 2.0).residual_scale(theta, x))
+        np.testing.assert_allclose(twice[-1], np.sqrt(1 + (2 * MISFIT) ** 2))
+        assert extrapolating(law, misfit=0.0).noise_scale is None
+        # a law's own noise scale is kept, multiplied
+        noisy = dataclasses.replace(law, name=law.name + "_noisy", noise_scale=lambda t, x: 2.0)
+        both = np.asarray(extrapolating(noisy).residual_scale(theta, x))
+        np.testing.assert_allclose(both, 2.0 * expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="misfit must be finite and >= 0"):
+        extrapolating(law, misfit=-1.0)
+
+
 @pytest.fixture(scope="module")
 def truth_fit():
     data = simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=11)
@@ -142,6 +171,35 @@ def test_drift_widens_only_beyond_the_data_and_every_decision_sees_it(truth_fit)
     again = trust.with_drift(1.0)
     for p in DRIFT_PARAMS:
         np.testing.assert_array_equal(again.samples[p], fit.samples[p])
+
+
+def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
+    fit = truth_fit
+    calm = dataclasses.replace(fit, law=extrapolating(fit.fitted_law, misfit=0.0))
+    sigma = fit.draws("sigma")[:, None]
+    # the fitted runs: the fit's own sigma, so LOO and the in-sample checks are unchanged
+    np.testing.assert_array_equal(
+        fit.residual_scales(), np.broadcast_to(sigma, (fit.n_draws, len(fit.data)))
+    )
+    np.testing.assert_array_equal(fit.log_likelihood(), calm.log_likelihood())
+    c_max = float(np.max(fit.data.C))
+    N = np.array([1e10, 3e10])
+    D = 1e3 * c_max / (6 * N)
+    # the law's loss and N_opt are the drift's alone
+    np.testing.assert_array_equal(fit.predict(N, D), calm.predict(N, D))
+    np.testing.assert_array_equal(
+        fit.allocation_draws([1e3 * c_max])["N_opt"], calm.allocation_draws([1e3 * c_max])["N_opt"]
+    )
+    # a new run far beyond the data: residual scale sigma·√(1 + MISFIT²)
+    far = bayescale.ScalingData.from_arrays(N=N, D=D, loss=[2.0, 2.0], min_runs=1)
+    np.testing.assert_allclose(
+        fit.residual_scales(far), sigma * np.sqrt(1 + MISFIT**2) * np.ones(2)
+    )
+    wide = np.log(fit.predict(N, D, kind="new_run", seed=1))
+    narrow = np.log(calm.predict(N, D, kind="new_run", seed=1))
+    law_only = np.log(fit.predict(N, D))
+    assert np.all(np.std(wide - law_only, axis=0) > 1.2 * np.std(narrow - law_only, axis=0))
+    assert not np.array_equal(fit.log_likelihood(far), calm.log_likelihood(far))
 
 
 def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(truth_fit):

@@ -35,6 +35,24 @@ so a closed-form optimum stays closed-form, a numerical one stays the one solver
 widen with the same uncertainty. Extra covariates (the data-constrained law's ``U_D``)
 are passed through unchanged.
 
+The drift moves the law as a whole; runs beyond the data also scatter more about it. At
+the held-out top budgets of the public sweeps the runs near the optimum came out lower
+and the extremes higher than the law (the observed isoFLOP curve is more curved), by
+about the in-range noise, and a shared shift cannot place each run. So a *new run*
+beyond the data has residual scale
+
+.. math::
+
+    \sigma^{\text{ext}} = \sigma\,\sqrt{1 + k^2\,(1 - e^{-u/u_0})}, \qquad
+    k = \text{drift} \times k_1,
+
+(:data:`MISFIT` ``k_1`` calibrated on the same sweeps, :data:`ONSET` ``u_0``: the extra
+scatter reaches 63% of its size 5% of compute beyond the largest run). It is
+:attr:`Law.noise_scale`: it widens the posterior predictive of runs (``predict(...,
+kind="new_run")``, backtests, the fit-time check, the planner's simulated outcomes) and
+their log predictive density, not the law's mean loss, so N_opt and the decisions are the
+drift's alone. Inside the data the factor is 1.
+
 The wrapper is a :class:`~bayescale.laws.Law` (one per base law and scale, cached so that
 compiled functions keyed on it are reused); its extra parameters are ``drift_level``,
 ``drift_tilt`` and the data's edge ``log_ND_edge`` (a constant that ``Posterior.theta``
@@ -54,6 +72,8 @@ from bayescale.laws.base import Law
 __all__ = [
     "DRIFT_PARAMS",
     "EDGE",
+    "MISFIT",
+    "ONSET",
     "SCALES",
     "base_law",
     "beyond",
@@ -72,10 +92,15 @@ DRIFT_PARAMS = ("drift_level", "drift_tilt")
 #: Prior sd of level and tilt at ``drift=1``: calibrated on 10 public sweeps, leave one
 #: sweep out (``benchmarks/EXTRAPOLATION.md``).
 SCALES = {"drift_level": 0.25, "drift_tilt": 0.45}
+#: The extra scatter of new runs beyond the data, in units of the fitted sigma, at
+#: ``drift=1``: calibrated with :data:`SCALES` (``benchmarks/EXTRAPOLATION.md``).
+MISFIT = 1.0
+#: Nats of compute beyond the data over which the extra scatter sets in (1 − e^{−u/u0}).
+ONSET = 0.05
 #: The data's largest log(N·D): where extrapolation starts.
 EDGE = "log_ND_edge"
 
-_WRAPPED: dict[tuple[Law, float], Law] = {}
+_WRAPPED: dict[tuple[Law, float, float], Law] = {}
 _BASE: dict[Law, Law] = {}
 
 
@@ -124,7 +149,7 @@ def base_law(law: Law) -> Law:
     return _BASE.get(law, law)
 
 
-def extrapolating(law: Law, drift: float = 1.0) -> Law:
+def extrapolating(law: Law, drift: float = 1.0, *, misfit: float | None = None) -> Law:
     """``law`` with drift beyond the data at scale ``drift`` (1: the calibrated default).
 
     Parameters
@@ -132,26 +157,34 @@ def extrapolating(law: Law, drift: float = 1.0) -> Law:
     law : Law
         The fitted law (a wrapper is unwrapped first).
     drift : float, default 1
-        Multiplies the prior sds of level and tilt (:data:`SCALES`); > 0.
+        Multiplies the prior sds of level and tilt (:data:`SCALES`) and the extra scatter
+        of new runs (:data:`MISFIT`); > 0.
+    misfit : float, optional
+        The extra scatter ``k`` itself (default ``drift`` × :data:`MISFIT`); ≥ 0. For
+        calibrating it: a fit's settings record ``drift`` only, so a saved fit loads with
+        the default.
 
     Returns
     -------
     Law
-        The same object for the same ``(law, drift)``.
+        The same object for the same ``(law, drift, misfit)``.
     """
     law = base_law(law)
     sd = float(drift)
     if not np.isfinite(sd) or sd <= 0:
         raise ValueError(f"drift must be finite and > 0, got {drift}")
-    key = (law, sd)
+    k = sd * MISFIT if misfit is None else float(misfit)
+    if not np.isfinite(k) or k < 0:
+        raise ValueError(f"misfit must be finite and >= 0, got {misfit}")
+    key = (law, sd, k)
     if key not in _WRAPPED:
-        wrapper = _wrap(law, sd)
+        wrapper = _wrap(law, sd, k)
         _WRAPPED[key] = wrapper
         _BASE[wrapper] = law
     return _WRAPPED[key]
 
 
-def _wrap(law: Law, sd: float) -> Law:
+def _wrap(law: Law, sd: float, k: float) -> Law:
     def log_loss(theta: Any, x: Any) -> Array:
         g = beyond(theta, x["log_N"] + x["log_D"])
         d_n, d_d = shifts(theta)
@@ -168,6 +201,14 @@ def _wrap(law: Law, sd: float) -> Law:
             g = beyond(theta, log_c)
             d_n, d_d = shifts(theta)
             return base_opt(theta, log_c + (d_n + d_d) * g) - d_n * g
+
+    noise_scale = None
+    if k > 0:
+
+        def noise_scale(theta: Any, x: Any) -> Array:
+            u = jnp.maximum(x["log_N"] + x["log_D"] - theta[EDGE], 0.0)
+            factor = jnp.sqrt(1.0 + k * k * -jnp.expm1(-u / ONSET))
+            return factor * law.residual_scale(theta, x)
 
     def priors() -> dict[str, Any]:
         return {**law.priors(), **{p: dist.Normal(0.0, sd * SCALES[p]) for p in DRIFT_PARAMS}}
@@ -189,6 +230,7 @@ def _wrap(law: Law, sd: float) -> Law:
         log_n_opt=log_n_opt,
         exponents=law.exponents,
         init=law.init,
+        noise_scale=noise_scale,
         prior_notes={**law.prior_notes, **notes},
         description=law.description,
         reference=law.reference,
