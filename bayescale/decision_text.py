@@ -65,7 +65,8 @@ def assumptions(d: dict[str, Any], specs: list[Budget], cost: CostModel | None) 
             f"beyond it the law's effective N and D may drift (drift={s['drift']:g}: level "
             "and tilt growing as the square root of the log-compute distance, scales "
             "calibrated on public isoFLOP sweeps, leave one sweep out), which widens every "
-            "interval and decision there; a change of law beyond that is not modelled."
+            "interval and decision there, and a new run there scatters about the law more "
+            "than the fitted runs do; a change of law beyond that is not modelled."
             if s.get("drift", 0) > 0
             else "drift=0: predictions beyond that assume the law's form keeps holding."
         ),

@@ -594,8 +594,8 @@ def prediction_text(d: dict[str, Any]) -> str:
     )
     if any(p["extrapolation"] > 1 for p in d["predictions"]):
         trust = (
-            "the intervals include the law's drift beyond the data (drift="
-            f"{d['drift']:g}, calibrated on public sweeps)"
+            "the intervals include the law's drift beyond the data and a new run's extra "
+            f"scatter there (drift={d['drift']:g}, calibrated on public sweeps)"
             if d.get("drift", 0) > 0
             else "drift=0: the intervals assume the law's form keeps holding"
         )

@@ -153,7 +153,7 @@ VARIANTS = (
     ),
     Variant(
         "gaussian_drift",
-        "(f) chinchilla, gaussian, with the default drift beyond the data",
+        "(f) chinchilla, gaussian, with the default extrapolation model (drift and extra scatter)",
         {"likelihood": "gaussian"},
         1.0,
     ),
