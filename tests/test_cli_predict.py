@@ -104,8 +104,12 @@ def test_new_run_draws_add_the_fitted_noise(small_fit):
     assert new.shape == law.shape == (small_fit.n_draws, 2)
     assert np.array_equal(new, small_fit.predict(N, D, kind="new_run", seed=5))
     assert not np.array_equal(new, small_fit.predict(N, D, kind="new_run", seed=6))
-    # the residual is the fit's Student-t noise: each draw's sigma times a t(nu) variate
-    z = (np.log(new) - np.log(law)) / small_fit.draws("sigma")[:, None]
+    # the residual is the fit's Student-t noise: each draw's residual scale (sigma, times
+    # the extra scatter beyond the data) times a t(nu) variate
+    points = bayescale.ScalingData.from_arrays(N=N, D=D, loss=[2.0, 2.0], min_runs=1)
+    scale = small_fit.residual_scales(points)
+    assert np.all(scale >= small_fit.draws("sigma")[:, None])
+    z = (np.log(new) - np.log(law)) / scale
     expected = stats.t.ppf(0.75, np.median(small_fit.draws("nu")))
     assert np.median(np.abs(z)) == pytest.approx(expected, rel=0.1)
     with pytest.raises(ValueError, match="kind must be 'law' or 'new_run'"):
