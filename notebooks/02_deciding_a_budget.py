@@ -264,6 +264,7 @@ display(Markdown("\n".join(f"- {s}" for s in report["summary"])))
 display(Markdown("\n".join(f"- {a}" for a in report["assumptions"])))
 
 # %% [markdown]
-# The intervals in every table cover the uncertainty of the parameters *given the law*. They
-# do not cover the possibility that the law itself bends outside the fitted range; notebook
-# 03 shows how to check that with a backtest.
+# The intervals in every table cover the uncertainty of the parameters and, beyond the
+# largest fitted run, the law's drift (`drift=1`, calibrated on public isoFLOP sweeps:
+# `benchmarks/EXTRAPOLATION.md`). They do not cover a law that bends more than those sweeps
+# did; notebook 03 shows how to check a fit against its own larger runs with a backtest.
