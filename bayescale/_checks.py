@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.choices import LOSS_KINDS
-from bayescale.units import parse_unit
+from bayescale.units import parse_unit, positive_number
 
 __all__ = [
     "MIN_DISTINCT",
@@ -73,16 +73,6 @@ def _fmt_value(v: Any) -> str:
 
 def _fmt_values(values: Sequence[Any]) -> str:
     return ", ".join(_fmt_value(v) for v in values[:3])
-
-
-def _positive_float(value: Any, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return x
 
 
 # cell classes of _parse_cells
@@ -325,7 +315,7 @@ def validate_frame(
     """
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    k = _positive_float(flops_per_param_token, "flops_per_param_token")
+    k = positive_number(flops_per_param_token, "flops_per_param_token")
     frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
     have = set(frame.columns)
