@@ -75,6 +75,12 @@ def _fmt_values(values: Sequence[Any]) -> str:
     return ", ".join(_fmt_value(v) for v in values[:3])
 
 
+def _refuse_rows(frame: pd.DataFrame, mask: Any, before: str, after: str) -> None:
+    """Raise ``ValueError("<before> <rows where mask holds><after>")`` if there are any."""
+    if np.any(mask):
+        raise ValueError(f"{before} {_fmt_rows(list(frame.index[np.asarray(mask)]))}{after}")
+
+
 # cell classes of _parse_cells
 _OK, _MISSING, _BAD = 0, 1, 2
 
@@ -195,12 +201,12 @@ def _run_keys(
             raise missing(col, "run_cols / --run-col")
         values = frame[col]
         empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
-        if empty.any():
-            rows = list(frame.index[empty])
-            raise ValueError(
-                f"run column {col!r} is empty in {row_word}s {_fmt_rows(rows)} of {source}; "
-                "every checkpoint row needs the values that identify its run"
-            )
+        _refuse_rows(
+            frame,
+            empty,
+            f"run column {col!r} is empty in {row_word}s",
+            f" of {source}; every checkpoint row needs the values that identify its run",
+        )
     # text values, so 0.002 and "0.002" in two exports name the same run
     as_text = frame[cols].astype(str).apply(lambda c: c.str.strip())
     return as_text.groupby(cols, sort=False).ngroup().to_numpy()
@@ -368,35 +374,33 @@ def validate_frame(
         raw = frame[col]
         arr, cls_ = _parse_cells(raw, col, source, suffixes)
         bad = cls_ == _BAD
-        if bad.any():
-            rows = list(frame.index[bad])
-            hint = " such as 1.3e9 or 1.3B" if suffixes else ""
-            raise ValueError(
-                f"column {col!r} has non-numeric values in {row_word}s {_fmt_rows(rows)} "
-                f"({_fmt_values(list(raw[bad]))}); expected numbers{hint}"
-            )
-        blank = cls_ == _MISSING
-        if blank.any():
-            rows = list(frame.index[blank])
-            raise ValueError(
-                f"column {col!r} is empty in {row_word}s {_fmt_rows(rows)} (missing or "
-                "NaN); expected a number in every run"
-            )
+        hint = " such as 1.3e9 or 1.3B" if suffixes else ""
+        _refuse_rows(
+            frame,
+            bad,
+            f"column {col!r} has non-numeric values in {row_word}s",
+            f" ({_fmt_values(list(raw[bad]))}); expected numbers{hint}",
+        )
+        _refuse_rows(
+            frame,
+            cls_ == _MISSING,
+            f"column {col!r} is empty in {row_word}s",
+            " (missing or NaN); expected a number in every run",
+        )
         nonfinite = ~np.isfinite(arr)
-        if nonfinite.any():
-            rows = list(frame.index[nonfinite])
-            raise ValueError(
-                f"column {col!r} has NaN or infinite values in {row_word}s "
-                f"{_fmt_rows(rows)} ({_fmt_values(list(raw[nonfinite]))}); "
-                "expected finite numbers"
-            )
+        _refuse_rows(
+            frame,
+            nonfinite,
+            f"column {col!r} has NaN or infinite values in {row_word}s",
+            f" ({_fmt_values(list(raw[nonfinite]))}); expected finite numbers",
+        )
         nonpos = arr <= 0
-        if nonpos.any():
-            rows = list(frame.index[nonpos])
-            raise ValueError(
-                f"column {col!r} must be > 0, but {row_word}s {_fmt_rows(rows)} hold "
-                f"{_fmt_values(list(arr[nonpos]))}"
-            )
+        _refuse_rows(
+            frame,
+            nonpos,
+            f"column {col!r} must be > 0, but {row_word}s",
+            f" hold {_fmt_values(list(arr[nonpos]))}",
+        )
         return arr
 
     loss = column(loss_col)
@@ -411,23 +415,22 @@ def validate_frame(
         D = column(d_col, True) * d_scale
         N = column(c_col) / (k * D)
     for name, arr in (("N", N), ("D", D)):
-        if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-            rows = list(frame.index[~(np.isfinite(arr) & (arr > 0))])
-            raise ValueError(
-                f"{name} derived from {c_col!r} is not a finite positive number in "
-                f"{row_word}s {_fmt_rows(rows)}"
-            )
+        _refuse_rows(
+            frame,
+            ~(np.isfinite(arr) & (arr > 0)),
+            f"{name} derived from {c_col!r} is not a finite positive number in {row_word}s",
+            "",
+        )
     with np.errstate(over="ignore", under="ignore"):
         C = k * N * D
     overflow = ~(np.isfinite(C) & (C > 0))
-    if overflow.any():
-        rows = list(frame.index[overflow])
-        raise ValueError(
-            f"training compute {k:g}·N·D overflows (or underflows to 0) in {row_word}s "
-            f"{_fmt_rows(rows)} "
-            f"(N {_fmt_values(list(N[overflow]))}, D {_fmt_values(list(D[overflow]))}); "
-            "expected N and D in parameters and tokens"
-        )
+    _refuse_rows(
+        frame,
+        overflow,
+        f"training compute {k:g}·N·D overflows (or underflows to 0) in {row_word}s",
+        f" (N {_fmt_values(list(N[overflow]))}, D {_fmt_values(list(D[overflow]))}); "
+        "expected N and D in parameters and tokens",
+    )
 
     extras: dict[str, np.ndarray] = {}
     for name, col in (extra_cols or {}).items():
@@ -440,12 +443,12 @@ def validate_frame(
             raise missing(group_col, "group_col / --group-col")
         g = frame[group_col]
         empty = g.isna().to_numpy() | (g.astype(str).str.strip() == "").to_numpy()
-        if empty.any():
-            rows = list(frame.index[empty])
-            raise ValueError(
-                f"column {group_col!r} is empty in {row_word}s {_fmt_rows(rows)}; "
-                "expected a group label in every run"
-            )
+        _refuse_rows(
+            frame,
+            empty,
+            f"column {group_col!r} is empty in {row_word}s",
+            "; expected a group label in every run",
+        )
         group = g.astype(str).to_numpy()
 
     labels = np.asarray(frame.index)

@@ -23,9 +23,9 @@ from bayescale._checks import (
     PLAUSIBLE_D_MAX,
     PLAUSIBLE_N_MAX,
     CheckpointWarning,
-    _fmt_rows,
     _fmt_values,
     _parse_cells,
+    _refuse_rows,
     read_csv_text,
     validate_frame,
 )
@@ -447,20 +447,20 @@ def read_points(
             )
         values, classes = _parse_cells(frame[col], col, name, suffixes=True)
         bad = (classes != _OK) | ~np.isfinite(values) | (values <= 0)
-        if bad.any():
-            rows = list(frame.index[bad])
-            raise ValueError(
-                f"column {col!r} of {name} is not a count > 0 in {word}s {_fmt_rows(rows)} "
-                f"({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B"
-            )
+        _refuse_rows(
+            frame,
+            bad,
+            f"column {col!r} of {name} is not a count > 0 in {word}s",
+            f" ({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B",
+        )
         small = values < floor
-        if small.any():
-            rows = list(frame.index[small])
-            raise ValueError(
-                f"column {col!r} of {name} holds {_fmt_values(list(values[small]))} in "
-                f"{word}s {_fmt_rows(rows)}: implausibly few {what} (< {floor:g}); write "
-                "sizes in full or with a suffix, e.g. 7B or 7e9"
-            )
+        _refuse_rows(
+            frame,
+            small,
+            f"column {col!r} of {name} holds {_fmt_values(list(values[small]))} in {word}s",
+            f": implausibly few {what} (< {floor:g}); write sizes in full or with a suffix, "
+            "e.g. 7B or 7e9",
+        )
         out.append(values)
     if not len(out[0]):
         raise ValueError(f"{name} has no rows; give at least one N, D point to predict at")
