@@ -81,6 +81,11 @@ def _refuse_rows(frame: pd.DataFrame, mask: Any, before: str, after: str) -> Non
         raise ValueError(f"{before} {_fmt_rows(list(frame.index[np.asarray(mask)]))}{after}")
 
 
+def _blank(values: pd.Series) -> np.ndarray:
+    """Cells that are missing or only white space (a run or group label left out)."""
+    return values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+
+
 # cell classes of _parse_cells
 _OK, _MISSING, _BAD = 0, 1, 2
 
@@ -199,11 +204,9 @@ def _run_keys(
     for col in cols:
         if col not in frame.columns:
             raise missing(col, "run_cols / --run-col")
-        values = frame[col]
-        empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
         _refuse_rows(
             frame,
-            empty,
+            _blank(frame[col]),
             f"run column {col!r} is empty in {row_word}s",
             f" of {source}; every checkpoint row needs the values that identify its run",
         )
@@ -441,15 +444,13 @@ def validate_frame(
     if group_col is not None:
         if group_col not in have:
             raise missing(group_col, "group_col / --group-col")
-        g = frame[group_col]
-        empty = g.isna().to_numpy() | (g.astype(str).str.strip() == "").to_numpy()
         _refuse_rows(
             frame,
-            empty,
+            _blank(frame[group_col]),
             f"column {group_col!r} is empty in {row_word}s",
             "; expected a group label in every run",
         )
-        group = g.astype(str).to_numpy()
+        group = frame[group_col].astype(str).to_numpy()
 
     labels = np.asarray(frame.index)
     set_aside = 0
