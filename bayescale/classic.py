@@ -57,6 +57,7 @@ __all__ = [
     "ClassicFit",
     "ClassicSettings",
     "fit_classic",
+    "fit_classic_batch",
     "hoffmann_grid",
     "trace_counts",
 ]
@@ -417,11 +418,27 @@ def fit_classic(
     (477.8, 0.0010183)
     """
     data = _check_data(data)
-    cfg = _settings(loss=loss, delta=delta, n_boot=n_boot, seed=seed, **settings)
+    settings.update(loss=loss, delta=delta, n_boot=n_boot, seed=seed)
+    (result,) = fit_classic_batch([data], init=init, budgets=budgets, **settings)
+    return result
+
+
+def fit_classic_batch(
+    datasets: list[ScalingData],
+    *,
+    init: Any = "grid",
+    budgets: Any = DEFAULT_BUDGETS,
+    **settings: Any,
+) -> list[ClassicFit]:
+    """:func:`fit_classic` of several data sets in one batch (:func:`bayescale.fit_many`)."""
+    cfg = _settings(**settings)
     starts = _starts(init)
     budgets = _check_budgets(budgets)
-    (res,) = _fit_batch([data], starts, cfg)
-    return ClassicFit(data=data, settings=cfg, budgets=budgets, **res)
+    results = _fit_batch(datasets, starts, cfg)
+    return [
+        ClassicFit(data=d, settings=cfg, budgets=budgets, **res)
+        for d, res in zip(datasets, results, strict=True)
+    ]
 
 
 def _settings(**settings: Any) -> ClassicSettings:
