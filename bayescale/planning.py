@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 from jax.scipy.special import logsumexp
 
-from bayescale._checks import positive_1d
+from bayescale._checks import _refuse_rows, positive_1d
 from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law_optimum
 from bayescale.decisions import bayes_optimal
 from bayescale.laws.extrapolation import base_law
@@ -396,13 +396,12 @@ def plan_runs(
         # applies to it (the refit's drift starts beyond the new edge), so its outcomes
         # are the fitted law's own; the target's quantity keeps the drift
         mu = np.asarray(base_law(law).predict_log_loss(theta, x)).T  # (J, S)
-        bad = ~np.all(np.isfinite(mu), axis=1)
-        if bad.any():
-            rows = ", ".join(str(r) for r in list(cand.index[bad])[:8])
-            raise ValueError(
-                f"candidates outside the law's domain: its loss is not finite on some "
-                f"draws at rows {rows} (N, D must be sizes the law {law.name!r} can predict)"
-            )
+        _refuse_rows(
+            cand,
+            ~np.all(np.isfinite(mu), axis=1),
+            "candidates outside the law's domain: its loss is not finite on some draws at rows",
+            f" (N, D must be sizes the law {law.name!r} can predict)",
+        )
         N_opt, L_opt, R = (
             np.asarray(a) for a in _target(theta, jnp.asarray(target.flops / k), extra, law)
         )
