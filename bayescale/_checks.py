@@ -30,6 +30,7 @@ __all__ = [
     "MIN_DISTINCT",
     "MIN_RUNS",
     "CheckpointWarning",
+    "check_points",
     "positive_1d",
     "read_csv_text",
     "validate_frame",
@@ -508,6 +509,15 @@ def validate_frame(
         group=group,
         checkpoints_set_aside=set_aside,
     )
+
+
+def check_points(N: Any, D: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Sizes (N, D) to predict at: float64 arrays of the same shape, finite and > 0."""
+    N = np.atleast_1d(np.asarray(N, dtype=np.float64))
+    D = np.atleast_1d(np.asarray(D, dtype=np.float64))
+    if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
+        raise ValueError("N and D must be arrays of the same shape with finite values > 0")
+    return N, D
 
 
 def positive_1d(x: Any, name: str, expected: str) -> np.ndarray:

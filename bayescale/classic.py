@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale import _lbfgs
-from bayescale._checks import positive_1d
+from bayescale._checks import check_points, positive_1d
 from bayescale.data import ScalingData
 from bayescale.law import (
     HOFFMANN_NAMES,
@@ -529,10 +529,7 @@ class ClassicFit:
 
     def predict(self, N: Any, D: Any) -> np.ndarray:
         """The fitted law's loss at (N, D)."""
-        N = np.atleast_1d(np.asarray(N, dtype=np.float64))
-        D = np.atleast_1d(np.asarray(D, dtype=np.float64))
-        if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
-            raise ValueError("N and D must be arrays of the same shape with finite values > 0")
+        N, D = check_points(N, D)
         with jax.enable_x64(True):
             pred = hoffmann_log_loss(jnp.asarray(self.theta), np.log(N), np.log(D))
             return np.exp(np.asarray(pred))

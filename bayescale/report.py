@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bayescale._checks import check_points
 from bayescale.laws import LAWS
 from bayescale.posterior import check_ci
 from bayescale.units import format_count
@@ -547,8 +548,7 @@ def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) 
         Values are exact floats.
     """
     ci = float(check_ci(ci)[0])
-    N = np.atleast_1d(np.asarray(N, dtype=np.float64))
-    D = np.atleast_1d(np.asarray(D, dtype=np.float64))
+    N, D = check_points(N, D)
     covariates = result._covariates({})  # laws with covariates predict at the data's largest
     new = result.predict(N, D, kind="new_run", seed=seed, **covariates)
     law = result.predict(N, D, kind="law", **covariates)
