@@ -571,8 +571,8 @@ def plan_runs(
 
 
 # ------------------------------------------------------------------------------ refits
-def _quantity_draws(fit: Any, plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
-    """The criterion's quantity per draw of a fit, at the plan's target budget."""
+def _quantity_draws(plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
+    """The criterion's quantity per draw of a fit (its decision ``args``) at the target budget."""
     with jax.enable_x64(True):
         b = bayes_optimal(budgets=[plan.target_budget], **args)
         if plan.criterion == "n_opt":
@@ -650,7 +650,7 @@ def refit_expected_after(
             "covariates": extra or None,
             "flops_per_param_token": base.flops_per_param_token,
         }
-        q = _quantity_draws(fit, plan, args)
+        q = _quantity_draws(plan, args)
         q = q[np.isfinite(q)]
         bounds.append(np.quantile(np.log(q) if plan.criterion == "n_opt" else q, probs))
     lo, med, hi = np.mean(bounds, axis=0)

@@ -465,13 +465,13 @@ def _fit_blocks(d: dict[str, Any], markdown: bool) -> list[Block]:
     blocks += [Paragraph(_diag_line(d)), Bullets(d["diagnostics"]["problems"])]
     if d.get("extrapolation"):
         blocks += [Heading("Extrapolation")] if markdown else []
-        blocks += [Paragraph(extrapolation_line(d["extrapolation"], d["allocations"]))]
+        blocks += [Paragraph(extrapolation_line(d["extrapolation"]))]
     if markdown:
         blocks += [Heading("Priors"), Bullets([f"{k}: {v}" for k, v in d["priors"].items()])]
     return blocks
 
 
-def extrapolation_line(e: dict[str, Any], allocations: list[dict[str, Any]]) -> str:
+def extrapolation_line(e: dict[str, Any]) -> str:
     """How far the budgets lie beyond the data, the drift used and the check's verdict."""
     ratios = sorted(set(e.get("budgets_over_C_max", [])))
     far = (

@@ -281,10 +281,6 @@ def _format_peak(flops_per_s: float) -> str:
     return f"{flops_per_s / 1e12:.4g} TFLOP/s"
 
 
-def _format_duration(seconds: float, unit_seconds: float, value: float) -> str:
-    return f"{value:g} {_DURATION_WORDS[unit_seconds]}"
-
-
 # ------------------------------------------------------------------------------ cost model
 @dataclass(frozen=True)
 class CostModel:
@@ -516,10 +512,10 @@ def parse_budget_spec(
         value = count * acc.peak_flops * cost.mfu * seconds
         if not math.isfinite(value):
             raise ValueError(f"budget {text!r} overflows")
-        duration_text = _format_duration(seconds, _SECONDS[unit], duration)
         statement = (
             f"{count:g} × {acc.name} ({_format_peak(acc.peak_flops)} dense bf16 peak) × "
-            f"{100 * cost.mfu:g}% MFU × {duration_text} = {format_flops(value)}"
+            f"{100 * cost.mfu:g}% MFU × {duration:g} {_DURATION_WORDS[_SECONDS[unit]]} = "
+            f"{format_flops(value)}"
         )
         if cost.price_per_hour is not None:
             hours = count * seconds / 3600.0
