@@ -24,12 +24,13 @@ import numpy as np
 import pandas as pd
 
 from bayescale.choices import LOSS_KINDS
-from bayescale.units import parse_unit
+from bayescale.units import parse_unit, positive_number
 
 __all__ = [
     "MIN_DISTINCT",
     "MIN_RUNS",
     "CheckpointWarning",
+    "check_points",
     "positive_1d",
     "read_csv_text",
     "validate_frame",
@@ -75,14 +76,15 @@ def _fmt_values(values: Sequence[Any]) -> str:
     return ", ".join(_fmt_value(v) for v in values[:3])
 
 
-def _positive_float(value: Any, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return x
+def _refuse_rows(frame: pd.DataFrame, mask: Any, before: str, after: str) -> None:
+    """Raise ``ValueError("<before> <rows where mask holds><after>")`` if there are any."""
+    if np.any(mask):
+        raise ValueError(f"{before} {_fmt_rows(list(frame.index[np.asarray(mask)]))}{after}")
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    """Cells that are missing or only white space (a run or group label left out)."""
+    return values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
 
 
 # cell classes of _parse_cells
@@ -203,14 +205,12 @@ def _run_keys(
     for col in cols:
         if col not in frame.columns:
             raise missing(col, "run_cols / --run-col")
-        values = frame[col]
-        empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
-        if empty.any():
-            rows = list(frame.index[empty])
-            raise ValueError(
-                f"run column {col!r} is empty in {row_word}s {_fmt_rows(rows)} of {source}; "
-                "every checkpoint row needs the values that identify its run"
-            )
+        _refuse_rows(
+            frame,
+            _blank(frame[col]),
+            f"run column {col!r} is empty in {row_word}s",
+            f" of {source}; every checkpoint row needs the values that identify its run",
+        )
     # text values, so 0.002 and "0.002" in two exports name the same run
     as_text = frame[cols].astype(str).apply(lambda c: c.str.strip())
     return as_text.groupby(cols, sort=False).ngroup().to_numpy()
@@ -325,7 +325,7 @@ def validate_frame(
     """
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    k = _positive_float(flops_per_param_token, "flops_per_param_token")
+    k = positive_number(flops_per_param_token, "flops_per_param_token")
     frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
     have = set(frame.columns)
@@ -378,35 +378,33 @@ def validate_frame(
         raw = frame[col]
         arr, cls_ = _parse_cells(raw, col, source, suffixes)
         bad = cls_ == _BAD
-        if bad.any():
-            rows = list(frame.index[bad])
-            hint = " such as 1.3e9 or 1.3B" if suffixes else ""
-            raise ValueError(
-                f"column {col!r} has non-numeric values in {row_word}s {_fmt_rows(rows)} "
-                f"({_fmt_values(list(raw[bad]))}); expected numbers{hint}"
-            )
-        blank = cls_ == _MISSING
-        if blank.any():
-            rows = list(frame.index[blank])
-            raise ValueError(
-                f"column {col!r} is empty in {row_word}s {_fmt_rows(rows)} (missing or "
-                "NaN); expected a number in every run"
-            )
+        hint = " such as 1.3e9 or 1.3B" if suffixes else ""
+        _refuse_rows(
+            frame,
+            bad,
+            f"column {col!r} has non-numeric values in {row_word}s",
+            f" ({_fmt_values(list(raw[bad]))}); expected numbers{hint}",
+        )
+        _refuse_rows(
+            frame,
+            cls_ == _MISSING,
+            f"column {col!r} is empty in {row_word}s",
+            " (missing or NaN); expected a number in every run",
+        )
         nonfinite = ~np.isfinite(arr)
-        if nonfinite.any():
-            rows = list(frame.index[nonfinite])
-            raise ValueError(
-                f"column {col!r} has NaN or infinite values in {row_word}s "
-                f"{_fmt_rows(rows)} ({_fmt_values(list(raw[nonfinite]))}); "
-                "expected finite numbers"
-            )
+        _refuse_rows(
+            frame,
+            nonfinite,
+            f"column {col!r} has NaN or infinite values in {row_word}s",
+            f" ({_fmt_values(list(raw[nonfinite]))}); expected finite numbers",
+        )
         nonpos = arr <= 0
-        if nonpos.any():
-            rows = list(frame.index[nonpos])
-            raise ValueError(
-                f"column {col!r} must be > 0, but {row_word}s {_fmt_rows(rows)} hold "
-                f"{_fmt_values(list(arr[nonpos]))}"
-            )
+        _refuse_rows(
+            frame,
+            nonpos,
+            f"column {col!r} must be > 0, but {row_word}s",
+            f" hold {_fmt_values(list(arr[nonpos]))}",
+        )
         return arr
 
     loss = column(loss_col)
@@ -421,23 +419,22 @@ def validate_frame(
         D = column(d_col, True) * d_scale
         N = column(c_col) / (k * D)
     for name, arr in (("N", N), ("D", D)):
-        if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-            rows = list(frame.index[~(np.isfinite(arr) & (arr > 0))])
-            raise ValueError(
-                f"{name} derived from {c_col!r} is not a finite positive number in "
-                f"{row_word}s {_fmt_rows(rows)}"
-            )
+        _refuse_rows(
+            frame,
+            ~(np.isfinite(arr) & (arr > 0)),
+            f"{name} derived from {c_col!r} is not a finite positive number in {row_word}s",
+            "",
+        )
     with np.errstate(over="ignore", under="ignore"):
         C = k * N * D
     overflow = ~(np.isfinite(C) & (C > 0))
-    if overflow.any():
-        rows = list(frame.index[overflow])
-        raise ValueError(
-            f"training compute {k:g}·N·D overflows (or underflows to 0) in {row_word}s "
-            f"{_fmt_rows(rows)} "
-            f"(N {_fmt_values(list(N[overflow]))}, D {_fmt_values(list(D[overflow]))}); "
-            "expected N and D in parameters and tokens"
-        )
+    _refuse_rows(
+        frame,
+        overflow,
+        f"training compute {k:g}·N·D overflows (or underflows to 0) in {row_word}s",
+        f" (N {_fmt_values(list(N[overflow]))}, D {_fmt_values(list(D[overflow]))}); "
+        "expected N and D in parameters and tokens",
+    )
 
     extras: dict[str, np.ndarray] = {}
     for name, col in (extra_cols or {}).items():
@@ -448,15 +445,13 @@ def validate_frame(
     if group_col is not None:
         if group_col not in have:
             raise missing(group_col, "group_col / --group-col")
-        g = frame[group_col]
-        empty = g.isna().to_numpy() | (g.astype(str).str.strip() == "").to_numpy()
-        if empty.any():
-            rows = list(frame.index[empty])
-            raise ValueError(
-                f"column {group_col!r} is empty in {row_word}s {_fmt_rows(rows)}; "
-                "expected a group label in every run"
-            )
-        group = g.astype(str).to_numpy()
+        _refuse_rows(
+            frame,
+            _blank(frame[group_col]),
+            f"column {group_col!r} is empty in {row_word}s",
+            "; expected a group label in every run",
+        )
+        group = frame[group_col].astype(str).to_numpy()
 
     labels = np.asarray(frame.index)
     set_aside = 0
@@ -514,6 +509,15 @@ def validate_frame(
         group=group,
         checkpoints_set_aside=set_aside,
     )
+
+
+def check_points(N: Any, D: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Sizes (N, D) to predict at: float64 arrays of the same shape, finite and > 0."""
+    N = np.atleast_1d(np.asarray(N, dtype=np.float64))
+    D = np.atleast_1d(np.asarray(D, dtype=np.float64))
+    if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
+        raise ValueError("N and D must be arrays of the same shape with finite values > 0")
+    return N, D
 
 
 def positive_1d(x: Any, name: str, expected: str) -> np.ndarray:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale import _lbfgs
-from bayescale._checks import positive_1d
+from bayescale._checks import check_points, positive_1d
 from bayescale.data import ScalingData
 from bayescale.law import (
     HOFFMANN_NAMES,
@@ -57,6 +57,7 @@ __all__ = [
     "ClassicFit",
     "ClassicSettings",
     "fit_classic",
+    "fit_classic_batch",
     "hoffmann_grid",
     "trace_counts",
 ]
@@ -417,11 +418,27 @@ def fit_classic(
     (477.8, 0.0010183)
     """
     data = _check_data(data)
-    cfg = _settings(loss=loss, delta=delta, n_boot=n_boot, seed=seed, **settings)
+    settings.update(loss=loss, delta=delta, n_boot=n_boot, seed=seed)
+    (result,) = fit_classic_batch([data], init=init, budgets=budgets, **settings)
+    return result
+
+
+def fit_classic_batch(
+    datasets: list[ScalingData],
+    *,
+    init: Any = "grid",
+    budgets: Any = DEFAULT_BUDGETS,
+    **settings: Any,
+) -> list[ClassicFit]:
+    """:func:`fit_classic` of several data sets in one batch (:func:`bayescale.fit_many`)."""
+    cfg = _settings(**settings)
     starts = _starts(init)
     budgets = _check_budgets(budgets)
-    (res,) = _fit_batch([data], starts, cfg)
-    return ClassicFit(data=data, settings=cfg, budgets=budgets, **res)
+    results = _fit_batch(datasets, starts, cfg)
+    return [
+        ClassicFit(data=d, settings=cfg, budgets=budgets, **res)
+        for d, res in zip(datasets, results, strict=True)
+    ]
 
 
 def _settings(**settings: Any) -> ClassicSettings:
@@ -512,10 +529,7 @@ class ClassicFit:
 
     def predict(self, N: Any, D: Any) -> np.ndarray:
         """The fitted law's loss at (N, D)."""
-        N = np.atleast_1d(np.asarray(N, dtype=np.float64))
-        D = np.atleast_1d(np.asarray(D, dtype=np.float64))
-        if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
-            raise ValueError("N and D must be arrays of the same shape with finite values > 0")
+        N, D = check_points(N, D)
         with jax.enable_x64(True):
             pred = hoffmann_log_loss(jnp.asarray(self.theta), np.log(N), np.log(D))
             return np.exp(np.asarray(pred))

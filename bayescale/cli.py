@@ -81,7 +81,6 @@ def _run(args: argparse.Namespace) -> int:
         _check_writable(path)  # before the fit, not after minutes of sampling
 
     import bayescale
-    from bayescale.diagnostics import SamplingWarning
     from bayescale.inference import enable_compilation_cache, use_host_devices
     from bayescale.report import markdown_summary, text_summary
 
@@ -99,20 +98,12 @@ def _run(args: argparse.Namespace) -> int:
         return _run_plan(args, data, plan_points)
     specs = args.budget or list(bayescale.DEFAULT_BUDGETS)
     budgets = [float(b) for b in specs]
-    with warnings.catch_warnings():
-        # problems are printed with the table and reflected in the exit code
-        warnings.simplefilter("ignore", SamplingWarning)
-        result = _fit(args, data)
+    result = _fit(args, data)
     summary = result.to_dict(budgets, args.ci, args.ci_kind)
-    if args.json:
-        _write(args.json, json.dumps(summary, indent=2) + "\n")
+    _write_json(args.json, summary)
     if args.report:
         _write(args.report, markdown_summary(summary))
-    if args.save:
-        try:
-            result.save(args.save)
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
+    _save(result, args.save)
     report = None
     if args.command in ("report", "demo"):
         report = _write_report(result, args, specs)
@@ -163,19 +154,38 @@ def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> 
 def _fit(args: argparse.Namespace, data: Any) -> Any:
     """The fit every command runs, with the sampler and law options given."""
     import bayescale
+    from bayescale.diagnostics import SamplingWarning
 
-    return bayescale.fit(
-        data,
-        likelihood=args.likelihood,
-        chains=args.chains,
-        warmup=args.warmup,
-        draws=args.draws,
-        seed=args.seed,
-        target_accept=args.target_accept,
-        drift=args.drift,
-        extrapolation_check=not args.no_extrapolation_check,
-        **_law_options(args),
-    )
+    with warnings.catch_warnings():
+        # problems are printed with the command's output and reflected in the exit code
+        warnings.simplefilter("ignore", SamplingWarning)
+        return bayescale.fit(
+            data,
+            likelihood=args.likelihood,
+            chains=args.chains,
+            warmup=args.warmup,
+            draws=args.draws,
+            seed=args.seed,
+            target_accept=args.target_accept,
+            drift=args.drift,
+            extrapolation_check=not args.no_extrapolation_check,
+            **_law_options(args),
+        )
+
+
+def _write_json(path: str | None, obj: Any) -> None:
+    """``--json``: ``obj`` as indented JSON (NaN written as NaN), if a path was given."""
+    if path:
+        _write(path, json.dumps(obj, indent=2) + "\n")
+
+
+def _save(result: Any, path: str | None) -> None:
+    """``--save``: the posterior as netCDF, if a path was given."""
+    if path:
+        try:
+            result.save(path)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
 
 
 def _law_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -277,13 +287,10 @@ def _check_predict(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -> int:
     """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
-    from bayescale.diagnostics import SamplingWarning
     from bayescale.report import prediction_text, predictions
 
     N, D = points
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        result = _fit(args, data)
+    result = _fit(args, data)
     d = predictions(result, N, D, ci=args.ci, seed=args.seed)
     out = {
         "n_runs": len(data),
@@ -293,13 +300,8 @@ def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -
         **d,
         "diagnostics": result.diagnostics.to_dict(),
     }
-    if args.json:
-        _write(args.json, json.dumps(out, indent=2) + "\n")
-    if args.save:
-        try:
-            result.save(args.save)
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
+    _write_json(args.json, out)
+    _save(result, args.save)
     if not args.quiet or not result.ok:
         _print_result("predict", data, result, prediction_text(d))
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
@@ -345,13 +347,10 @@ def _check_plan(args: argparse.Namespace) -> Any:
 
 def _run_plan(args: argparse.Namespace, data: Any, points: Any) -> int:
     """``plan``: fit, then the runs to train next under ``--spend`` (bayescale.planning)."""
-    from bayescale.diagnostics import SamplingWarning
     from bayescale.planning import check_candidates, plan_text
 
     candidates = None if points is None else check_candidates(points)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        result = _fit(args, data)
+    result = _fit(args, data)
     plan = result.plan_runs(
         candidates,
         target_budget=args.target_budget,
@@ -362,8 +361,7 @@ def _run_plan(args: argparse.Namespace, data: Any, points: Any) -> int:
         seed=args.seed,
         refit=args.refit,
     )
-    if args.json:
-        _write(args.json, json.dumps(plan.to_dict(), indent=2) + "\n")
+    _write_json(args.json, plan.to_dict())
     if not args.quiet or not result.ok:
         _print_result("plan", data, result, plan_text(plan))
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
@@ -432,8 +430,7 @@ def _run_models(args: argparse.Namespace, data: Any) -> int:
     notes = [_one_line(w.message) for w in caught if issubclass(w.category, ModelCheckWarning)]
     if notes:
         out["notes"] = notes
-    if args.json:
-        _write(args.json, json.dumps(out, indent=2, allow_nan=True) + "\n")
+    _write_json(args.json, out)
     if not args.quiet or not ok:
         print(title)
         print(_table_text(table))

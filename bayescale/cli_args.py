@@ -49,10 +49,7 @@ def _budget(text: str) -> Any:
     # a Budget (float(b) is its FLOPs) so reports can state the unit conversion used
     from bayescale.units import parse_budget_spec
 
-    try:
-        return parse_budget_spec(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return _parsed(parse_budget_spec)(text)
 
 
 def _parsed(parse: Any) -> Any:
@@ -429,6 +426,14 @@ def _add_law_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_models_options(p: argparse.ArgumentParser, laws: str, likelihoods: str) -> None:
+    """``--laws`` and ``--likelihoods`` of the commands that fit several models."""
+    p.add_argument("--laws", type=_names("law"), default=[DEFAULT_LAW], help=laws)
+    p.add_argument(
+        "--likelihoods", type=_names("likelihood"), default=[DEFAULT_LIKELIHOOD], help=likelihoods
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``bayescale`` argument parser."""
     parser = _Parser(
@@ -456,17 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_options(r, demo=False)
     c = sub.add_parser("compare", help="fit several laws/likelihoods and rank them by PSIS-LOO")
     _add_data_options(c)
-    c.add_argument(
-        "--laws",
-        type=_names("law"),
-        default=[DEFAULT_LAW],
-        help=f"comma-separated laws, e.g. chinchilla,kaplan (default {DEFAULT_LAW})",
-    )
-    c.add_argument(
-        "--likelihoods",
-        type=_names("likelihood"),
-        default=[DEFAULT_LIKELIHOOD],
-        help="comma-separated likelihoods, e.g. gaussian,student_t,huber "
+    _add_models_options(
+        c,
+        f"comma-separated laws, e.g. chinchilla,kaplan (default {DEFAULT_LAW})",
+        "comma-separated likelihoods, e.g. gaussian,student_t,huber "
         f"(default {DEFAULT_LIKELIHOOD})",
     )
     _add_sampler_options(c)
@@ -474,13 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest", help="fit the smaller runs, score predictions of the largest held-out runs"
     )
     _add_data_options(b)
-    b.add_argument("--laws", type=_names("law"), default=[DEFAULT_LAW], help="as for compare")
-    b.add_argument(
-        "--likelihoods",
-        type=_names("likelihood"),
-        default=[DEFAULT_LIKELIHOOD],
-        help="as for compare",
-    )
+    _add_models_options(b, "as for compare", "as for compare")
     b.add_argument(
         "--holdout",
         choices=HOLDOUTS,

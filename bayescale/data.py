@@ -23,9 +23,9 @@ from bayescale._checks import (
     PLAUSIBLE_D_MAX,
     PLAUSIBLE_N_MAX,
     CheckpointWarning,
-    _fmt_rows,
     _fmt_values,
     _parse_cells,
+    _refuse_rows,
     read_csv_text,
     validate_frame,
 )
@@ -146,29 +146,8 @@ class ScalingData:
             If the file cannot be read or any check in :meth:`from_dataframe` fails.
         """
         path = os.fspath(path)
-        if os.path.isdir(path):
-            raise ValueError(f"{path!r} is a directory, expected a CSV file")
-        if not os.path.exists(path):
-            raise ValueError(f"no such file: {path!r}")
-        if not os.path.isfile(path):
-            # a FIFO or device would block or be read only once; ask for a real file
-            raise ValueError(f"{path!r} is not a regular file, expected a CSV file")
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            raise ValueError(f"cannot read {path!r}: {exc.strerror or exc}") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise ValueError(
-                f"cannot read {path!r}: line {line} is not UTF-8 text "
-                f"(byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
-            ) from None
-        frame = read_csv_text(text, path)
         return cls.from_dataframe(
-            frame,
+            _read_csv_file(path),
             n_col=n_col,
             d_col=d_col,
             loss_col=loss_col,
@@ -392,6 +371,31 @@ class ScalingData:
         )
 
 
+def _read_csv_file(path: str) -> pd.DataFrame:
+    """A CSV file's rows by line number (:func:`read_csv_text`); clear errors when unreadable."""
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, expected a CSV file")
+    if not os.path.exists(path):
+        raise ValueError(f"no such file: {path!r}")
+    if not os.path.isfile(path):
+        # a FIFO or device would block or be read only once; ask for a real file
+        raise ValueError(f"{path!r} is not a regular file, expected a CSV file")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"cannot read {path!r}: line {line} is not UTF-8 text "
+            f"(byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+    return read_csv_text(text, path)
+
+
 def read_points(
     source: str | os.PathLike[str] | pd.DataFrame, *, n_col: str = "N", d_col: str = "D"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -422,18 +426,7 @@ def read_points(
         frame.columns = [str(c).strip() for c in frame.columns]
     else:
         path = os.fspath(source)
-        if not os.path.isfile(path):
-            raise ValueError(
-                f"no such file: {path!r}"
-                if not os.path.exists(path)
-                else f"{path!r} is not a regular file, expected a CSV file"
-            )
-        try:
-            with open(path, encoding="utf-8-sig") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read {path!r}: {exc}") from None
-        frame, name, word = read_csv_text(text, path), os.path.basename(path), "line"
+        frame, name, word = _read_csv_file(path), os.path.basename(path), "line"
     out = []
     for col, what, floor in (
         (n_col, "parameters", PLAUSIBLE_N_MAX),
@@ -447,20 +440,20 @@ def read_points(
             )
         values, classes = _parse_cells(frame[col], col, name, suffixes=True)
         bad = (classes != _OK) | ~np.isfinite(values) | (values <= 0)
-        if bad.any():
-            rows = list(frame.index[bad])
-            raise ValueError(
-                f"column {col!r} of {name} is not a count > 0 in {word}s {_fmt_rows(rows)} "
-                f"({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B"
-            )
+        _refuse_rows(
+            frame,
+            bad,
+            f"column {col!r} of {name} is not a count > 0 in {word}s",
+            f" ({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B",
+        )
         small = values < floor
-        if small.any():
-            rows = list(frame.index[small])
-            raise ValueError(
-                f"column {col!r} of {name} holds {_fmt_values(list(values[small]))} in "
-                f"{word}s {_fmt_rows(rows)}: implausibly few {what} (< {floor:g}); write "
-                "sizes in full or with a suffix, e.g. 7B or 7e9"
-            )
+        _refuse_rows(
+            frame,
+            small,
+            f"column {col!r} of {name} holds {_fmt_values(list(values[small]))} in {word}s",
+            f": implausibly few {what} (< {floor:g}); write sizes in full or with a suffix, "
+            "e.g. 7B or 7e9",
+        )
         out.append(values)
     if not len(out[0]):
         raise ValueError(f"{name} has no rows; give at least one N, D point to predict at")

@@ -17,10 +17,6 @@ import pandas as pd
 
 from bayescale.decision_core import as_plans, positive_1d
 from bayescale.decisions import (
-    BayesOptimal,
-    ComputeForLoss,
-    DataLimited,
-    Regret,
     bayes_optimal,
     compute_for_loss,
     data_limited,
@@ -62,13 +58,12 @@ def summarize_unbounded(draws: Any, ci: float = 0.9, axis: int = 0) -> dict[str,
     return {"median": q[0], "lo": q[1], "hi": q[2], "p_finite": finite.mean(axis=axis)}
 
 
-def _x64() -> Any:
-    # Decisions are small differences of losses: always float64, whatever the fit used.
-    return jax.enable_x64(True)
-
-
-def _np(x: Any) -> np.ndarray:
-    return np.asarray(x, dtype=np.float64)
+def _decide(fn: Any, theta: Any, law: Law, covariates: Any, k: float, *args: Any) -> Any:
+    """A function of :mod:`bayescale.decisions` on the draws, its result as NumPy arrays."""
+    # decisions are small differences of losses: always float64, whatever the fit used
+    with jax.enable_x64(True):
+        r = fn(theta, *args, law=law, covariates=covariates, flops_per_param_token=k)
+        return type(r)(*(np.asarray(x) for x in r))
 
 
 def bayes_optimal_table(
@@ -91,15 +86,7 @@ def bayes_optimal_table(
     over the Bayes one, ≥ 0); ``evpi`` (expected value of perfect information, in loss).
     """
     ci, ci_kind = check_ci(ci, ci_kind)
-    with _x64():
-        r = bayes_optimal(
-            theta,
-            budgets,
-            law=law,
-            covariates=covariates,
-            flops_per_param_token=flops_per_param_token,
-        )
-        r = BayesOptimal(*(_np(x) for x in r))
+    r = _decide(bayes_optimal, theta, law, covariates, flops_per_param_token, budgets)
     N_lo, N_hi = interval(r.N_draws, ci, ci_kind)
     D_lo, D_hi = interval(r.D_draws, ci, ci_kind)
     table = pd.DataFrame(
@@ -158,16 +145,9 @@ def regret_table(
     ps = as_plans(plans, flops_per_param_token)
     if not ps:
         raise ValueError("plans must contain at least one plan, got none")
-    with _x64():
-        r = regret(
-            theta,
-            [p.N for p in ps],
-            [p.D for p in ps],
-            law=law,
-            covariates=covariates,
-            flops_per_param_token=flops_per_param_token,
-        )
-        r = Regret(*(_np(x) for x in r))
+    r = _decide(
+        regret, theta, law, covariates, flops_per_param_token, [p.N for p in ps], [p.D for p in ps]
+    )
     reg = summarize(r.regret, ci, ci_kind)
     waste = 1.0 - r.compute_fraction
     w = summarize(waste, ci, ci_kind)
@@ -221,15 +201,7 @@ def compute_for_loss_table(
     so a bound (or the median) is ``inf`` when it falls among them.
     """
     ci, _ = check_ci(ci, "eti")
-    with _x64():
-        r = compute_for_loss(
-            theta,
-            targets,
-            law=law,
-            covariates=covariates,
-            flops_per_param_token=flops_per_param_token,
-        )
-        r = ComputeForLoss(*(np.asarray(x) for x in r))
+    r = _decide(compute_for_loss, theta, law, covariates, flops_per_param_token, targets)
     cols: dict[str, Any] = {"target": r.target.astype(np.float64)}
     cols["p_reachable"] = r.reachable.mean(axis=0)
     for name in ("C", "N", "D"):
@@ -263,16 +235,7 @@ def data_limited_table(
     ci, ci_kind = check_ci(ci, ci_kind)
     if isinstance(D_max, str):
         D_max = parse_count(D_max, "D_max")
-    with _x64():
-        r = data_limited(
-            theta,
-            budgets,
-            D_max,
-            law=law,
-            covariates=covariates,
-            flops_per_param_token=flops_per_param_token,
-        )
-        r = DataLimited(*(np.asarray(x) for x in r))
+    r = _decide(data_limited, theta, law, covariates, flops_per_param_token, budgets, D_max)
     cols: dict[str, Any] = {
         "budget": r.budget,
         "D_max": np.full(r.budget.shape, float(r.D_max)),

@@ -126,9 +126,9 @@ def loss_profile(
     N : array (G,) or (K, G)
         Model sizes: one grid for all budgets, or one row per budget.
     law : Law, default CHINCHILLA
-        The scaling law.
+        The scaling law (see the module docstring).
     covariates : mapping, optional
-        The law's extra covariates (numbers).
+        The law's extra covariates (numbers), e.g. ``{"U_D": 1e11}``.
     flops_per_param_token : float, default 6
         k in C = kND.
 
@@ -311,12 +311,8 @@ def bayes_optimal(
         (e.g. :meth:`FitResult.theta`).
     budgets : float or array of shape (K,)
         Compute budgets C in FLOPs.
-    law : Law, default CHINCHILLA
-        The scaling law (see the module docstring).
-    covariates : mapping, optional
-        The law's extra covariates (numbers), e.g. ``{"U_D": 1e11}``.
-    flops_per_param_token : float, default 6
-        k in C = kND.
+    law, covariates, flops_per_param_token
+        As in :func:`loss_profile`.
     grid_size, iters : int
         Search grid points and golden-section refinements.
 
@@ -441,12 +437,8 @@ def regret(
         Planned tokens. Give exactly one of ``D`` or ``C``.
     C : float or array (P,), optional
         Planned budget in FLOPs (then D = C/(kN)).
-    law : Law, default CHINCHILLA
-        The scaling law.
-    covariates : mapping, optional
-        The law's extra covariates (numbers).
-    flops_per_param_token : float, default 6
-        k in C = kND.
+    law, covariates, flops_per_param_token
+        As in :func:`loss_profile`.
     waste : bool, default True
         Solve for the compute-equivalent; ``False`` leaves ``compute_fraction`` NaN (faster
         for regret curves over many N).
@@ -541,12 +533,8 @@ def compute_for_loss(
         Posterior draws of the law's parameters, each of shape (S,).
     targets : float or array (T,)
         Target losses (> 0).
-    law : Law, default CHINCHILLA
-        The scaling law.
-    covariates : mapping, optional
-        The law's extra covariates (numbers).
-    flops_per_param_token : float, default 6
-        k in C = kND.
+    law, covariates, flops_per_param_token
+        As in :func:`loss_profile`.
 
     Returns
     -------
@@ -670,12 +658,8 @@ def data_limited(
         Budgets in FLOPs.
     D_max : float
         Available unique tokens.
-    law : Law, default CHINCHILLA
-        The scaling law.
-    covariates : mapping, optional
-        The law's extra covariates (numbers).
-    flops_per_param_token : float, default 6
-        k in C = kND.
+    law, covariates, flops_per_param_token
+        As in :func:`loss_profile`.
     grid_size, iters : int
         Bayes search settings (see :func:`bayes_optimal`).
 

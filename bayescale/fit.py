@@ -158,26 +158,44 @@ def posterior(
     if cfg.drift > 0:
         kept.update(drift_draws(kept["sigma"].shape[:2], cfg.drift, cfg.seed))
         law = extrapolating(law, cfg.drift)
-    stats = {k: np.asarray(v) for k, v in stats.items()}
-    diagnostics = compute_diagnostics(
-        flat_samples(kept, prep.groups),
-        stats,
-        max_tree_depth=cfg.max_tree_depth,
-        target_accept=cfg.target_accept,
-    )
-    result = Posterior(
-        data=data,
-        settings=cfg,
-        samples=kept,
-        stats=stats,
-        diagnostics=diagnostics,
+    return checked_posterior(
+        data,
+        cfg,
+        kept,
+        {k: np.asarray(v) for k, v in stats.items()},
+        prep.groups,
+        law=law,
         priors=describe_priors(prep.priors),
         prior_distributions=prep.priors,
         timing=timing,
-        law=law,
-        groups=prep.groups,
         fixed=prep.fixed,
         prior_log_sd=prior_log_sd(prep.priors),
+    )
+
+
+def checked_posterior(
+    data: ScalingData,
+    settings: FitSettings,
+    samples: dict[str, np.ndarray],
+    stats: dict[str, np.ndarray],
+    groups: tuple[str, ...] | None,
+    **fields: Any,
+) -> Posterior:
+    """The record of these draws, diagnosed and checked: where every fit and load ends."""
+    diagnostics = compute_diagnostics(
+        flat_samples(samples, groups),
+        stats,
+        max_tree_depth=settings.max_tree_depth,
+        target_accept=settings.target_accept,
+    )
+    result = Posterior(
+        data=data,
+        settings=settings,
+        samples=samples,
+        stats=stats,
+        diagnostics=diagnostics,
+        groups=groups,
+        **fields,
     )
     return with_checks(result)
 

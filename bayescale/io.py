@@ -21,11 +21,10 @@ from typing import IO, Any
 import numpy as np
 
 from bayescale.data import ScalingData
-from bayescale.diagnostics import compute_diagnostics
-from bayescale.fit import with_checks
+from bayescale.fit import checked_posterior
 from bayescale.laws import get_law
 from bayescale.laws.extrapolation import DRIFT_PARAMS, extrapolating
-from bayescale.posterior import PARAMETERS, Posterior, flat_samples
+from bayescale.posterior import PARAMETERS, Posterior
 from bayescale.settings import FitSettings
 
 __all__ = ["FORMAT", "atomic_path", "atomic_write", "load", "save", "to_datatree"]
@@ -323,28 +322,18 @@ def load(path: str | os.PathLike[str]) -> Posterior:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{path!r} is missing part of a bayescale fit ({detail})") from None
-    diagnostics = compute_diagnostics(
-        flat_samples(samples, fit_groups),
+    return checked_posterior(
+        data,
+        settings,
+        samples,
         stats,
-        max_tree_depth=settings.max_tree_depth,
-        target_accept=settings.target_accept,
-    )
-    result = Posterior(
-        data=data,
-        settings=settings,
-        samples=samples,
-        stats=stats,
-        diagnostics=diagnostics,
-        priors=priors,
-        prior_distributions=None,
-        timing={},
+        fit_groups,
         law=law,
-        groups=fit_groups,
+        priors=priors,
         fixed=fixed,
         prior_log_sd=prior_sd,
         checks=checks,
     )
-    return with_checks(result)
 
 
 def _validate_runs(data: ScalingData) -> None:

@@ -24,14 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescale.classic import (
-    DEFAULT_BUDGETS,
-    ClassicFit,
-    _check_budgets,
-    _fit_batch,
-    _settings,
-    _starts,
-)
+from bayescale.classic import DEFAULT_BUDGETS, fit_classic_batch
 from bayescale.data import ScalingData, design_problems
 from bayescale.diagnostics import SamplingError, SamplingWarning
 from bayescale.fit import _x64, posterior, prepare
@@ -129,29 +122,15 @@ def fit_many(datasets: Any, method: str = "classic", **kwargs: Any) -> Any:
 
 
 def _many_classic(
-    datasets: list[ScalingData],
-    loss: str = "huber",
-    delta: float = 1e-3,
-    init: Any = "grid",
-    n_boot: int = 0,
-    seed: int = 0,
-    budgets: Any = None,
-    law: Any = "chinchilla",
-    **settings: Any,
+    datasets: list[ScalingData], budgets: Any = None, law: Any = "chinchilla", **kwargs: Any
 ) -> list[Any]:
     if base_law(get_law(law)) is not CHINCHILLA:
         raise ValueError(
             f"method='classic' is Hoffmann et al.'s fit of the Chinchilla law; law "
             f"{get_law(law).name!r} has none: use method='nuts'"
         )
-    cfg = _settings(loss=loss, delta=delta, n_boot=n_boot, seed=seed, **settings)
-    starts = _starts(init)
-    budgets = _check_budgets(DEFAULT_BUDGETS if budgets is None else budgets)
-    results = _fit_batch(datasets, starts, cfg)
-    return [
-        ClassicFit(data=d, settings=cfg, budgets=budgets, **res)
-        for d, res in zip(datasets, results, strict=True)
-    ]
+    budgets = DEFAULT_BUDGETS if budgets is None else budgets
+    return fit_classic_batch(datasets, budgets=budgets, **kwargs)
 
 
 def _many_nuts(

@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 from jax.scipy.special import logsumexp
 
-from bayescale._checks import positive_1d
+from bayescale._checks import _refuse_rows, positive_1d
 from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law_optimum
 from bayescale.decisions import bayes_optimal
 from bayescale.laws.extrapolation import base_law
@@ -396,13 +396,12 @@ def plan_runs(
         # applies to it (the refit's drift starts beyond the new edge), so its outcomes
         # are the fitted law's own; the target's quantity keeps the drift
         mu = np.asarray(base_law(law).predict_log_loss(theta, x)).T  # (J, S)
-        bad = ~np.all(np.isfinite(mu), axis=1)
-        if bad.any():
-            rows = ", ".join(str(r) for r in list(cand.index[bad])[:8])
-            raise ValueError(
-                f"candidates outside the law's domain: its loss is not finite on some "
-                f"draws at rows {rows} (N, D must be sizes the law {law.name!r} can predict)"
-            )
+        _refuse_rows(
+            cand,
+            ~np.all(np.isfinite(mu), axis=1),
+            "candidates outside the law's domain: its loss is not finite on some draws at rows",
+            f" (N, D must be sizes the law {law.name!r} can predict)",
+        )
         N_opt, L_opt, R = (
             np.asarray(a) for a in _target(theta, jnp.asarray(target.flops / k), extra, law)
         )
@@ -572,8 +571,8 @@ def plan_runs(
 
 
 # ------------------------------------------------------------------------------ refits
-def _quantity_draws(fit: Any, plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
-    """The criterion's quantity per draw of a fit, at the plan's target budget."""
+def _quantity_draws(plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
+    """The criterion's quantity per draw of a fit (its decision ``args``) at the target budget."""
     with jax.enable_x64(True):
         b = bayes_optimal(budgets=[plan.target_budget], **args)
         if plan.criterion == "n_opt":
@@ -651,7 +650,7 @@ def refit_expected_after(
             "covariates": extra or None,
             "flops_per_param_token": base.flops_per_param_token,
         }
-        q = _quantity_draws(fit, plan, args)
+        q = _quantity_draws(plan, args)
         q = q[np.isfinite(q)]
         bounds.append(np.quantile(np.log(q) if plan.criterion == "n_opt" else q, probs))
     lo, med, hi = np.mean(bounds, axis=0)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale._checks import positive_1d
+from bayescale._checks import _refuse_rows, positive_1d
 from bayescale.units import format_count, format_flops
 
 __all__ = ["QUANTITY", "RunPlan", "check_candidates", "default_candidates", "plan_text"]
@@ -80,12 +80,12 @@ def check_candidates(candidates: Any, n_col: str = "N", d_col: str = "D") -> pd.
             )
         v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(v) | (v <= 0)
-        if bad.any():
-            rows = ", ".join(str(r) for r in list(frame.index[bad])[:8])
-            raise ValueError(
-                f"candidate column {col!r} must hold finite {what} > 0; rows {rows} do not "
-                f"({', '.join(str(x) for x in list(frame[col][bad])[:3])})"
-            )
+        _refuse_rows(
+            frame,
+            bad,
+            f"candidate column {col!r} must hold finite {what} > 0; rows",
+            f" do not ({', '.join(str(x) for x in list(frame[col][bad])[:3])})",
+        )
         out[col] = v
     if not len(frame):
         raise ValueError("candidates have no rows; give at least one (N, D) run to train")

@@ -118,10 +118,6 @@ def _plain_log_y(ax: Any) -> None:
         f(fmt)
 
 
-def _default_budgets(result: Any) -> np.ndarray:
-    return np.geomspace(1e18, 1e27, 61)
-
-
 def _flops_label(C: float) -> str:
     return f"{C:.1e}".replace("e+", "e")
 
@@ -315,7 +311,7 @@ def _allocation_axes(result: Any, budgets: Any, ax: Any, references: Any) -> tup
     """(axes, budgets, allocation draws, {reference: (N, D)}) for the frontier plots."""
     refs = _check_refs(references)  # before drawing: a bad name fails without a figure
     ax = _new_axes(ax)
-    C = _default_budgets(result) if budgets is None else np.asarray(budgets, dtype=np.float64)
+    C = np.geomspace(1e18, 1e27, 61) if budgets is None else np.asarray(budgets, np.float64)
     k = result.data.flops_per_param_token
     return ax, C, result.allocation_draws(C), {r: reference_allocation(r, C, k) for r in refs}
 

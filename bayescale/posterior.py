@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bayescale._checks import positive_1d
+from bayescale._checks import check_points, positive_1d
 from bayescale.choices import CI_KINDS
 from bayescale.data import ScalingData
 from bayescale.diagnostics import Diagnostics, compute_diagnostics
@@ -481,10 +481,7 @@ class Posterior:
         """
         if kind not in ("law", "new_run"):
             raise ValueError(f"kind must be 'law' or 'new_run', got {kind!r}")
-        N = np.atleast_1d(np.asarray(N, dtype=np.float64))
-        D = np.atleast_1d(np.asarray(D, dtype=np.float64))
-        if N.shape != D.shape or np.any(~np.isfinite(N) | (N <= 0) | ~np.isfinite(D) | (D <= 0)):
-            raise ValueError("N and D must be arrays of the same shape with finite values > 0")
+        N, D = check_points(N, D)
         if self.groups is not None and group is None:
             raise ValueError(f"this fit is pooled over groups; pass group= (one of {self.groups})")
         x = self._x_at(N, D, covariates)

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bayescale._checks import check_points
 from bayescale.laws import LAWS
 from bayescale.posterior import check_ci
 from bayescale.units import format_count
@@ -464,13 +465,13 @@ def _fit_blocks(d: dict[str, Any], markdown: bool) -> list[Block]:
     blocks += [Paragraph(_diag_line(d)), Bullets(d["diagnostics"]["problems"])]
     if d.get("extrapolation"):
         blocks += [Heading("Extrapolation")] if markdown else []
-        blocks += [Paragraph(extrapolation_line(d["extrapolation"], d["allocations"]))]
+        blocks += [Paragraph(extrapolation_line(d["extrapolation"]))]
     if markdown:
         blocks += [Heading("Priors"), Bullets([f"{k}: {v}" for k, v in d["priors"].items()])]
     return blocks
 
 
-def extrapolation_line(e: dict[str, Any], allocations: list[dict[str, Any]]) -> str:
+def extrapolation_line(e: dict[str, Any]) -> str:
     """How far the budgets lie beyond the data, the drift used and the check's verdict."""
     ratios = sorted(set(e.get("budgets_over_C_max", [])))
     far = (
@@ -548,8 +549,7 @@ def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) 
         Values are exact floats.
     """
     ci = float(check_ci(ci)[0])
-    N = np.atleast_1d(np.asarray(N, dtype=np.float64))
-    D = np.atleast_1d(np.asarray(D, dtype=np.float64))
+    N, D = check_points(N, D)
     covariates = result._covariates({})  # laws with covariates predict at the data's largest
     new = result.predict(N, D, kind="new_run", seed=seed, **covariates)
     law = result.predict(N, D, kind="law", **covariates)

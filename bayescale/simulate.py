@@ -103,19 +103,25 @@ def simulate_runs(
     -------
     ScalingData
     """
-    N, D = chinchilla_design() if design is None else design
-    N = np.asarray(N, dtype=np.float64)
-    D = np.asarray(D, dtype=np.float64)
+    N, D = _design(design)
     E, A, B, alpha, beta = (float(x) for x in params)
     mean = np.log(E + A / N**alpha + B / D**beta)
+    return ScalingData.from_arrays(N=N, D=D, loss=np.exp(mean + _noise(N, sigma, seed, noise, nu)))
+
+
+def _design(design: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    N, D = chinchilla_design() if design is None else design
+    return np.asarray(N, dtype=np.float64), np.asarray(D, dtype=np.float64)
+
+
+def _noise(N: np.ndarray, sigma: float, seed: int, noise: str, nu: float) -> np.ndarray:
+    """Residuals on log loss, one per run."""
     rng = np.random.default_rng(seed)
     if noise == "gaussian":
-        eps = rng.normal(0.0, sigma, N.shape)
-    elif noise == "student_t":
-        eps = sigma * rng.standard_t(nu, N.shape)
-    else:
-        raise ValueError(f"unknown noise {noise!r}; choose 'gaussian' or 'student_t'")
-    return ScalingData.from_arrays(N=N, D=D, loss=np.exp(mean + eps))
+        return rng.normal(0.0, sigma, N.shape)
+    if noise == "student_t":
+        return sigma * rng.standard_t(nu, N.shape)
+    raise ValueError(f"unknown noise {noise!r}; choose 'gaussian' or 'student_t'")
 
 
 def simulate_law(
@@ -153,9 +159,7 @@ def simulate_law(
     ScalingData
     """
     law = get_law(law)
-    N, D = chinchilla_design() if design is None else design
-    N = np.asarray(N, dtype=np.float64)
-    D = np.asarray(D, dtype=np.float64)
+    N, D = _design(design)
     cov = {
         k: np.broadcast_to(np.asarray(v, dtype=np.float64), N.shape) for k, v in covariates.items()
     }
@@ -166,13 +170,7 @@ def simulate_law(
         th = {k: (v[g] if v.ndim == 1 else v) for k, v in th.items()}
     with jax.enable_x64():
         mean = np.asarray(law.log_loss(th, x))
-    rng = np.random.default_rng(seed)
-    if noise == "gaussian":
-        eps = rng.normal(0.0, sigma, N.shape)
-    elif noise == "student_t":
-        eps = sigma * rng.standard_t(nu, N.shape)
-    else:
-        raise ValueError(f"unknown noise {noise!r}; choose 'gaussian' or 'student_t'")
+    eps = _noise(N, sigma, seed, noise, nu)
     labels = None if group is None else np.array([f"g{i}" for i in np.asarray(group, dtype=int)])
     return ScalingData.from_arrays(N=N, D=D, loss=np.exp(mean + eps), group=labels, **cov)
 

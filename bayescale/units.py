@@ -182,7 +182,7 @@ def register_accelerator(
     """
     if not isinstance(name, str) or not _key(name):
         raise ValueError(f"accelerator name must contain letters or digits, got {name!r}")
-    peak = _positive(peak_flops, "peak_flops", "a peak rate in FLOP/s such as 989e12")
+    peak = positive_number(peak_flops, "peak_flops", "a peak rate in FLOP/s such as 989e12")
     acc = Accelerator(name, peak, source)
     ACCELERATORS[_key(name)] = acc
     return acc
@@ -210,7 +210,7 @@ def get_accelerator(
             if _key(extra_name) == _key(name):
                 if isinstance(extra, Accelerator):
                     return extra
-                return Accelerator(extra_name, _positive(extra, "peak_flops", "FLOP/s > 0"))
+                return Accelerator(extra_name, positive_number(extra, "peak_flops", "FLOP/s > 0"))
     acc = ACCELERATORS.get(_key(name))
     if acc is None:
         known = ", ".join(a.name for a in _BUILTIN)
@@ -221,12 +221,13 @@ def get_accelerator(
     return acc
 
 
-def _positive(value: Any, name: str, expected: str) -> float:
+def positive_number(value: Any, name: str, expected: str = "a finite number > 0") -> float:
+    """``value`` as a finite float > 0, else ValueError "<name> must be <expected>, got ..."."""
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be {expected}, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
+    if isinstance(value, bool) or not math.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     return v
 
@@ -280,10 +281,6 @@ def _format_peak(flops_per_s: float) -> str:
     return f"{flops_per_s / 1e12:.4g} TFLOP/s"
 
 
-def _format_duration(seconds: float, unit_seconds: float, value: float) -> str:
-    return f"{value:g} {_DURATION_WORDS[unit_seconds]}"
-
-
 # ------------------------------------------------------------------------------ cost model
 @dataclass(frozen=True)
 class CostModel:
@@ -307,7 +304,7 @@ class CostModel:
         if not 0.0 < float(self.mfu) <= 1.0:
             raise ValueError(f"mfu must be a fraction in (0, 1], got {self.mfu!r}")
         if self.price_per_hour is not None:
-            _positive(self.price_per_hour, "price_per_hour", "dollars per hour > 0")
+            positive_number(self.price_per_hour, "price_per_hour", "dollars per hour > 0")
 
     @property
     def flops_per_hour(self) -> float:
@@ -515,10 +512,10 @@ def parse_budget_spec(
         value = count * acc.peak_flops * cost.mfu * seconds
         if not math.isfinite(value):
             raise ValueError(f"budget {text!r} overflows")
-        duration_text = _format_duration(seconds, _SECONDS[unit], duration)
         statement = (
             f"{count:g} × {acc.name} ({_format_peak(acc.peak_flops)} dense bf16 peak) × "
-            f"{100 * cost.mfu:g}% MFU × {duration_text} = {format_flops(value)}"
+            f"{100 * cost.mfu:g}% MFU × {duration:g} {_DURATION_WORDS[_SECONDS[unit]]} = "
+            f"{format_flops(value)}"
         )
         if cost.price_per_hour is not None:
             hours = count * seconds / 3600.0
@@ -631,7 +628,7 @@ def parse_unit(unit: str | float | None, name: str = "unit") -> float:
     if unit is None:
         return 1.0
     if isinstance(unit, int | float) and not isinstance(unit, bool):
-        return _positive(unit, name, "a finite factor > 0")
+        return positive_number(unit, name, "a finite factor > 0")
     key = str(unit).strip().lower()
     if key not in UNIT_SCALE:
         raise ValueError(
@@ -646,13 +643,7 @@ def parse_unit(unit: str | float | None, name: str = "unit") -> float:
 # checks --plan before it loads the sampler
 def check_k(k: Any) -> float:
     """FLOPs per parameter per token, a finite number > 0."""
-    try:
-        v = float(k)
-    except (TypeError, ValueError):
-        raise ValueError(f"flops_per_param_token must be a number > 0, got {k!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"flops_per_param_token must be a number > 0, got {k!r}")
-    return v
+    return positive_number(k, "flops_per_param_token", "a number > 0")
 
 
 class Plan(NamedTuple):

@@ -74,3 +74,13 @@ def test_checkpoint_like_data_warn_and_name_the_column():
 def test_bad_values_are_named_with_their_rows(frame, pattern):
     with pytest.raises(ValueError, match=pattern):
         fields(frame)
+
+
+def test_check_points():
+    from bayescale._checks import check_points
+
+    N, D = check_points(7e9, [1.4e12])
+    assert N.dtype == D.dtype == np.float64 and N.shape == D.shape == (1,)
+    for bad in ((7e9, [1e12, 2e12]), (-1.0, 1e12), (7e9, np.nan)):
+        with pytest.raises(ValueError, match="same shape with finite values > 0"):
+            check_points(*bad)

@@ -173,6 +173,12 @@ def test_read_points(tmp_path):
         read_points(path)
     with pytest.raises(ValueError, match="no such file"):
         read_points(tmp_path / "none.csv")
+    # the same file checks as ScalingData.from_csv
+    with pytest.raises(ValueError, match="is a directory, expected a CSV file"):
+        read_points(tmp_path)
+    path.write_bytes(b"N,D\n70B,1T\n\xff,1T\n")
+    with pytest.raises(ValueError, match="line 3 is not UTF-8 text"):
+        read_points(path)
 
 
 @pytest.mark.parametrize("col,exponent", [("N", "alpha"), ("D", "beta")])

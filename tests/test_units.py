@@ -172,3 +172,13 @@ def test_parse_unit():
         parse_cost("@40%")
     with pytest.raises(ValueError, match=r"unknown accelerator 'H100 at forty percent'"):
         parse_cost("H100 at forty percent")
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.inf, math.nan, "x", None, True, 10**400])
+def test_positive_number_is_the_one_positive_check(bad):
+    # check_k, peak rates, prices and the data's k all go through it, with their own words
+    with pytest.raises(ValueError, match=r"^k must be a number > 0, got "):
+        units.positive_number(bad, "k", "a number > 0")
+    with pytest.raises(ValueError, match="flops_per_param_token must be a number > 0"):
+        units.check_k(bad)
+    assert units.positive_number("6", "k") == units.check_k(6) == 6.0
