@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayescale
+from bayescale.diagnostics import compute_diagnostics
 from bayescale.fit import prepare
 from bayescale.inference import _compiled, _sorted_fields, chain_starts
 from bayescale.law import ChinchillaParams
@@ -72,7 +73,7 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
         keys = jax.random.split(jax.random.key(cfg.seed), cfg.chains)
         kwargs = _sorted_fields(dict(prep.kwargs))
         t0 = time.perf_counter()
-        st = init(keys, z0, prep.args, kwargs)
+        st = init(keys, z0, prep.args, kwargs, None)
         rec = {
             "z": st.z,
             "diverging": st.diverging,
@@ -81,15 +82,23 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
             "energy": st.energy,
             "potential_energy": st.potential_energy,
         }
-        buf = jax.tree.map(
-            lambda v: jnp.zeros((v.shape[0], cfg.draws, *v.shape[1:]), v.dtype), rec
-        )
+        full = {
+            "draws": jax.tree.map(
+                lambda v: jnp.zeros((v.shape[0], cfg.draws, *v.shape[1:]), v.dtype), rec
+            ),
+            "warmup_steps": jnp.zeros_like(st.num_steps),
+        }
         per_iter = np.zeros((cfg.chains, cfg.warmup))
+        warm_div = np.zeros((cfg.chains, cfg.warmup), bool)
         for i in range(cfg.warmup):
-            st, buf = advance(st, buf, i, i + 1, prep.args, kwargs)
-            per_iter[:, i] = np.asarray(buf["num_steps"][:, 0])
+            st, full = advance(st, full, i, i + 1, prep.args, kwargs)
+            per_iter[:, i] = np.asarray(full["draws"]["num_steps"][:, 0])
+            warm_div[:, i] = np.asarray(full["draws"]["diverging"][:, 0])
         warm_steps = per_iter.sum(axis=1)
-        st, buf = advance(st, buf, cfg.warmup, cfg.warmup + cfg.draws, prep.args, kwargs)
+        # the sampler's own count of warmup gradients (what run_nuts reports) agrees
+        assert np.array_equal(np.asarray(full["warmup_steps"]), warm_steps)
+        st, full = advance(st, full, cfg.warmup, cfg.warmup + cfg.draws, prep.args, kwargs)
+        buf = full["draws"]
         c = constrain(buf["z"], prep.args, kwargs)
         c, buf = jax.device_get((c, buf))
         wall = time.perf_counter() - t0
@@ -105,6 +114,13 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
         k: [float(np.quantile(c[k], q)) for q in (0.05, 0.5, 0.95)] for k in REPORTED if k in c
     }
     mc_se = {k: float(np.std(c[k]) / np.sqrt(ess[k])) for k in REPORTED if k in ess}
+    # the fit's own sampler diagnostics (R-hat, bulk and tail ESS, divergences, depth, E-BFMI)
+    diag = compute_diagnostics(
+        {k: c[k] for k in kept},
+        {k: np.asarray(v) for k, v in buf.items() if k != "z"},
+        max_tree_depth=cfg.max_tree_depth,
+        target_accept=cfg.target_accept,
+    )
     return {
         "steps_per_draw": float(steps.mean()),
         "warmup_steps_per_iter": float(warm_steps.sum() / (cfg.chains * cfg.warmup)),
@@ -114,6 +130,11 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
         "divergences": int(np.sum(buf["diverging"])),
         "rhat_max": max(rhat.values()),
         "ess_min": min(ess.values()),
+        "ess_tail_min": diag.ess_tail_min,
+        "sampler_ok": not diag.problems,
+        "sampler_problems": diag.problems,
+        "warmup_divergences": int(warm_div.sum()),
+        "grads_total": grads_all,
         "step_size": [float(s) for s in np.atleast_1d(st.adapt_state.step_size)],
         "wall_s_chunked": wall,
         "warmup_profile": [float(v) for v in per_iter.mean(axis=0)],
@@ -122,46 +143,56 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
     }
 
 
+#: Sampler variants measured (``--variants``): FitSettings overrides.
+VARIANTS: dict[str, dict] = {
+    "diag": {},
+    "dense": {"dense_mass": True},
+    "dense90": {"dense_mass": True, "target_accept": 0.9},
+    "dense95": {"dense_mass": True, "target_accept": 0.95},
+    "dense90_w2000": {"dense_mass": True, "target_accept": 0.9, "warmup": 2000},
+    "diag_500": {"warmup": 500, "draws": 500},
+    "diag_500_1000": {"warmup": 500},
+    "dense90_500": {"dense_mass": True, "target_accept": 0.9, "warmup": 500, "draws": 500},
+    "dense95_500": {"dense_mass": True, "target_accept": 0.95, "warmup": 500, "draws": 500},
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--likelihood", default="student_t")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--warmup", type=int, default=1000)
-    ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--dense", action="store_true")
-    ap.add_argument("--target-accept", type=float, default=0.8)
+    ap.add_argument("--variants", nargs="+", default=["diag"], choices=sorted(VARIANTS))
     ap.add_argument("--only", nargs="*", help="data set names starting with these")
-    ap.add_argument("--out", help="write the results as JSON here")
+    ap.add_argument("--out", help="append one JSON line per fit here")
     args = ap.parse_args()
-    rows = []
+    bayescale.enable_compilation_cache()  # each variant and data shape compiles once
     print(f"load {open('/proc/loadavg').read().strip()}")
-    for name, data in datasets().items():
-        if args.only and not any(name.startswith(o) for o in args.only):
-            continue
-        for seed in args.seeds:
-            r = measure(
-                data,
-                likelihood=args.likelihood,
-                seed=seed,
-                warmup=args.warmup,
-                draws=args.draws,
-                dense_mass=args.dense,
-                target_accept=args.target_accept,
-            )
-            r.update(data=name, seed=seed, runs=len(data))
-            rows.append(r)
-            print(
-                f"{name:38s} s{seed} steps {r['steps_per_draw']:6.1f}"
-                f" warm {r['warmup_steps_per_iter']:6.1f} ess {r['ess_ab']:6.0f}"
-                f" /1k {r['ess_per_1000_grads']:5.2f}"
-                f" (+wu {r['ess_per_1000_grads_incl_warmup']:5.2f})"
-                f" div {r['divergences']:3d} rhat {r['rhat_max']:.4f}",
-                flush=True,
-            )
+    sets = {
+        name: data
+        for name, data in datasets().items()
+        if not args.only or any(name.startswith(o) for o in args.only)
+    }
+    for variant in args.variants:
+        for name, data in sets.items():
+            for seed in args.seeds:
+                settings = {"likelihood": args.likelihood, "seed": seed, **VARIANTS[variant]}
+                r = measure(data, **settings)
+                r.update(data=name, seed=seed, runs=len(data), variant=variant, pid=os.getpid())
+                r["load"] = open("/proc/loadavg").read().split()[:3]
+                print(
+                    f"{variant:14s} {name:38s} s{seed} steps {r['steps_per_draw']:6.1f}"
+                    f" warm {r['warmup_steps_per_iter']:6.1f} ess {r['ess_ab']:6.0f}"
+                    f" tail {r['ess_tail_min']:5.0f}"
+                    f" /1k {r['ess_per_1000_grads']:5.2f}"
+                    f" (+wu {r['ess_per_1000_grads_incl_warmup']:5.2f})"
+                    f" div {r['divergences']:3d} rhat {r['rhat_max']:.4f}"
+                    f" ok {r['sampler_ok']}",
+                    flush=True,
+                )
+                if args.out:
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps(r) + "\n")
     print(f"load {open('/proc/loadavg').read().strip()}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"args": vars(args), "rows": rows, "pid": os.getpid()}, f, indent=1)
 
 
 if __name__ == "__main__":
