@@ -9,9 +9,16 @@ the gradients spent in warmup, the minimum bulk ESS of alpha and beta, ESS per 1
 gradients (kept draws only, and warmup included), divergences and the largest R-hat.
 
 Warmup runs one iteration per call so that each iteration's step count can be read (the
-chunk bounds are traced values: the draws are the same as one call's).
+chunk bounds are traced values: the draws are the same as one call's). ``--variants``
+picks sampler settings (:data:`VARIANTS`: dense mass, target acceptance, shorter warmup
+or draws); ``--table`` turns the JSON lines of earlier runs into the tables of
+``benchmarks/RESULTS.md``: per variant and data set over the seeds, the cost of "dense
+first, diagonal where it fails" and the dense medians against the diagonal's in Monte
+Carlo standard errors.
 
-    .venv/bin/python benchmarks/student_t_steps.py [--likelihood student_t] [--seeds 0 1]
+    .venv/bin/python benchmarks/student_t_steps.py [--variants diag dense95] [--seeds 0 1 2]
+        [--only chinchilla] [--out runs.jsonl]
+    .venv/bin/python benchmarks/student_t_steps.py --table runs.jsonl [more.jsonl ...]
 """
 
 from __future__ import annotations
@@ -157,6 +164,134 @@ VARIANTS: dict[str, dict] = {
 }
 
 
+def _converged(r: dict) -> bool:
+    """No divergence, R-hat <= 1.01, bulk and tail ESS >= 400 (tree depth aside)."""
+    return (
+        r["divergences"] == 0
+        and r["rhat_max"] <= 1.01
+        and not any("ESS" in p for p in r["sampler_problems"])
+    )
+
+
+def tables(paths: list[str]) -> list[str]:
+    """Markdown tables of the JSON lines in ``paths`` (one per fit)."""
+    rows = [json.loads(line) for p in paths for line in open(p)]
+    by: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        by.setdefault((r["variant"], r["data"]), []).append(r)
+    sets = list(dict.fromkeys(r["data"] for r in rows))
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    out = [
+        "| variant | data set | seeds | steps / draw | warmup steps / iter. | min ESS α, β |"
+        " ESS / 1000 grad. (warmup incl.) | divergences per seed | R-hat max |"
+        " converged (div 0, R-hat ≤ 1.01, ESS ≥ 400) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for v in variants:
+        for name in sets:
+            rs = sorted(by.get((v, name), []), key=lambda r: r["seed"])
+            if not rs:
+                continue
+            mean = lambda k, rs=rs: float(np.mean([r[k] for r in rs]))  # noqa: E731
+            divs = "/".join(str(r["divergences"]) for r in rs)
+            out.append(
+                f"| {v} | {name} | {len(rs)} | {mean('steps_per_draw'):.1f} |"
+                f" {mean('warmup_steps_per_iter'):.1f} | {mean('ess_ab'):.0f} |"
+                f" {mean('ess_per_1000_grads_incl_warmup'):.2f} | {divs} |"
+                f" {max(r['rhat_max'] for r in rs):.4f} |"
+                f" {sum(_converged(r) for r in rs)}/{len(rs)} |"
+            )
+    # one row per data set, one column per variant
+    out += [
+        "",
+        "| data set | "
+        + " | ".join(
+            f"{v}: ESS / 1000 grad. (warmup incl.); divergences; R-hat max" for v in variants
+        )
+        + " |",
+        "|---|" + "---|" * len(variants),
+    ]
+    for name in sets:
+        cells = []
+        for v in variants:
+            rs = sorted(by.get((v, name), []), key=lambda r: r["seed"])
+            if not rs:
+                cells.append("–")
+                continue
+            eff = np.mean([r["ess_per_1000_grads_incl_warmup"] for r in rs])
+            divs = "/".join(str(r["divergences"]) for r in rs)
+            rhat = max(r["rhat_max"] for r in rs)
+            bold = (
+                "**"
+                if not all(r["divergences"] == 0 and r["rhat_max"] <= 1.01 for r in rs)
+                else ""
+            )
+            cells.append(f"{eff:.2f}; {bold}{divs}; {rhat:.3f}{bold}")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    # dense first, the diagonal where the dense fit did not converge
+    out += [
+        "",
+        "| dense variant, diagonal where it did not converge | fell back | gradients ÷ diagonal"
+        " (all sets, the seeds every set has) | per data set (all its seeds): gradients ÷"
+        " diagonal (ESS per gradient × diagonal's) |",
+        "|---|---|---|---|",
+    ]
+    for v in [v for v in variants if v.startswith("dense")]:
+        fell = n = 0
+        total = total_diag = 0.0
+        per = []
+
+        def cost(a: dict, b: dict) -> float:  # the dense fit, and the diagonal if it failed
+            return a["grads_total"] + (0 if _converged(a) else b["grads_total"])
+
+        pairs = {}
+        for name in sets:
+            diag = {r["seed"]: r for r in by.get(("diag", name), [])}
+            found = {r["seed"]: (r, diag[r["seed"]]) for r in by.get((v, name), [])}
+            pairs[name] = {k: ab for k, ab in found.items() if k in diag}
+        pairs = {k: p for k, p in pairs.items() if p}
+        common = set.intersection(*(set(p) for p in pairs.values())) if pairs else set()
+        for name, p in pairs.items():
+            g = sum(cost(a, b) for a, b in p.values())
+            gd = sum(b["grads_total"] for _, b in p.values())
+            # ESS per gradient of what the rule returns, over the diagonal's
+            ess = sum((a if _converged(a) else b)["ess_ab"] for a, b in p.values())
+            eff = (ess / g) / (sum(b["ess_ab"] for _, b in p.values()) / gd)
+            per.append(f"{name.split(' (')[0]} {g / gd:.2f} ({eff:.1f}×)")
+            for seed in common:
+                a, b = p[seed]
+                fell += not _converged(a)
+                n += 1
+                total, total_diag = total + cost(a, b), total_diag + b["grads_total"]
+        if n:
+            out.append(f"| {v} | {fell}/{n} | {total / total_diag:.2f} | {'; '.join(per)} |")
+    # posterior medians of converged dense fits against the diagonal's
+    params = ("E", "A", "B", "alpha", "beta", "sigma", "nu")
+    out += [
+        "",
+        "| variant | data set | seeds (variant / diag) | (median − diagonal median) / MCSE: "
+        + ", ".join(params)
+        + " |",
+        "|---|---|---|---|",
+    ]
+    for v in [v for v in variants if v != "diag"]:
+        for name in sets:
+            a = [r for r in by.get((v, name), []) if _converged(r)]
+            b = by.get(("diag", name), [])
+            if not a or not b:
+                continue
+            zs = []
+            for p in params:
+                # MCSE of a median ~ 1.25 x that of the mean; the mean over seeds
+                sa = np.sqrt(sum((1.25 * r["mc_se"][p]) ** 2 for r in a)) / len(a)
+                sb = np.sqrt(sum((1.25 * r["mc_se"][p]) ** 2 for r in b)) / len(b)
+                ma = np.mean([r["quantiles"][p][1] for r in a])
+                mb = np.mean([r["quantiles"][p][1] for r in b])
+                zs.append(f"{(ma - mb) / np.hypot(sa, sb):+.1f}")
+            out.append(f"| {v} | {name} | {len(a)} / {len(b)} | {', '.join(zs)} |")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--likelihood", default="student_t")
@@ -164,7 +299,11 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=["diag"], choices=sorted(VARIANTS))
     ap.add_argument("--only", nargs="*", help="data set names starting with these")
     ap.add_argument("--out", help="append one JSON line per fit here")
+    ap.add_argument("--table", nargs="+", metavar="JSONL", help="print the tables of these")
     args = ap.parse_args()
+    if args.table:
+        print("\n".join(tables(args.table)))
+        return
     bayescale.enable_compilation_cache()  # each variant and data shape compiles once
     print(f"load {open('/proc/loadavg').read().strip()}")
     sets = {
