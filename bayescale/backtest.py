@@ -36,7 +36,7 @@ from bayescale.checking import check_levels, predictive_draws
 from bayescale.choices import HOLDOUTS
 from bayescale.data import MIN_DISTINCT, MIN_RUNS, ScalingData
 from bayescale.diagnostics import SamplingWarning
-from bayescale.fit import sample
+from bayescale.fit import WarmStart, sample
 from bayescale.laws import get_law
 from bayescale.posterior import Posterior
 
@@ -364,19 +364,7 @@ def backtest_fit(
 
     ``overrides`` replace settings of the fit (``likelihood``, ``draws``...).
     """
-    settings = dataclasses.asdict(result.settings)
-    settings.pop("law")
-    settings.update(overrides)
-    likelihood = settings.pop("likelihood")
-    fit_seed = settings.pop("seed") if seed is None else seed
-    settings.pop("seed", None)
-    # the fit's own priors (a reloaded fit has only their descriptions: defaults then)
-    priors = {
-        k: v
-        for k, v in (result.prior_distributions or {}).items()
-        if k != "nu" or likelihood == "student_t"
-    }
-    priors.update(result.fixed)
+    likelihood, fit_seed, priors, settings = _refit_args(result, seed, overrides)
     return backtest(
         result.data,
         laws=(result.law,),
@@ -391,6 +379,26 @@ def backtest_fit(
     )
 
 
+def _refit_args(
+    result: Posterior, seed: int | None, overrides: Mapping[str, Any]
+) -> tuple[str, int, dict[str, Any], dict[str, Any]]:
+    """Likelihood, seed, priors and other settings that refit ``result``'s model."""
+    settings = dataclasses.asdict(result.settings)
+    settings.pop("law")
+    settings.update(overrides)
+    likelihood = settings.pop("likelihood")
+    fit_seed = settings.pop("seed") if seed is None else seed
+    settings.pop("seed", None)
+    # the fit's own priors (a reloaded fit has only their descriptions: defaults then)
+    priors = {
+        k: v
+        for k, v in (result.prior_distributions or {}).items()
+        if k != "nu" or likelihood == "student_t"
+    }
+    priors.update(result.fixed)
+    return likelihood, fit_seed, priors, settings
+
+
 # ---------------------------------------------------------------- the fit-time check
 #: Share of the largest-compute runs the extrapolation check predicts from the rest.
 CHECK_FRAC = 0.2
@@ -402,6 +410,16 @@ CHECK_MAX_KHAT = 0.7
 #: The check fails when the 90th-percentile held-out run misses its interval by more than
 #: this multiple of the interval's half-width (1: exactly 90% inside).
 CHECK_TOLERANCE = 1.5
+#: The check's refit starts where the fit is (:class:`bayescale.fit.WarmStart`: each chain
+#: at the last draw of one of the fit's chains, the mass matrix from the spread of the fit's
+#: draws) and adapts only the step size. False, or a grouped fit: a refit from scratch with
+#: the fit's own settings. Measured in ``benchmarks/check_refit.py``.
+CHECK_WARM_START = True
+#: Settings of the warm-started refit that replace the fit's: a short warmup (capped at
+#: the fit's own), as the mass matrix is given.
+CHECK_WARM_REFIT: dict[str, Any] = {"warmup": 300}
+#: Draws of the fit, evenly spaced, whose spread gives the warm refit its mass matrix.
+WARM_METRIC_DRAWS = 1000
 
 
 @dataclass(frozen=True)
@@ -479,20 +497,30 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> np
     return np.take_along_axis(xs, idx, axis=0)
 
 
-def extrapolation_check(result: Posterior, *, seed: int = 0) -> ExtrapolationCheck | None:
+def extrapolation_check(
+    result: Posterior, *, seed: int = 0, method: str = "auto"
+) -> ExtrapolationCheck | None:
     """Predict the fit's largest-compute runs from its smaller ones and score the intervals.
 
     The runs are split as :func:`split_holdout` (largest 20% of compute held out); the
     past-only posterior is the fit's own, importance-weighted by 1/p(future | θ) (PSIS),
-    or a refit of the past runs with the fit's settings when the weights are unreliable.
+    or a refit of the past runs when the weights are unreliable.
     Predictions use the fit's model, drift beyond the data included, with the past runs'
     edge.
+
+    The refit keeps the fit's law, likelihood, priors, seed and draws per chain; it starts
+    each chain at the fit's last draw with the mass matrix the fit's draws give, so its
+    warmup is 300 iterations of step-size adaptation (:data:`CHECK_WARM_REFIT`; a grouped
+    fit refits from scratch with its own settings). ``method="refit"`` refits whatever the
+    weights, ``"psis"`` never.
 
     Returns
     -------
     ExtrapolationCheck or None
         None when the runs are too few to split (fewer than 8 past runs or 3 distinct N or D).
     """
+    if method not in ("auto", "psis", "refit"):
+        raise ValueError(f"unknown method {method!r}; choose one of auto, psis, refit")
     from arviz_stats.base import array_stats
 
     data = result.data
@@ -507,7 +535,7 @@ def extrapolation_check(result: Posterior, *, seed: int = 0) -> ExtrapolationChe
     log_w, khat = array_stats.psislw(-log_lik.sum(axis=1), r_eff=1.0)
     khat = float(khat)
     limit = min(CHECK_MAX_KHAT, 1.0 - 1.0 / np.log10(len(log_w)))
-    if np.isfinite(khat) and khat <= limit:
+    if method == "psis" or (method == "auto" and np.isfinite(khat) and khat <= limit):
         w = np.exp(log_w - np.max(log_w))
         w = w / w.sum()
         # the model the past runs alone would give: drift starts at their edge
@@ -522,8 +550,7 @@ def extrapolation_check(result: Posterior, *, seed: int = 0) -> ExtrapolationChe
         y = future.log_loss
         method = "psis"
     else:
-        bt = backtest_fit(result, holdout="largest", frac=CHECK_FRAC, ci=(CHECK_LEVEL,))
-        runs = bt.runs
+        runs = _check_refit(result, past, future)
         lo, hi = (np.log(runs[f"{k}_{CHECK_LEVEL:g}"].to_numpy()) for k in ("lo", "hi"))
         med = np.log(runs["pred_median"].to_numpy())
         lpd = runs["lpd"].to_numpy()
@@ -543,6 +570,42 @@ def extrapolation_check(result: Posterior, *, seed: int = 0) -> ExtrapolationChe
         method=method,
         khat=khat,
     )
+
+
+def _check_refit(result: Posterior, past: ScalingData, future: ScalingData) -> pd.DataFrame:
+    """The past runs refitted with the fit's model, and the future runs scored (evaluate)."""
+    warm = _warm_from(result) if CHECK_WARM_START else None
+    overrides: dict[str, Any] = {}
+    if warm is not None:
+        overrides = dict(CHECK_WARM_REFIT)
+        overrides["warmup"] = min(int(overrides.get("warmup", 300)), result.settings.warmup)
+    likelihood, seed, priors, settings = _refit_args(result, None, overrides)
+    f = sample(
+        past,
+        law=result.law,
+        likelihood=likelihood,
+        priors=priors or None,
+        seed=seed,
+        warm_start=warm,
+        **settings,
+    )
+    _, runs = evaluate(f, future, (CHECK_LEVEL,), seed=seed)
+    return runs
+
+
+def _warm_from(result: Posterior) -> WarmStart | None:
+    """Chains at the last draws of the fit's chains, the mass matrix from its draws.
+
+    None for a grouped fit, whose sampled sites cannot be recovered from its draws.
+    """
+    if result.groups is not None:
+        return None
+    first = next(iter(result.samples.values()))
+    n = first.shape[0] * first.shape[1]
+    idx = np.unique(np.linspace(0, n - 1, min(n, WARM_METRIC_DRAWS)).astype(int))
+    starts = {k: v[:, -1] for k, v in result.samples.items()}
+    draws = {k: v.reshape(n, *v.shape[2:])[idx] for k, v in result.samples.items()}
+    return WarmStart(starts, draws)
 
 
 def with_extrapolation_check(result: Posterior) -> Posterior:

@@ -22,7 +22,7 @@ import numpy as np
 from bayescale.data import ScalingData, design_problems
 from bayescale.diagnostics import compute_diagnostics, identification_problems, misfit_problems
 from bayescale.diagnostics import preload as preload_diagnostics
-from bayescale.inference import chain_starts, run_nuts
+from bayescale.inference import chain_starts, run_nuts, sites_at
 from bayescale.laws import Law, get_law
 from bayescale.laws.extrapolation import base_law, drift_draws, extrapolating
 from bayescale.likelihoods import median_abs_residual
@@ -31,7 +31,15 @@ from bayescale.posterior import Posterior, flat_samples
 from bayescale.priors import describe_priors, fixed_params, prior_log_sd, resolve_priors
 from bayescale.settings import FitSettings
 
-__all__ = ["Prepared", "group_index", "posterior", "prepare", "sample", "with_checks"]
+__all__ = [
+    "Prepared",
+    "WarmStart",
+    "group_index",
+    "posterior",
+    "prepare",
+    "sample",
+    "with_checks",
+]
 
 
 def _x64(precision: str) -> Any:
@@ -48,6 +56,24 @@ class Prepared(NamedTuple):
     args: tuple
     kwargs: dict[str, Any]
     start: dict[str, Any]
+
+
+class WarmStart(NamedTuple):
+    """Start a fit where a related posterior lies (the extrapolation check's refit).
+
+    Attributes
+    ----------
+    starts : mapping of str to array
+        One value per chain (leading axis: chains) of every law parameter and noise
+        parameter the model samples.
+    draws : mapping of str to array
+        Draws of the same (leading axis: draws). The variance of their unconstrained sites
+        (covariance with ``dense_mass``) is the inverse mass matrix, which warmup keeps,
+        adapting only the step size.
+    """
+
+    starts: Mapping[str, Any]
+    draws: Mapping[str, Any]
 
 
 def prepare(
@@ -98,13 +124,16 @@ def sample(
     law: str | Law = "chinchilla",
     priors: Mapping[str, Any] | None = None,
     progress_bar: bool | None = None,
+    warm_start: WarmStart | None = None,
     **settings: Any,
 ) -> Posterior:
     """Fit a scaling law (default L(N, D) = E + A/N^α + B/D^β) to training runs with NUTS.
 
     The steps of :func:`bayescale.fit` (see it for the parameters), which wraps the
     result in a :class:`~bayescale.FitResult` and reports failed diagnostics; every other
-    fit (:func:`bayescale.backtest`, calibration) calls this.
+    fit (:func:`bayescale.backtest`, calibration) calls this. ``warm_start``
+    (:class:`WarmStart`) starts the chains and the mass matrix from a related posterior's
+    draws (ungrouped fits only: a grouped fit's sites cannot be recovered from its draws).
 
     Returns
     -------
@@ -128,20 +157,59 @@ def sample(
     start = time.perf_counter()
     with _x64(cfg.precision):
         prep = prepare(data, law_obj, cfg, priors)
-        init_z = chain_starts(prep.spec, prep.args, prep.kwargs, prep.start, cfg.chains, cfg.seed)
+        nuts, metric = cfg.nuts(), None
+        if warm_start is not None:
+            init_z, metric = _warm_start(prep, warm_start, cfg)
+            nuts = dataclasses.replace(nuts, adapt_mass_matrix=False)
+        else:
+            init_z = chain_starts(
+                prep.spec, prep.args, prep.kwargs, prep.start, cfg.chains, cfg.seed
+            )
         out = run_nuts(
             prep.spec,
             prep.args,
             prep.kwargs,
             init_z,
-            cfg.nuts(),
+            nuts,
             chains=cfg.chains,
             seed=cfg.seed,
             chain_method=cfg.chain_method,
             progress_bar=progress_bar,
+            metric=metric,
         )
     wall = time.perf_counter() - start
-    return posterior(data, cfg, prep, out.samples, out.stats, {"wall_s": wall})
+    gradients = float(np.sum(out.warmup_steps) + np.sum(out.stats["num_steps"]))
+    timing = {"wall_s": wall, "gradients": gradients}
+    return posterior(data, cfg, prep, out.samples, out.stats, timing)
+
+
+def _warm_start(
+    prep: Prepared, warm: WarmStart, cfg: FitSettings
+) -> tuple[dict[str, Any], tuple[Any, float]]:
+    """Unconstrained chain starts and (inverse mass matrix, step size) from ``warm``."""
+    names = [k for k in prep.start if k not in prep.fixed]
+    if prep.groups is not None:
+        raise ValueError("warm_start needs an ungrouped fit: a grouped one's sites are not kept")
+    missing = [k for k in names if k not in warm.starts or k not in warm.draws]
+    if missing:
+        raise ValueError(f"warm_start lacks {', '.join(missing)}")
+    if any(np.shape(warm.starts[k])[0] != cfg.chains for k in names):
+        raise ValueError(f"warm_start.starts must hold one value per chain ({cfg.chains})")
+
+    def sites(values: Mapping[str, Any]) -> dict[str, Any]:
+        n = np.shape(values[names[0]])[0]
+        full = {k: jnp.asarray(values[k]) for k in names}
+        full.update({k: jnp.full(n, v, jnp.result_type(float)) for k, v in prep.fixed.items()})
+        return sites_at(prep.spec, prep.args, prep.kwargs, full)
+
+    z0 = sites(warm.starts)
+    zs = sites(warm.draws)
+    # flattened in sorted site order, as NumPyro flattens the chains' positions
+    flat = np.concatenate(
+        [np.asarray(zs[k]).reshape(len(np.asarray(zs[k])), -1) for k in sorted(zs)], axis=1
+    )
+    inverse_mass = np.cov(flat, rowvar=False) if cfg.dense_mass else np.var(flat, axis=0)
+    return dict(sorted(z0.items())), (inverse_mass, 1.0)
 
 
 def posterior(

@@ -43,6 +43,7 @@ __all__ = [
     "chain_starts",
     "enable_compilation_cache",
     "run_nuts",
+    "sites_at",
     "trace_counts",
     "use_host_devices",
 ]
@@ -123,6 +124,9 @@ class NUTSSettings:
         Adapt a dense (rather than diagonal) inverse mass matrix.
     max_tree_depth : int
         NUTS doubling limit; trajectories of 2**depth − 1 steps are "saturated".
+    adapt_mass_matrix : bool
+        Adapt the mass matrix in warmup (False: keep the one given to :func:`run_nuts`,
+        adapting only the step size, as a warm-started refit does).
     """
 
     warmup: int = 1000
@@ -130,15 +134,21 @@ class NUTSSettings:
     target_accept: float = 0.8
     dense_mass: bool = False
     max_tree_depth: int = 10
+    adapt_mass_matrix: bool = True
 
 
 class SamplerOutput(NamedTuple):
-    """Draws and per-iteration statistics, each with leading axes (chain, draw)."""
+    """Draws and per-iteration statistics, each with leading axes (chain, draw).
+
+    ``warmup_steps`` holds each chain's leapfrog steps (gradient evaluations) in warmup;
+    those of the kept draws are ``stats["num_steps"]``.
+    """
 
     samples: dict[str, np.ndarray]
     stats: dict[str, np.ndarray]
     step_size: np.ndarray
     inverse_mass_matrix: np.ndarray
+    warmup_steps: np.ndarray
 
 
 @functools.lru_cache(maxsize=64)
@@ -161,12 +171,17 @@ def _compiled(
 ) -> tuple[Any, Any, Any]:
     init_kernel, sample_kernel = _kernel(spec)
 
-    def init_one(key: Any, z0: Any, args: Any, kwargs: Any) -> Any:
+    def init_one(key: Any, z0: Any, args: Any, kwargs: Any, metric: Any) -> Any:
+        # metric: None (unit mass matrix, step size 1) or (inverse mass matrix, step size)
         trace_counts["init"] += 1
         kwargs = _plain(kwargs)
+        inverse_mass_matrix, step_size = (None, 1.0) if metric is None else metric
         return init_kernel(
             z0,
             settings.warmup,
+            step_size=step_size,
+            inverse_mass_matrix=inverse_mass_matrix,
+            adapt_mass_matrix=settings.adapt_mass_matrix,
             dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept,
             max_tree_depth=settings.max_tree_depth,
@@ -182,6 +197,8 @@ def _compiled(
         def body(i: Any, carry: Any) -> Any:
             state, buffers = carry
             state = sample_kernel(state, model_args=args, model_kwargs=kwargs)
+            # gradients spent in warmup, which keeps no draws
+            warm = buffers["warmup_steps"] + jnp.where(i < settings.warmup, state.num_steps, 0)
             # Warmup iterations write to slot 0, which the first kept draw overwrites.
             j = jnp.maximum(i - settings.warmup, 0)
             record = {
@@ -192,8 +209,8 @@ def _compiled(
                 "energy": state.energy,
                 "potential_energy": state.potential_energy,
             }
-            buffers = jax.tree.map(lambda b, v: b.at[j].set(v), buffers, record)
-            return state, buffers
+            buffers = jax.tree.map(lambda b, v: b.at[j].set(v), buffers["draws"], record)
+            return state, {"draws": buffers, "warmup_steps": warm}
 
         return jax.lax.fori_loop(start, stop, body, (state, buffers))
 
@@ -207,7 +224,7 @@ def _compiled(
     # which arguments run over chains (0) and which are shared (None); with per-chain
     # args every chain also carries its own data set
     a = 0 if per_chain_args else None
-    in_axes = {init_one: (0, 0, a, None), advance_one: (0, 0, None, None, a, None)}
+    in_axes = {init_one: (0, 0, a, None, None), advance_one: (0, 0, None, None, a, None)}
     in_axes[constrain_one] = (0, a, None)
 
     def per_device(fn: Any) -> Any:
@@ -337,6 +354,30 @@ def _start_jit(spec: Any) -> Any:
     return jax.jit(start)
 
 
+def sites_at(spec: ModelSpec, args: tuple, kwargs: Mapping[str, Any], values: Mapping[str, Any]):
+    """Unconstrained sampled sites at each of several parameter values (a warm start).
+
+    ``values`` holds law parameters and noise as :func:`chain_starts` takes them, each with
+    a leading axis (draws); the result has the same leading axis. One compiled function
+    per model and shape.
+    """
+    return _sites_jit(spec)(args, _sorted_fields(dict(kwargs)), dict(values))
+
+
+@functools.lru_cache(maxsize=64)
+def _sites_jit(spec: Any) -> Any:
+    def at(args: tuple, kwargs: Any, values: Any) -> Any:
+        kwargs = _plain(kwargs)
+        key = jax.random.key(0)  # only replaces values outside a prior's support
+
+        def one(v: Any) -> Any:
+            return unconstrain_fn(spec, args, kwargs, initial_point(spec, args, kwargs, v, key))
+
+        return jax.vmap(one)(values)
+
+    return jax.jit(at)
+
+
 def run_nuts(
     spec: ModelSpec,
     args: tuple,
@@ -349,6 +390,7 @@ def run_nuts(
     chain_method: str = "auto",
     progress_bar: bool | None = None,
     per_chain_args: bool = False,
+    metric: tuple[Any, Any] | None = None,
 ) -> SamplerOutput:
     """Run NUTS chains with the compiled, cached sampler.
 
@@ -377,6 +419,12 @@ def run_nuts(
     per_chain_args : bool, default False
         ``args`` carry a leading chain axis: every chain samples its own data set (all of
         the same padded shape), as in :func:`bayescale.fit_many`.
+    metric : (inverse mass matrix, step size), optional
+        Where adaptation starts, shared by every chain: the inverse mass matrix over the
+        sampled sites flattened in sorted order (diagonal, or dense with ``dense_mass``),
+        and the step size. Default: the unit matrix and step size 1. With
+        ``settings.adapt_mass_matrix=False`` the matrix is kept and only the step size
+        adapts.
 
     Returns
     -------
@@ -392,7 +440,10 @@ def run_nuts(
     init, advance, constrain = _compiled(spec, settings, n_dev, mode, per_chain_args)
     keys = jax.random.split(jax.random.key(seed), chains)
     kwargs = _sorted_fields(dict(kwargs))
-    states = init(keys, init_z, args, kwargs)
+    if metric is not None:
+        dtype = jnp.result_type(float)
+        metric = (jnp.asarray(metric[0], dtype), jnp.asarray(metric[1], dtype))
+    states = init(keys, init_z, args, kwargs, metric)
 
     draws = settings.draws
     template = {
@@ -403,9 +454,12 @@ def run_nuts(
         "energy": states.energy,
         "potential_energy": states.potential_energy,
     }
-    buffers = jax.tree.map(
-        lambda v: jnp.zeros((v.shape[0], draws, *v.shape[1:]), v.dtype), template
-    )
+    buffers = {
+        "draws": jax.tree.map(
+            lambda v: jnp.zeros((v.shape[0], draws, *v.shape[1:]), v.dtype), template
+        ),
+        "warmup_steps": jnp.zeros_like(states.num_steps),
+    }
     total = settings.warmup + draws
     show = interactive() if progress_bar is None else progress_bar
     if show:
@@ -420,14 +474,15 @@ def run_nuts(
     else:
         states, buffers = advance(states, buffers, 0, total, args, kwargs)
 
-    constrained = constrain(buffers["z"], args, kwargs)
+    constrained = constrain(buffers["draws"]["z"], args, kwargs)
     constrained, buffers, adapt = jax.device_get((constrained, buffers, states.adapt_state))
-    stats = {k: np.asarray(v) for k, v in buffers.items() if k != "z"}
+    stats = {k: np.asarray(v) for k, v in buffers["draws"].items() if k != "z"}
     return SamplerOutput(
         samples={k: np.asarray(v) for k, v in constrained.items()},
         stats=stats,
         step_size=np.asarray(adapt.step_size),
         inverse_mass_matrix=np.asarray(adapt.inverse_mass_matrix),
+        warmup_steps=np.asarray(buffers["warmup_steps"]),
     )
 
 

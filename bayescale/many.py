@@ -198,7 +198,10 @@ def _many_nuts(
     for g, (d, p) in enumerate(zip(datasets, preps, strict=True)):
         samples = {k: part(v, g) for k, v in out.samples.items()}
         stats = {k: part(v, g) for k, v in out.stats.items()}
-        results.append(posterior(d, cfg, p, samples, stats, {"wall_s": wall, "batch_size": G}))
+        # this data set's gradients (leapfrog steps, warmup included), as sample() records
+        gradients = float(part(out.warmup_steps, g).sum() + stats["num_steps"].sum())
+        timing = {"wall_s": wall, "batch_size": G, "gradients": gradients}
+        results.append(posterior(d, cfg, p, samples, stats, timing))
     for label, r in zip(labels, results, strict=True):
         if not r.ok:
             message = f"data set {label}: diagnostics failed: " + " ".join(r.diagnostics.problems)

@@ -9,9 +9,16 @@ the gradients spent in warmup, the minimum bulk ESS of alpha and beta, ESS per 1
 gradients (kept draws only, and warmup included), divergences and the largest R-hat.
 
 Warmup runs one iteration per call so that each iteration's step count can be read (the
-chunk bounds are traced values: the draws are the same as one call's).
+chunk bounds are traced values: the draws are the same as one call's). ``--variants``
+picks sampler settings (:data:`VARIANTS`: dense mass, target acceptance, shorter warmup
+or draws); ``--table`` turns the JSON lines of earlier runs into the tables of
+``benchmarks/RESULTS.md``: per variant and data set over the seeds, the cost of "dense
+first, diagonal where it fails" and the dense medians against the diagonal's in Monte
+Carlo standard errors.
 
-    .venv/bin/python benchmarks/student_t_steps.py [--likelihood student_t] [--seeds 0 1]
+    .venv/bin/python benchmarks/student_t_steps.py [--variants diag dense95] [--seeds 0 1 2]
+        [--only chinchilla] [--out runs.jsonl]
+    .venv/bin/python benchmarks/student_t_steps.py --table runs.jsonl [more.jsonl ...]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayescale
+from bayescale.diagnostics import compute_diagnostics
 from bayescale.fit import prepare
 from bayescale.inference import _compiled, _sorted_fields, chain_starts
 from bayescale.law import ChinchillaParams
@@ -72,7 +80,7 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
         keys = jax.random.split(jax.random.key(cfg.seed), cfg.chains)
         kwargs = _sorted_fields(dict(prep.kwargs))
         t0 = time.perf_counter()
-        st = init(keys, z0, prep.args, kwargs)
+        st = init(keys, z0, prep.args, kwargs, None)
         rec = {
             "z": st.z,
             "diverging": st.diverging,
@@ -81,15 +89,23 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
             "energy": st.energy,
             "potential_energy": st.potential_energy,
         }
-        buf = jax.tree.map(
-            lambda v: jnp.zeros((v.shape[0], cfg.draws, *v.shape[1:]), v.dtype), rec
-        )
+        full = {
+            "draws": jax.tree.map(
+                lambda v: jnp.zeros((v.shape[0], cfg.draws, *v.shape[1:]), v.dtype), rec
+            ),
+            "warmup_steps": jnp.zeros_like(st.num_steps),
+        }
         per_iter = np.zeros((cfg.chains, cfg.warmup))
+        warm_div = np.zeros((cfg.chains, cfg.warmup), bool)
         for i in range(cfg.warmup):
-            st, buf = advance(st, buf, i, i + 1, prep.args, kwargs)
-            per_iter[:, i] = np.asarray(buf["num_steps"][:, 0])
+            st, full = advance(st, full, i, i + 1, prep.args, kwargs)
+            per_iter[:, i] = np.asarray(full["draws"]["num_steps"][:, 0])
+            warm_div[:, i] = np.asarray(full["draws"]["diverging"][:, 0])
         warm_steps = per_iter.sum(axis=1)
-        st, buf = advance(st, buf, cfg.warmup, cfg.warmup + cfg.draws, prep.args, kwargs)
+        # the sampler's own count of warmup gradients (what run_nuts reports) agrees
+        assert np.array_equal(np.asarray(full["warmup_steps"]), warm_steps)
+        st, full = advance(st, full, cfg.warmup, cfg.warmup + cfg.draws, prep.args, kwargs)
+        buf = full["draws"]
         c = constrain(buf["z"], prep.args, kwargs)
         c, buf = jax.device_get((c, buf))
         wall = time.perf_counter() - t0
@@ -105,6 +121,13 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
         k: [float(np.quantile(c[k], q)) for q in (0.05, 0.5, 0.95)] for k in REPORTED if k in c
     }
     mc_se = {k: float(np.std(c[k]) / np.sqrt(ess[k])) for k in REPORTED if k in ess}
+    # the fit's own sampler diagnostics (R-hat, bulk and tail ESS, divergences, depth, E-BFMI)
+    diag = compute_diagnostics(
+        {k: c[k] for k in kept},
+        {k: np.asarray(v) for k, v in buf.items() if k != "z"},
+        max_tree_depth=cfg.max_tree_depth,
+        target_accept=cfg.target_accept,
+    )
     return {
         "steps_per_draw": float(steps.mean()),
         "warmup_steps_per_iter": float(warm_steps.sum() / (cfg.chains * cfg.warmup)),
@@ -114,6 +137,11 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
         "divergences": int(np.sum(buf["diverging"])),
         "rhat_max": max(rhat.values()),
         "ess_min": min(ess.values()),
+        "ess_tail_min": diag.ess_tail_min,
+        "sampler_ok": not diag.problems,
+        "sampler_problems": diag.problems,
+        "warmup_divergences": int(warm_div.sum()),
+        "grads_total": grads_all,
         "step_size": [float(s) for s in np.atleast_1d(st.adapt_state.step_size)],
         "wall_s_chunked": wall,
         "warmup_profile": [float(v) for v in per_iter.mean(axis=0)],
@@ -122,46 +150,188 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
     }
 
 
+#: Sampler variants measured (``--variants``): FitSettings overrides.
+VARIANTS: dict[str, dict] = {
+    "diag": {},
+    "dense": {"dense_mass": True},
+    "dense90": {"dense_mass": True, "target_accept": 0.9},
+    "dense95": {"dense_mass": True, "target_accept": 0.95},
+    "dense90_w2000": {"dense_mass": True, "target_accept": 0.9, "warmup": 2000},
+    "diag_500": {"warmup": 500, "draws": 500},
+    "diag_500_1000": {"warmup": 500},
+    "dense90_500": {"dense_mass": True, "target_accept": 0.9, "warmup": 500, "draws": 500},
+    "dense95_500": {"dense_mass": True, "target_accept": 0.95, "warmup": 500, "draws": 500},
+}
+
+
+def _converged(r: dict) -> bool:
+    """No divergence, R-hat <= 1.01, bulk and tail ESS >= 400 (tree depth aside)."""
+    return (
+        r["divergences"] == 0
+        and r["rhat_max"] <= 1.01
+        and not any("ESS" in p for p in r["sampler_problems"])
+    )
+
+
+def tables(paths: list[str]) -> list[str]:
+    """Markdown tables of the JSON lines in ``paths`` (one per fit)."""
+    rows = [json.loads(line) for p in paths for line in open(p)]
+    by: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        by.setdefault((r["variant"], r["data"]), []).append(r)
+    sets = list(dict.fromkeys(r["data"] for r in rows))
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    out = [
+        "| variant | data set | seeds | steps / draw | warmup steps / iter. | min ESS α, β |"
+        " ESS / 1000 grad. (warmup incl.) | divergences per seed | R-hat max |"
+        " converged (div 0, R-hat ≤ 1.01, ESS ≥ 400) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for v in variants:
+        for name in sets:
+            rs = sorted(by.get((v, name), []), key=lambda r: r["seed"])
+            if not rs:
+                continue
+            mean = lambda k, rs=rs: float(np.mean([r[k] for r in rs]))  # noqa: E731
+            divs = "/".join(str(r["divergences"]) for r in rs)
+            out.append(
+                f"| {v} | {name} | {len(rs)} | {mean('steps_per_draw'):.1f} |"
+                f" {mean('warmup_steps_per_iter'):.1f} | {mean('ess_ab'):.0f} |"
+                f" {mean('ess_per_1000_grads_incl_warmup'):.2f} | {divs} |"
+                f" {max(r['rhat_max'] for r in rs):.4f} |"
+                f" {sum(_converged(r) for r in rs)}/{len(rs)} |"
+            )
+    # one row per data set, one column per variant
+    out += [
+        "",
+        "| data set | "
+        + " | ".join(
+            f"{v}: ESS / 1000 grad. (warmup incl.); divergences; R-hat max" for v in variants
+        )
+        + " |",
+        "|---|" + "---|" * len(variants),
+    ]
+    for name in sets:
+        cells = []
+        for v in variants:
+            rs = sorted(by.get((v, name), []), key=lambda r: r["seed"])
+            if not rs:
+                cells.append("–")
+                continue
+            eff = np.mean([r["ess_per_1000_grads_incl_warmup"] for r in rs])
+            divs = "/".join(str(r["divergences"]) for r in rs)
+            rhat = max(r["rhat_max"] for r in rs)
+            bold = (
+                "**"
+                if not all(r["divergences"] == 0 and r["rhat_max"] <= 1.01 for r in rs)
+                else ""
+            )
+            cells.append(f"{eff:.2f}; {bold}{divs}; {rhat:.3f}{bold}")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    # dense first, the diagonal where the dense fit did not converge
+    out += [
+        "",
+        "| dense variant, diagonal where it did not converge | fell back | gradients ÷ diagonal"
+        " (all sets, the seeds every set has) | per data set (all its seeds): gradients ÷"
+        " diagonal (ESS per gradient × diagonal's) |",
+        "|---|---|---|---|",
+    ]
+    for v in [v for v in variants if v.startswith("dense")]:
+        fell = n = 0
+        total = total_diag = 0.0
+        per = []
+
+        def cost(a: dict, b: dict) -> float:  # the dense fit, and the diagonal if it failed
+            return a["grads_total"] + (0 if _converged(a) else b["grads_total"])
+
+        pairs = {}
+        for name in sets:
+            diag = {r["seed"]: r for r in by.get(("diag", name), [])}
+            found = {r["seed"]: (r, diag[r["seed"]]) for r in by.get((v, name), [])}
+            pairs[name] = {k: ab for k, ab in found.items() if k in diag}
+        pairs = {k: p for k, p in pairs.items() if p}
+        common = set.intersection(*(set(p) for p in pairs.values())) if pairs else set()
+        for name, p in pairs.items():
+            g = sum(cost(a, b) for a, b in p.values())
+            gd = sum(b["grads_total"] for _, b in p.values())
+            # ESS per gradient of what the rule returns, over the diagonal's
+            ess = sum((a if _converged(a) else b)["ess_ab"] for a, b in p.values())
+            eff = (ess / g) / (sum(b["ess_ab"] for _, b in p.values()) / gd)
+            per.append(f"{name.split(' (')[0]} {g / gd:.2f} ({eff:.1f}×)")
+            for seed in common:
+                a, b = p[seed]
+                fell += not _converged(a)
+                n += 1
+                total, total_diag = total + cost(a, b), total_diag + b["grads_total"]
+        if n:
+            out.append(f"| {v} | {fell}/{n} | {total / total_diag:.2f} | {'; '.join(per)} |")
+    # posterior medians of converged dense fits against the diagonal's
+    params = ("E", "A", "B", "alpha", "beta", "sigma", "nu")
+    out += [
+        "",
+        "| variant | data set | seeds (variant / diag) | (median − diagonal median) / MCSE: "
+        + ", ".join(params)
+        + " |",
+        "|---|---|---|---|",
+    ]
+    for v in [v for v in variants if v != "diag"]:
+        for name in sets:
+            a = [r for r in by.get((v, name), []) if _converged(r)]
+            b = by.get(("diag", name), [])
+            if not a or not b:
+                continue
+            zs = []
+            for p in params:
+                # MCSE of a median ~ 1.25 x that of the mean; the mean over seeds
+                sa = np.sqrt(sum((1.25 * r["mc_se"][p]) ** 2 for r in a)) / len(a)
+                sb = np.sqrt(sum((1.25 * r["mc_se"][p]) ** 2 for r in b)) / len(b)
+                ma = np.mean([r["quantiles"][p][1] for r in a])
+                mb = np.mean([r["quantiles"][p][1] for r in b])
+                zs.append(f"{(ma - mb) / np.hypot(sa, sb):+.1f}")
+            out.append(f"| {v} | {name} | {len(a)} / {len(b)} | {', '.join(zs)} |")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--likelihood", default="student_t")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--warmup", type=int, default=1000)
-    ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--dense", action="store_true")
-    ap.add_argument("--target-accept", type=float, default=0.8)
+    ap.add_argument("--variants", nargs="+", default=["diag"], choices=sorted(VARIANTS))
     ap.add_argument("--only", nargs="*", help="data set names starting with these")
-    ap.add_argument("--out", help="write the results as JSON here")
+    ap.add_argument("--out", help="append one JSON line per fit here")
+    ap.add_argument("--table", nargs="+", metavar="JSONL", help="print the tables of these")
     args = ap.parse_args()
-    rows = []
+    if args.table:
+        print("\n".join(tables(args.table)))
+        return
+    bayescale.enable_compilation_cache()  # each variant and data shape compiles once
     print(f"load {open('/proc/loadavg').read().strip()}")
-    for name, data in datasets().items():
-        if args.only and not any(name.startswith(o) for o in args.only):
-            continue
-        for seed in args.seeds:
-            r = measure(
-                data,
-                likelihood=args.likelihood,
-                seed=seed,
-                warmup=args.warmup,
-                draws=args.draws,
-                dense_mass=args.dense,
-                target_accept=args.target_accept,
-            )
-            r.update(data=name, seed=seed, runs=len(data))
-            rows.append(r)
-            print(
-                f"{name:38s} s{seed} steps {r['steps_per_draw']:6.1f}"
-                f" warm {r['warmup_steps_per_iter']:6.1f} ess {r['ess_ab']:6.0f}"
-                f" /1k {r['ess_per_1000_grads']:5.2f}"
-                f" (+wu {r['ess_per_1000_grads_incl_warmup']:5.2f})"
-                f" div {r['divergences']:3d} rhat {r['rhat_max']:.4f}",
-                flush=True,
-            )
+    sets = {
+        name: data
+        for name, data in datasets().items()
+        if not args.only or any(name.startswith(o) for o in args.only)
+    }
+    for variant in args.variants:
+        for name, data in sets.items():
+            for seed in args.seeds:
+                settings = {"likelihood": args.likelihood, "seed": seed, **VARIANTS[variant]}
+                r = measure(data, **settings)
+                r.update(data=name, seed=seed, runs=len(data), variant=variant, pid=os.getpid())
+                r["load"] = open("/proc/loadavg").read().split()[:3]
+                print(
+                    f"{variant:14s} {name:38s} s{seed} steps {r['steps_per_draw']:6.1f}"
+                    f" warm {r['warmup_steps_per_iter']:6.1f} ess {r['ess_ab']:6.0f}"
+                    f" tail {r['ess_tail_min']:5.0f}"
+                    f" /1k {r['ess_per_1000_grads']:5.2f}"
+                    f" (+wu {r['ess_per_1000_grads_incl_warmup']:5.2f})"
+                    f" div {r['divergences']:3d} rhat {r['rhat_max']:.4f}"
+                    f" ok {r['sampler_ok']}",
+                    flush=True,
+                )
+                if args.out:
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps(r) + "\n")
     print(f"load {open('/proc/loadavg').read().strip()}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"args": vars(args), "rows": rows, "pid": os.getpid()}, f, indent=1)
 
 
 if __name__ == "__main__":

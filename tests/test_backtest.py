@@ -83,3 +83,58 @@ def test_backtest_coverage_over_many_synthetic_data_sets():
         # held-out runs of one data set share a posterior, so allow twice the binomial band
         band = 2 * 2.58 * math.sqrt(level * (1 - level) / total)
         assert abs(k / total - level) <= band, (level, k, total)
+
+
+def test_the_check_refit_starts_from_the_fit_and_agrees_with_a_refit_from_scratch(
+    small_fit, monkeypatch
+):
+    import sys
+
+    from bayescale.fit import WarmStart, sample
+
+    bt = sys.modules["bayescale.backtest"]  # bayescale.backtest is also the function
+    with pytest.raises(ValueError, match="unknown method 'loo'"):
+        bt.extrapolation_check(small_fit, method="loo")
+    fits = []
+    real = bt.sample
+    monkeypatch.setattr(bt, "sample", lambda *a, **k: fits.append(real(*a, **k)) or fits[-1])
+    warm = bt.extrapolation_check(small_fit, method="refit")
+    assert warm.method == "refit" and warm == bt.extrapolation_check(small_fit, method="refit")
+    monkeypatch.setattr(bt, "CHECK_WARM_START", False)
+    cold = bt.extrapolation_check(small_fit, method="refit")
+    # from scratch it is backtest_fit's refit of the same past runs
+    runs = bt.backtest_fit(small_fit, frac=bt.CHECK_FRAC, ci=(bt.CHECK_LEVEL,)).runs
+    assert cold.coverage == pytest.approx(runs[f"covered_{bt.CHECK_LEVEL:g}"].mean())
+    warm_fit, _, cold_fit, backtest_fit = fits  # (the second warm refit is the same)
+    np.testing.assert_array_equal(cold_fit.samples["alpha"], backtest_fit.samples["alpha"])
+    assert warm_fit.settings.warmup == 200 == cold_fit.settings.warmup  # capped at the fit's
+    assert warm_fit.timing["gradients"] < cold_fit.timing["gradients"]
+    assert warm_fit.diagnostics.divergences == 0
+    # the same posterior: medians within Monte Carlo error of each other
+    for p in ("E", "alpha", "beta"):
+        a, b = warm_fit.samples[p].ravel(), cold_fit.samples[p].ravel()
+        se = np.hypot(
+            a.std() / np.sqrt(warm_fit.diagnostics.ess_bulk[p]),
+            b.std() / np.sqrt(cold_fit.diagnostics.ess_bulk[p]),
+        )
+        assert abs(np.median(a) - np.median(b)) < 5 * se, p
+    assert abs(warm.excess - cold.excess) < 0.25 and warm.ok == cold.ok
+    # a warm start needs every sampled parameter, one start per chain, and no groups
+    draws = {k: v.reshape(-1)[:50] for k, v in small_fit.samples.items()}
+    starts = {k: v[:, -1] for k, v in small_fit.samples.items()}
+    data = small_fit.data
+    with pytest.raises(ValueError, match="lacks nu"):
+        sample(
+            data,
+            warmup=5,
+            draws=5,
+            chains=2,
+            warm_start=WarmStart({k: v for k, v in starts.items() if k != "nu"}, draws),
+        )
+    with pytest.raises(ValueError, match="one value per chain"):
+        sample(data, warmup=5, draws=5, chains=3, warm_start=WarmStart(starts, draws))
+    grouped = bayescale.ScalingData.from_arrays(
+        N=data.N, D=data.D, loss=data.loss, group=np.arange(len(data)) % 2
+    )
+    with pytest.raises(ValueError, match="ungrouped"):
+        sample(grouped, warmup=5, draws=5, chains=2, warm_start=WarmStart(starts, draws))

@@ -45,7 +45,7 @@ init, _, _ = _compiled(spec, NUTSSettings(10, 10), 1, "sequential")
 sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma", "nu"]
 z0 = {k: jnp.zeros(2) for k in sites}
 keys = jax.random.split(jax.random.key(0), 2)
-text = init.lower(keys, z0, args, _sorted_fields(kwargs)).as_text()
+text = init.lower(keys, z0, args, _sorted_fields(kwargs), None).as_text()
 print(hashlib.sha256(text.encode()).hexdigest())
 """
 
@@ -72,3 +72,52 @@ def test_compiled_sampler_does_not_depend_on_the_hash_seed():
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
     digests = {out.strip() for out, _ in outs}
     assert len(digests) == 1, digests
+
+
+def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
+    import dataclasses
+
+    import jax
+    import numpy as np
+
+    from bayescale.fit import prepare
+    from bayescale.inference import _compiled, _sorted_fields, chain_starts, run_nuts
+    from bayescale.laws import CHINCHILLA
+    from bayescale.settings import FitSettings
+
+    cfg = FitSettings(warmup=30, draws=10, chains=2)
+    with jax.enable_x64():
+        prep = prepare(chinchilla, CHINCHILLA, cfg, None)
+        z0 = chain_starts(prep.spec, prep.args, prep.kwargs, prep.start, 2, 0)
+        nuts = cfg.nuts()
+        out = run_nuts(
+            *(prep.spec, prep.args, prep.kwargs, z0, nuts),
+            chains=2,
+            seed=0,
+            chain_method="sequential",
+        )
+        # the same sampler one warmup iteration at a time: the counter is the sum of them
+        init, advance, _ = _compiled(prep.spec, cfg.nuts(), 1, "sequential")
+        kwargs = _sorted_fields(dict(prep.kwargs))
+        st = init(jax.random.split(jax.random.key(0), 2), z0, prep.args, kwargs, None)
+        rec = {k: getattr(st, k) for k in ("z", "diverging", "num_steps", "accept_prob")}
+        rec |= {"energy": st.energy, "potential_energy": st.potential_energy}
+        full = {
+            "draws": jax.tree.map(lambda v: np.zeros((2, 10, *v.shape[1:]), v.dtype), rec),
+            "warmup_steps": np.zeros_like(st.num_steps),
+        }
+        steps = 0
+        for i in range(30):
+            st, full = advance(st, full, i, i + 1, prep.args, kwargs)
+            steps = steps + np.asarray(full["draws"]["num_steps"][:, 0])
+        np.testing.assert_array_equal(out.warmup_steps, steps)
+        np.testing.assert_array_equal(np.asarray(full["warmup_steps"]), steps)
+        # a metric given with adapt_mass_matrix=False is kept (here with the chains split
+        # over host devices); only the step size adapts
+        fixed = dataclasses.replace(cfg.nuts(), adapt_mass_matrix=False)
+        imm = np.linspace(0.5, 2.0, out.inverse_mass_matrix.shape[-1])
+        kept = run_nuts(
+            prep.spec, prep.args, prep.kwargs, z0, fixed, chains=2, seed=0, metric=(imm, 0.1)
+        )
+    np.testing.assert_array_equal(kept.inverse_mass_matrix, np.stack([imm, imm]))
+    assert not np.allclose(kept.step_size, 0.1)

@@ -64,6 +64,8 @@ def test_nuts_batch_matches_single_fit_and_does_not_retrace(ragged):
         assert isinstance(fit, bayescale.FitResult)
         assert fit.samples["alpha"].shape == (2, 150)
         assert len(fit.data) == len(data)
+        # its own gradients: more than its kept draws' leapfrog steps (warmup counts too)
+        assert fit.timing["gradients"] > fit.stats["num_steps"].sum() > 0
         # each data set's posterior sits on its own truth (padding is masked out)
         s = fit.summary(ci=0.99)
         assert s.loc["alpha", "lo"] < HOFFMANN_PARAMS.alpha < s.loc["alpha", "hi"]
