@@ -307,20 +307,6 @@ def interactive() -> bool:
     return "ipykernel" in sys.modules or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
 
 
-def unconstrain(spec: Any, args: tuple, kwargs: Mapping[str, Any], params: dict) -> dict:
-    """Map constrained values of the sample sites to the sampler's unconstrained space.
-
-    Jitted per model (the transforms are a dozen tiny array operations: run eagerly, each
-    would be compiled and dispatched on its own in a fresh process).
-    """
-    return _unconstrain_jit(spec)(args, _sorted_fields(dict(kwargs)), params)
-
-
-@functools.lru_cache(maxsize=64)
-def _unconstrain_jit(spec: Any) -> Any:
-    return jax.jit(lambda args, kwargs, params: unconstrain_fn(spec, args, _plain(kwargs), params))
-
-
 def chain_starts(
     spec: ModelSpec,
     args: tuple,
