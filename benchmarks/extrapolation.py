@@ -901,9 +901,10 @@ def check_lines(checks: dict[str, list[dict[str, Any]]]) -> list[str]:
         "## The fit-time extrapolation check on each training set",
         "",
         "`bayescale.backtest.extrapolation_check`, which `bayescale.fit` runs on every fit: "
-        "the largest 20% of the training runs' compute predicted from the rest (PSIS "
-        "reweighting of the fit's draws, or a refit when Pareto k > 0.7); it fails when the "
-        "90th-percentile run misses its 90% interval by more than 1.5× the half-width.",
+        "the largest 20% of the training runs' compute predicted from the rest by a refit "
+        "of the rest (the default since PSIS of the fit's draws proved over-optimistic; k̂ "
+        "is the PSIS Pareto k, shown for reference); it fails when the 90th-percentile run "
+        "misses its 90% interval by more than 1.5× the half-width.",
         "",
         "| sweep | model | past / future runs | reach | 90% cov | excess | method (k̂) | "
         "verdict | s |",
