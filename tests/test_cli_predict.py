@@ -220,6 +220,7 @@ def test_perplexity_refused_then_logged(tmp_path, capsys):
     assert 1 < E < 3  # fitted on log perplexity = loss in nats
 
 
+@pytest.mark.e2e  # two fresh-process fits (about 40 s): with the end-to-end set CI runs
 def test_quiet_is_silent_even_with_a_corrupt_cache(runs_csv, tmp_path):
     cache = tmp_path / "cache"
     env = {**os.environ, "BAYESCALE_CACHE_DIR": str(cache), "JAX_PLATFORMS": "cpu"}
