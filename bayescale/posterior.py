@@ -489,9 +489,7 @@ class Posterior:
             theta = {k: v[..., None] for k, v in self.theta(group).items()}
             log_loss = np.asarray(self.law.log_loss(theta, x))
             if kind == "new_run":
-                factor = np.asarray(self.law.residual_scale(theta, x))
-                scale = self.draws("sigma")[:, None] * factor
-                log_loss = log_loss + self._residual_draws(scale, seed)
+                log_loss = log_loss + self._residual_draws(self._scales(theta, x), seed)
             return np.exp(log_loss)
 
     def _residual_draws(self, scale: np.ndarray, seed: int) -> np.ndarray:
@@ -538,12 +536,13 @@ class Posterior:
         Sigma times the law's :attr:`~bayescale.laws.Law.noise_scale`: 1 inside the fitted
         runs, larger beyond them under the extrapolation model.
         """
-        theta, x = self._run_inputs(data)
-        sigma = self.draws("sigma")[:, None]
-        if self.law.noise_scale is None:
-            return np.broadcast_to(sigma, (self.n_draws, len(x["log_N"]))).copy()
+        return self._scales(*self._run_inputs(data))
+
+    def _scales(self, theta: Mapping[str, Any], x: Mapping[str, Any]) -> np.ndarray:
+        """Sigma times the law's noise scale, per draw and point (theta with a run axis)."""
         with jax.enable_x64(True):
-            return sigma * np.asarray(self.law.residual_scale(theta, x))
+            factor = np.asarray(self.law.residual_scale(theta, x))
+        return self.draws("sigma")[:, None] * factor
 
     def _run_inputs(self, data: ScalingData | None) -> tuple[dict[str, np.ndarray], dict]:
         """Per-run parameter draws (n_draws, runs or 1) and covariates of ``data``."""
