@@ -422,9 +422,10 @@ CHECK_TOLERANCE = 1.5
 #: draws) and adapts only the step size. False, or a grouped fit: a refit from scratch with
 #: the fit's own settings. Measured in ``benchmarks/check_refit.py``.
 CHECK_WARM_START = True
-#: Settings of the warm-started refit that replace the fit's: a short warmup (capped at
-#: the fit's own), as the mass matrix is given.
-CHECK_WARM_REFIT: dict[str, Any] = {"warmup": 300}
+#: Warmup iterations of the warm-started refit (capped at the fit's own): the mass matrix
+#: is given, so they adapt the step size only; the refit runs the fit's compiled sampler
+#: from iteration warmup − this (:class:`bayescale.fit.WarmStart`).
+CHECK_WARM_ADAPT = 300
 #: Draws of the fit, evenly spaced, whose spread gives the warm refit its mass matrix.
 WARM_METRIC_DRAWS = 1000
 
@@ -518,8 +519,9 @@ def extrapolation_check(
 
     The refit keeps the fit's law, likelihood, priors, seed and draws per chain; it starts
     each chain at the fit's last draw with the mass matrix the fit's draws give, so its
-    warmup is 300 iterations of step-size adaptation (:data:`CHECK_WARM_REFIT`; a grouped
-    fit refits from scratch with its own settings).
+    warmup is 300 iterations of step-size adaptation (:data:`CHECK_WARM_ADAPT`); its runs
+    are padded to the fit's, so it runs the fit's compiled sampler. A grouped fit refits
+    from scratch with its own settings.
 
     Returns
     -------
@@ -582,11 +584,7 @@ def extrapolation_check(
 def _check_refit(result: Posterior, past: ScalingData, future: ScalingData) -> pd.DataFrame:
     """The past runs refitted with the fit's model, and the future runs scored (evaluate)."""
     warm = _warm_from(result) if CHECK_WARM_START else None
-    overrides: dict[str, Any] = {}
-    if warm is not None:
-        overrides = dict(CHECK_WARM_REFIT)
-        overrides["warmup"] = min(int(overrides.get("warmup", 300)), result.settings.warmup)
-    likelihood, seed, priors, settings = _refit_args(result, None, overrides)
+    likelihood, seed, priors, settings = _refit_args(result, None, {})
     f = sample(
         past,
         law=result.law,
@@ -594,6 +592,7 @@ def _check_refit(result: Posterior, past: ScalingData, future: ScalingData) -> p
         priors=priors or None,
         seed=seed,
         warm_start=warm,
+        pad_to=None if warm is None else len(result.data),
         **settings,
     )
     _, runs = evaluate(f, future, (CHECK_LEVEL,), seed=seed)
@@ -603,16 +602,20 @@ def _check_refit(result: Posterior, past: ScalingData, future: ScalingData) -> p
 def _warm_from(result: Posterior) -> WarmStart | None:
     """Chains at the last draws of the fit's chains, the mass matrix from its draws.
 
-    None for a grouped fit, whose sampled sites cannot be recovered from its draws.
+    The sampler's own unconstrained draws when the fit has them, else its parameter draws
+    (a loaded fit). None for a grouped fit, whose sampled sites cannot be recovered from
+    its draws.
     """
     if result.groups is not None:
         return None
-    first = next(iter(result.samples.values()))
+    z = result.unconstrained
+    values = result.samples if z is None else z
+    first = next(iter(values.values()))
     n = first.shape[0] * first.shape[1]
     idx = np.unique(np.linspace(0, n - 1, min(n, WARM_METRIC_DRAWS)).astype(int))
-    starts = {k: v[:, -1] for k, v in result.samples.items()}
-    draws = {k: v.reshape(n, *v.shape[2:])[idx] for k, v in result.samples.items()}
-    return WarmStart(starts, draws)
+    starts = {k: v[:, -1] for k, v in values.items()}
+    draws = {k: v.reshape(n, *v.shape[2:])[idx] for k, v in values.items()}
+    return WarmStart(starts, draws, CHECK_WARM_ADAPT, unconstrained=z is not None)
 
 
 def with_extrapolation_check(result: Posterior) -> Posterior:

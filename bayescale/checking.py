@@ -35,7 +35,7 @@ from bayescale.data import ScalingData
 from bayescale.diagnostics import SamplingError
 from bayescale.io import to_datatree
 from bayescale.laws import get_law
-from bayescale.likelihoods import check_likelihood, residual_distribution
+from bayescale.likelihoods import check_likelihood, residual_draws
 from bayescale.model import ModelSpec
 from bayescale.posterior import Posterior, check_ci
 from bayescale.priors import fixed_params, resolve_priors
@@ -265,11 +265,10 @@ def predictive_draws(
     pred = result.predict_log_loss_draws(data)
     sigma = result.residual_scales(data)
     nu = result.draws("nu")[:, None] if "nu" in result.samples else None
-    with jax.enable_x64(result.settings.precision == "float64"):
-        d = residual_distribution(
-            result.settings.likelihood, pred, sigma, nu, result.settings.delta
-        )
-        return np.asarray(d.sample(jax.random.key(seed)))
+    noise = residual_draws(
+        result.settings.likelihood, sigma, nu=nu, delta=result.settings.delta, seed=seed
+    )
+    return pred + noise
 
 
 def check_levels(ci: Any) -> tuple[float, ...]:

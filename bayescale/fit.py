@@ -65,25 +65,38 @@ class WarmStart(NamedTuple):
     ----------
     starts : mapping of str to array
         One value per chain (leading axis: chains) of every law parameter and noise
-        parameter the model samples.
+        parameter the model samples, or (``unconstrained``) of every sampled site.
     draws : mapping of str to array
         Draws of the same (leading axis: draws). The variance of their unconstrained sites
-        (covariance with ``dense_mass``) is the inverse mass matrix, which warmup keeps,
-        adapting only the step size.
+        (covariance with ``dense_mass``) is the inverse mass matrix, which warmup keeps.
+    adapt : int, default 300
+        Warmup iterations, at the end of the fit's warmup, that adapt the step size (capped
+        at the warmup); the chains start there (:func:`bayescale.inference.run_nuts`
+        ``start_at``), so the refit runs the fit's compiled sampler.
+    unconstrained : bool, default False
+        ``starts`` and ``draws`` are the sampler's unconstrained sites (a fit's
+        ``Posterior.unconstrained``), used as they are.
     """
 
     starts: Mapping[str, Any]
     draws: Mapping[str, Any]
+    adapt: int = 300
+    unconstrained: bool = False
 
 
 def prepare(
-    data: ScalingData, law: Law, cfg: FitSettings, priors: Mapping[str, Any] | None
+    data: ScalingData,
+    law: Law,
+    cfg: FitSettings,
+    priors: Mapping[str, Any] | None,
+    pad_to: int | None = None,
 ) -> Prepared:
     """Spec, resolved priors, model arguments and start values of one data set.
 
     Call inside the fit's precision context (``jax.enable_x64``): arrays take its dtype.
     ``args`` are ``(x, log_loss, mask, center)`` as :class:`~bayescale.model.ModelSpec`
-    takes them (``mask`` None: every run counts).
+    takes them; ``pad_to`` (ungrouped data) pads the runs to that many with copies of the
+    first, masked out, so that fits of fewer runs share a compiled sampler.
     """
     groups, gidx = group_index(data)
     spec = ModelSpec(
@@ -111,7 +124,21 @@ def prepare(
         }
         kwargs["group_index"] = jnp.asarray(gidx)
         kwargs["centering"] = jnp.asarray(centering_of(counts), dtype)
-    args = (x, jnp.asarray(data.log_loss, dtype), None, center)
+    n = len(data)
+    pad = n if pad_to is None else int(pad_to)
+    if pad < n or (pad > n and groups is not None):
+        raise ValueError(f"pad_to must be >= the {n} runs, and the data ungrouped")
+
+    def padded(v: Any) -> Any:  # NumPy: eager jnp ops would compile one program each
+        v = np.asarray(v)
+        return jnp.asarray(np.concatenate([v, np.repeat(v[:1], pad - n)]), dtype)
+
+    args = (
+        {k: padded(v) for k, v in x.items()},
+        padded(data.log_loss),
+        jnp.asarray(np.arange(pad) < n),
+        center,
+    )
     start = start_values(
         spec, data, resolved, fixed, cfg.seed, gidx, None if groups is None else len(groups)
     )
@@ -125,6 +152,7 @@ def sample(
     priors: Mapping[str, Any] | None = None,
     progress_bar: bool | None = None,
     warm_start: WarmStart | None = None,
+    pad_to: int | None = None,
     **settings: Any,
 ) -> Posterior:
     """Fit a scaling law (default L(N, D) = E + A/N^α + B/D^β) to training runs with NUTS.
@@ -134,6 +162,8 @@ def sample(
     fit (:func:`bayescale.backtest`, calibration) calls this. ``warm_start``
     (:class:`WarmStart`) starts the chains and the mass matrix from a related posterior's
     draws (ungrouped fits only: a grouped fit's sites cannot be recovered from its draws).
+    ``pad_to`` pads the runs (masked out) to that many: a warm refit of a fit's first runs
+    padded to the fit's size runs the fit's compiled sampler.
 
     Returns
     -------
@@ -156,11 +186,11 @@ def sample(
     design_problems(data)  # raises early when an exponent cannot be identified at all
     start = time.perf_counter()
     with _x64(cfg.precision):
-        prep = prepare(data, law_obj, cfg, priors)
-        nuts, metric = cfg.nuts(), None
+        prep = prepare(data, law_obj, cfg, priors, pad_to)
+        nuts, metric, start_at = cfg.nuts(), None, 0
         if warm_start is not None:
             init_z, metric = _warm_start(prep, warm_start, cfg)
-            nuts = dataclasses.replace(nuts, adapt_mass_matrix=False)
+            start_at = cfg.warmup - min(int(warm_start.adapt), cfg.warmup)
         else:
             init_z = chain_starts(
                 prep.spec, prep.args, prep.kwargs, prep.start, cfg.chains, cfg.seed
@@ -176,27 +206,35 @@ def sample(
             chain_method=cfg.chain_method,
             progress_bar=progress_bar,
             metric=metric,
+            start_at=start_at,
         )
     wall = time.perf_counter() - start
     gradients = float(np.sum(out.warmup_steps) + np.sum(out.stats["num_steps"]))
     timing = {"wall_s": wall, "gradients": gradients}
-    return posterior(data, cfg, prep, out.samples, out.stats, timing)
+    return posterior(data, cfg, prep, out.samples, out.stats, timing, out.z)
 
 
 def _warm_start(
     prep: Prepared, warm: WarmStart, cfg: FitSettings
 ) -> tuple[dict[str, Any], tuple[Any, float]]:
     """Unconstrained chain starts and (inverse mass matrix, step size) from ``warm``."""
-    names = [k for k in prep.start if k not in prep.fixed]
     if prep.groups is not None:
         raise ValueError("warm_start needs an ungrouped fit: a grouped one's sites are not kept")
-    missing = [k for k in names if k not in warm.starts or k not in warm.draws]
-    if missing:
-        raise ValueError(f"warm_start lacks {', '.join(missing)}")
+    if warm.unconstrained:
+        names = sorted(warm.starts)
+        if sorted(warm.draws) != names:
+            raise ValueError("warm_start.starts and .draws must hold the same sites")
+    else:
+        names = [k for k in prep.start if k not in prep.fixed]
+        missing = [k for k in names if k not in warm.starts or k not in warm.draws]
+        if missing:
+            raise ValueError(f"warm_start lacks {', '.join(missing)}")
     if any(np.shape(warm.starts[k])[0] != cfg.chains for k in names):
         raise ValueError(f"warm_start.starts must hold one value per chain ({cfg.chains})")
 
     def sites(values: Mapping[str, Any]) -> dict[str, Any]:
+        if warm.unconstrained:
+            return {k: jnp.asarray(values[k], jnp.result_type(float)) for k in names}
         n = np.shape(values[names[0]])[0]
         full = {k: jnp.asarray(values[k]) for k in names}
         full.update({k: jnp.full(n, v, jnp.result_type(float)) for k, v in prep.fixed.items()})
@@ -219,8 +257,12 @@ def posterior(
     samples: Mapping[str, Any],
     stats: Mapping[str, Any],
     timing: dict[str, float],
+    unconstrained: Mapping[str, Any] | None = None,
 ) -> Posterior:
-    """The checked :class:`~bayescale.posterior.Posterior` of one data set's draws."""
+    """The checked :class:`~bayescale.posterior.Posterior` of one data set's draws.
+
+    ``unconstrained``: the sampler's draws of its sites (kept for a warm-started refit).
+    """
     kept = {k: np.asarray(samples[k], dtype=np.float64) for k in prep.spec.kept_sites()}
     law = prep.spec.law
     if cfg.drift > 0:
@@ -238,6 +280,7 @@ def posterior(
         timing=timing,
         fixed=prep.fixed,
         prior_log_sd=prior_log_sd(prep.priors),
+        unconstrained=None if unconstrained is None else dict(unconstrained),
     )
 
 

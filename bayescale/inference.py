@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from numpyro.infer.hmc import hmc
+from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
 from bayescale.model import ModelSpec, initial_point
@@ -124,9 +125,6 @@ class NUTSSettings:
         Adapt a dense (rather than diagonal) inverse mass matrix.
     max_tree_depth : int
         NUTS doubling limit; trajectories of 2**depth − 1 steps are "saturated".
-    adapt_mass_matrix : bool
-        Adapt the mass matrix in warmup (False: keep the one given to :func:`run_nuts`,
-        adapting only the step size, as a warm-started refit does).
     """
 
     warmup: int = 1000
@@ -134,14 +132,14 @@ class NUTSSettings:
     target_accept: float = 0.8
     dense_mass: bool = False
     max_tree_depth: int = 10
-    adapt_mass_matrix: bool = True
 
 
 class SamplerOutput(NamedTuple):
     """Draws and per-iteration statistics, each with leading axes (chain, draw).
 
     ``warmup_steps`` holds each chain's leapfrog steps (gradient evaluations) in warmup;
-    those of the kept draws are ``stats["num_steps"]``.
+    those of the kept draws are ``stats["num_steps"]``. ``z`` holds the kept draws of the
+    sampled sites in unconstrained space (where a warm-started refit begins).
     """
 
     samples: dict[str, np.ndarray]
@@ -149,6 +147,7 @@ class SamplerOutput(NamedTuple):
     step_size: np.ndarray
     inverse_mass_matrix: np.ndarray
     warmup_steps: np.ndarray
+    z: dict[str, np.ndarray]
 
 
 @functools.lru_cache(maxsize=64)
@@ -171,17 +170,19 @@ def _compiled(
 ) -> tuple[Any, Any, Any]:
     init_kernel, sample_kernel = _kernel(spec)
 
-    def init_one(key: Any, z0: Any, args: Any, kwargs: Any, metric: Any) -> Any:
+    # the last adaptation window, where a warm-started refit begins (see _start_at)
+    last_window = len(build_adaptation_schedule(settings.warmup)) - 1
+
+    def init_one(key: Any, z0: Any, args: Any, kwargs: Any, metric: Any, start_at: Any) -> Any:
         # metric: None (unit mass matrix, step size 1) or (inverse mass matrix, step size)
         trace_counts["init"] += 1
         kwargs = _plain(kwargs)
         inverse_mass_matrix, step_size = (None, 1.0) if metric is None else metric
-        return init_kernel(
+        state = init_kernel(
             z0,
             settings.warmup,
             step_size=step_size,
             inverse_mass_matrix=inverse_mass_matrix,
-            adapt_mass_matrix=settings.adapt_mass_matrix,
             dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept,
             max_tree_depth=settings.max_tree_depth,
@@ -189,6 +190,7 @@ def _compiled(
             model_kwargs=kwargs,
             rng_key=key,
         )
+        return _start_at(state, start_at, last_window)
 
     def advance_one(state: Any, buffers: Any, start: Any, stop: Any, args: Any, kwargs: Any):
         trace_counts["advance"] += 1
@@ -224,7 +226,10 @@ def _compiled(
     # which arguments run over chains (0) and which are shared (None); with per-chain
     # args every chain also carries its own data set
     a = 0 if per_chain_args else None
-    in_axes = {init_one: (0, 0, a, None, None), advance_one: (0, 0, None, None, a, None)}
+    in_axes = {
+        init_one: (0, 0, a, None, None, None),
+        advance_one: (0, 0, None, None, a, None),
+    }
     in_axes[constrain_one] = (0, a, None)
 
     def per_device(fn: Any) -> Any:
@@ -377,6 +382,7 @@ def run_nuts(
     progress_bar: bool | None = None,
     per_chain_args: bool = False,
     metric: tuple[Any, Any] | None = None,
+    start_at: int = 0,
 ) -> SamplerOutput:
     """Run NUTS chains with the compiled, cached sampler.
 
@@ -408,9 +414,14 @@ def run_nuts(
     metric : (inverse mass matrix, step size), optional
         Where adaptation starts, shared by every chain: the inverse mass matrix over the
         sampled sites flattened in sorted order (diagonal, or dense with ``dense_mass``),
-        and the step size. Default: the unit matrix and step size 1. With
-        ``settings.adapt_mass_matrix=False`` the matrix is kept and only the step size
-        adapts.
+        and the step size. Default: the unit matrix and step size 1.
+    start_at : int, default 0
+        The warmup iteration the chains begin at. Above 0 (needs ``metric``) the chains
+        skip the mass-matrix windows: the metric is kept and the step size adapts over the
+        last ``settings.warmup - start_at`` warmup iterations, as a refit that starts where
+        a related fit ended needs. The compiled functions are the same as for
+        ``start_at=0`` (the iteration is part of the sampler's state), so such a refit of
+        data of the same shape compiles nothing.
 
     Returns
     -------
@@ -423,13 +434,22 @@ def run_nuts(
         # the longest tree), 2.5x slower than running them one after another. On
         # accelerators the batch is what keeps the device busy.
         mode = "sequential" if jax.default_backend() == "cpu" else "vectorized"
+    if not 0 <= start_at <= settings.warmup or (start_at and metric is None):
+        raise ValueError(
+            f"start_at must lie in [0, warmup={settings.warmup}] and needs a metric, "
+            f"got {start_at}"
+        )
     init, advance, constrain = _compiled(spec, settings, n_dev, mode, per_chain_args)
     keys = jax.random.split(jax.random.key(seed), chains)
     kwargs = _sorted_fields(dict(kwargs))
-    if metric is not None:
-        dtype = jnp.result_type(float)
-        metric = (jnp.asarray(metric[0], dtype), jnp.asarray(metric[1], dtype))
-    states = init(keys, init_z, args, kwargs, metric)
+    dtype = jnp.result_type(float)
+    if metric is None:
+        # the unit metric numpyro starts from, passed explicitly so that a fit and a
+        # warm-started refit share one compiled init
+        size = sum(int(np.prod(np.shape(v)[1:])) for v in init_z.values())
+        metric = (np.eye(size) if settings.dense_mass else np.ones(size), 1.0)
+    metric = (jnp.asarray(metric[0], dtype), jnp.asarray(metric[1], dtype))
+    states = init(keys, init_z, args, kwargs, metric, jnp.asarray(start_at, jnp.int32))
 
     draws = settings.draws
     template = {
@@ -450,7 +470,7 @@ def run_nuts(
     show = interactive() if progress_bar is None else progress_bar
     if show:
         tqdm = _progress_bar_class()
-        bounds = np.unique(np.linspace(0, total, 21).astype(int))
+        bounds = np.unique(np.linspace(start_at, total, 21).astype(int))
         with tqdm(total=total, desc=f"NUTS ({chains} chains)", unit="it") as bar:
             for lo, hi in itertools.pairwise(bounds):
                 states, buffers = advance(states, buffers, lo, hi, args, kwargs)
@@ -458,10 +478,11 @@ def run_nuts(
                 bar.set_postfix_str("warmup" if hi <= settings.warmup else "sampling")
                 bar.update(int(hi - lo))
     else:
-        states, buffers = advance(states, buffers, 0, total, args, kwargs)
+        states, buffers = advance(states, buffers, start_at, total, args, kwargs)
 
     constrained = constrain(buffers["draws"]["z"], args, kwargs)
     constrained, buffers, adapt = jax.device_get((constrained, buffers, states.adapt_state))
+    z = {k: np.asarray(v) for k, v in buffers["draws"]["z"].items()}
     stats = {k: np.asarray(v) for k, v in buffers["draws"].items() if k != "z"}
     return SamplerOutput(
         samples={k: np.asarray(v) for k, v in constrained.items()},
@@ -469,7 +490,24 @@ def run_nuts(
         step_size=np.asarray(adapt.step_size),
         inverse_mass_matrix=np.asarray(adapt.inverse_mass_matrix),
         warmup_steps=np.asarray(buffers["warmup_steps"]),
+        z=z,
     )
+
+
+def _start_at(state: Any, start_at: Any, last_window: int) -> Any:
+    """A chain's initial state moved to warmup iteration ``start_at`` (0: unchanged).
+
+    numpyro's windowed adaptation (``warmup_adapter``) keeps the iteration in the state
+    (``i``) and the window in ``adapt_state.window_idx``; in the last window the mass
+    matrix is left alone and only dual averaging of the step size runs, ending at the final
+    warmup iteration. ``start_at`` is traced, so fits and refits share the compiled init.
+    """
+    moved = start_at > 0
+    window = jnp.where(moved, last_window, state.adapt_state.window_idx)
+    window = window.astype(state.adapt_state.window_idx.dtype)
+    adapt = state.adapt_state._replace(window_idx=window)
+    i = jnp.where(moved, start_at, state.i).astype(state.i.dtype)
+    return state._replace(i=i, adapt_state=adapt)
 
 
 def use_host_devices(count: int | None = None) -> int:

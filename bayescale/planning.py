@@ -68,7 +68,7 @@ from bayescale._checks import _refuse_rows, positive_1d
 from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law_optimum
 from bayescale.decisions import bayes_optimal
 from bayescale.laws.extrapolation import base_law
-from bayescale.likelihoods import check_likelihood, residual_distribution, run_loglik
+from bayescale.likelihoods import check_likelihood, residual_draws, run_loglik
 from bayescale.many import fit_many
 from bayescale.planning_tables import QUANTITY as QUANTITY
 from bayescale.planning_tables import RunPlan, check_candidates, default_candidates, plan_text
@@ -429,23 +429,20 @@ def plan_runs(
             quantity, q = None, None
         aux = {"R": R[keep]} if criterion == "regret" else {"q": q - np.mean(q)}
         rng = np.random.default_rng(seed)
-        keys = jax.random.split(jax.random.key(seed), 2)
 
-        def scenarios(M: int, key: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def scenarios(M: int, stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             t = rng.choice(Sk, size=M, replace=M > Sk)
-            noise = residual_distribution(
-                likelihood,
-                jnp.zeros((M, len(cand))),
-                jnp.asarray(sigma_k[t])[:, None],
-                jnp.asarray(nu_k[t])[:, None],
-                float(delta),
-            ).sample(key)
-            y = mu[:, t].T + np.asarray(noise)  # (M, J)
+            scale = np.broadcast_to(np.asarray(sigma_k[t])[:, None], (M, len(cand)))
+            noise = residual_draws(
+                likelihood, scale, nu=np.asarray(nu_k[t])[:, None], delta=float(delta),
+                seed=np.random.default_rng([seed, stream]),
+            )  # fmt: skip
+            y = mu[:, t].T + noise  # (M, J)
             logw = np.zeros((M, Sk))
             logw[np.arange(M), t] = -np.inf  # the scenario's truth is not among its draws
             return t, y, logw
 
-        _, y, logw0 = scenarios(int(n_outcomes), keys[0])
+        _, y, logw0 = scenarios(int(n_outcomes), 0)
 
         def score(logw: np.ndarray) -> np.ndarray:
             e, _ = preposterior_scores(
@@ -500,7 +497,7 @@ def plan_runs(
         chosen, gains, _ = passes[mode]
 
         # the promise, on fresh scenarios
-        _, y_e, logw_e0 = scenarios(int(n_eval), keys[1])
+        _, y_e, logw_e0 = scenarios(int(n_eval), 1)
         logw_e = condition(logw_e0, chosen, y_e) if chosen else logw_e0
         w_e = np.asarray(_normalise(jnp.asarray(logw_e)))
         ess = 1.0 / np.sum(w_e * w_e, axis=-1)

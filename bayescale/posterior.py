@@ -34,7 +34,7 @@ from bayescale.laws.extrapolation import (
     drift_draws,
     extrapolating,
 )
-from bayescale.likelihoods import residual_distribution, run_loglik
+from bayescale.likelihoods import residual_draws, run_loglik
 from bayescale.settings import DEFAULT_BUDGETS, FitSettings
 
 __all__ = [
@@ -179,6 +179,10 @@ class Posterior:
         Results of checks that need more than the draws (the extrapolation check of
         :func:`bayescale.backtest.extrapolation_check`), as plain dicts; a ``"problem"``
         entry joins ``diagnostics.problems``.
+    unconstrained : dict of numpy.ndarray, optional
+        The sampler's draws of its sites in unconstrained space, (chains, draws, ...):
+        where the extrapolation check's refit starts. Not saved (a loaded fit has none and
+        the refit maps its draws back).
     """
 
     data: ScalingData
@@ -194,6 +198,7 @@ class Posterior:
     fixed: Mapping[str, float] = field(default_factory=dict)
     prior_log_sd: dict[str, float] | None = None
     checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    unconstrained: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ draws
     @property
@@ -497,15 +502,10 @@ class Posterior:
 
         ``scale``: each draw's residual scale at each run, (n_draws, runs).
         """
-        nu = jnp.asarray(self.draws("nu"))[:, None] if "nu" in self.samples else None
-        noise = residual_distribution(
-            self.settings.likelihood,
-            jnp.zeros(scale.shape),
-            jnp.asarray(scale),
-            nu,
-            float(self.settings.delta),
+        nu = self.draws("nu")[:, None] if "nu" in self.samples else None
+        return residual_draws(
+            self.settings.likelihood, scale, nu=nu, delta=float(self.settings.delta), seed=seed
         )
-        return np.asarray(noise.sample(jax.random.key(seed)), dtype=np.float64)
 
     def _x_at(self, N: np.ndarray, D: np.ndarray, covariates: Mapping[str, Any]) -> dict:
         x = {"log_N": np.log(N), "log_D": np.log(D)}

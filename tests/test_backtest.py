@@ -138,3 +138,31 @@ def test_the_check_refit_starts_from_the_fit_and_agrees_with_a_refit_from_scratc
     )
     with pytest.raises(ValueError, match="ungrouped"):
         sample(grouped, warmup=5, draws=5, chains=2, warm_start=WarmStart(starts, draws))
+
+
+def test_the_check_refit_runs_the_fits_compiled_sampler(chinchilla, caplog):
+    """Padded to the fit's runs and started late in warmup, the refit compiles no sampler.
+
+    A fresh process paid 4-6 s of compile for the refit's own sampler before (measured
+    with jax_log_compiles); the same logging counts compiles here. 203 runs: a shape no
+    other test fits.
+    """
+    import logging
+    import sys
+
+    import jax
+
+    bt = sys.modules["bayescale.backtest"]
+    data = chinchilla.subset(np.arange(203))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        fit = bayescale.fit(
+            data, warmup=100, draws=100, chains=2, seed=0, extrapolation_check=False
+        )
+    assert fit.unconstrained is not None
+    with caplog.at_level(logging.WARNING), jax.log_compiles(True):
+        check = bt.extrapolation_check(fit, method="refit")
+    compiled = [
+        r.getMessage() for r in caplog.records if "XLA compilation of jit(run)" in r.getMessage()
+    ]
+    assert check.method == "refit" and compiled == []

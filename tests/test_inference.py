@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def _run(code: str, **env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS",)}
@@ -45,7 +47,7 @@ init, _, _ = _compiled(spec, NUTSSettings(10, 10), 1, "sequential")
 sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma", "nu"]
 z0 = {k: jnp.zeros(2) for k in sites}
 keys = jax.random.split(jax.random.key(0), 2)
-text = init.lower(keys, z0, args, _sorted_fields(kwargs), None).as_text()
+text = init.lower(keys, z0, args, _sorted_fields(kwargs), None, 0).as_text()
 print(hashlib.sha256(text.encode()).hexdigest())
 """
 
@@ -75,7 +77,6 @@ def test_compiled_sampler_does_not_depend_on_the_hash_seed():
 
 
 def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
-    import dataclasses
 
     import jax
     import numpy as np
@@ -99,7 +100,7 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
         # the same sampler one warmup iteration at a time: the counter is the sum of them
         init, advance, _ = _compiled(prep.spec, cfg.nuts(), 1, "sequential")
         kwargs = _sorted_fields(dict(prep.kwargs))
-        st = init(jax.random.split(jax.random.key(0), 2), z0, prep.args, kwargs, None)
+        st = init(jax.random.split(jax.random.key(0), 2), z0, prep.args, kwargs, None, 0)
         rec = {k: getattr(st, k) for k in ("z", "diverging", "num_steps", "accept_prob")}
         rec |= {"energy": st.energy, "potential_energy": st.potential_energy}
         full = {
@@ -112,12 +113,23 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
             steps = steps + np.asarray(full["draws"]["num_steps"][:, 0])
         np.testing.assert_array_equal(out.warmup_steps, steps)
         np.testing.assert_array_equal(np.asarray(full["warmup_steps"]), steps)
-        # a metric given with adapt_mass_matrix=False is kept (here with the chains split
-        # over host devices); only the step size adapts
-        fixed = dataclasses.replace(cfg.nuts(), adapt_mass_matrix=False)
+        # a metric given with start_at in the last window is kept (here with the chains
+        # split over host devices); only the step size adapts, over the last 10 iterations
         imm = np.linspace(0.5, 2.0, out.inverse_mass_matrix.shape[-1])
         kept = run_nuts(
-            prep.spec, prep.args, prep.kwargs, z0, fixed, chains=2, seed=0, metric=(imm, 0.1)
+            prep.spec,
+            prep.args,
+            prep.kwargs,
+            z0,
+            cfg.nuts(),
+            chains=2,
+            seed=0,
+            metric=(imm, 0.1),
+            start_at=cfg.warmup - 10,
         )
+        with pytest.raises(ValueError, match="start_at"):
+            run_nuts(prep.spec, prep.args, prep.kwargs, z0, cfg.nuts(), chains=2, seed=0,
+                     start_at=5)  # fmt: skip
+    np.testing.assert_array_equal(kept.warmup_steps > 0, True)
     np.testing.assert_array_equal(kept.inverse_mass_matrix, np.stack([imm, imm]))
     assert not np.allclose(kept.step_size, 0.1)
