@@ -30,7 +30,7 @@ import platform
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from bayescale.backtest import evaluate, split_holdout  # noqa: E402
 from bayescale.io import versions  # noqa: E402
 from bayescale.laws import Shear  # noqa: E402
 from bayescale.laws.chinchilla import chinchilla_init, chinchilla_priors  # noqa: E402
-from bayescale.laws.extrapolation import MISFIT, SCALES, extrapolating  # noqa: E402
+from bayescale.laws.extrapolation import MEANS, MISFIT, SCALES, extrapolating  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ISOFLOPS = Path("data") / "scaling-law-analysis" / "transform" / "isoflops.csv"
@@ -511,11 +511,17 @@ def _fit_key(v: Variant) -> str:
     return repr(sorted((k, getattr(x, "name", x)) for k, x in v.kwargs.items()))
 
 
-#: Grid of prior sds of the drift's level and tilt searched by the calibration.
-LEVEL_GRID = (0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
-TILT_GRID = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+#: Grid of prior sds of the drift's level and tilt searched by the calibration (tilts
+#: below 0.3 scored 2-3 nats worse summed over the sweeps in the run before the level mean
+#: was added, and are left out).
+LEVEL_GRID = (0.05, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+TILT_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 #: Grid of the extra scatter of new runs beyond the data (units of the fitted sigma).
-MISFIT_GRID = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)
+MISFIT_GRID = (0.0, 0.5, 0.75, 1.0, 1.25)
+#: Grid of the level's prior mean (per √nat of compute beyond the data).
+MEAN_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+#: The shipped choice, in the grid's order (s_λ, s_τ, k, μ_λ).
+SHIPPED = (SCALES["drift_level"], SCALES["drift_tilt"], MISFIT, MEANS["drift_level"])
 
 
 def with_misfit(result: bayescale.FitResult, misfit: float | None) -> bayescale.FitResult:
@@ -527,14 +533,19 @@ def with_misfit(result: bayescale.FitResult, misfit: float | None) -> bayescale.
 
 
 def with_scales(
-    result: bayescale.FitResult, level: float, tilt: float, misfit: float = MISFIT
+    result: bayescale.FitResult,
+    level: float,
+    tilt: float,
+    misfit: float = MISFIT,
+    mean: float = MEANS["drift_level"],
 ) -> bayescale.FitResult:
-    """The fit with drift draws of prior sd ``level`` and ``tilt`` (same normals, rescaled)
-    and extra scatter ``misfit``."""
-    unit = result.with_drift(1.0)
+    """The fit with drift draws of prior sd ``level`` and ``tilt`` and level mean ``mean``
+    (the same standard normals, rescaled) and extra scatter ``misfit``."""
+    unit = result if result.settings.drift == 1.0 else result.with_drift(1.0)
     samples = dict(unit.samples)
-    samples["drift_level"] = samples["drift_level"] * (level / SCALES["drift_level"])
-    samples["drift_tilt"] = samples["drift_tilt"] * (tilt / SCALES["drift_tilt"])
+    for p, sd, m in (("drift_level", level, mean), ("drift_tilt", tilt, MEANS["drift_tilt"])):
+        z = (samples[p] - MEANS[p]) / SCALES[p]
+        samples[p] = m + sd * z
     return with_misfit(dataclasses.replace(unit, samples=samples), misfit)
 
 
@@ -547,67 +558,115 @@ def n_opt_log_density(result: bayescale.FitResult, budget: float, n_iso: float) 
     return -0.5 * z * z - math.log(sd * math.sqrt(2 * math.pi))
 
 
-#: How far below the best summed score (nats per sweep) a wider drift may be chosen.
+#: How far below the best summed score (nats per sweep) a choice may be.
 TOLERANCE = 0.01
+
+Choice = tuple[float, float, float, float]
+
+
+#: Sweeps that share a source (the same runs, or one lab's code and data pipeline): the
+#: sweeps of one source are left out together to see whether a choice carries over to a
+#: source it has not seen.
+SOURCES = {
+    "chinchilla": ("epochai_chinchilla", "chinchilla (bundled)"),
+    "marin": ("marin comma", "marin dclm", "marin nemotron"),
+    "misfitting": ("misfitting", "misfitting (bundled)"),
+}
+
+
+def source_of(sweep: str) -> str:
+    """The source of a sweep (:data:`SOURCES`; else the sweep is its own)."""
+    return next((k for k, v in SOURCES.items() if sweep in v), sweep)
 
 
 def choose(
-    table: dict[tuple[float, float, float], list[float]],
-    grid: list[tuple[float, float, float]],
-    leave_out: int | None,
-) -> tuple[float, float, float]:
-    """The triple with the largest s_λ, then s_τ, then score, among those whose summed score
-    over the sweeps (but ``leave_out``) is within :data:`TOLERANCE` per sweep of the best."""
-    total = {c: sum(v for j, v in enumerate(table[c]) if j != leave_out) for c in grid}
-    n = len(next(iter(table.values()))) - (leave_out is not None)
+    table: dict[Choice, list[float]],
+    grid: list[Choice],
+    leave_out: int | Sequence[int] | None,
+) -> Choice:
+    """Among the choices whose summed score over the sweeps (but those left out) is within
+    :data:`TOLERANCE` per sweep of the best: the smallest level mean, then the largest s_λ,
+    then s_τ, then the best score."""
+    if leave_out is None:
+        out: set[int] = set()
+    else:
+        out = {leave_out} if isinstance(leave_out, int) else set(leave_out)
+    total = {c: sum(v for j, v in enumerate(table[c]) if j not in out) for c in grid}
+    n = len(next(iter(table.values()))) - len(out)
     best = max(total.values())
     near = [c for c in grid if total[c] >= best - TOLERANCE * n]
-    return max(near, key=lambda c: (c[0], c[1], total[c]))
+    return max(near, key=lambda c: (-c[3], c[0], c[1], total[c]))
 
 
 def loso_calibration(fits: list[bayescale.FitResult], sweeps: list[Sweep]) -> dict[str, Any]:
-    """Choose the drift's scales and the misfit by held-out log score, leaving each sweep out.
+    """Choose the drift's scales, its level mean and the misfit by held-out log score,
+    leaving each sweep out.
 
-    A sweep's score for a triple (level, tilt, misfit) is the mlpd of its held-out runs
+    A sweep's score for a choice (s_λ, s_τ, k, μ_λ) is the mlpd of its held-out runs
     plus, for an isoFLOP sweep, the log density of its held-out isoFLOP minimum under the
     predicted log N_opt (both proper log scores; N_opt does not depend on the misfit). The
     surface is flat, and ten sweeps one budget step beyond their data say little about the
-    drift far out, so the choice (:func:`choose`) is the *widest* drift whose summed score is
-    within :data:`TOLERANCE` nats per sweep of the best. For each sweep the choice is made on
-    the *other* sweeps and the sweep is scored with it, so no sweep informs its own prior;
+    drift far out, so the choice (:func:`choose`) leans as little as the scores allow
+    (smallest μ_λ) and is otherwise the *widest* drift whose summed score is within
+    :data:`TOLERANCE` nats per sweep of the best. For each sweep the choice is made on the
+    *other* sweeps and the sweep is scored with it, so no sweep informs its own prior;
     ``all`` is the choice from every sweep (what ships).
     """
-    grid = [(a, b, k) for a in LEVEL_GRID for b in TILT_GRID for k in MISFIT_GRID]
-    table: dict[tuple[float, float, float], list[float]] = {}
-    rows: dict[tuple[float, float, float], list[dict[str, Any]]] = {}
+    grid = [
+        (a, b, k, m) for a in LEVEL_GRID for b in TILT_GRID for k in MISFIT_GRID for m in MEAN_GRID
+    ]
+    table: dict[Choice, list[float]] = {}
+    rows: dict[Choice, list[dict[str, Any]]] = {}
     for a in LEVEL_GRID:
         for b in TILT_GRID:
-            n_rows = []
-            for f, sw in zip(fits, sweeps, strict=True):
-                if sw.top_budget is None:
-                    n_rows.append({})
-                    continue
-                r = with_scales(f, a, b, 0.0)
-                n = n_opt_check(r, sw.top_budget, isoflop_minimum(sw.test))
-                n["n_logdens"] = n_opt_log_density(r, sw.top_budget, n["n_iso"])
-                n_rows.append(n)
-            for k in MISFIT_GRID:
-                rs, sc = [], []
-                for f, sw, n in zip(fits, sweeps, n_rows, strict=True):
-                    row = {**loss_score(with_scales(f, a, b, k), sw), **n}
-                    rs.append(row)
-                    sc.append(row["mlpd"] + row.get("n_logdens", 0.0))
-                table[(a, b, k)], rows[(a, b, k)] = sc, rs
+            for m in MEAN_GRID:
+                n_rows = []
+                for f, sw in zip(fits, sweeps, strict=True):
+                    if sw.top_budget is None:
+                        n_rows.append({})
+                        continue
+                    r = with_scales(f, a, b, 0.0, m)
+                    n = n_opt_check(r, sw.top_budget, isoflop_minimum(sw.test))
+                    n["n_logdens"] = n_opt_log_density(r, sw.top_budget, n["n_iso"])
+                    n_rows.append(n)
+                for k in MISFIT_GRID:
+                    rs, sc = [], []
+                    for f, sw, n in zip(fits, sweeps, n_rows, strict=True):
+                        row = {**loss_score(with_scales(f, a, b, k, m), sw), **n}
+                        rs.append(row)
+                        sc.append(row["mlpd"] + row.get("n_logdens", 0.0))
+                    table[(a, b, k, m)], rows[(a, b, k, m)] = sc, rs
     picks, loso_rows = [], []
     for i, sw in enumerate(sweeps):
         best = choose(table, grid, i)
         picks.append(best)
         loso_rows.append({"sweep": sw.name, **rows[best][i], "wall_s": 0.0})
     every = choose(table, grid, None)
+    # leave one source out, against the same rule without a level mean
+    unbiased = [c for c in grid if c[3] == 0.0]
+    by_source: dict[str, list[int]] = {}
+    for i, sw in enumerate(sweeps):
+        by_source.setdefault(source_of(sw.name), []).append(i)
+    sources = []
+    for src, idx in by_source.items():
+        pick, plain = choose(table, grid, idx), choose(table, unbiased, idx)
+        sources.append(
+            {
+                "source": src,
+                "sweeps": [sweeps[i].name for i in idx],
+                "pick": pick,
+                "plain": plain,
+                "score": sum(table[pick][i] for i in idx),
+                "plain_score": sum(table[plain][i] for i in idx),
+                "cov90": [rows[pick][i]["cov90"] for i in idx],
+                "cov50": [rows[pick][i]["cov50"] for i in idx],
+            }
+        )
     return {
         "picks": picks,
         "rows": loso_rows,
         "all": every,
+        "sources": sources,
         "table": table,
         "grid": grid,
         "rows_at": rows,
@@ -695,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         base = [fits[(sw.name, _fit_key(shipped))] for sw in sweeps]
         calib = loso_calibration(base, sweeps)
         print(
-            f"calibration: all-sweep scales {calib['all']}, shipped {SCALES}, {MISFIT}",
+            f"calibration: all-sweep choice {calib['all']}, shipped {SHIPPED}",
             flush=True,
         )
     total_s = time.perf_counter() - t_start
@@ -803,33 +862,36 @@ def calibration_lines(calib: dict[str, Any], default: list[dict[str, Any]]) -> l
     """How the drift's scales were chosen, and the leave-one-sweep-out scores."""
     rows = calib["rows"]
     s = summarize_variant(rows, default) if default else None
+    a0, b0, k0, m0 = calib["all"]
     out = [
         "## Calibrating the drift beyond the data (leave one sweep out)",
         "",
         "The shipped model (`bayescale.laws.extrapolation`): beyond the largest fitted "
         "compute, log N and log D shift by (λ ∓ τ)/2·√u (u: nats of compute beyond the data), "
-        "λ ~ Normal(0, s_λ²) the level, τ ~ Normal(0, s_τ²) the tilt, and a new run's "
-        "residual scale is σ·√(1 + k²(1 − e^{−u/0.05})) (the misfit k). The three are "
+        "λ ~ Normal(μ_λ, s_λ²) the level, τ ~ Normal(0, s_τ²) the tilt, and a new run's "
+        "residual scale is σ·√(1 + k²(1 − e^{−u/0.05})) (the misfit k). The four are "
         f"chosen on the Student-t fits from the grid s_λ ∈ {list(LEVEL_GRID)}, s_τ ∈ "
-        f"{list(TILT_GRID)}, k ∈ {list(MISFIT_GRID)} by the summed log score of the "
-        "held-out runs (mlpd) plus, on isoFLOP sweeps, the log density of the held-out "
-        "isoFLOP minimum under the predicted log N_opt (normal approximation; k does not "
-        "move N_opt). The surface is flat (below) and one budget step beyond the data says "
-        "little about the drift far out, so the choice is the widest drift (largest s_λ, "
-        f"then s_τ, then score) whose summed score is within {TOLERANCE} nats per sweep of "
-        "the best. Each sweep below is scored with the triple chosen on the other nine, "
-        "so no sweep informs its own prior.",
+        f"{list(TILT_GRID)}, k ∈ {list(MISFIT_GRID)}, μ_λ ∈ {list(MEAN_GRID)} by the "
+        "summed log score of the held-out runs (mlpd) plus, on isoFLOP sweeps, the log "
+        "density of the held-out isoFLOP minimum under the predicted log N_opt (normal "
+        "approximation; k does not move N_opt). The surface is flat (below) and one budget "
+        "step beyond the data says little about the drift far out, so among the choices "
+        f"whose summed score is within {TOLERANCE} nats per sweep of the best, the rule "
+        "takes the smallest level mean (a lean is a claim; make it no larger than the "
+        "scores ask), then the widest drift (largest s_λ, then s_τ), then the best score. "
+        "Each sweep below is scored with the choice made on the other nine, so no sweep "
+        "informs its own prior.",
         "",
-        f"Chosen on all ten sweeps: s_λ = {calib['all'][0]}, s_τ = {calib['all'][1]}, "
-        f"k = {calib['all'][2]}; shipped (`SCALES`, `MISFIT`): s_λ = "
-        f"{SCALES['drift_level']}, s_τ = {SCALES['drift_tilt']}, k = {MISFIT}"
+        f"Chosen on all ten sweeps: s_λ = {a0}, s_τ = {b0}, k = {k0}, μ_λ = {m0}; shipped "
+        f"(`SCALES`, `MISFIT`, `MEANS`): s_λ = {SHIPPED[0]}, s_τ = {SHIPPED[1]}, "
+        f"k = {SHIPPED[2]}, μ_λ = {SHIPPED[3]}"
         + (
             " — the same."
-            if tuple(calib["all"]) == (SCALES["drift_level"], SCALES["drift_tilt"], MISFIT)
-            else " — **they differ: update SCALES / MISFIT**."
+            if tuple(calib["all"]) == SHIPPED
+            else " — **they differ: update SCALES / MISFIT / MEANS**."
         ),
         "",
-        "| sweep | chosen without it (s_λ, s_τ, k) | 90% cov | 50% cov | mlpd | "
+        "| sweep | chosen without it (s_λ, s_τ, k, μ_λ) | 90% cov | 50% cov | mlpd | "
         "N_opt ratio | N_opt 90% interval hi/lo | covered |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -841,9 +903,8 @@ def calibration_lines(calib: dict[str, Any], default: list[dict[str, Any]]) -> l
             else "— | — | —"
         )
         out.append(
-            f"| {r['sweep']} | {pick[0]}, {pick[1]}, {pick[2]} | {r['cov90']:.2f} | "
-            f"{r['cov50']:.2f} | "
-            f"{r['mlpd']:.2f} | {n} |"
+            f"| {r['sweep']} | {', '.join(f'{v:g}' for v in pick)} | {r['cov90']:.2f} | "
+            f"{r['cov50']:.2f} | {r['mlpd']:.2f} | {n} |"
         )
     if s is not None:
         word = {True: "met", False: "**MISSED**", None: "n/a"}
@@ -856,15 +917,32 @@ def calibration_lines(calib: dict[str, Any], default: list[dict[str, Any]]) -> l
             + "; ".join(f"{k}: {word[v]}" for k, v in s["targets"].items())
             + ".",
         ]
-    # the score surface, to show how sharply the scales are determined
-    grid = calib["grid"]
-    total = {c: sum(calib["table"][c]) for c in grid}
+    out += [
+        "",
+        "Leave one *source* out (sweeps of one source — the same runs, or one lab's "
+        "pipeline — share their errors, so leaving a sweep out can still let its siblings "
+        "choose for it): the choice made on the other sources, and the left-out sweeps' "
+        "summed score with it against the same rule restricted to μ_λ = 0.",
+        "",
+        "| source (sweeps) | chosen without it (s_λ, s_τ, k, μ_λ) | score | chosen with μ_λ = 0 "
+        "| score | difference | 90% cov | 50% cov |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in calib["sources"]:
+        out.append(
+            f"| {r['source']} ({len(r['sweeps'])}) | {', '.join(f'{v:g}' for v in r['pick'])} "
+            f"| {r['score']:.2f} | {', '.join(f'{v:g}' for v in r['plain'])} | "
+            f"{r['plain_score']:.2f} | {r['score'] - r['plain_score']:+.2f} | "
+            f"{', '.join(f'{v:.2f}' for v in r['cov90'])} | "
+            f"{', '.join(f'{v:.2f}' for v in r['cov50'])} |"
+        )
+    # the score surface, to show how sharply the choice is determined
+    total = {c: sum(calib["table"][c]) for c in calib["grid"]}
     best = max(total.values())
-    a0, b0, k0 = calib["all"]
     out += [
         "",
         f"Summed score over all ten sweeps, relative to the best (0 = best; rows s_λ, "
-        f"columns s_τ), at k = {k0}:",
+        f"columns s_τ), at k = {k0}, μ_λ = {m0}:",
         "",
         "| s_λ \\ s_τ | " + " | ".join(f"{b:g}" for b in TILT_GRID) + " |",
         "|---|" + "---|" * len(TILT_GRID),
@@ -872,25 +950,25 @@ def calibration_lines(calib: dict[str, Any], default: list[dict[str, Any]]) -> l
     for a in LEVEL_GRID:
         out.append(
             f"| {a:g} | "
-            + " | ".join(f"{total[(a, b, k0)] - best:+.2f}" for b in TILT_GRID)
+            + " | ".join(f"{total[(a, b, k0, m0)] - best:+.2f}" for b in TILT_GRID)
             + " |"
         )
-    out += [
-        "",
-        f"And along k at s_λ = {a0}, s_τ = {b0} (summed score relative to the best; median "
-        "over sweeps of the 90% and 50% coverage):",
-        "",
-        "| k | " + " | ".join(f"{k:g}" for k in MISFIT_GRID) + " |",
-        "|---|" + "---|" * len(MISFIT_GRID),
-        "| score | " + " | ".join(f"{total[(a0, b0, k)] - best:+.2f}" for k in MISFIT_GRID) + " |",
-    ]
-    for level in ("0.9", "0.5"):
-        key = "cov90" if level == "0.9" else "cov50"
-        cells = [
-            f"{np.median([r[key] for r in calib['rows_at'][(a0, b0, k)]]):.2f}"
-            for k in MISFIT_GRID
+    for name, symbol, values, at in (
+        ("k", "k", MISFIT_GRID, lambda v: (a0, b0, v, m0)),
+        ("μ_λ", "μ_λ", MEAN_GRID, lambda v: (a0, b0, k0, v)),
+    ):
+        out += [
+            "",
+            f"Along {name} at the other three chosen (summed score relative to the best; "
+            "median over sweeps of the 90% and 50% coverage):",
+            "",
+            f"| {symbol} | " + " | ".join(f"{v:g}" for v in values) + " |",
+            "|---|" + "---|" * len(values),
+            "| score | " + " | ".join(f"{total[at(v)] - best:+.2f}" for v in values) + " |",
         ]
-        out.append(f"| median {level} coverage | " + " | ".join(cells) + " |")
+        for level, key in (("0.9", "cov90"), ("0.5", "cov50")):
+            cells = [f"{np.median([r[key] for r in calib['rows_at'][at(v)]]):.2f}" for v in values]
+            out.append(f"| median {level} coverage | " + " | ".join(cells) + " |")
     out.append("")
     return out
 

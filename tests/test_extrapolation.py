@@ -14,6 +14,7 @@ from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, define_law
 from bayescale.laws.extrapolation import (
     DRIFT_PARAMS,
     EDGE,
+    MEANS,
     MISFIT,
     ONSET,
     SCALES,
@@ -107,6 +108,9 @@ def test_drift_draws_are_deterministic_scaled_normals():
         assert a[p].shape == (4, 1000)
         np.testing.assert_array_equal(2 * a[p], b[p])
         assert np.std(a[p]) == pytest.approx(SCALES[p], rel=0.05)
+        # the calibrated mean (the level's lean), within 4 standard errors
+        assert abs(np.mean(a[p]) - MEANS[p]) < 4 * SCALES[p] / np.sqrt(a[p].size)
+        assert extrapolating(CHINCHILLA, 2.0).priors()[p].loc == pytest.approx(2 * MEANS[p])
     c = drift_draws((4, 1000), 1.0, seed=4)
     assert not np.array_equal(a["drift_level"], c["drift_level"])
     with pytest.raises(ValueError, match="drift must be finite and > 0"):
