@@ -11,12 +11,12 @@ N ↦ log N) or "hdi" (highest density, via ArviZ).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
@@ -49,6 +49,24 @@ __all__ = [
 
 #: The Chinchilla law's parameters, in the paper's order.
 PARAMETERS = CHINCHILLA.params
+
+
+# One compiled program per law and shape for what the methods below evaluate over the
+# draws: run eagerly, each of a law's small operations compiled on its own in a fresh
+# process (about 70 programs and 3 s for a default fit and its check).
+@functools.partial(jax.jit, static_argnums=0)
+def _law_log_loss(law: Law, theta: Mapping[str, Any], x: Mapping[str, Any]) -> Any:
+    return law.log_loss(theta, x)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _noise_factor(law: Law, theta: Mapping[str, Any], x: Mapping[str, Any]) -> Any:
+    return law.residual_scale(theta, x)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _log_lik(likelihood: str, y: Any, pred: Any, sigma: Any, nu: Any, delta: float) -> Any:
+    return run_loglik(likelihood, y - pred, sigma, nu=nu, delta=delta)
 
 
 def check_ci(ci: float, ci_kind: str = "eti") -> tuple[float, str]:
@@ -492,7 +510,7 @@ class Posterior:
         x = self._x_at(N, D, covariates)
         with jax.enable_x64(True):  # draws are stored as float64
             theta = {k: v[..., None] for k, v in self.theta(group).items()}
-            log_loss = np.asarray(self.law.log_loss(theta, x))
+            log_loss = np.asarray(_law_log_loss(self.law, theta, x))
             if kind == "new_run":
                 log_loss = log_loss + self._residual_draws(self._scales(theta, x), seed)
             return np.exp(log_loss)
@@ -528,7 +546,7 @@ class Posterior:
         """
         theta, x = self._run_inputs(data)
         with jax.enable_x64(True):  # draws are stored as float64
-            return np.asarray(self.law.log_loss(theta, x))
+            return np.asarray(_law_log_loss(self.law, theta, x))
 
     def residual_scales(self, data: ScalingData | None = None) -> np.ndarray:
         """Each draw's residual scale at each run of ``data``, (n_draws, runs).
@@ -541,7 +559,7 @@ class Posterior:
     def _scales(self, theta: Mapping[str, Any], x: Mapping[str, Any]) -> np.ndarray:
         """Sigma times the law's noise scale, per draw and point (theta with a run axis)."""
         with jax.enable_x64(True):
-            factor = np.asarray(self.law.residual_scale(theta, x))
+            factor = np.asarray(_noise_factor(self.law, theta, x))
         return self.draws("sigma")[:, None] * factor
 
     def _run_inputs(self, data: ScalingData | None) -> tuple[dict[str, np.ndarray], dict]:
@@ -568,12 +586,16 @@ class Posterior:
         """
         data = self.data if data is None else data
         pred = self.predict_log_loss_draws(data)
+        sigma = self.residual_scales(data)
+        nu = self.draws("nu")[:, None] if "nu" in self.samples else None
         with jax.enable_x64(True):  # draws are stored as float64
-            resid = jnp.asarray(data.log_loss) - pred
-            sigma = jnp.asarray(self.residual_scales(data))
-            nu = self.draws("nu")[:, None] if "nu" in self.samples else None
-            ll = run_loglik(
-                self.settings.likelihood, resid, sigma, nu=nu, delta=self.settings.delta
+            ll = _log_lik(
+                self.settings.likelihood,
+                data.log_loss,
+                pred,
+                sigma,
+                nu,
+                float(self.settings.delta),
             )
             shape = (*self.samples["sigma"].shape[:2], len(data))
             return np.asarray(ll).reshape(shape)
