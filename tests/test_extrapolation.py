@@ -210,10 +210,12 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     check = truth_fit.checks["extrapolation"]
     assert check["ok"] and check["problem"] is None and check["excess"] <= CHECK_TOLERANCE
     assert 0 < check["coverage"] <= 1 and check["reach"] > 1 and check["n_test"] >= 1
-    # the largest 20% of compute 8% worse than the law: the intervals do not hold them
+    # the largest 20% of compute 8% better than the law: the intervals do not hold them.
+    # (Better, not worse: a larger drift also leans further towards runs beating the law,
+    # MEANS, so it widens the intervals towards lower losses only.)
     data = truth_fit.data
     top = data.C >= np.quantile(data.C, 0.8)
-    bent = dataclasses.replace(data, loss=np.where(top, data.loss * 1.08, data.loss))
+    bent = dataclasses.replace(data, loss=np.where(top, data.loss * 0.92, data.loss))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
         fit = bayescale.fit(bent, chains=2, warmup=300, draws=300, seed=2)
@@ -227,9 +229,10 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     # another drift: the check is made again under it, not carried over
     wider = fit.with_drift(3.0)
     c3 = wider.checks["extrapolation"]
-    # wider beyond the data: more held-out runs inside, a better log score (the runs at the
-    # threshold itself sit at the past runs' edge, where no drift applies)
-    assert c3["coverage"] > c["coverage"] and c3["mlpd"] > c["mlpd"]
+    # wider beyond the data: no fewer held-out runs inside and a better log score (8% is
+    # beyond even drift 3's 90% band one step out; the runs at the threshold itself sit at
+    # the past runs' edge, where no drift applies)
+    assert c3["coverage"] >= c["coverage"] and c3["mlpd"] > c["mlpd"]
     assert sum(p.startswith("extrapolation check:") for p in wider.diagnostics.problems) <= 1
     # the switch turns it off
     with warnings.catch_warnings():
