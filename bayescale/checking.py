@@ -35,7 +35,7 @@ from bayescale.data import ScalingData
 from bayescale.diagnostics import SamplingError
 from bayescale.io import to_datatree
 from bayescale.laws import get_law
-from bayescale.likelihoods import check_likelihood, residual_draws
+from bayescale.likelihoods import check_likelihood
 from bayescale.model import ModelSpec
 from bayescale.posterior import Posterior, check_ci
 from bayescale.priors import fixed_params, resolve_priors
@@ -263,12 +263,7 @@ def predictive_draws(
     draw's σ (and ν), times the law's noise scale beyond the fitted runs.
     """
     pred = result.predict_log_loss_draws(data)
-    sigma = result.residual_scales(data)
-    nu = result.draws("nu")[:, None] if "nu" in result.samples else None
-    noise = residual_draws(
-        result.settings.likelihood, sigma, nu=nu, delta=result.settings.delta, seed=seed
-    )
-    return pred + noise
+    return pred + result._residual_draws(result.residual_scales(data), seed)
 
 
 def check_levels(ci: Any) -> tuple[float, ...]:

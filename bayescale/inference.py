@@ -174,10 +174,10 @@ def _compiled(
     last_window = len(build_adaptation_schedule(settings.warmup)) - 1
 
     def init_one(key: Any, z0: Any, args: Any, kwargs: Any, metric: Any, start_at: Any) -> Any:
-        # metric: None (unit mass matrix, step size 1) or (inverse mass matrix, step size)
+        # metric: (inverse mass matrix, step size); run_nuts passes the unit one by default
         trace_counts["init"] += 1
         kwargs = _plain(kwargs)
-        inverse_mass_matrix, step_size = (None, 1.0) if metric is None else metric
+        inverse_mass_matrix, step_size = metric
         state = init_kernel(
             z0,
             settings.warmup,

@@ -236,11 +236,12 @@ def residual_draws(
     """
     check_likelihood(likelihood)
     scale = np.asarray(scale, dtype=np.float64)
+    generator = isinstance(seed, np.random.Generator)
     if likelihood == "huber":
-        key = jax.random.key(seed if isinstance(seed, int) else int(seed.integers(2**31)))
+        key = jax.random.key(int(seed.integers(2**31)) if generator else int(seed))
         with jax.enable_x64(True):
             return np.asarray(HuberResidual(0.0, scale, delta).sample(key), dtype=np.float64)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seed if generator else np.random.default_rng(seed)
     if likelihood == "gaussian":
         return scale * rng.standard_normal(scale.shape)
     if nu is None:

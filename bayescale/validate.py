@@ -56,7 +56,7 @@ from bayescale.inference import interactive
 from bayescale.io import versions
 from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA
-from bayescale.laws.extrapolation import DRIFT_PARAMS, EDGE, MEANS, SCALES, extrapolating
+from bayescale.laws.extrapolation import DRIFT_PARAMS, EDGE, drift_values, extrapolating
 from bayescale.model import ModelSpec
 from bayescale.optimum import allocate
 from bayescale.priors import describe_priors, resolve_priors
@@ -327,12 +327,12 @@ def calibration(
         Progress bar over data sets; default: only in interactive use.
     drift_truth : bool, optional
         Whether the truths carry the model's drift beyond the data, drawn from its prior
-        (``drift`` setting × ``MEANS`` and ``SCALES`` of
-        :mod:`bayescale.laws.extrapolation`). Default: yes when the truths come from the
-        fit's priors (``generator="prior"`` or ``priors`` given: SBC of the full model), no
-        for a design distribution fitted with the default priors (the law alone: N_opt,
-        D_opt and loss beyond the data then cover more than nominal, as far as the data
-        cannot rule the drift out).
+        (:func:`bayescale.laws.extrapolation.drift_values` at the ``drift`` setting).
+        Default: yes when the truths come from the fit's priors (``generator="prior"`` or
+        ``priors`` given: SBC of the full model), no for a design distribution fitted with
+        the default priors (the law alone: N_opt and D_opt beyond the data then cover more
+        than nominal, as far as the data cannot rule the drift out, and the loss less,
+        as the drift's level leans towards runs beating the law).
     **settings
         Fit settings for the default method (chains, warmup, draws, target_accept...).
 
@@ -372,11 +372,9 @@ def calibration(
     if drift_truth is None:
         drift_truth = isinstance(generator, str) or priors is not None
     drift_sd = cfg.drift if drift_truth else 0.0
-    drift_draws_truth = {
-        p: drift_sd
-        * (MEANS[p] + SCALES[p] * np.random.default_rng([seed, j]).standard_normal(n_sims))
-        for j, p in enumerate(DRIFT_PARAMS)
-    }
+    rngs = [np.random.default_rng([seed, j]) for j in range(len(DRIFT_PARAMS))]
+    z = np.stack([r.standard_normal(n_sims) for r in rngs])
+    drift_draws_truth = drift_values(z, drift_sd)
     truth_rows, rank_rows, ok, problems = [], [], [], []
     covered: dict[float, list[np.ndarray]] = {p: [] for p in levels}
     rng = np.random.default_rng(seed)

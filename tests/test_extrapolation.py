@@ -106,11 +106,13 @@ def test_drift_draws_are_deterministic_scaled_normals():
     assert set(a) == set(DRIFT_PARAMS)
     for p in DRIFT_PARAMS:
         assert a[p].shape == (4, 1000)
-        np.testing.assert_array_equal(2 * a[p], b[p])
+        # a wider drift doubles the spread about the same mean (the lean stays)
+        np.testing.assert_allclose(b[p] - MEANS[p], 2 * (a[p] - MEANS[p]), rtol=1e-12)
         assert np.std(a[p]) == pytest.approx(SCALES[p], rel=0.05)
         # the calibrated mean (the level's lean), within 4 standard errors
         assert abs(np.mean(a[p]) - MEANS[p]) < 4 * SCALES[p] / np.sqrt(a[p].size)
-        assert extrapolating(CHINCHILLA, 2.0).priors()[p].loc == pytest.approx(2 * MEANS[p])
+        prior = extrapolating(CHINCHILLA, 2.0).priors()[p]
+        assert prior.loc == pytest.approx(MEANS[p]) and prior.scale == pytest.approx(2 * SCALES[p])
     c = drift_draws((4, 1000), 1.0, seed=4)
     assert not np.array_equal(a["drift_level"], c["drift_level"])
     with pytest.raises(ValueError, match="drift must be finite and > 0"):
@@ -210,12 +212,10 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     check = truth_fit.checks["extrapolation"]
     assert check["ok"] and check["problem"] is None and check["excess"] <= CHECK_TOLERANCE
     assert 0 < check["coverage"] <= 1 and check["reach"] > 1 and check["n_test"] >= 1
-    # the largest 20% of compute 8% better than the law: the intervals do not hold them.
-    # (Better, not worse: a larger drift also leans further towards runs beating the law,
-    # MEANS, so it widens the intervals towards lower losses only.)
+    # the largest 20% of compute 8% worse than the law: the intervals do not hold them
     data = truth_fit.data
     top = data.C >= np.quantile(data.C, 0.8)
-    bent = dataclasses.replace(data, loss=np.where(top, data.loss * 0.92, data.loss))
+    bent = dataclasses.replace(data, loss=np.where(top, data.loss * 1.08, data.loss))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
         fit = bayescale.fit(bent, chains=2, warmup=300, draws=300, seed=2)
@@ -229,10 +229,9 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     # another drift: the check is made again under it, not carried over
     wider = fit.with_drift(3.0)
     c3 = wider.checks["extrapolation"]
-    # wider beyond the data: no fewer held-out runs inside and a better log score (8% is
-    # beyond even drift 3's 90% band one step out; the runs at the threshold itself sit at
-    # the past runs' edge, where no drift applies)
-    assert c3["coverage"] >= c["coverage"] and c3["mlpd"] > c["mlpd"]
+    # wider beyond the data: more held-out runs inside, a better log score (the runs at the
+    # threshold itself sit at the past runs' edge, where no drift applies)
+    assert c3["coverage"] > c["coverage"] and c3["mlpd"] > c["mlpd"]
     assert sum(p.startswith("extrapolation check:") for p in wider.diagnostics.problems) <= 1
     # the switch turns it off
     with warnings.catch_warnings():

@@ -47,7 +47,8 @@ init, _, _ = _compiled(spec, NUTSSettings(10, 10), 1, "sequential")
 sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma", "nu"]
 z0 = {k: jnp.zeros(2) for k in sites}
 keys = jax.random.split(jax.random.key(0), 2)
-text = init.lower(keys, z0, args, _sorted_fields(kwargs), None, 0).as_text()
+unit = (jnp.ones(len(sites)), 1.0)
+text = init.lower(keys, z0, args, _sorted_fields(kwargs), unit, 0).as_text()
 print(hashlib.sha256(text.encode()).hexdigest())
 """
 
@@ -100,7 +101,9 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
         # the same sampler one warmup iteration at a time: the counter is the sum of them
         init, advance, _ = _compiled(prep.spec, cfg.nuts(), 1, "sequential")
         kwargs = _sorted_fields(dict(prep.kwargs))
-        st = init(jax.random.split(jax.random.key(0), 2), z0, prep.args, kwargs, None, 0)
+        size = sum(int(np.prod(np.shape(v)[1:])) for v in z0.values())
+        unit = (np.ones(size), 1.0)  # what run_nuts passes by default
+        st = init(jax.random.split(jax.random.key(0), 2), z0, prep.args, kwargs, unit, 0)
         rec = {k: getattr(st, k) for k in ("z", "diverging", "num_steps", "accept_prob")}
         rec |= {"energy": st.energy, "potential_energy": st.potential_energy}
         full = {

@@ -23,15 +23,16 @@ terms' log-derivatives balance, so to first order τ moves N_opt and λ the loss
 shift grows as √u, like a random walk in log compute. Inside the data ``u = 0``, so the
 fit, LOO and every in-range prediction are the law's own; the runs cannot inform λ and τ,
 whose posterior is their prior, so a fit draws them independently of the law's parameters
-instead of sampling them with NUTS. Their scales (:data:`SCALES`) and the level's mean
-μ_λ (:data:`MEANS`), times the fit's ``drift`` setting, are calibrated on public sweeps,
-leave one sweep out (``benchmarks/EXTRAPOLATION.md``). The mean is not zero because the
+instead of sampling them with NUTS. Their scales (:data:`SCALES`, times the fit's
+``drift`` setting) and the level's mean μ_λ (:data:`MEANS`) are calibrated on public
+sweeps, leave one sweep out (``benchmarks/EXTRAPOLATION.md``). The mean is not zero because the
 held-out errors are not centred: fitted below the top budget, the law over-predicted the
 top budget's loss on 8 of 10 sweeps (by 0.3–1.2%), and within a sweep the errors move
 together, so no width alone covers both the 50% and the 90% levels. μ_λ > 0 says a run
 beyond the data is expected to do slightly better than the law extrapolated (its
-effective N and D grow by e^{μ_λ√u/2}); the sd stays 2.5× the mean, so the law's own
-prediction stays well inside every interval.
+effective N and D grow by e^{μ_λ√u/2}). The calibrated sd (0.1) is smaller than the mean
+(0.15): the law's own prediction (λ = 0) sits 1.5 sd below the level's mean, near the
+edge of its 90% interval — the public sweeps put the law that far from the held-out runs.
 
 Because ``u`` depends on N·D only, it is constant along an isoFLOP line and the optimum
 stays exact: with :math:`c = \log(C/k)`,
@@ -86,6 +87,7 @@ __all__ = [
     "beyond",
     "data_edge",
     "drift_draws",
+    "drift_values",
     "extrapolating",
     "is_extrapolating",
     "shifts",
@@ -137,17 +139,28 @@ def data_edge(log_N: Array, log_D: Array) -> float:
     return float(np.max(np.asarray(log_N) + np.asarray(log_D)))
 
 
+def drift_values(z: np.ndarray, drift: float) -> dict[str, np.ndarray]:
+    """Level and tilt from standard normals ``z`` (one row per parameter) at ``drift``.
+
+    The prior's map, in one place: mean :data:`MEANS` plus ``drift`` × :data:`SCALES` × z.
+    ``drift`` widens the spread, not the lean; ``drift=0`` is no drift at all (the law
+    alone), so it gives zeros.
+    """
+    if drift == 0:
+        return {p: np.zeros_like(z[i]) for i, p in enumerate(DRIFT_PARAMS)}
+    return {p: MEANS[p] + drift * SCALES[p] * z[i] for i, p in enumerate(DRIFT_PARAMS)}
+
+
 def drift_draws(shape: tuple[int, ...], drift: float, seed: int) -> dict[str, np.ndarray]:
-    """Draws of level and tilt at scale ``drift`` (means and sds ``drift`` × the defaults).
+    """Draws of level and tilt at scale ``drift`` (:func:`drift_values`).
 
     The runs do not inform them (their posterior is the prior, independent of the law's
     parameters), so a fit draws them exactly rather than sampling them; from their own
-    stream of ``seed`` (same seed, same draws), as fixed standard normals times the sd plus
-    the mean, so fits that differ only in ``drift`` share them up to scale.
+    stream of ``seed`` (same seed, same draws), as fixed standard normals mapped by the
+    prior, so fits that differ only in ``drift`` share them up to scale about the mean.
     """
     rng = np.random.default_rng([seed, 0x6472696674])  # "drift"
-    z = rng.standard_normal((len(DRIFT_PARAMS), *shape))
-    return {p: drift * (MEANS[p] + SCALES[p] * z[i]) for i, p in enumerate(DRIFT_PARAMS)}
+    return drift_values(rng.standard_normal((len(DRIFT_PARAMS), *shape)), drift)
 
 
 def is_extrapolating(law: Law) -> bool:
@@ -169,7 +182,8 @@ def extrapolating(law: Law, drift: float = 1.0, *, misfit: float | None = None) 
         The fitted law (a wrapper is unwrapped first).
     drift : float, default 1
         Multiplies the prior sds of level and tilt (:data:`SCALES`) and the extra scatter
-        of new runs (:data:`MISFIT`); > 0.
+        of new runs (:data:`MISFIT`); > 0. The level's mean (:data:`MEANS`) stays: a wider
+        drift is less sure of the lean, not more.
     misfit : float, optional
         The extra scatter ``k`` itself (default ``drift`` × :data:`MISFIT`); ≥ 0. For
         calibrating it: a fit's settings record ``drift`` only, so a saved fit loads with
@@ -222,12 +236,12 @@ def _wrap(law: Law, sd: float, k: float) -> Law:
             return factor * law.residual_scale(theta, x)
 
     def priors() -> dict[str, Any]:
-        drift = {p: dist.Normal(sd * MEANS[p], sd * SCALES[p]) for p in DRIFT_PARAMS}
+        drift = {p: dist.Normal(MEANS[p], sd * SCALES[p]) for p in DRIFT_PARAMS}
         return {**law.priors(), **drift}
 
     what = {"drift_level": "log N and log D together", "drift_tilt": "log D against log N"}
     notes = {
-        p: f"Normal({sd * MEANS[p]:g}, {sd * SCALES[p]:g}): shifts {what[p]} per √nat of "
+        p: f"Normal({MEANS[p]:g}, {sd * SCALES[p]:g}): shifts {what[p]} per √nat of "
         "compute beyond the data"
         for p in DRIFT_PARAMS
     }
