@@ -27,10 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from jax.scipy.special import logsumexp
 
 from bayescale.checking import check_levels, predictive_draws
 from bayescale.choices import HOLDOUTS
@@ -38,6 +36,7 @@ from bayescale.data import MIN_DISTINCT, MIN_RUNS, ScalingData
 from bayescale.diagnostics import SamplingWarning
 from bayescale.fit import WarmStart, sample
 from bayescale.laws import get_law
+from bayescale.likelihoods import log_mean_exp
 from bayescale.posterior import Posterior
 
 __all__ = [
@@ -162,8 +161,7 @@ def evaluate(
     rep = predictive_draws(fit, test, seed=seed)
     ll = fit.log_likelihood(test)
     ll = ll.reshape(-1, ll.shape[-1])
-    with jax.enable_x64():
-        lpd = np.asarray(logsumexp(jnp.asarray(ll), axis=0)) - np.log(ll.shape[0])
+    lpd = log_mean_exp(ll)
     med = np.median(rep, axis=0)
     resid = y - med
     cols: dict[str, Any] = {
@@ -554,8 +552,7 @@ def extrapolation_check(
             rep, w, [(1 - CHECK_LEVEL) / 2, 0.5, (1 + CHECK_LEVEL) / 2]
         )
         ll = model.log_likelihood(future).reshape(-1, len(future))
-        with jax.enable_x64():
-            lpd = np.asarray(logsumexp(jnp.asarray(ll + np.log(w)[:, None]), axis=0))
+        lpd = log_mean_exp(ll, w)
         y = future.log_loss
         method = "psis"
     else:

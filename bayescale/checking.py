@@ -29,13 +29,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from jax.scipy.special import logsumexp
 
 from bayescale.data import ScalingData
 from bayescale.diagnostics import SamplingError
 from bayescale.io import to_datatree
 from bayescale.laws import get_law
-from bayescale.likelihoods import check_likelihood
+from bayescale.likelihoods import check_likelihood, log_mean_exp
 from bayescale.model import ModelSpec
 from bayescale.posterior import Posterior, check_ci
 from bayescale.priors import fixed_params, resolve_priors
@@ -142,8 +141,7 @@ def waic(result: Posterior, *, warn: bool = True) -> dict[str, Any]:
     _check_fit(result)
     ll = result.log_likelihood()
     ll = ll.reshape(-1, ll.shape[-1])
-    with jax.enable_x64():
-        lppd = np.asarray(logsumexp(jnp.asarray(ll), axis=0)) - np.log(ll.shape[0])
+    lppd = log_mean_exp(ll)
     var = np.var(ll, axis=0, ddof=1)
     pointwise = lppd - var
     high = var > WAIC_VAR_MAX

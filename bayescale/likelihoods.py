@@ -31,6 +31,7 @@ __all__ = [
     "huber_loglik",
     "huber_loss",
     "huber_variance",
+    "log_mean_exp",
     "median_abs_residual",
     "residual_distribution",
     "residual_draws",
@@ -248,6 +249,31 @@ def residual_draws(
         raise ValueError("likelihood 'student_t' needs nu")
     df = np.broadcast_to(np.asarray(nu, dtype=np.float64), scale.shape)
     return scale * rng.standard_t(df)
+
+
+def log_mean_exp(ll: Any, weights: Any = None) -> np.ndarray:
+    """Log predictive density of each run: log Σ_s w_s·exp(ll[s]) over draws (axis 0).
+
+    Parameters
+    ----------
+    ll : array (S, R)
+        Log-likelihood of each run under each draw.
+    weights : array (S,), optional
+        Draw weights summing to one (importance sampling); default 1/S each.
+
+    Returns
+    -------
+    ndarray (R,)
+        In NumPy: the draws are already on the host, and eager JAX would compile a dozen
+        one-off kernels for this in every new process.
+    """
+    ll = np.asarray(ll, dtype=np.float64)
+    if weights is None:
+        weights = np.full(ll.shape[0], 1.0 / ll.shape[0])
+    top = np.max(ll, axis=0)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):  # a run no draw can produce: -inf, as logsumexp
+        return top + np.log(np.asarray(weights, np.float64) @ np.exp(ll - top))
 
 
 def _huber_median_abs(delta: float) -> float:

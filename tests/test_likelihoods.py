@@ -89,3 +89,21 @@ def test_misfit_reference_matches_huber_samples(delta):
         x = np.asarray(HuberResidual(0.0, 1.0, delta).sample(jax.random.key(0), (200_000,)))
     want = median_abs_residual("huber", 1.0, delta=delta)
     assert np.median(np.abs(x)) == pytest.approx(want, rel=0.01)
+
+
+def test_log_mean_exp_matches_scipy_weighted_and_unweighted():
+    from scipy.special import logsumexp
+
+    from bayescale.likelihoods import log_mean_exp
+
+    rng = np.random.default_rng(0)
+    ll = rng.normal(-700.0, 5.0, size=(400, 7))  # far below exp's range: needs the shift
+    np.testing.assert_allclose(log_mean_exp(ll), logsumexp(ll, axis=0) - np.log(400), rtol=1e-13)
+    w = rng.dirichlet(np.ones(400))
+    np.testing.assert_allclose(
+        log_mean_exp(ll, w), logsumexp(ll, axis=0, b=w[:, None]), rtol=1e-13
+    )
+    # a run no draw can produce scores -inf, not nan; a certain one 0
+    ll[:, 0], ll[:, 1] = -np.inf, 0.0
+    out = log_mean_exp(ll)
+    assert out[0] == -np.inf and abs(out[1]) < 1e-12
