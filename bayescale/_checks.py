@@ -534,3 +534,14 @@ def positive_1d(x: Any, name: str, expected: str) -> np.ndarray:
     if bad.any():
         raise ValueError(f"{name} must be finite and > 0 ({expected}), got {a[bad].tolist()}")
     return a
+
+
+def open_unit(x: Any, name: str, what: str = "a number") -> float:
+    """``x`` as a float strictly between 0 and 1 (a probability, a fraction of the runs)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {what} in (0, 1), got {x!r}") from None
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"{name} must be {what} in (0, 1), got {v}")
+    return v

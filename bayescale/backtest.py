@@ -30,6 +30,7 @@ import jax
 import numpy as np
 import pandas as pd
 
+from bayescale._checks import open_unit
 from bayescale.checking import check_levels, predictive_draws
 from bayescale.choices import HOLDOUTS
 from bayescale.data import MIN_DISTINCT, MIN_RUNS, ScalingData
@@ -82,12 +83,7 @@ def split_holdout(
     """
     if holdout not in HOLDOUTS:
         raise ValueError(f"unknown holdout {holdout!r}; choose one of {', '.join(HOLDOUTS)}")
-    try:
-        frac = float(frac)
-    except (TypeError, ValueError):
-        raise ValueError(f"frac must be a number in (0, 1), got {frac!r}") from None
-    if not 0.0 < frac < 1.0:
-        raise ValueError(f"frac must be in (0, 1), got {frac}")
+    frac = open_unit(frac, "frac")
     size = {"largest": data.C, "largest_N": data.N, "largest_D": data.D}[holdout]
     n_test = max(1, math.ceil(frac * len(data)))
     threshold = float(np.sort(size)[len(data) - n_test])

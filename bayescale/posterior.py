@@ -20,7 +20,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayescale._checks import check_points, positive_1d
+from bayescale._checks import check_points, open_unit, positive_1d
 from bayescale.choices import CI_KINDS
 from bayescale.data import ScalingData
 from bayescale.diagnostics import Diagnostics, compute_diagnostics
@@ -77,12 +77,7 @@ def check_ci(ci: float, ci_kind: str = "eti") -> tuple[float, str]:
     ValueError
         ``ci`` outside (0, 1) or unknown ``ci_kind``.
     """
-    try:
-        ci = float(ci)
-    except (TypeError, ValueError):
-        raise ValueError(f"ci must be a probability in (0, 1), got {ci!r}") from None
-    if not 0.0 < ci < 1.0:
-        raise ValueError(f"ci must be a probability in (0, 1), got {ci}")
+    ci = open_unit(ci, "ci", "a probability")
     if ci_kind not in CI_KINDS:
         raise ValueError(f"unknown ci_kind {ci_kind!r}; choose one of {', '.join(CI_KINDS)}")
     return ci, ci_kind

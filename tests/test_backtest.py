@@ -29,7 +29,7 @@ def test_split_holds_out_the_largest_runs(synthetic):
     ("kwargs", "pattern"),
     [
         ({"holdout": "smallest"}, "unknown holdout 'smallest'"),
-        ({"frac": 1.0}, r"frac must be in \(0, 1\)"),
+        ({"frac": 1.0}, r"frac must be a number in \(0, 1\)"),
         ({"frac": 0.97}, "leaves .* training runs"),
     ],
 )

@@ -84,3 +84,17 @@ def test_check_points():
     for bad in ((7e9, [1e12, 2e12]), (-1.0, 1e12), (7e9, np.nan)):
         with pytest.raises(ValueError, match="same shape with finite values > 0"):
             check_points(*bad)
+
+
+@pytest.mark.parametrize("bad", [0, 1, -0.5, 2.0, "x", None, float("nan")])
+def test_open_unit_refuses_outside_zero_one(bad):
+    from bayescale._checks import open_unit
+
+    with pytest.raises(ValueError, match=r"frac must be a number in \(0, 1\)"):
+        open_unit(bad, "frac")
+
+
+def test_open_unit_returns_a_float():
+    from bayescale._checks import open_unit
+
+    assert open_unit("0.25", "frac") == 0.25 and isinstance(open_unit(0.5, "ci"), float)
