@@ -1,17 +1,22 @@
 """bayescale beside nutpie and PyMC on the same law, priors and data (issue 14).
 
-The Chinchilla law L = E + A/N^α + B/D^β on log loss with Gaussian residuals and
-bayescale's default priors (``bayescale.laws.chinchilla.chinchilla_priors``: E ~
-LogNormal(0.5, 0.75), A, B ~ LogNormal(7, 3), α, β ~ LogNormal(log 0.35, 0.6); σ ~
-HalfNormal(0.1) from ``bayescale.priors.noise_priors``), written in PyMC as a user would,
-fitted to Epoch's 240 Chinchilla runs with 4 chains × (1000 warmup + 1000 draws) by
+The Chinchilla law L = E + A/N^α + B/D^β on log loss with bayescale's default priors
+(``bayescale.laws.chinchilla.chinchilla_priors``: E ~ LogNormal(0.5, 0.75), A, B ~
+LogNormal(7, 3), α, β ~ LogNormal(log 0.35, 0.6); σ ~ HalfNormal(0.1) and, for Student-t
+residuals, ν ~ Gamma(2, 0.1), from ``bayescale.priors.noise_priors``), written in PyMC as a
+user would, fitted to Epoch's 240 Chinchilla runs with 4 chains × (1000 warmup + 1000
+draws), once per likelihood (``--likelihoods``; default: bayescale's default, Student-t,
+then Gaussian), by
 
 - nutpie: ``compile_pymc_model`` then ``sample`` (first: compile + sample; warm: a second
   ``sample`` of the compiled model);
 - PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``, compile included), its chains on
   all cores (PyMC's default takes half the CPUs, assuming hyper-threads: one here);
-- bayescale ``fit`` (default Gaussian): warm (second fit in this process) and first (a
-  fresh Python process, no compilation cache, import excluded and reported apart).
+- bayescale ``fit(likelihood=...)``: warm (second fit in this process) with its
+  extrapolation check (what a user gets: the check refits the smaller runs) and without it
+  (sampling only, like for like with the others), and first (a fresh Python process, no
+  compilation cache, check included; import excluded and reported apart). The drift beyond
+  the data is drawn after sampling and changes no sampler's work.
 
 PyTensor and numba compile into an empty temporary cache (``--warm-compiledir`` keeps
 ``~/.pytensor``), so nutpie's and PyMC's first fits are as cold as bayescale's first fit.
@@ -81,7 +86,9 @@ def _chains(posterior: Any, name: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- PyMC
-def pymc_model(log_N: np.ndarray, log_D: np.ndarray, log_loss: np.ndarray) -> Any:
+def pymc_model(
+    log_N: np.ndarray, log_D: np.ndarray, log_loss: np.ndarray, likelihood: str = "student_t"
+) -> Any:
     """The Chinchilla law on log loss with bayescale's default priors, in PyMC."""
     import pymc as pm
     import pytensor.tensor as pt
@@ -95,7 +102,13 @@ def pymc_model(log_N: np.ndarray, log_D: np.ndarray, log_loss: np.ndarray) -> An
         sigma = pm.HalfNormal("sigma", sigma=0.1)
         # A/N^α as exp(log A − α log N): no overflow of N^α for N ~ 1e10
         mu = pt.log(E + pt.exp(pt.log(A) - alpha * log_N) + pt.exp(pt.log(B) - beta * log_D))
-        pm.Normal("obs", mu=mu, sigma=sigma, observed=log_loss)
+        if likelihood == "student_t":
+            nu = pm.Gamma("nu", alpha=2.0, beta=0.1)  # numpyro's Gamma(2, rate 0.1)
+            pm.StudentT("obs", nu=nu, mu=mu, sigma=sigma, observed=log_loss)
+        elif likelihood == "gaussian":
+            pm.Normal("obs", mu=mu, sigma=sigma, observed=log_loss)
+        else:
+            raise ValueError(f"no PyMC version of likelihood {likelihood!r}")
     return model
 
 
@@ -152,10 +165,13 @@ def _bayescale_ess(result: Any) -> tuple[float, float]:
     return ess_ab(s["alpha"], s["beta"])
 
 
-def run_bayescale_warm(data: Any, warmup: int, draws: int, chains: int, seed: int) -> dict:
+def run_bayescale_warm(
+    data: Any, likelihood: str, check: bool, warmup: int, draws: int, chains: int, seed: int
+) -> dict:
     import bayescale
 
-    kw = {"warmup": warmup, "draws": draws, "chains": chains}
+    kw = {"warmup": warmup, "draws": draws, "chains": chains, "likelihood": likelihood}
+    kw["extrapolation_check"] = check
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
         t0 = time.perf_counter()
@@ -184,7 +200,7 @@ FIRST_FIT = textwrap.dedent(
     t1 = time.perf_counter()
     warnings.simplefilter("ignore")
     w, d, c = (int(x) for x in sys.argv[1:4])
-    r = bayescale.fit(data, warmup=w, draws=d, chains=c)
+    r = bayescale.fit(data, warmup=w, draws=d, chains=c, likelihood=sys.argv[5])
     t2 = time.perf_counter()
     print(json.dumps({"import": t1 - t0, "wall": t2 - t1, "ess": _bayescale_ess(r),
                       "divergences": int(r.diagnostics.divergences)}))
@@ -192,12 +208,17 @@ FIRST_FIT = textwrap.dedent(
 )
 
 
-def run_bayescale_first(warmup: int, draws: int, chains: int) -> dict:
+def run_bayescale_first(likelihood: str, warmup: int, draws: int, chains: int) -> dict:
     """A fresh process without the compilation cache: tracing and XLA compile included."""
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS",)}
     env["BAYESCALE_CACHE"] = "0"
     out = subprocess.run(
-        [sys.executable, "-c", FIRST_FIT, str(warmup), str(draws), str(chains), str(HERE)],
+        [
+            sys.executable,
+            "-c",
+            FIRST_FIT,
+            *(str(x) for x in (warmup, draws, chains, HERE, likelihood)),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -230,62 +251,78 @@ def _machine() -> str:
     return f"{platform.node()}, {cpu}, {os.cpu_count()} cores, python {platform.python_version()}"
 
 
-def report(res: dict, cfg: dict) -> str:
-    def rate(r: dict) -> float:
-        return min(r["ess"]) / r["wall"]
+def _rate(r: dict) -> float:
+    return min(r["ess"]) / r["wall"]
 
-    bw = res["bayescale_warm"]
-    rows = [("bayescale `fit()` (Gaussian default), warm: second fit in this process", bw)]
-    if "bayescale_first" in res:
+
+def _table(one: dict, cfg: dict, likelihood: str) -> list[str]:
+    """One likelihood's rows: bayescale's runs, then nutpie's and PyMC's."""
+    bw, bn = one["bayescale_warm"], one["bayescale_warm_nocheck"]
+    rows = [
+        ("bayescale `fit()`, warm: second fit in this process, extrapolation check included", bw),
+        ("bayescale `fit(extrapolation_check=False)`, warm: sampling only", bn),
+    ]
+    if "bayescale_first" in one:
         rows.append(
             (
-                "bayescale `fit()`, first fit in a fresh process, no cache "
-                f"(+ {res['bayescale_first']['import']:.2f} s import and data, not in wall)",
-                res["bayescale_first"],
+                "bayescale `fit()`, first fit in a fresh process, no cache, check included "
+                f"(+ {one['bayescale_first']['import']:.2f} s import and data, not in wall)",
+                one["bayescale_first"],
             )
         )
-    if "nutpie" in res:
-        nf = res["nutpie"]["first"]
+    if "nutpie" in one:
+        nf = one["nutpie"]["first"]
         rows.append(
             (
                 f"nutpie, compile + sample ({nf['compile']:.2f} s + {nf['sample']:.2f} s; "
-                f"PyTensor cache {res['compiledir']})",
+                f"PyTensor cache {one['compiledir']})",
                 nf,
             )
         )
-        rows.append(("nutpie, warm: sample of the compiled model", res["nutpie"]["warm"]))
-    if "pymc" in res:
+        rows.append(("nutpie, warm: sample of the compiled model", one["nutpie"]["warm"]))
+    if "pymc" in one:
         rows.append(
             (
-                f"PyMC NUTS `pm.sample` (compile included; {res['pymc']['cores']} cores)",
-                res["pymc"],
+                f"PyMC NUTS `pm.sample` (compile included; {one['pymc']['cores']} cores)",
+                one["pymc"],
             )
         )
+    name = {"student_t": "Student-t (bayescale's default)", "gaussian": "Gaussian"}
     lines = [
+        f"**{name.get(likelihood, likelihood)} residuals**",
+        "",
         "| Chinchilla, 240 runs, "
         f"{cfg['chains']} chains × ({cfg['warmup']} + {cfg['draws']}) | wall | ESS α / β "
-        "(bulk) | ESS/s (min of α, β) | bayescale warm ESS/s ÷ this | divergences |",
+        "(bulk) | ESS/s (min of α, β) | bayescale warm (check included) ESS/s ÷ this | "
+        "divergences |",
         "|---|---|---|---|---|---|",
     ]
     for label, r in rows:
         lines.append(
             f"| {label} | {r['wall']:.2f} s | {r['ess'][0]:.0f} / {r['ess'][1]:.0f} | "
-            f"{rate(r):.1f} | {rate(bw) / rate(r):.1f}× | {r.get('divergences', '–')} |"
+            f"{_rate(r):.1f} | {_rate(bw) / _rate(r):.2f}× | {r.get('divergences', '–')} |"
         )
     ratios = []
-    if "nutpie" in res:
+    if "nutpie" in one:
+        nw, nf = one["nutpie"]["warm"], one["nutpie"]["first"]
         ratios.append(
-            f"bayescale warm / nutpie warm: **{rate(bw) / rate(res['nutpie']['warm']):.1f}×** "
-            "ESS/s (goal ≥ 20×)"
+            f"bayescale warm / nutpie warm: **{_rate(bw) / _rate(nw):.1f}×** ESS/s with the "
+            f"check, {_rate(bn) / _rate(nw):.1f}× sampling only (goal ≥ 20×)"
         )
-        if "bayescale_first" in res:
+        if "bayescale_first" in one:
             ratios.append(
                 "bayescale first fit / nutpie compile + sample: "
-                f"**{rate(res['bayescale_first']) / rate(res['nutpie']['first']):.1f}×** "
-                "ESS/s (goal ≥ 5×)"
+                f"**{_rate(one['bayescale_first']) / _rate(nf):.1f}×** ESS/s (goal ≥ 5×)"
             )
-    if "pymc" in res:
-        ratios.append(f"bayescale warm / PyMC NUTS: **{rate(bw) / rate(res['pymc']):.0f}×**")
+    if "pymc" in one:
+        ratios.append(
+            f"bayescale warm / PyMC NUTS: **{_rate(bw) / _rate(one['pymc']):.0f}×** "
+            f"({_rate(bn) / _rate(one['pymc']):.0f}× sampling only)"
+        )
+    return [*lines, "", "; ".join(ratios) + "." if ratios else "", ""]
+
+
+def report(res: dict, cfg: dict) -> str:
     # the load before is other people's; the one after includes this script's own samplers
     load_note = (
         "**measured under load** (1-minute load above 1.5 before the run: other jobs shared "
@@ -298,16 +335,20 @@ def report(res: dict, cfg: dict) -> str:
         f"## bayescale beside nutpie and PyMC ({res['date']})",
         "",
         "`make bench-nutpie` (benchmarks/nutpie_compare.py): the same law (Chinchilla on "
-        "log loss, Gaussian residuals) and bayescale's default priors written in PyMC, on "
-        "Epoch's 240 runs, all in one run of the script. ESS: `arviz.ess(method='bulk')` for "
+        "log loss) and bayescale's default priors written in PyMC, on Epoch's 240 runs, per "
+        "likelihood, all in one run of the script. bayescale's extrapolation check (a warm "
+        "refit of the smaller runs, on by default) is work the others do not do: its rows "
+        "with and without it bracket the comparison. ESS: `arviz.ess(method='bulk')` for "
         "every sampler.",
         "",
         f"Machine: {res['machine']}. Versions: {res['versions']}. Load "
         f"{res['load_before']} before, {res['load_after']} after: {load_note}.",
         "",
     ]
-    tail = ["", "; ".join(ratios) + "." if ratios else "", END]
-    return "\n".join(head + lines + tail) + "\n"
+    body: list[str] = []
+    for likelihood, one in res["by_likelihood"].items():
+        body += _table({**one, "compiledir": res["compiledir"]}, cfg, likelihood)
+    return "\n".join([*head, *body, END]) + "\n"
 
 
 def write_section(path: Path, text: str) -> None:
@@ -326,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-pymc", action="store_true", help="nutpie only (PyMC's NUTS is slow)")
+    p.add_argument(
+        "--likelihoods",
+        default="student_t,gaussian",
+        help="comma-separated: student_t (bayescale's default), gaussian",
+    )
     p.add_argument(
         "--warm-compiledir",
         action="store_true",
@@ -371,16 +417,21 @@ def _main(args: argparse.Namespace) -> int:
         "compiledir": "warm (~/.pytensor)" if args.warm_compiledir else "empty (cold)",
     }
     print(f"load {res['load_before']}; {res['versions']}", flush=True)
-    res["bayescale_first"] = run_bayescale_first(**cfg)
-    print("bayescale first:", res["bayescale_first"], flush=True)
-    res["bayescale_warm"] = run_bayescale_warm(data, seed=args.seed, **cfg)
-    print("bayescale warm:", res["bayescale_warm"], flush=True)
-    model = pymc_model(data.log_N, data.log_D, data.log_loss)
-    res["nutpie"] = run_nutpie(model, seed=args.seed, **cfg)
-    print("nutpie:", res["nutpie"], flush=True)
-    if not args.skip_pymc:
-        res["pymc"] = run_pymc(model, seed=args.seed, **cfg)
-        print("pymc:", res["pymc"], flush=True)
+    res["by_likelihood"] = {}
+    for likelihood in args.likelihoods.split(","):
+        one: dict[str, Any] = {}
+        one["bayescale_first"] = run_bayescale_first(likelihood, **cfg)
+        print(likelihood, "bayescale first:", one["bayescale_first"], flush=True)
+        for key, check in (("bayescale_warm", True), ("bayescale_warm_nocheck", False)):
+            one[key] = run_bayescale_warm(data, likelihood, check, seed=args.seed, **cfg)
+            print(likelihood, key, one[key], flush=True)
+        model = pymc_model(data.log_N, data.log_D, data.log_loss, likelihood)
+        one["nutpie"] = run_nutpie(model, seed=args.seed, **cfg)
+        print(likelihood, "nutpie:", one["nutpie"], flush=True)
+        if not args.skip_pymc:
+            one["pymc"] = run_pymc(model, seed=args.seed, **cfg)
+            print(likelihood, "pymc:", one["pymc"], flush=True)
+        res["by_likelihood"][likelihood] = one
     res["load_after"] = _load()
     text = report(res, cfg)
     print(text)
