@@ -28,11 +28,11 @@ import importlib
 import json
 import os
 import platform
-import re
 import sys
 import time
 
 import pandas as pd
+from _sections import write_section
 
 import bayescale
 
@@ -159,14 +159,7 @@ def summary_block(results: dict[str, CalibrationResult]) -> str:
 
 
 def update_results(block: str) -> None:
-    path = os.path.join(HERE, "RESULTS.md")
-    text = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Results\n"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    write_section(os.path.join(HERE, "RESULTS.md"), block, START, END)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _sections import write_section
+
 START, END = "<!-- cli-startup:start -->", "<!-- cli-startup:end -->"
 COMMANDS = {
     "bayescale fit --help": ["fit", "--help"],
@@ -137,13 +139,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        out = Path(args.out)
-        old = out.read_text(encoding="utf-8") if out.is_file() else ""
-        if START in old and END in old:
-            new = old[: old.index(START)] + text.rstrip("\n") + old[old.index(END) + len(END) :]
-        else:
-            new = old.rstrip("\n") + "\n\n" + text
-        out.write_text(new, encoding="utf-8")
+        write_section(args.out, text, START, END)
 
 
 if __name__ == "__main__":

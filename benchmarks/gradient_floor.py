@@ -32,6 +32,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _sections import write_section
 
 HERE = Path(__file__).resolve().parent
 START, END = "<!-- gradient-floor:start -->", "<!-- gradient-floor:end -->"
@@ -205,13 +206,7 @@ def main() -> None:
     bayescale.use_host_devices()  # before JAX starts: the fit's chains as the CLI runs them
     text = report(measure())
     print(text)
-    path = Path(args.out)
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if START in old and END in old:
-        new = old[: old.index(START)] + text.rstrip("\n") + old[old.index(END) + len(END) :]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
+    write_section(args.out, text, START, END)
 
 
 if __name__ == "__main__":

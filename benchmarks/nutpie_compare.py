@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _sections import write_section
 
 HERE = Path(__file__).resolve().parent
 START, END = "<!-- nutpie:start -->", "<!-- nutpie:end -->"
@@ -351,15 +352,6 @@ def report(res: dict, cfg: dict) -> str:
     return "\n".join([*head, *body, END]) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if START in old and END in old:
-        new = old[: old.index(START)] + text.rstrip("\n") + old[old.index(END) + len(END) :]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--warmup", type=int, default=1000)
@@ -436,7 +428,7 @@ def _main(args: argparse.Namespace) -> int:
     text = report(res, cfg)
     print(text)
     if args.out:
-        write_section(Path(args.out), text)
+        write_section(args.out, text, START, END)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2, default=float), encoding="utf-8")
     return 0

@@ -19,6 +19,8 @@ import statistics
 import subprocess
 import sys
 
+from _sections import write_section
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 START, END = "<!-- versions:start -->", "<!-- versions:end -->"
 
@@ -92,13 +94,7 @@ def main() -> None:
         )
     lines.append(END)
     block = "\n".join(lines)
-    text = open(args.out, encoding="utf-8").read() if os.path.exists(args.out) else ""
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    with open(args.out, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    write_section(args.out, block, START, END)
     print(block)
 
 

@@ -73,3 +73,20 @@ def test_nutpie_comparison_model_matches_bayescale_priors():
                 ours = float(prior.log_prob(value))
                 theirs = float(pm.logp(model[name], value).eval())
                 assert np.isclose(ours, theirs, rtol=1e-6), (name, value)  # numpyro: float32
+
+
+def test_write_section_replaces_its_own_block_and_keeps_the_rest(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from _sections import write_section
+
+    path = tmp_path / "RESULTS.md"
+    start, end = "<!-- x:start -->", "<!-- x:end -->"
+    write_section(path, f"{start}\nfirst\n{end}\n", start, end)  # a new file
+    assert path.read_text() == f"{start}\nfirst\n{end}\n"
+    path.write_text(f"# head\n\n{start}\nfirst\n{end}\n\ntail\n")
+    write_section(path, f"{start}\nsecond\n{end}", start, end)
+    assert path.read_text() == f"# head\n\n{start}\nsecond\n{end}\n\ntail\n"
+    other = ("<!-- y:start -->", "<!-- y:end -->")
+    write_section(path, f"{other[0]}\nnew\n{other[1]}", *other)  # appended, the rest kept
+    assert path.read_text().endswith(f"tail\n\n{other[0]}\nnew\n{other[1]}\n")
+    assert f"{start}\nsecond\n{end}" in path.read_text()
