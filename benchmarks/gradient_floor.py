@@ -42,7 +42,7 @@ REPEATS = 7  # best of: the VM stalls now and then
 
 
 def _per_call(fn: Any, arg: Any, calls: int) -> float:
-    """Seconds per call of ``fn(arg)`` (a (value, grad) pair), best of seven loops."""
+    """Seconds per call of ``fn(arg)`` (a (value, grad) pair), best of REPEATS loops."""
 
     @jax.jit
     def loop(a: Any) -> Any:
