@@ -65,7 +65,7 @@ def assumptions(d: dict[str, Any], specs: list[Budget], cost: CostModel | None) 
             f"beyond it the law's effective N and D may drift (drift={s['drift']:g}: level "
             "and tilt growing as the square root of the log-compute distance, the level "
             "leaning towards runs doing slightly better than the law, as held-out runs of "
-            "public isoFLOP sweeps did; calibrated on them, leave one sweep out), which "
+            "public isoFLOP sweeps did; calibrated on them, validated leaving each out), which "
             "widens every interval and decision there, and a new run there scatters about "
             "the law more than the fitted runs do; a change of law beyond that is not "
             "modelled."

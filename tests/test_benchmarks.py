@@ -90,3 +90,27 @@ def test_write_section_replaces_its_own_block_and_keeps_the_rest(tmp_path):
     write_section(path, f"{other[0]}\nnew\n{other[1]}", *other)  # appended, the rest kept
     assert path.read_text().endswith(f"tail\n\n{other[0]}\nnew\n{other[1]}\n")
     assert f"{start}\nsecond\n{end}" in path.read_text()
+
+
+def test_drift_calibration_weights_and_moment_matched_predictive():
+    """The calibration's hyperposterior: weights from the kept sweeps' joint scores, and a
+    predictive whose level, tilt and misfit match the mixture's first two moments."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import numpy as np
+    from extrapolation import hyper_weights, predictive_choice
+
+    grid = [(0.1, 0.4, 0.5, 0.0), (0.3, 0.6, 1.0, 0.2)]
+    table = {grid[0]: [0.0, 5.0, -1.0], grid[1]: [0.0, 5.0, 1.0]}
+    # leaving out sweep 2 (the only one that tells them apart): equal weights
+    np.testing.assert_allclose(hyper_weights(table, grid, 2), [0.5, 0.5])
+    w = hyper_weights(table, grid, None)
+    np.testing.assert_allclose(w, [1 / (1 + np.e**2), np.e**2 / (1 + np.e**2)])
+    np.testing.assert_allclose(hyper_weights(table, grid, [0, 1]), w)
+    level, tilt, misfit, mean = predictive_choice(np.array([0.5, 0.5]), grid)
+    assert mean == pytest.approx(0.1)
+    # a mixture of N(0, 0.1²) and N(0.2, 0.3²): variance E[s²] + Var[mean]
+    assert level**2 == pytest.approx((0.01 + 0.09) / 2 + 0.01)
+    assert tilt**2 == pytest.approx((0.16 + 0.36) / 2)
+    assert misfit**2 == pytest.approx((0.25 + 1.0) / 2)
+    # one choice with all the weight is that choice
+    assert predictive_choice(np.array([0.0, 1.0]), grid) == pytest.approx(grid[1])
