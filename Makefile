@@ -76,7 +76,7 @@ bench-nutpie: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/nutpie_compare.py $(NUTPIE_ARGS)
 
 # issue 12's protocol: top budget of real sweeps held out, writes benchmarks/EXTRAPOLATION.md
-# (about 15 min on 2 cores; reads ../shared, or EXTRAPOLATION_ARGS='--shared PATH')
+# (about 22 min on 2 cores; reads ../shared, or EXTRAPOLATION_ARGS='--shared PATH')
 extrapolation: $(STAMP)
 	$(PY) benchmarks/extrapolation.py $(EXTRAPOLATION_ARGS)
 

@@ -14,7 +14,7 @@ al. 2026; a reference point only).
 
 Each variant (likelihood or law) is fitted to the same runs with the default sampler
 settings (4 chains × 1000 warmup + 1000 draws, seed 0), one fit at a time, and the results
-are written to ``benchmarks/EXTRAPOLATION.md``. About 15 minutes on 2 CPU cores::
+are written to ``benchmarks/EXTRAPOLATION.md``. About 22 minutes on 2 CPU cores::
 
     .venv/bin/python benchmarks/extrapolation.py [--quick] [--shared PATH] [--out PATH]
 """
