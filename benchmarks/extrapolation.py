@@ -769,6 +769,11 @@ def check_row(result: bayescale.FitResult) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- main
+def _load() -> float:
+    """The 1-minute load average (NaN where the system has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def run(
     chosen: list[Variant], sweeps: list[Sweep], settings: dict[str, int], quick: bool
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any] | None, dict[str, Any], float]:
@@ -857,17 +862,27 @@ def main(argv: list[str] | None = None) -> int:
         results, calib, checks, total_s = (
             saved[k] for k in ("results", "calib", "checks", "total_s")
         )
+        load = saved.get("load")
         chosen = [v for v in VARIANTS if v.key in results]
     else:
         results, calib, checks, total_s = run(chosen, sweeps, settings, args.quick)
+        load = _load()
         if out_path:
             # the scores first: a report that fails to render can be rewritten with --from-raw
-            raw = {"results": results, "calib": calib, "checks": checks, "total_s": total_s}
+            raw = {
+                "results": results,
+                "calib": calib,
+                "checks": checks,
+                "total_s": total_s,
+                "load": load,
+            }
             with open(Path(out_path).with_suffix(".raw.pkl"), "wb") as fh:
                 pickle.dump(raw, fh)
     summaries = {v.key: summarize_variant(results[v.key], results["default"]) for v in chosen}
     text = "\n".join(
-        report(sweeps, chosen, results, summaries, settings, total_s, args.quick, calib, checks)
+        report(
+            sweeps, chosen, results, summaries, settings, total_s, args.quick, calib, checks, load
+        )
     )
     print("\n" + text)
     if out_path:
@@ -886,10 +901,12 @@ def report(
     quick: bool,
     calib: dict[str, Any] | None = None,
     checks: dict[str, list[dict[str, Any]]] | None = None,
+    load: float | None = None,
 ) -> list[str]:
-    """The markdown of EXTRAPOLATION.md."""
+    """The markdown of EXTRAPOLATION.md (``load``: the run's load average at its end)."""
     draws = "300 warmup + 300 draws" if quick else "1000 warmup + 1000 draws"
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if load is None:
+        load = _load()
     out = [
         "# Extrapolation on real sweeps: the top budget held out",
         "",

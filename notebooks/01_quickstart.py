@@ -193,18 +193,22 @@ plotting.plot_tokens_per_param(fit, ax=ax2)
 plt.show()
 
 # %% [markdown]
-# ### Why the band widens: the exponent
+# ### Why the band widens: the exponent, then the drift
 #
-# Under this law N_opt(C) = N_opt(C₀)·(C/C₀)^a exactly. The runs pin down the optimum near
-# their own compute C₀ quite well; the exponent a is known only to about ±0.02. A small error
-# in an exponent is multiplied by log(C/C₀), so far from the data it dominates everything
-# else. The table compares the width of the 90% interval of N_opt (hi/lo) with the width it
-# would have if a were known exactly (every draw's frontier pivoted at C₀ with the median a).
+# Under the law alone N_opt(C) = N_opt(C₀)·(C/C₀)^a exactly. The runs pin down the optimum
+# near their own compute C₀ quite well; the exponent a is known only to about ±0.02. A small
+# error in an exponent is multiplied by log(C/C₀), so far from the data it grows. On top of
+# it, bayescale lets the law's form drift beyond the largest run (`drift=1`, calibrated on
+# public sweeps, where the law fitted below a sweep's top budget missed that budget by more
+# than its own uncertainty). The table compares the width of the 90% interval of N_opt
+# (hi/lo) of the fit, of the law alone (`fit.with_drift(0)`), and of the law alone with a
+# known exactly (every draw's frontier pivoted at C₀ with the median a).
 
 # %%
 C0 = float(np.exp(np.mean(np.log(data.C))))  # the centre of the fitted runs
 budgets = np.array([C0, data.C.max(), 5.76e23, 1e25, 1e27])
 N = fit.allocation_draws(np.concatenate([[C0], budgets]))["N_opt"]
+N_law = fit.with_drift(0).allocation_draws(budgets)["N_opt"]
 alpha, beta = fit.draws("alpha"), fit.draws("beta")
 a = beta / (alpha + beta)  # exponent of N_opt ∝ C^a, one per draw
 N_known_a = N[:, :1] * (budgets / C0) ** np.median(a)  # same pivot, exponent fixed
@@ -221,15 +225,18 @@ pd.DataFrame(
         "× largest run": budgets / data.C.max(),
         "N_opt median": np.median(N[:, 1:], axis=0),
         "90% width (hi/lo)": width(N[:, 1:]),
-        "width if a were known": width(N_known_a),
+        "law alone": width(N_law),
+        "law alone, a known": width(N_known_a),
     }
 ).set_index("budget (FLOPs)")
 
 # %% [markdown]
-# Within the data the optimum is known to within some tens of per cent; at 1e27 FLOPs the
-# interval spans about a factor of two, nearly all of it from the exponent. This is why more
-# small runs at the *same* scale help little for extrapolation, while runs spread over a
-# wider range of compute narrow the exponent.
+# Within the data the optimum is known to within some tens of per cent. With the law alone,
+# nearly all of the width beyond the data comes from the exponent (compare its two columns);
+# the drift beyond the data is larger still and dominates far out: it is what the public
+# sweeps say about trusting a law fitted on small runs. More small runs at the *same* scale
+# help little with either; runs spread over a wider range of compute narrow the exponent and
+# move the data's edge, where the drift starts.
 #
 # ## The allocation at 5.76e23 and 1e25 FLOPs
 #

@@ -319,14 +319,14 @@ for i, C in enumerate(budgets):
 pd.DataFrame(rows).set_index(["budget (FLOPs)", "× largest run", "method"])
 
 # %% [markdown]
-# The intervals widen with the budget under both methods, because of the exponent. Under
-# this law N_opt(C) = G·(C/6)^a with a = β/(α+β), so
-# log N_opt(C) = log N_opt(C₀) + a·log(C/C₀): an error in a is multiplied by the distance in
-# log compute from the runs. The optimum near the runs' own compute C₀ is well determined;
-# at 1e27 FLOPs, tens of thousands of times the largest run's compute, the spread of a alone
-# accounts for most of the width (notebook 01 separates the two parts). Everything that
-# narrows a — runs over a wider range of compute — narrows the extrapolation; more runs at
-# the same scale barely do.
+# The intervals widen with the budget under both methods. Under this law
+# N_opt(C) = G·(C/6)^a with a = β/(α+β), so log N_opt(C) = log N_opt(C₀) + a·log(C/C₀): an
+# error in a is multiplied by the distance in log compute from the runs. The optimum near
+# the runs' own compute C₀ is well determined; at 1e27 FLOPs, tens of thousands of times the
+# largest run's compute, the spread of a accounts for most of the bootstrap's width. The
+# posterior adds the law's drift beyond the data, which dominates that far out (notebook 01
+# separates the parts). Everything that narrows a — runs over a wider range of compute —
+# narrows the law's part of the extrapolation; more runs at the same scale barely do.
 #
 # All intervals side by side, each scaled by the classic point estimate:
 
