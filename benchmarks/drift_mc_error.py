@@ -46,13 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore", bayescale.SamplingWarning)
     root = X.shared_dir(args.shared)
     sweeps = X.isoflop_sweeps(root / X.ISOFLOPS) + X.bundled_sweeps()
-    grid = [
-        (a, b, k, m)
-        for a in X.LEVEL_GRID
-        for b in X.TILT_GRID
-        for k in X.MISFIT_GRID
-        for m in X.MEAN_GRID
-    ]
+    grid = X.calibration_grid()
     # joint[s][c]: per sweep, the joint log density under draw set s (0: the fit's own)
     joint = np.empty((args.sets + 2, len(sweeps), len(grid)))
     for i, sw in enumerate(sweeps):

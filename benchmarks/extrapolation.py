@@ -649,6 +649,13 @@ def choose_before(
     return max(near, key=lambda c: (-c[3], c[0], c[1], total[c]))
 
 
+def calibration_grid() -> list[Choice]:
+    """Every (s_λ, s_τ, k, μ_λ) the calibration weighs, in one fixed order."""
+    return [
+        (a, b, k, m) for a in LEVEL_GRID for b in TILT_GRID for k in MISFIT_GRID for m in MEAN_GRID
+    ]
+
+
 def loso_calibration(fits: list[bayescale.FitResult], sweeps: list[Sweep]) -> dict[str, Any]:
     """Calibrate the drift's scales, its level mean and the misfit on the sweeps' held-out
     runs, leaving each sweep (and each source) out.
@@ -662,9 +669,7 @@ def loso_calibration(fits: list[bayescale.FitResult], sweeps: list[Sweep]) -> di
     sweeps and the sweep is scored with their predictive, so no sweep informs its own
     prior; ``all`` is the predictive from every sweep (what ships, rounded).
     """
-    grid = [
-        (a, b, k, m) for a in LEVEL_GRID for b in TILT_GRID for k in MISFIT_GRID for m in MEAN_GRID
-    ]
+    grid = calibration_grid()
     joint: dict[Choice, list[float]] = {}
     pointwise: dict[Choice, list[float]] = {}
     rows: dict[Choice, list[dict[str, Any]]] = {}
