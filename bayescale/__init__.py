@@ -8,10 +8,17 @@ posterior into compute-optimal allocations with credible intervals.
 >>> result = bayescale.fit(data, likelihood="huber")      # doctest: +SKIP
 >>> result.allocation([5.76e23, 1e25])                    # doctest: +SKIP
 
-The names are imported on first use (PEP 562): ``import bayescale`` and the modules that
-read data or options (:mod:`bayescale.data`, :mod:`bayescale.units`, the command line's
-parser) load neither JAX nor NumPyro, so ``bayescale --help`` and a bad CSV are answered
-in well under a second; ``bayescale.fit`` loads the sampler when first looked up.
+The names are imported on first use (PEP 562): ``import bayescale`` and the modules that read data
+or options (:mod:`bayescale.data`, the command line's parser) load neither JAX nor NumPyro, so
+``bayescale --help`` and a bad CSV are answered in well under a second; ``bayescale.fit`` loads the
+sampler when first looked up.
+
+The code is laid out in wings, in the order data flows (each imports only those before it):
+:mod:`~bayescale.data` → :mod:`~bayescale.laws` → :mod:`~bayescale.inference` →
+:mod:`~bayescale.classic` → :mod:`~bayescale.decisions` → :mod:`~bayescale.checks` →
+:mod:`~bayescale.report` → :mod:`bayescale.result` (the facade, :class:`FitResult`) →
+:mod:`~bayescale.cli`. The module paths of the earlier flat layout (``bayescale.backtest``,
+``bayescale.simulate``, ...) still import (:data:`bayescale._lazy.MOVED`).
 """
 
 from __future__ import annotations
@@ -22,13 +29,38 @@ import sys
 import types
 from typing import Any
 
+from bayescale._lazy import MovedFinder
+
 __version__ = "0.1.0"
 
 #: The public names, by the module that defines them.
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "backtest": ("BacktestResult",),
-    "calibration_result": ("CalibrationResult",),
-    "checking": (
+    "data.scaling_data": ("ScalingData", "design_problems"),
+    "data.datasets": ("dataset_info", "load_dataset"),
+    "data.units": (
+        "Budget",
+        "CostModel",
+        "parse_budget",
+        "parse_budget_spec",
+        "parse_cost",
+        "register_accelerator",
+    ),
+    "laws": ("LAWS", "Law", "define_law", "get_law", "register_law"),
+    "laws.chinchilla": ("ChinchillaParams",),
+    "inference.priors": ("default_priors",),
+    "inference.sampler": ("enable_compilation_cache", "use_host_devices"),
+    "inference.settings": ("DEFAULT_BUDGETS", "FitSettings"),
+    "inference.diagnostics": ("Diagnostics", "SamplingError", "SamplingWarning"),
+    "classic.approach3": ("ClassicFit", "fit_classic"),
+    "decisions.budget": (
+        "Plan",
+        "bayes_optimal",
+        "compute_for_loss",
+        "data_limited",
+        "parse_plan",
+        "regret",
+    ),
+    "checks.model_checks": (
         "ModelCheckWarning",
         "PPCResult",
         "PriorPredictive",
@@ -38,33 +70,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "prior_predictive",
         "waic",
     ),
-    "classic": ("ClassicFit", "fit_classic"),
-    "data": ("ScalingData", "design_problems"),
-    "datasets": ("dataset_info", "load_dataset"),
-    "decisions": (
-        "Plan",
-        "bayes_optimal",
-        "compute_for_loss",
-        "data_limited",
-        "parse_plan",
-        "regret",
-    ),
-    "diagnostics": ("Diagnostics", "SamplingError", "SamplingWarning"),
-    "inference": ("enable_compilation_cache", "use_host_devices"),
-    "law": ("ChinchillaParams",),
-    "laws": ("LAWS", "Law", "define_law", "get_law", "register_law"),
-    "priors": ("default_priors",),
+    "checks.backtest": ("BacktestResult",),
+    "checks.calibration_result": ("CalibrationResult",),
+    "checks.calibration": ("MethodOutput", "calibration"),
     "result": ("FitResult", "backtest", "fit", "fit_many", "load"),
-    "settings": ("DEFAULT_BUDGETS", "FitSettings"),
-    "units": (
-        "Budget",
-        "CostModel",
-        "parse_budget",
-        "parse_budget_spec",
-        "parse_cost",
-        "register_accelerator",
-    ),
-    "validate": ("MethodOutput", "calibration"),
 }
 _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -92,11 +101,11 @@ def __dir__() -> list[str]:
 class _Package(types.ModuleType):
     """The package module; keeps ``bayescale.fit`` and ``bayescale.backtest`` functions.
 
-    Importing a submodule binds it as an attribute of its package, and two submodules
-    share a name with a function exported here (:mod:`bayescale.fit`, the sampler's
-    front; :mod:`bayescale.backtest`). Eager imports bound the functions last; imported
-    lazily, the submodule would win whenever it was loaded first, so those bindings are
-    ignored and the name still resolves to the function.
+    Importing a submodule binds it as an attribute of its package, and two old module paths share a
+    name with a function exported here (``bayescale.fit``, now :mod:`bayescale.inference.fit`;
+    ``bayescale.backtest``, now :mod:`bayescale.checks.backtest`). Were those bindings kept,
+    importing the old path would replace the function, so they are ignored and the name resolves to
+    the function.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -106,3 +115,5 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+if not any(isinstance(finder, MovedFinder) for finder in sys.meta_path):
+    sys.meta_path.append(MovedFinder())

@@ -1,10 +1,10 @@
 """The names a user chooses among: likelihoods, built-in laws, pooling, intervals, holdouts.
 
-Plain tuples of strings, importing nothing, so the command line can check its options
-(and print ``--help``) without loading JAX or NumPyro. The modules that use the names
-(:mod:`bayescale.likelihoods`, :mod:`bayescale.laws`, :mod:`bayescale.model`,
-:mod:`bayescale.posterior`, :mod:`bayescale.backtest`, :mod:`bayescale._checks`) import
-them from here, so there is one list of each.
+Plain tuples of strings, importing nothing, so the command line can check its options (and print
+``--help``) without loading JAX or NumPyro. The modules that use the names
+(:mod:`bayescale.inference.likelihoods`, :mod:`bayescale.laws`, :mod:`bayescale.inference.model`,
+:mod:`bayescale.inference.posterior`, :mod:`bayescale.checks.backtest`,
+:mod:`bayescale.data.validation`) import them from here, so there is one list of each.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """What users hold: :class:`FitResult`, and the entry points that return it.
 
-A :class:`FitResult` is the :class:`~bayescale.posterior.Posterior` record of a fit with
+A :class:`FitResult` is the :class:`~bayescale.inference.posterior.Posterior` record of a fit with
 methods that wire the pure functions of every module below it: decisions
-(:mod:`bayescale.decision_tables`), model checks (:mod:`bayescale.checking`), backtests,
-reports and storage. :func:`fit`, :func:`fit_many`, :func:`backtest` and :func:`load` call
-the same functions of :mod:`bayescale.fit`, :mod:`bayescale.many`, :mod:`bayescale.backtest`
-and :mod:`bayescale.io` and hand back FitResults; this module is the top of the module
-order, so nothing below imports it.
+(:mod:`bayescale.decisions.tables`), model checks (:mod:`bayescale.checks.model_checks`),
+backtests, reports and storage. :func:`fit`, :func:`fit_many`, :func:`backtest` and :func:`load`
+call the same functions of :mod:`bayescale.inference.fit`, :mod:`bayescale.inference.many`,
+:mod:`bayescale.checks.backtest` and :mod:`bayescale.inference.storage` and hand back FitResults;
+this module is the top of the module order, so nothing below imports it.
 """
 
 from __future__ import annotations
@@ -20,37 +20,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale import backtest as _backtest
-from bayescale import io, many
-from bayescale.backtest import BacktestResult, backtest_fit
-from bayescale.checking import loo, ppc, waic
-from bayescale.data import ScalingData
-from bayescale.decision_report import write_report
-from bayescale.decision_tables import (
+from bayescale.checks import backtest as _backtest
+from bayescale.checks.backtest import BacktestResult, backtest_fit
+from bayescale.checks.model_checks import loo, ppc, waic
+from bayescale.classic.approach3 import fit_classic_batch
+from bayescale.data.scaling_data import ScalingData
+from bayescale.decisions.planning import RunPlan, default_candidates, refit_expected_after
+from bayescale.decisions.planning import plan_runs as _plan_runs
+from bayescale.decisions.tables import (
     bayes_optimal_table,
     compute_for_loss_table,
     data_limited_table,
     regret_table,
 )
-from bayescale.fit import sample
-from bayescale.io import to_datatree, versions
+from bayescale.inference import storage
+from bayescale.inference.fit import sample
+from bayescale.inference.many import normalise_datasets, sample_many
+from bayescale.inference.posterior import Posterior, check_budgets, check_ci
+from bayescale.inference.settings import DEFAULT_BUDGETS
+from bayescale.inference.storage import to_datatree, versions
 from bayescale.laws import Law
-from bayescale.planning import RunPlan, default_candidates, refit_expected_after
-from bayescale.planning import plan_runs as _plan_runs
-from bayescale.posterior import Posterior, check_budgets, check_ci
-from bayescale.settings import DEFAULT_BUDGETS
+from bayescale.report.decision_report import write_report
 
 __all__ = ["FitResult", "backtest", "fit", "fit_many", "load"]
+
+#: Fitting methods of :func:`fit_many`.
+METHODS = ("classic", "nuts")
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class FitResult(Posterior):
     """Posterior of a scaling-law fit and everything computed from it.
 
-    The fields are those of :class:`~bayescale.posterior.Posterior` (``data``,
+    The fields are those of :class:`~bayescale.inference.posterior.Posterior` (``data``,
     ``settings``, ``samples``, ``stats``, ``diagnostics``, ``priors``, ``law``, ``groups``,
-    ``fixed``...), as are the methods on draws, summaries, allocations and predictions;
-    the methods here add decisions, model checks, backtests, reports and storage.
+    ``fixed``...), as are the methods on draws, summaries, allocations and predictions; the methods
+    here add decisions, model checks, backtests, reports and storage.
     """
 
     @classmethod
@@ -101,10 +106,10 @@ class FitResult(Posterior):
     ) -> pd.DataFrame:
         """Bayes-optimal N beside the plug-in and per-draw optima at each budget.
 
-        The Bayes-optimal N minimises the posterior expected loss; the per-draw optima are
-        those of :meth:`allocation`. ``group``: one group of a pooled fit; ``**covariates``:
-        the law's extra covariates (default the data's largest, as in :meth:`allocation`).
-        See :func:`bayescale.decision_tables.bayes_optimal_table` for the columns.
+        The Bayes-optimal N minimises the posterior expected loss; the per-draw optima are those of
+        :meth:`allocation`. ``group``: one group of a pooled fit; ``**covariates``: the law's extra
+        covariates (default the data's largest, as in :meth:`allocation`). See
+        :func:`bayescale.decisions.tables.bayes_optimal_table` for the columns.
         """
         return bayes_optimal_table(
             budgets=check_budgets(budgets),
@@ -126,9 +131,9 @@ class FitResult(Posterior):
     ) -> pd.DataFrame:
         """Posterior regret of planned runs in loss and in wasted compute.
 
-        ``plans``: ``"70B/1.4T"``, ``"70B@5.76e23"``, ``(N, D)``, ``{"N": .., "C": ..}`` or a
-        list of these; see :func:`bayescale.decision_tables.regret_table` for the columns
-        (``group`` and ``**covariates`` as in :meth:`bayes_optimal`).
+        ``plans``: ``"70B/1.4T"``, ``"70B@5.76e23"``, ``(N, D)``, ``{"N": .., "C": ..}`` or a list
+        of these; see :func:`bayescale.decisions.tables.regret_table` for the columns (``group``
+        and ``**covariates`` as in :meth:`bayes_optimal`).
         """
         return regret_table(
             plans=plans,
@@ -150,8 +155,8 @@ class FitResult(Posterior):
         """Least compute reaching each target loss, with P(reachable).
 
         Unreachable draws count as infinite compute; see
-        :func:`bayescale.decision_tables.compute_for_loss_table` (``group`` and
-        ``**covariates`` as in :meth:`bayes_optimal`).
+        :func:`bayescale.decisions.tables.compute_for_loss_table` (``group`` and ``**covariates``
+        as in :meth:`bayes_optimal`).
         """
         return compute_for_loss_table(
             targets=target_loss, ci=ci, **self.decision_args(group, **covariates)
@@ -170,8 +175,8 @@ class FitResult(Posterior):
         """Best allocation with at most ``D_max`` training tokens at each budget.
 
         ``table.attrs["C_bind"]`` is the budget above which the cap binds; see
-        :func:`bayescale.decision_tables.data_limited_table` (``group`` and
-        ``**covariates`` as in :meth:`bayes_optimal`).
+        :func:`bayescale.decisions.tables.data_limited_table` (``group`` and ``**covariates`` as in
+        :meth:`bayes_optimal`).
         """
         return data_limited_table(
             D_max=D_max,
@@ -195,18 +200,18 @@ class FitResult(Posterior):
         refit: int = 0,
         **covariates: Any,
     ) -> RunPlan:
-        """Which runs to train next under a compute cap (:func:`bayescale.planning.plan_runs`).
+        """Which runs to train next under a compute cap (:func:`~.planning.plan_runs`).
 
-        ``candidates``: a DataFrame (columns N and D), a mapping or an (N, D) pair of arrays,
-        or None for the default grid (N from the smallest run to 10× the largest, 1–400
-        tokens per parameter). ``target_budget`` and ``spend`` take FLOPs, PF-days or
-        accelerator time (``"256xH100:2d@40%"``). ``criterion``: ``"n_opt"`` (spread of
-        log N_opt at the target), ``"loss"`` (spread of the optimal loss there) or
-        ``"regret"`` (expected regret of the Bayes-optimal choice there). Outcomes are
-        simulated from this fit's likelihood with each draw's sigma (and nu). ``refit``:
-        when the reweighted draws degenerate (``plan.degenerate``), re-estimate
-        ``expected_after`` from this many refits of simulated outcomes
-        (:func:`~bayescale.planning.refit_expected_after`); 0 (default) only flags it.
+        ``candidates``: a DataFrame (columns N and D), a mapping or an (N, D) pair of arrays, or
+        None for the default grid (N from the smallest run to 10× the largest, 1–400 tokens per
+        parameter). ``target_budget`` and ``spend`` take FLOPs, PF-days or accelerator time
+        (``"256xH100:2d@40%"``). ``criterion``: ``"n_opt"`` (spread of log N_opt at the target),
+        ``"loss"`` (spread of the optimal loss there) or ``"regret"`` (expected regret of the
+        Bayes-optimal choice there). Outcomes are simulated from this fit's likelihood with each
+        draw's sigma (and nu). ``refit``: when the reweighted draws degenerate
+        (``plan.degenerate``), re-estimate ``expected_after`` from this many refits of simulated
+        outcomes (:func:`~bayescale.decisions.planning.refit_expected_after`); 0 (default) only
+        flags it.
         """
         args = self.decision_args(group, **covariates)
         if candidates is None:
@@ -254,8 +259,8 @@ class FitResult(Posterior):
             Output directory (created): ``report.md``, ``report.html``, ``report.json``
             and ``figures/*.png``.
         budgets : sequence
-            Budgets as FLOPs or strings in any unit (``"5000pf-days"``,
-            ``"2048xH100:30d@40%"``); see :mod:`bayescale.units`.
+            Budgets as FLOPs or strings in any unit (``"5000pf-days"``, ``"2048xH100:30d@40%"``);
+            see :mod:`bayescale.data.units`.
         plans : optional
             Planned runs to assess (``"70B/1.4T"``...; see :meth:`regret`).
         target_loss : float or sequence, optional
@@ -300,15 +305,15 @@ class FitResult(Posterior):
 
     # ------------------------------------------------------------------ model checking
     def loo(self, *, warn: bool = True) -> Any:
-        """PSIS-LOO of this fit (:func:`bayescale.checking.loo`)."""
+        """PSIS-LOO of this fit (:func:`bayescale.checks.model_checks.loo`)."""
         return loo(self, warn=warn)
 
     def waic(self, *, warn: bool = True) -> dict[str, Any]:
-        """WAIC of this fit (:func:`bayescale.checking.waic`)."""
+        """WAIC of this fit (:func:`bayescale.checks.model_checks.waic`)."""
         return waic(self, warn=warn)
 
     def ppc(self, ci: Any = (0.5, 0.9), *, seed: int = 0) -> Any:
-        """Posterior predictive check (:func:`bayescale.checking.ppc`)."""
+        """Posterior predictive check (:func:`bayescale.checks.model_checks.ppc`)."""
         return ppc(self, ci, seed=seed)
 
     def backtest(self, holdout: str = "largest", frac: float = 0.2, **kwargs: Any) -> Any:
@@ -415,7 +420,7 @@ class FitResult(Posterior):
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fit to a netCDF file; :func:`bayescale.load` reads it back exactly."""
-        io.save(self, path)
+        storage.save(self, path)
 
 
 def _with_fit_results(result: BacktestResult) -> BacktestResult:
@@ -442,9 +447,9 @@ def fit(
         ``"chinchilla"``, ``"kaplan"``, ``"data_constrained"`` (needs a ``U_D`` column), a
         registered user law or a :class:`~bayescale.laws.Law` (:func:`bayescale.define_law`).
     priors : mapping, optional
-        NumPyro distributions replacing defaults for any of the law's parameters, sigma
-        (and nu for Student-t; ``tau_<p>`` for the group spread of a pooled parameter); see
-        :mod:`bayescale.priors` and the law's module. A number instead of a distribution
+        NumPyro distributions replacing defaults for any of the law's parameters, sigma (and nu for
+        Student-t; ``tau_<p>`` for the group spread of a pooled parameter); see
+        :mod:`bayescale.inference.priors` and the law's module. A number instead of a distribution
         holds that law parameter fixed, e.g. ``priors={"E": 1.69}``; a tight prior such as
         ``dist.LogNormal(math.log(1.69), 0.02)`` lets it move a little.
     strict : bool, default False
@@ -482,24 +487,52 @@ def fit(
 def fit_many(datasets: Any, method: str = "classic", **kwargs: Any) -> Any:
     """Fit several independent data sets in one vectorised run.
 
-    See :func:`bayescale.many.fit_many`; NUTS fits come back as :class:`FitResult`.
+    Parameters
+    ----------
+    datasets : list of ScalingData, dict of str to ScalingData, or ScalingData
+        The data sets; a single ScalingData is split by its ``group`` column.
+    method : {"classic", "nuts"}
+        :func:`bayescale.fit_classic` (batched L-BFGS, optional bootstrap) or :func:`bayescale.fit`
+        (NUTS).
+    **kwargs
+        Arguments of :func:`~bayescale.fit_classic` or :func:`~bayescale.fit`, applied to every
+        data set. With NUTS each data set's chains get their own seeds.
+
+    Returns
+    -------
+    list or dict
+        One :class:`~bayescale.ClassicFit` or :class:`FitResult` per data set: a list for a list
+        input, a dict (same keys, or the group labels) otherwise.
+
+    Examples
+    --------
+    >>> import bayescale
+    >>> from bayescale.checks.simulate import simulate_runs
+    >>> sets = [simulate_runs(seed=s) for s in range(3)]
+    >>> fits = bayescale.fit_many(sets, method="classic")  # doctest: +SKIP
+    >>> [round(f.params.alpha, 2) for f in fits]  # doctest: +SKIP
+    [0.34, 0.33, 0.35]
     """
-    out = many.fit_many(datasets, method=method, **kwargs)
-    if method != "nuts":
-        return out
-    if isinstance(out, dict):
-        return {k: FitResult.of(v) for k, v in out.items()}
-    return [FitResult.of(v) for v in out]
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "nuts":
+        out = sample_many(datasets, **kwargs)
+        if isinstance(out, dict):
+            return {k: FitResult.of(v) for k, v in out.items()}
+        return [FitResult.of(v) for v in out]
+    names, items = normalise_datasets(datasets)
+    fits = fit_classic_batch(items, **kwargs)
+    return fits if names is None else dict(zip(names, fits, strict=True))
 
 
 def backtest(data: ScalingData, **kwargs: Any) -> BacktestResult:
     """Fit each law × likelihood on the smaller runs and score predictions of the largest.
 
-    See :func:`bayescale.backtest.backtest`; ``fits`` are :class:`FitResult`.
+    See :func:`bayescale.checks.backtest.backtest`; ``fits`` are :class:`FitResult`.
     """
     return _with_fit_results(_backtest.backtest(data, **kwargs))
 
 
 def load(path: str | os.PathLike[str]) -> FitResult:
-    """Read a fit written by :meth:`FitResult.save` (see :func:`bayescale.io.load`)."""
-    return FitResult.of(io.load(path))
+    """Read a fit written by :meth:`FitResult.save` (see :func:`~.storage.load`)."""
+    return FitResult.of(storage.load(path))

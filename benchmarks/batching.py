@@ -21,9 +21,9 @@ bayescale.use_host_devices()  # chains on CPU host devices, as the CLI runs them
 
 import jax  # noqa: E402
 
-from bayescale.data import ScalingData  # noqa: E402
-from bayescale.priors import default_priors  # noqa: E402
-from bayescale.simulate import chinchilla_design, simulate_datasets  # noqa: E402
+from bayescale.checks.simulate import chinchilla_design, simulate_datasets  # noqa: E402
+from bayescale.data.scaling_data import ScalingData  # noqa: E402
+from bayescale.inference.priors import default_priors  # noqa: E402
 
 
 def main(n_sets: int = 8) -> None:

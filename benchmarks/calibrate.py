@@ -9,7 +9,7 @@ RESULTS.md is left alone).
 Runs (``--runs``, comma-separated):
 
 - ``prior``: SBC proper — truths from bayescale's default priors, fitted with them.
-- ``realistic``: truths from :func:`bayescale.validate.realistic_truths` (like published
+- ``realistic``: truths from :func:`bayescale.checks.calibration.realistic_truths` (like published
   fits), fitted with the default priors: coverage at realistic truths, not guaranteed by SBC.
 - ``realistic-sbc``: SBC with the realistic distribution as both generator and prior.
 - ``prior-ta99``: as ``prior`` with ``target_accept=0.99`` (does a smaller step size, i.e.
@@ -37,7 +37,7 @@ from _sections import write_section
 import bayescale
 
 bayescale.use_host_devices()  # chains on CPU host devices, as the CLI runs them
-from bayescale.validate import CalibrationResult, calibration, realistic_truths  # noqa: E402
+from bayescale.checks.calibration import CalibrationResult, calibration, realistic_truths  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "calibration")

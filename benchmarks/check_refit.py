@@ -1,15 +1,16 @@
 """The extrapolation check's refit: its cost in gradients and its verdicts, per variant.
 
-:func:`bayescale.backtest.extrapolation_check` refits the past runs (the fit's runs below
+:func:`bayescale.checks.backtest.extrapolation_check` refits the past runs (the fit's runs below
 the largest 20% of compute) when the PSIS weights are unreliable; on Epoch's 240 runs it
 always does, so every default fit of them pays for a second fit. This fits each training
 set of ``benchmarks/extrapolation.py`` (its ``isoflop_sweeps`` and ``bundled_sweeps``) and
 Epoch's 240 runs once with the default settings, then runs the check with the refit
-forced (``method="refit"``) under each variant of :data:`bayescale.backtest.CHECK_WARM_START`
-and :data:`~bayescale.backtest.CHECK_WARM_ADAPT`, and records the refit's gradients
-(leapfrog steps, warmup included), divergences, R-hat and ESS, and the check's coverage,
-excess and verdict. ``full_seed1`` is the current refit with another seed: the Monte
-Carlo noise of the numbers that the variants are compared against.
+forced (``method="refit"``) under each variant of
+:data:`bayescale.checks.backtest.CHECK_WARM_START` and
+:data:`~bayescale.checks.backtest.CHECK_WARM_ADAPT`, and records the refit's gradients (leapfrog
+steps, warmup included), divergences, R-hat and ESS, and the check's coverage, excess and verdict.
+``full_seed1`` is the current refit with another seed: the Monte Carlo noise of the numbers that
+the variants are compared against.
 
     .venv/bin/python benchmarks/check_refit.py [--variants full warm_300] [--out F]
 """
@@ -29,9 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import extrapolation as ex
 
 import bayescale
-import bayescale.backtest
-
-bt = sys.modules["bayescale.backtest"]  # the module (bayescale.backtest is also a function)
+from bayescale.checks import backtest as bt
 
 #: Refit variants: (step-size-adaptation iterations of a warm-started refit, which runs
 #: the fit's compiled sampler from late in its warmup, or None for a refit from scratch

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import bayescale
+from bayescale.inference.likelihoods import log_mean_exp
 from bayescale.laws.extrapolation import MEANS, SCALES
-from bayescale.likelihoods import log_mean_exp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import extrapolation as X

@@ -6,7 +6,7 @@ flagged ``outlier`` dropped; Llama 3 ``raw_loss`` only), fit the runs below the 
 budget and score the posterior predictive of the top budget's runs; for the bundled
 non-isoFLOP sets (chinchilla 240, datablations, misfitting) hold out the largest 20% of
 compute. Scores per sweep: 50% / 90% predictive-interval coverage and mlpd from
-:func:`bayescale.backtest.evaluate`, median 90% interval width in log loss, MAPE of the
+:func:`bayescale.checks.backtest.evaluate`, median 90% interval width in log loss, MAPE of the
 predictive median and, for isoFLOP sweeps, the compute-optimal N at the top budget
 (posterior median of ``allocation``) against the minimiser of a parabola in log N fitted to
 that budget's own runs (Hoffmann's Approach 2 — biased when a sweep is off-centre, Czech et
@@ -45,12 +45,12 @@ import numpy as np  # noqa: E402
 import numpyro.distributions as dist  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bayescale.backtest import evaluate, split_holdout  # noqa: E402
-from bayescale.io import versions  # noqa: E402
+from bayescale.checks.backtest import evaluate, split_holdout  # noqa: E402
+from bayescale.inference.likelihoods import log_mean_exp  # noqa: E402
+from bayescale.inference.storage import versions  # noqa: E402
 from bayescale.laws import Shear  # noqa: E402
 from bayescale.laws.chinchilla import chinchilla_init, chinchilla_priors  # noqa: E402
 from bayescale.laws.extrapolation import MEANS, MISFIT, SCALES, extrapolating  # noqa: E402
-from bayescale.likelihoods import log_mean_exp  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ISOFLOPS = Path("data") / "scaling-law-analysis" / "transform" / "isoflops.csv"
@@ -764,7 +764,7 @@ def loso_calibration(fits: list[bayescale.FitResult], sweeps: list[Sweep]) -> di
 
 def check_row(result: bayescale.FitResult) -> dict[str, Any]:
     """The fit-time extrapolation check on a sweep's training runs."""
-    from bayescale.backtest import extrapolation_check
+    from bayescale.checks.backtest import extrapolation_check
 
     t0 = time.perf_counter()
     c = extrapolation_check(result)
@@ -929,10 +929,10 @@ def report(
         "one sweep per `experiment`, rows with `outlier` True dropped, Llama 3 `raw_loss` only. "
         "Fit the runs below the sweep's top budget, score the top budget's runs.",
         "- **bundled non-isoFLOP sets** (`bayescale.load_dataset`): the largest 20% of compute "
-        "held out (`bayescale.backtest.split_holdout(data, 'largest', 0.2)`). They are fitted "
-        "with the same Chinchilla-family laws as the rest (datablations' repeated epochs are "
-        "ignored: the data-constrained law is not one of the variants).",
-        "- **Scores** (`bayescale.backtest.evaluate`, posterior predictive = law + fitted "
+        "held out (`bayescale.checks.backtest.split_holdout(data, 'largest', 0.2)`). "
+        "They are fitted with the same Chinchilla-family laws as the rest (datablations' "
+        "repeated epochs are ignored: the data-constrained law is not one of the variants).",
+        "- **Scores** (`bayescale.checks.backtest.evaluate`, posterior predictive = law + fitted "
         "noise): coverage of central 90% and 50% predictive intervals of held-out runs; mean "
         "log predictive density (mlpd, log-loss scale, higher is better); median width of the "
         "90% interval in log loss; MAPE of the predictive median; bias = mean(log L observed − "
@@ -947,7 +947,7 @@ def report(
         "shrinkage prior, the other priors Chinchilla's defaults; β_N = 0 is Chinchilla. A "
         "prior with support on the whole real line makes define_law treat the slope as "
         "unconstrained (not in `Law.positive`). No closed-form optimum: the numerical one of "
-        "`bayescale.optimum` is used.",
+        "`bayescale.laws.optimum` is used.",
         "",
         "Sweeps: "
         + "; ".join(f"{s.name} ({len(s.train)} / {len(s.test)}, {s.holdout})" for s in sweeps)
@@ -1119,7 +1119,8 @@ def check_lines(checks: dict[str, list[dict[str, Any]]]) -> list[str]:
     out = [
         "## The fit-time extrapolation check on each training set",
         "",
-        "`bayescale.backtest.extrapolation_check`, which `bayescale.fit` runs on every fit: "
+        "`bayescale.checks.backtest.extrapolation_check`, which `bayescale.fit` runs on "
+        "every fit: "
         "the largest 20% of the training runs' compute predicted from the rest by a refit "
         "of the rest (the default since PSIS of the fit's draws proved over-optimistic; k̂ "
         "is the PSIS Pareto k, shown for reference); it fails when the 90th-percentile run "

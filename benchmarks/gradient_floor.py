@@ -7,7 +7,7 @@ measures the second factor, one thread, in one process, ``jit`` of a ``fori_loop
 ``value_and_grad`` so that no dispatch is timed:
 
 - ``model``: the potential NUTS differentiates — ``numpyro.infer.util.potential_energy`` of
-  the fit's own model (``bayescale.fit.prepare``: priors, shears, run mask included);
+  the fit's own model (``bayescale.inference.fit.prepare``: priors, shears, run mask included);
 - ``minimal``: the same per-run arithmetic written by hand (law on log loss, residual
   density; no priors, no mask), differentiated by JAX;
 - ``analytic``: ``minimal``'s value and gradient derived by hand, one pass;
@@ -99,11 +99,11 @@ def measure() -> dict[str, Any]:
     from numpyro.infer.util import potential_energy
 
     import bayescale
-    from bayescale.data import ScalingData
-    from bayescale.fit import prepare
-    from bayescale.inference import chain_starts
+    from bayescale.data.scaling_data import ScalingData
+    from bayescale.inference.fit import prepare
+    from bayescale.inference.sampler import chain_starts
+    from bayescale.inference.settings import FitSettings
     from bayescale.laws import get_law
-    from bayescale.settings import FitSettings
 
     base = bayescale.load_dataset("chinchilla")
     rows = []

@@ -22,8 +22,8 @@ import bayescale
 
 bayescale.use_host_devices()  # chains on CPU host devices, as the CLI runs them
 
-from bayescale.io import versions  # noqa: E402
-from bayescale.report import fmt  # noqa: E402
+from bayescale.inference.storage import versions  # noqa: E402
+from bayescale.report.blocks import fmt  # noqa: E402
 
 LIKELIHOODS = ("gaussian", "student_t", "huber")
 CASES = {

@@ -3,8 +3,8 @@
 The Chinchilla law L = E + A/N^α + B/D^β on log loss with bayescale's default priors
 (``bayescale.laws.chinchilla.chinchilla_priors``: E ~ LogNormal(0.5, 0.75), A, B ~
 LogNormal(7, 3), α, β ~ LogNormal(log 0.35, 0.6); σ ~ HalfNormal(0.1) and, for Student-t
-residuals, ν ~ Gamma(2, 0.1), from ``bayescale.priors.noise_priors``), written in PyMC as a
-user would, fitted to Epoch's 240 Chinchilla runs with 4 chains × (1000 warmup + 1000
+residuals, ν ~ Gamma(2, 0.1), from ``bayescale.inference.priors.noise_priors``), written in PyMC as
+a user would, fitted to Epoch's 240 Chinchilla runs with 4 chains × (1000 warmup + 1000
 draws), once per likelihood (``--likelihoods``; default: bayescale's default, Student-t,
 then Gaussian), by
 

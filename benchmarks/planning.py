@@ -2,7 +2,7 @@
 
 Three checks, written to ``benchmarks/PLANNING.md``:
 
-1. **Speed**: :func:`bayescale.planning.preposterior_scores` on 1,000 candidates × 4,000
+1. **Speed**: :func:`bayescale.decisions.planning.preposterior_scores` on 1,000 candidates × 4,000
    draws × 64 simulated outcomes (Gaussian likelihood, criterion ``n_opt``), best of 3
    after compilation, with the machine's load average.
 2. **Calibration** on synthetic data from a known Chinchilla law (Hoffmann et al.'s
@@ -51,10 +51,10 @@ import pandas as pd  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extrapolation import isoflop_sweeps, shared_dir  # noqa: E402
 
-from bayescale.backtest import evaluate  # noqa: E402
-from bayescale.io import versions  # noqa: E402
-from bayescale.planning import preposterior_scores  # noqa: E402
-from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs  # noqa: E402
+from bayescale.checks.backtest import evaluate  # noqa: E402
+from bayescale.checks.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs  # noqa: E402
+from bayescale.decisions.planning import preposterior_scores  # noqa: E402
+from bayescale.inference.storage import versions  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 1e23

@@ -53,7 +53,7 @@ import bayescale  # noqa: E402
 bayescale.use_host_devices()  # chains on CPU host devices, as the CLI runs them
 
 from bayescale import law  # noqa: E402
-from bayescale.classic import fit_classic, hoffmann_grid  # noqa: E402
+from bayescale.classic.approach3 import fit_classic, hoffmann_grid  # noqa: E402
 
 BESIROGLU_SE = {"A": 124.52, "B": 1293.28, "E": 0.0257, "alpha": 0.0154, "beta": 0.0206}
 DELTA = 1e-3
@@ -538,7 +538,7 @@ def run_baseline(data, warmup: int, draws: int, chains: int, fresh: bool) -> dic
 
 
 def run_bayescale(data, seed: int = 0, **kw) -> dict:
-    from bayescale.inference import trace_counts
+    from bayescale.inference.sampler import trace_counts
 
     traced = sum(trace_counts.values())
     t = time.perf_counter()
@@ -650,7 +650,7 @@ def bench_nuts(
 
 def bench_nuts_settings(n_sets: int, draws: int, chains: int) -> str:
     """Defaults vs alternatives over synthetic data sets: divergences decide what ships."""
-    from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
+    from bayescale.checks.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
 
     # noise 0.005 / 0.01 / 0.02 on log loss, all ~153 runs of the isoFLOP design or every
     # other one: the wider posteriors (0.02, fewer runs) are where dense metrics diverged
@@ -711,7 +711,7 @@ COLD_SCRIPT = textwrap.dedent(
     import json, sys, time
     t0 = time.perf_counter()
     import bayescale
-    from bayescale.inference import enable_compilation_cache
+    from bayescale.inference.sampler import enable_compilation_cache
     bayescale.use_host_devices()  # as the CLI does
     if sys.argv[1] != "-":
         enable_compilation_cache(sys.argv[1])

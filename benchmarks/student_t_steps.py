@@ -3,7 +3,7 @@
 Wall time on a shared machine is noise; the number of gradient evaluations is not. For
 each data set (Epoch's 240 Chinchilla runs, the bundled "misfitting" and "datablations"
 sweeps under the Chinchilla law, and synthetic sets with varied truths and noise) this
-runs the fit's own sampler (:func:`bayescale.fit.prepare`, ``chain_starts``, the compiled
+runs the fit's own sampler (:func:`bayescale.inference.fit.prepare`, ``chain_starts``, the compiled
 NUTS of :mod:`bayescale.inference`) and reports the mean leapfrog steps per kept draw,
 the gradients spent in warmup, the minimum bulk ESS of alpha and beta, ESS per 1,000
 gradients (kept draws only, and warmup included), divergences and the largest R-hat.
@@ -33,13 +33,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayescale
-from bayescale.diagnostics import compute_diagnostics
-from bayescale.fit import prepare
-from bayescale.inference import _compiled, _sorted_fields, chain_starts
-from bayescale.law import ChinchillaParams
+from bayescale.checks.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
+from bayescale.inference.diagnostics import compute_diagnostics
+from bayescale.inference.fit import prepare
+from bayescale.inference.sampler import _compiled, _sorted_fields, chain_starts
+from bayescale.inference.settings import FitSettings
 from bayescale.laws import get_law
-from bayescale.settings import FitSettings
-from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
+from bayescale.laws.chinchilla import ChinchillaParams
 
 REPORTED = ("E", "A", "B", "alpha", "beta", "sigma", "nu")
 

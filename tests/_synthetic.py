@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayescale.diagnostics import Diagnostics
-from bayescale.law import ChinchillaParams
+from bayescale.checks.simulate import simulate_runs
+from bayescale.inference.diagnostics import Diagnostics
+from bayescale.inference.settings import FitSettings
+from bayescale.laws.chinchilla import ChinchillaParams
 from bayescale.result import FitResult
-from bayescale.settings import FitSettings
-from bayescale.simulate import simulate_runs
 
 #: Besiroglu et al. 2024's estimate, the centre of the synthetic posterior.
 CENTRE = ChinchillaParams(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)

@@ -8,7 +8,7 @@ from bayescale import choices
 
 def test_names_are_the_ones_the_heavy_modules_use():
     from bayescale import _checks, likelihoods, model, posterior, settings
-    from bayescale.backtest import HOLDOUTS  # bayescale.backtest is the function
+    from bayescale.checks.backtest import HOLDOUTS  # bayescale.backtest is the function
     from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, LAWS
 
     # the same objects, not copies: one list of each
@@ -30,7 +30,7 @@ def test_names_are_the_ones_the_heavy_modules_use():
 
 def test_importing_the_names_loads_nothing_heavy():
     code = (
-        "import sys, bayescale.choices, bayescale.units;"
+        "import sys, bayescale.choices, bayescale.data.units;"
         "heavy = [m for m in ('jax', 'numpyro', 'numpy', 'pandas') if m in sys.modules];"
         "assert not heavy, heavy"
     )

@@ -17,9 +17,9 @@ import pytest
 
 import bayescale
 from bayescale import ScalingData
-from bayescale.cli import main
-from bayescale.data import design_problems
-from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.cli.commands import main
+from bayescale.data.scaling_data import design_problems
 
 N_SIZES = np.geomspace(1e8, 1e10, 40)
 

@@ -29,10 +29,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import bayescale
-import bayescale.simulate
+import bayescale.checks.simulate
 from bayescale import ScalingData
-from bayescale.cli import main
-from bayescale.settings import FitSettings
+from bayescale.cli.commands import main
+from bayescale.inference.settings import FitSettings
 
 EXAMPLES = settings(
     max_examples=250, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -499,7 +499,7 @@ def test_cli_file_failures_one_line(tmp_path, capsys, make, pattern):
 
 def test_cli_refuses_unwritable_outputs_before_fitting(tmp_path, capsys):
     csv_path = tmp_path / "runs.csv"
-    bayescale.simulate.simulate_runs(seed=1).to_dataframe().to_csv(csv_path)
+    bayescale.checks.simulate.simulate_runs(seed=1).to_dataframe().to_csv(csv_path)
     blocker = tmp_path / "file"
     blocker.write_text("x")
     for flag, target in (("--json", tmp_path), ("--report", blocker / "r.md")):
@@ -511,7 +511,7 @@ def test_cli_refuses_unwritable_outputs_before_fitting(tmp_path, capsys):
 
 def test_cli_internal_error_is_one_line_exit_1(tmp_path, capsys, monkeypatch):
     csv_path = tmp_path / "runs.csv"
-    bayescale.simulate.simulate_runs(seed=1).to_dataframe().to_csv(csv_path)
+    bayescale.checks.simulate.simulate_runs(seed=1).to_dataframe().to_csv(csv_path)
 
     def broken(*_a, **_k):
         raise KeyError("boom")

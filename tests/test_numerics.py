@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bayescale
-from bayescale.law import ChinchillaParams, log_loss_elementwise
+from bayescale.checks.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
 from bayescale.laws import CHINCHILLA
-from bayescale.optimum import allocate
-from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
+from bayescale.laws.chinchilla import ChinchillaParams, log_loss_elementwise
+from bayescale.laws.optimum import allocate
 
 finite = dict(allow_nan=False, allow_infinity=False)
 MANY = settings(max_examples=200)

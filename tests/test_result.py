@@ -6,7 +6,7 @@ import numpy as np
 from _synthetic import synthetic_result
 
 import bayescale
-from bayescale.posterior import Posterior
+from bayescale.inference.posterior import Posterior
 from bayescale.result import FitResult
 
 

@@ -1,4 +1,5 @@
-"""The module order is the data flow: each module imports only modules before it."""
+"""The folder tree is the data flow: each wing imports only wings before it, each module
+only modules before it, imports inside functions included."""
 
 from __future__ import annotations
 
@@ -8,65 +9,106 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bayescale"
+TESTS = Path(__file__).resolve().parent
 
-#: names (no imports) → data → laws (kernels, priors, optima) → model → sampler → posterior →
-#: decisions → checks, I/O, reports, plots → the facade → CLI.
-ORDER = (
+#: The wings in data-flow order: data → laws → inference → classic → decisions → checks →
+#: report → the facade → CLI. Top-level modules are wings of their own ("" is the package's
+#: ``__init__``, the public names).
+WINGS = (
+    "_lazy",
     "choices",
-    "units",
-    "_checks",
     "data",
-    "datasets",
-    "likelihoods",
-    "law",
-    "optimum",
+    "laws",
+    "inference",
+    "classic",
+    "decisions",
+    "checks",
+    "report",
+    "result",
+    "",
+    "cli",
+    "__main__",
+)
+#: Every module in import order, wing by wing (a wing's ``__init__`` is named by the wing).
+ORDER = (
+    "_lazy",
+    "choices",
+    # data
+    "data",
+    "data.units",
+    "data.validation",
+    "data.scaling_data",
+    "data.datasets",
+    # laws
+    "laws.optimum",
     "laws.base",
     "laws.chinchilla",
     "laws.kaplan",
     "laws.data_constrained",
     "laws.extrapolation",
     "laws",
-    "priors",
-    "model",
+    # inference
     "inference",
-    "simulate",
-    "settings",
-    "diagnostics",
-    "posterior",
-    "decision_core",
-    "decisions",
-    "decision_tables",
-    "_lbfgs",
+    "inference.likelihoods",
+    "inference.priors",
+    "inference.model",
+    "inference.sampler",
+    "inference.settings",
+    "inference.diagnostics",
+    "inference.posterior",
+    "inference.fit",
+    "inference.storage",
+    "inference.many",
+    # classic
     "classic",
-    "fit",
-    "many",
-    "planning_tables",
-    "planning",
-    "io",
-    "checking",
-    "backtest",
-    "calibration_result",
-    "validate",
+    "classic.objective",
+    "classic.lbfgs",
+    "classic.approach3",
+    # decisions
+    "decisions",
+    "decisions.core",
+    "decisions.budget",
+    "decisions.tables",
+    "decisions.planning_tables",
+    "decisions.planning",
+    # checks
+    "checks",
+    "checks.simulate",
+    "checks.model_checks",
+    "checks.backtest",
+    "checks.calibration_result",
+    "checks.calibration",
+    # report
     "report",
-    "plotting",
-    "decision_text",
-    "decision_report",
+    "report.blocks",
+    "report.plotting",
+    "report.decision_text",
+    "report.decision_report",
+    # the facade, the public names, the command line
     "result",
-    "",  # bayescale/__init__.py: the public names
-    "cli_args",
+    "",
     "cli",
+    "cli.args",
+    "cli.commands",
     "__main__",
 )
 #: Heavy or optional libraries, and the only modules that may import them (inside a
 #: function, so that `import bayescale` stays light).
 EDGE = {
-    "arviz_stats": {"diagnostics", "posterior", "checking", "backtest"},
-    "arviz_base": {"checking", "io", "plotting"},
-    "arviz_plots": {"plotting"},
+    "arviz_stats": {
+        "inference.diagnostics",
+        "inference.posterior",
+        "checks.model_checks",
+        "checks.backtest",
+    },
+    "arviz_base": {"checks.model_checks", "inference.storage", "report.plotting"},
+    "arviz_plots": {"report.plotting"},
     "arviz": set(),
-    "matplotlib": {"plotting", "decision_report", "calibration_result"},
-    "xarray": {"io"},
+    "matplotlib": {"report.plotting", "report.decision_report", "checks.calibration_result"},
+    "xarray": {"inference.storage"},
 }
+#: At most this many modules directly in bayescale/: the rest live in wings.
+MAX_TOP_LEVEL = 8
 
 
 def _modules() -> dict[str, Path]:
@@ -78,19 +120,26 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _imports(path: Path) -> list[tuple[str, bool]]:
-    """(imported module, at module level) for every import in the file."""
+def _imports(path: Path, module: str) -> list[tuple[str, bool]]:
+    """(imported module, at module level) for every import in the file, relative ones too."""
     tree = ast.parse(path.read_text())
     top = {id(n) for n in tree.body}
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out += [(a.name, id(node) in top) for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "bayescale":
-                out += [(f"bayescale.{a.name}", id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ["bayescale", *package[: len(package) - node.level + 1]]
+                stem = ".".join([p for p in base if p] + ([node.module] if node.module else []))
             else:
-                out.append((node.module, id(node) in top))
+                stem = node.module or ""
+            if stem.startswith("bayescale"):
+                # ``from bayescale.x import y`` may import the module bayescale.x.y
+                out += [(f"{stem}.{a.name}", id(node) in top) for a in node.names]
+            else:
+                out.append((stem, id(node) in top))
     return out
 
 
@@ -103,26 +152,78 @@ def _internal(name: str, modules: dict[str, Path]) -> str | None:
     return rest
 
 
+def _wing(module: str) -> str:
+    return module if module in WINGS else module.split(".")[0]
+
+
+def _edges() -> list[tuple[str, str]]:
+    modules = _modules()
+    edges = []
+    for module, path in modules.items():
+        for name, _ in _imports(path, module):
+            target = _internal(name, modules)
+            if target is not None and target != module and not module.startswith(f"{target}."):
+                edges.append((module, target))
+    return edges
+
+
 def test_order_lists_every_module():
     assert set(_modules()) == set(ORDER)
+    assert {_wing(m) for m in ORDER} == set(WINGS)
+    ranks = [WINGS.index(_wing(m)) for m in ORDER]
+    assert ranks == sorted(ranks), "ORDER must list the modules wing by wing, in WINGS order"
+
+
+def test_few_modules_at_the_top():
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_LEVEL, f"{len(top)} modules directly in bayescale/: {top}"
+
+
+@pytest.mark.parametrize("wing", [w for w in WINGS if (PACKAGE / w / "__init__.py").is_file()])
+def test_every_wing_says_what_it_holds_and_may_import(wing):
+    doc = ast.get_docstring(ast.parse((PACKAGE / wing / "__init__.py").read_text()))
+    assert doc and "import" in doc.lower(), f"bayescale/{wing}/__init__.py needs a docstring"
+    for module in (m for m in ORDER if m.startswith(f"{wing}.")):
+        assert module.split(".", 1)[1].split(".")[0] in doc, f"{wing}'s docstring omits {module}"
+
+
+def test_wings_import_only_wings_before_them():
+    rank = {w: i for i, w in enumerate(WINGS)}
+    upward = sorted(
+        {(a, b) for a, b in _edges() if rank[_wing(b)] > rank[_wing(a)]},
+    )
+    assert not upward, "wings importing wings after them: " + ", ".join(
+        f"{a} -> {b}" for a, b in upward
+    )
+    pairs = {(_wing(a), _wing(b)) for a, b in _edges() if _wing(a) != _wing(b)}
+    mutual = sorted((a, b) for a, b in pairs if (b, a) in pairs and a < b)
+    assert not mutual, f"wings importing each other: {mutual}"
 
 
 @pytest.mark.parametrize("module", ORDER)
 def test_imports_only_modules_before_it(module):
-    modules = _modules()
     rank = {m: i for i, m in enumerate(ORDER)}
-    later = []
-    for name, _ in _imports(modules[module]):
-        target = _internal(name, modules)
-        if target is not None and target != module and rank[target] > rank[module]:
-            later.append(target)
-    assert not later, f"bayescale.{module} imports modules after it: {sorted(set(later))}"
+    later = sorted({b for a, b in _edges() if a == module and rank[b] > rank[module]})
+    assert not later, f"bayescale.{module} imports modules after it: {later}"
+
+
+def test_the_package_uses_no_old_flat_paths():
+    """Old paths (bayescale.backtest, ...) work for users; the package imports the new ones."""
+    from bayescale._lazy import MOVED
+
+    old = sorted(
+        (module, name)
+        for module, path in _modules().items()
+        for name, _ in _imports(path, module)
+        if name.startswith("bayescale.") and name.split(".")[1] in MOVED
+    )
+    assert not old, f"imports through old flat paths: {old}"
 
 
 @pytest.mark.parametrize("module", ORDER)
 def test_heavy_libraries_only_at_the_edges_and_lazily(module):
     bad = []
-    for name, at_top in _imports(_modules()[module]):
+    for name, at_top in _imports(_modules()[module], module):
         root = name.split(".")[0]
         if root in EDGE and (module not in EDGE[root] or at_top):
             bad.append(name)
@@ -131,12 +232,28 @@ def test_heavy_libraries_only_at_the_edges_and_lazily(module):
     assert not bad, f"bayescale.{module} imports {bad}"
 
 
-def test_every_module_has_its_test_module():
-    tests = Path(__file__).resolve().parent
-    covered_by = {"": "structure", "__main__": "cli"}  # the package's names; `python -m`
-    missing = []
-    for module in ORDER:
-        name = covered_by.get(module, module.split(".")[0].lstrip("_"))
-        if not (tests / f"test_{name}.py").is_file():
-            missing.append(module)
-    assert not missing, f"no tests/test_<module>.py for {missing}"
+#: Modules whose tests live in another module's test file, and where.
+COVERED_BY = {
+    "": "test_structure.py",  # the package's names
+    "_lazy": "test_lazy.py",
+    "__main__": "cli/test_commands.py",  # `python -m bayescale`
+    "laws": "laws/test_laws.py",  # the registry
+    "laws.base": "laws/test_laws.py",  # Law, define_law and the registry are tested together
+    "laws.chinchilla": "laws/test_laws.py",
+    "laws.kaplan": "laws/test_laws.py",
+    "laws.data_constrained": "laws/test_laws.py",
+}
+
+
+def _test_file(module: str) -> str:
+    if module in COVERED_BY:
+        return COVERED_BY[module]
+    wing, _, rest = module.partition(".")
+    if not rest:  # a top-level module, or a wing's __init__ (the names it forwards)
+        return "test_lazy.py" if (PACKAGE / wing).is_dir() else f"test_{wing}.py"
+    return f"{wing}/test_{rest.replace('.', '_')}.py"
+
+
+def test_tests_mirror_the_tree():
+    missing = [(m, _test_file(m)) for m in ORDER if not (TESTS / _test_file(m)).is_file()]
+    assert not missing, f"modules without their test file: {missing}"

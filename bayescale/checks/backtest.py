@@ -12,8 +12,9 @@ the posterior predictive distribution of the held-out largest runs:
 - **error** of the predictive median: RMSE and mean bias of log loss (≈ relative error),
   and the mean absolute percentage error of the loss.
 
-Predictive draws include the fitted residual noise (:func:`bayescale.checking.predictive_draws`),
-so coverage is about where a new run's loss will land, not about the mean curve.
+Predictive draws include the fitted residual noise
+(:func:`bayescale.checks.model_checks.predictive_draws`), so coverage is about where a new run's
+loss will land, not about the mean curve.
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayescale._checks import open_unit
-from bayescale.checking import check_levels, predictive_draws
+from bayescale.checks.model_checks import check_levels, predictive_draws
 from bayescale.choices import HOLDOUTS
-from bayescale.data import MIN_DISTINCT, MIN_RUNS, ScalingData
-from bayescale.diagnostics import SamplingWarning
-from bayescale.fit import WarmStart, sample
+from bayescale.data.scaling_data import MIN_DISTINCT, MIN_RUNS, ScalingData
+from bayescale.data.validation import open_unit
+from bayescale.inference.diagnostics import SamplingWarning
+from bayescale.inference.fit import WarmStart, sample
+from bayescale.inference.likelihoods import log_mean_exp
+from bayescale.inference.posterior import Posterior
 from bayescale.laws import get_law
-from bayescale.likelihoods import log_mean_exp
-from bayescale.posterior import Posterior
 
 __all__ = [
     "HOLDOUTS",
@@ -411,14 +412,14 @@ CHECK_METHOD = "refit"
 #: The check fails when the 90th-percentile held-out run misses its interval by more than
 #: this multiple of the interval's half-width (1: exactly 90% inside).
 CHECK_TOLERANCE = 1.5
-#: The check's refit starts where the fit is (:class:`bayescale.fit.WarmStart`: each chain
-#: at the last draw of one of the fit's chains, the mass matrix from the spread of the fit's
-#: draws) and adapts only the step size. False, or a grouped fit: a refit from scratch with
-#: the fit's own settings. Measured in ``benchmarks/check_refit.py``.
+#: The check's refit starts where the fit is (:class:`bayescale.inference.fit.WarmStart`: each
+#: chain at the last draw of one of the fit's chains, the mass matrix from the spread of the fit's
+#: draws) and adapts only the step size. False, or a grouped fit: a refit from scratch with the
+#: fit's own settings. Measured in ``benchmarks/check_refit.py``.
 CHECK_WARM_START = True
-#: Warmup iterations of the warm-started refit (capped at the fit's own): the mass matrix
-#: is given, so they adapt the step size only; the refit runs the fit's compiled sampler
-#: from iteration warmup − this (:class:`bayescale.fit.WarmStart`).
+#: Warmup iterations of the warm-started refit (capped at the fit's own): the mass matrix is given,
+#: so they adapt the step size only; the refit runs the fit's compiled sampler from iteration
+#: warmup − this (:class:`bayescale.inference.fit.WarmStart`).
 CHECK_WARM_ADAPT = 300
 #: Draws of the fit, evenly spaced, whose spread gives the warm refit its mass matrix.
 WARM_METRIC_DRAWS = 1000

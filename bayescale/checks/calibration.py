@@ -8,12 +8,12 @@ of the parameters, and a central p-interval covers θ̃ in a fraction p of the s
 (up to binomial noise). Any bug in the model, the likelihood, the parameterisation or the
 sampler shows up as a skewed or ∪/∩-shaped rank histogram and as coverage outside its band.
 
-:func:`calibration` runs this on a realistic design (:func:`bayescale.simulate.chinchilla_design`,
-Hoffmann et al.'s isoFLOP sweep: 153 runs between 6e18 and 3e21 FLOPs) for E, A, B, α, β,
-σ and for the compute-optimal N, D and loss at budgets 100× and 1000× the largest simulated
-run — the extrapolation users plan with. The ranks and coverage come back as a
-:class:`~bayescale.calibration_result.CalibrationResult` (its tables, report and plot are
-in :mod:`bayescale.calibration_result`).
+:func:`calibration` runs this on a realistic design
+(:func:`bayescale.checks.simulate.chinchilla_design`, Hoffmann et al.'s isoFLOP sweep: 153 runs
+between 6e18 and 3e21 FLOPs) for E, A, B, α, β, σ and for the compute-optimal N, D and loss at
+budgets 100× and 1000× the largest simulated run — the extrapolation users plan with. The ranks and
+coverage come back as a :class:`~bayescale.checks.calibration_result.CalibrationResult` (its
+tables, report and plot are in :mod:`bayescale.checks.calibration_result`).
 
 Two generators:
 
@@ -29,12 +29,11 @@ Any inference method can be calibrated: ``method`` is a callable ``(data, seed) 
 bootstrap's replicas go through the same machinery as NUTS draws.
 
 Batching. Every simulated data set has the same shape, so the compiled NUTS sampler
-(:func:`bayescale.inference.run_nuts`) is traced once and reused by every fit; fits run one
-after another from Python, each spreading its chains over the host devices. That was
-measured faster on CPU than batching data sets into one vmapped sampler (see
-``benchmarks/calibrate.py --measure-batching``): batched NUTS runs every chain in lockstep
-with the longest trajectory of the batch, and prior draws make trajectory lengths vary by
-100×.
+(:func:`bayescale.inference.sampler.run_nuts`) is traced once and reused by every fit; fits run one
+after another from Python, each spreading its chains over the host devices. That was measured
+faster on CPU than batching data sets into one vmapped sampler (see ``benchmarks/calibrate.py
+--measure-batching``): batched NUTS runs every chain in lockstep with the longest trajectory of the
+batch, and prior draws make trajectory lengths vary by 100×.
 """
 
 from __future__ import annotations
@@ -47,21 +46,21 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from bayescale.calibration_result import PROBLEM_KINDS as PROBLEM_KINDS
-from bayescale.calibration_result import CalibrationResult, binomial_band
-from bayescale.classic import fit_classic
-from bayescale.data import ScalingData
-from bayescale.fit import sample
-from bayescale.inference import interactive
-from bayescale.io import versions
-from bayescale.law import ChinchillaParams
+from bayescale.checks.calibration_result import PROBLEM_KINDS as PROBLEM_KINDS
+from bayescale.checks.calibration_result import CalibrationResult, binomial_band
+from bayescale.checks.simulate import chinchilla_design, simulate_datasets
+from bayescale.classic.approach3 import fit_classic
+from bayescale.data.scaling_data import ScalingData
+from bayescale.inference.fit import sample
+from bayescale.inference.model import ModelSpec
+from bayescale.inference.priors import describe_priors, resolve_priors
+from bayescale.inference.sampler import interactive
+from bayescale.inference.settings import FitSettings
+from bayescale.inference.storage import versions
 from bayescale.laws import CHINCHILLA
+from bayescale.laws.chinchilla import ChinchillaParams
 from bayescale.laws.extrapolation import DRIFT_PARAMS, EDGE, drift_values, extrapolating
-from bayescale.model import ModelSpec
-from bayescale.optimum import allocate
-from bayescale.priors import describe_priors, resolve_priors
-from bayescale.settings import FitSettings
-from bayescale.simulate import chinchilla_design, simulate_datasets
+from bayescale.laws.optimum import allocate
 
 __all__ = [
     "CalibrationResult",
@@ -299,10 +298,10 @@ def calibration(
     n_sims : int, default 200
         Simulated data sets.
     method : callable, optional
-        ``method(data, seed)`` returning a :class:`MethodOutput`, a
-        :class:`~bayescale.FitResult`, :class:`~bayescale.law.ChinchillaParams` of draws or a
-        mapping of draws. Default: :func:`nuts_method` with ``priors``, ``likelihood`` and
-        ``settings`` — bayescale's own NUTS fit.
+        ``method(data, seed)`` returning a :class:`MethodOutput`, a :class:`~bayescale.FitResult`,
+        :class:`~bayescale.laws.chinchilla.ChinchillaParams` of draws or a mapping of draws.
+        Default: :func:`nuts_method` with ``priors``, ``likelihood`` and ``settings`` — bayescale's
+        own NUTS fit.
     generator : "prior" or mapping, default "prior"
         Where truths come from: the fit's priors (SBC), or a mapping of NumPyro
         distributions (a design distribution; missing keys fall back to the default priors;
@@ -312,7 +311,7 @@ def calibration(
     likelihood : {"gaussian", "student_t", "huber"}
         Residual distribution used both to simulate and to fit.
     design : (N, D), optional
-        Run sizes; default :func:`bayescale.simulate.chinchilla_design` (153 runs).
+        Run sizes; default :func:`bayescale.checks.simulate.chinchilla_design` (153 runs).
     budget_factors : sequence of float, default (100, 1000)
         Budgets at which N_opt, D_opt and loss are calibrated, as multiples of the largest
         simulated run's compute.
@@ -415,7 +414,7 @@ def calibration(
         problems.append(tuple(out.problems))
     wall = time.perf_counter() - start
     design_desc = (
-        "bayescale.simulate.chinchilla_design() (Hoffmann et al. isoFLOP budgets 6e18-3e21)"
+        "bayescale.checks.simulate.chinchilla_design() (Hoffmann et al. isoFLOP budgets 6e18-3e21)"
         if design is None
         else "user design"
     )
@@ -454,7 +453,7 @@ def classic_bootstrap(data: ScalingData, seed: int, *, n_boot: int = 4000) -> Me
     """The classic Approach-3 fit with a non-parametric bootstrap, as a calibration method.
 
     Pass it as ``calibration(..., method=classic_bootstrap)`` (or ``make calibrate
-    CALIBRATE_ARGS="--method bayescale.validate:classic_bootstrap --name bootstrap"``):
+    CALIBRATE_ARGS="--method bayescale.checks.calibration:classic_bootstrap --name bootstrap"``):
     the bootstrap replicas play the role of posterior draws, so the same rank and coverage
     statistics show whether percentile intervals hold the truth.
     """

@@ -1,11 +1,10 @@
 """The record of a simulation-based calibration run: ranks, coverage and their reports.
 
-:func:`bayescale.validate.calibration` returns a :class:`CalibrationResult`: the rank of each
-simulation's truth among thinned posterior draws, and whether each central interval held
-it. From these it computes the coverage of each level against its binomial band
-(:func:`binomial_band`), a chi-square test of rank uniformity, a count of the fits' own
-problems, a Markdown report and rank histograms (matplotlib, imported lazily), and stores
-itself as JSON.
+:func:`bayescale.checks.calibration.calibration` returns a :class:`CalibrationResult`: the rank of
+each simulation's truth among thinned posterior draws, and whether each central interval held it.
+From these it computes the coverage of each level against its binomial band
+(:func:`binomial_band`), a chi-square test of rank uniformity, a count of the fits' own problems, a
+Markdown report and rank histograms (matplotlib, imported lazily), and stores itself as JSON.
 """
 
 from __future__ import annotations

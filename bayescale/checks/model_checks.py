@@ -30,14 +30,14 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bayescale.data import ScalingData
-from bayescale.diagnostics import SamplingError
-from bayescale.io import to_datatree
+from bayescale.data.scaling_data import ScalingData
+from bayescale.inference.diagnostics import SamplingError
+from bayescale.inference.likelihoods import check_likelihood, log_mean_exp
+from bayescale.inference.model import ModelSpec
+from bayescale.inference.posterior import Posterior, check_ci
+from bayescale.inference.priors import fixed_params, resolve_priors
+from bayescale.inference.storage import to_datatree
 from bayescale.laws import get_law
-from bayescale.likelihoods import check_likelihood, log_mean_exp
-from bayescale.model import ModelSpec
-from bayescale.posterior import Posterior, check_ci
-from bayescale.priors import fixed_params, resolve_priors
 
 __all__ = [
     "WAIC_VAR_MAX",

@@ -16,10 +16,10 @@ import jax
 import numpy as np
 from numpyro.infer import Predictive
 
-from bayescale.data import ScalingData
-from bayescale.law import ChinchillaParams
+from bayescale.data.scaling_data import ScalingData
+from bayescale.inference.model import ModelSpec
 from bayescale.laws import CHINCHILLA, get_law
-from bayescale.model import ModelSpec
+from bayescale.laws.chinchilla import ChinchillaParams
 
 __all__ = [
     "CHINCHILLA_BUDGETS",

@@ -6,19 +6,19 @@ The classic fit minimises the summed Huber loss of log-loss residuals (Hoffmann 
 .. math:: \min_θ \sum_i \mathrm{huber}_δ\bigl(\mathrm{LSE}(a - α\log N_i,\ b - β\log D_i,\ e)
           - \log L_i\bigr), \qquad θ = (a, b, e, α, β),
 
-with L-BFGS from their grid of 4,500 starts (α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, −0.5, …, 1},
-a, b ∈ {0, 5, …, 25}). Here all starts run as one batched, JIT-compiled L-BFGS
-(:mod:`bayescale._lbfgs`) on the fused kernel of :mod:`bayescale.law`. A plain batch runs as
-long as its slowest start (measured: ~100× slower here), so the fit uses successive halving:
-every start gets a few iterations (4), the best eighth by objective continue, and so on,
-never below a few dozen survivors (32), which run to convergence. The objective is divided
-by δ, so that its scale (and the optimiser's tolerances) do not depend on δ.
+with L-BFGS from their grid of 4,500 starts (α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, −0.5, …, 1}, a, b ∈
+{0, 5, …, 25}). Here all starts run as one batched, JIT-compiled L-BFGS
+(:mod:`bayescale.classic.lbfgs`) on the fused kernel of :mod:`bayescale.classic.objective`. A plain
+batch runs as long as its slowest start (measured: ~100× slower here), so the fit uses successive
+halving: every start gets a few iterations (4), the best eighth by objective continue, and so on,
+never below a few dozen survivors (32), which run to convergence. The objective is divided by δ, so
+that its scale (and the optimiser's tolerances) do not depend on δ.
 
-The non-parametric bootstrap refits the same objective on ``n_boot`` resamples of the runs,
-each a vector of multinomial counts used as run weights, all in one batch warm-started at the
-full-data optimum. Percentile intervals and standard errors of the parameters, of the
-allocation exponents a = β/(α+β), b = α/(α+β) and of N_opt, D_opt at any budget come from
-the replicas through :mod:`bayescale.optimum`.
+The non-parametric bootstrap refits the same objective on ``n_boot`` resamples of the runs, each a
+vector of multinomial counts used as run weights, all in one batch warm-started at the full-data
+optimum. Percentile intervals and standard errors of the parameters, of the allocation exponents a
+= β/(α+β), b = α/(α+β) and of N_opt, D_opt at any budget come from the replicas through
+:mod:`bayescale.laws.optimum`.
 """
 
 from __future__ import annotations
@@ -36,20 +36,21 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bayescale import _lbfgs
-from bayescale._checks import check_points, positive_1d
-from bayescale.data import ScalingData
-from bayescale.law import (
+from bayescale.classic import lbfgs as _lbfgs
+from bayescale.classic.objective import (
     HOFFMANN_NAMES,
-    ChinchillaParams,
     from_hoffmann,
     hoffmann_log_loss,
     huber_objective,
     huber_objective_and_grad,
 )
-from bayescale.laws import CHINCHILLA
-from bayescale.optimum import allocate
-from bayescale.posterior import check_ci, summarize
+from bayescale.data.scaling_data import ScalingData
+from bayescale.data.validation import check_points, positive_1d
+from bayescale.inference.posterior import check_ci, summarize
+from bayescale.laws import CHINCHILLA, get_law
+from bayescale.laws.chinchilla import ChinchillaParams
+from bayescale.laws.extrapolation import base_law
+from bayescale.laws.optimum import allocate
 
 __all__ = [
     "HOFFMANN_GRID",
@@ -427,13 +428,24 @@ def fit_classic_batch(
     datasets: list[ScalingData],
     *,
     init: Any = "grid",
-    budgets: Any = DEFAULT_BUDGETS,
+    budgets: Any = None,
+    law: Any = "chinchilla",
     **settings: Any,
 ) -> list[ClassicFit]:
-    """:func:`fit_classic` of several data sets in one batch (:func:`bayescale.fit_many`)."""
+    """:func:`fit_classic` of several data sets in one batch (:func:`bayescale.fit_many`).
+
+    Every data set's starts (and bootstrap replicas) form one batch of shape (data sets × starts)
+    for the batched L-BFGS; successive halving keeps the best starts of each. ``law`` must be the
+    Chinchilla law, the only one Hoffmann et al.'s fit is defined for.
+    """
+    if base_law(get_law(law)) is not CHINCHILLA:
+        raise ValueError(
+            f"method='classic' is Hoffmann et al.'s fit of the Chinchilla law; law "
+            f"{get_law(law).name!r} has none: use method='nuts'"
+        )
     cfg = _settings(**settings)
     starts = _starts(init)
-    budgets = _check_budgets(budgets)
+    budgets = _check_budgets(DEFAULT_BUDGETS if budgets is None else budgets)
     results = _fit_batch(datasets, starts, cfg)
     return [
         ClassicFit(data=d, settings=cfg, budgets=budgets, **res)
@@ -515,7 +527,7 @@ class ClassicFit:
 
     @property
     def params(self) -> ChinchillaParams:
-        """The best fit as :class:`~bayescale.law.ChinchillaParams` of Python floats."""
+        """The best fit as :class:`~bayescale.ChinchillaParams` of Python floats."""
         a, b, e, alpha, beta = (float(v) for v in self.theta)
         return ChinchillaParams(
             E=math.exp(e), A=math.exp(a), B=math.exp(b), alpha=alpha, beta=beta

@@ -1,85 +1,39 @@
-r"""The Chinchilla kernel and Hoffmann et al.'s Approach-3 objective, as pure functions.
+r"""Hoffmann et al.'s Approach-3 objective, as pure functions over the Chinchilla kernel.
 
-:func:`log_loss_elementwise` is the one implementation of the Chinchilla law: its registered
-:class:`~bayescale.laws.Law` (:data:`bayescale.laws.CHINCHILLA`), and through it the model,
-predictions and decisions, call it; the classic fit's objective and analytic gradient
-(:func:`huber_objective`, :func:`huber_objective_and_grad`) evaluate the same formula in
-Hoffmann's parameters ``theta = (a, b, e, α, β)`` over batches of parameter sets ``S``
-(optimiser starts, bootstrap replicas) against runs ``(R,)``, returning ``S + (R,)``.
+The classic fit's objective and analytic gradient (:func:`huber_objective`,
+:func:`huber_objective_and_grad`) evaluate the one Chinchilla kernel
+(:func:`bayescale.laws.chinchilla.log_loss_elementwise`) in Hoffmann's parameters ``theta = (a, b,
+e, α, β)`` over batches of parameter sets ``S`` (optimiser starts, bootstrap replicas) against runs
+``(R,)``, returning ``S + (R,)``. The objective lives with the classic fit, not with the law,
+because it needs the Huber loss of the noise models (:mod:`bayescale.inference.likelihoods`), which
+sit above the laws.
 
 Notation (Hoffmann et al. 2022): :math:`L(N, D) = E + A/N^\alpha + B/D^\beta` with
 :math:`a = \log A`, :math:`b = \log B`; in log space
 
 .. math:: \log L = \log\bigl(E + e^{a - \alpha\log N} + e^{b - \beta\log D}\bigr).
-
-The direct form (two exponentials and a logarithm per element) is used rather than a
-stacked log-sum-exp: it is exact in float64 for any realistic parameter range, and
-measured several times faster because nothing is materialised beyond the output.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from bayescale.likelihoods import huber_loss
+from bayescale.inference.likelihoods import huber_loss
+from bayescale.laws.chinchilla import ChinchillaParams, log_loss_elementwise
 
 __all__ = [
     "HOFFMANN_NAMES",
-    "ChinchillaParams",
     "from_hoffmann",
     "hoffmann_log_loss",
     "huber_objective",
     "huber_objective_and_grad",
-    "log_loss_elementwise",
     "to_hoffmann",
 ]
 
 Array = Any
-
-
-class ChinchillaParams(NamedTuple):
-    """Parameters of L(N, D) = E + A/N^alpha + B/D^beta, in the paper's symbols.
-
-    Each field is a scalar or an array with the batch shape ``S`` shared by all fields.
-    """
-
-    E: Array
-    A: Array
-    B: Array
-    alpha: Array
-    beta: Array
-
-    @classmethod
-    def from_mapping(cls, values: Any) -> ChinchillaParams:
-        """Take E, A, B, alpha, beta from any mapping (dict of draws, DataFrame row...)."""
-        return cls(*(values[k] for k in cls._fields))
-
-
-def log_loss_elementwise(
-    E: Array, a: Array, b: Array, alpha: Array, beta: Array, log_N: Array, log_D: Array
-) -> Array:
-    r"""Log L = log(E + exp(a − α·log N) + exp(b − β·log D)), plain broadcasting.
-
-    Parameters
-    ----------
-    E : array
-        Irreducible loss (natural scale, > 0).
-    a, b : array
-        log A and log B.
-    alpha, beta : array
-        Exponents of N and D.
-    log_N, log_D : array
-        Natural logs of parameters and tokens.
-
-    Returns
-    -------
-    array
-        Predicted log loss, the broadcast shape of the inputs.
-    """
-    return jnp.log(E + jnp.exp(a - alpha * log_N) + jnp.exp(b - beta * log_D))
 
 
 # ------------------------------------------------ Hoffmann's parameterisation and objective

@@ -1,8 +1,8 @@
 """The command line's arguments: options, their converters and checks, and the parser.
 
-Nothing here imports JAX or NumPyro, so ``--help`` and bad options are answered at once:
-the choices come from :mod:`bayescale.choices` and the converters from
-:mod:`bayescale.units`, which import neither; :mod:`bayescale.cli` runs the commands.
+Nothing here imports JAX or NumPyro, so ``--help`` and bad options are answered at once: the
+choices come from :mod:`bayescale.choices` and the converters from :mod:`bayescale.data.units`,
+which import neither; :mod:`bayescale.cli` runs the commands.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _budget(text: str) -> Any:
     # a Budget (float(b) is its FLOPs) so reports can state the unit conversion used
-    from bayescale.units import parse_budget_spec
+    from bayescale.data.units import parse_budget_spec
 
     return _parsed(parse_budget_spec)(text)
 
@@ -185,7 +185,7 @@ def _columns(text: str) -> list[str]:
 
 
 def _unit(text: str) -> str:
-    from bayescale.units import parse_unit
+    from bayescale.data.units import parse_unit
 
     try:
         parse_unit(text)
@@ -276,7 +276,7 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
 
 
 def _point(text: str) -> tuple[float, float]:
-    from bayescale.units import parse_count
+    from bayescale.data.units import parse_count
 
     n, sep, d = text.partition("/")
     if not sep:
@@ -315,7 +315,7 @@ def _factor(text: str) -> float:
 
 
 def _add_report_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
-    from bayescale.units import parse_cost, parse_count, parse_plan
+    from bayescale.data.units import parse_cost, parse_count, parse_plan
 
     p.add_argument(
         "--plan",

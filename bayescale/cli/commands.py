@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from bayescale.cli_args import (
+from bayescale.cli.args import (
     EXIT_DIAGNOSTICS,
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -37,7 +37,7 @@ from bayescale.cli_args import (
 
 
 def _write(path: str, text: str) -> None:
-    from bayescale.io import atomic_write
+    from bayescale.inference.storage import atomic_write
 
     try:
         directory = os.path.dirname(os.path.abspath(path))
@@ -61,11 +61,11 @@ def _check_writable(path: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Bad input is answered before JAX and NumPyro load (1-2 s of imports): the data, the
-    # output paths and the command's own options are checked with modules that import
-    # neither (bayescale.data, bayescale.datasets, bayescale.units).
+    # Bad input is answered before JAX and NumPyro load (1-2 s of imports): the data, the output
+    # paths and the command's own options are checked with modules that import neither
+    # (bayescale.data, bayescale.data.datasets, bayescale.data.units).
     if args.command == "demo":
-        from bayescale.datasets import load_dataset
+        from bayescale.data.datasets import load_dataset
 
         data = load_dataset("chinchilla")
     else:
@@ -81,8 +81,8 @@ def _run(args: argparse.Namespace) -> int:
         _check_writable(path)  # before the fit, not after minutes of sampling
 
     import bayescale
-    from bayescale.inference import enable_compilation_cache, use_host_devices
-    from bayescale.report import markdown_summary, text_summary
+    from bayescale.inference.sampler import enable_compilation_cache, use_host_devices
+    from bayescale.report.blocks import markdown_summary, text_summary
 
     use_host_devices()  # chains in parallel on CPU host devices, before JAX starts
     if not args.no_cache and os.environ.get("BAYESCALE_CACHE", "1") != "0":
@@ -154,7 +154,7 @@ def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> 
 def _fit(args: argparse.Namespace, data: Any) -> Any:
     """The fit every command runs, with the sampler and law options given."""
     import bayescale
-    from bayescale.diagnostics import SamplingWarning
+    from bayescale.inference.diagnostics import SamplingWarning
 
     with warnings.catch_warnings():
         # problems are printed with the command's output and reflected in the exit code
@@ -197,7 +197,7 @@ def _law_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _load_data(args: argparse.Namespace) -> Any:
     """Read the runs; data warnings and the checkpoint note are printed on one line each."""
-    from bayescale.data import CheckpointWarning
+    from bayescale.data.scaling_data import CheckpointWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CheckpointWarning)
@@ -217,8 +217,8 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 
 def _read_data(args: argparse.Namespace) -> Any:
-    from bayescale.data import ScalingData
-    from bayescale.datasets import load_dataset
+    from bayescale.data.datasets import load_dataset
+    from bayescale.data.scaling_data import ScalingData
 
     extra = dict(args.extra_col or [])
     units = {
@@ -255,7 +255,7 @@ def _read_data(args: argparse.Namespace) -> Any:
 def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
     import numpy as np
 
-    from bayescale.data import PLAUSIBLE_D_MAX, PLAUSIBLE_N_MAX, read_points
+    from bayescale.data.scaling_data import PLAUSIBLE_D_MAX, PLAUSIBLE_N_MAX, read_points
 
     if args.at and args.at_file:
         raise InputError("give --at points or --at-file, not both")
@@ -287,7 +287,7 @@ def _check_predict(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -> int:
     """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
-    from bayescale.report import prediction_text, predictions
+    from bayescale.report.blocks import prediction_text, predictions
 
     N, D = points
     result = _fit(args, data)
@@ -309,7 +309,7 @@ def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -
 
 def _print_result(command: str, data: Any, result: Any, body: str) -> None:
     """A command's terminal output: failure banner, what was fitted, body, diagnostics."""
-    from bayescale.report import _FAILED_BANNER, _diag_line
+    from bayescale.report.blocks import _FAILED_BANNER, _diag_line
 
     diag = {"diagnostics": result.diagnostics.to_dict()}
     lines = [] if result.ok else [_FAILED_BANNER, ""]
@@ -338,7 +338,7 @@ def _check_plan(args: argparse.Namespace) -> Any:
         return None
     import pandas as pd
 
-    from bayescale.data import read_points
+    from bayescale.data.scaling_data import read_points
 
     N, D = read_points(args.candidates, n_col=args.n_col, d_col=args.d_col)
     # exact values of the file's rows, labelled by line (the header is line 1)
@@ -346,8 +346,8 @@ def _check_plan(args: argparse.Namespace) -> Any:
 
 
 def _run_plan(args: argparse.Namespace, data: Any, points: Any) -> int:
-    """``plan``: fit, then the runs to train next under ``--spend`` (bayescale.planning)."""
-    from bayescale.planning import check_candidates, plan_text
+    """``plan``: fit, then the runs to train next under ``--spend`` (decisions.planning)."""
+    from bayescale.decisions.planning import check_candidates, plan_text
 
     candidates = None if points is None else check_candidates(points)
     result = _fit(args, data)
@@ -370,9 +370,9 @@ def _run_plan(args: argparse.Namespace, data: Any, points: Any) -> int:
 def _run_models(args: argparse.Namespace, data: Any) -> int:
     """``compare`` and ``backtest``: several fits, one table, the same exit codes."""
     import bayescale
-    from bayescale.checking import ModelCheckWarning
-    from bayescale.diagnostics import SamplingWarning
-    from bayescale.report import fmt
+    from bayescale.checks.model_checks import ModelCheckWarning
+    from bayescale.inference.diagnostics import SamplingWarning
+    from bayescale.report.blocks import fmt
 
     settings = {
         "chains": args.chains,
@@ -447,7 +447,7 @@ def _plain(v: Any) -> Any:
 
 
 def _table_text(table: Any) -> str:
-    from bayescale.report import fmt
+    from bayescale.report.blocks import fmt
 
     def cell(v: Any) -> str:
         if isinstance(v, bool):

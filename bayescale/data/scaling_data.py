@@ -1,9 +1,9 @@
 """Training runs in, validated once: :class:`ScalingData`.
 
-Every entry point (CSV, DataFrame, arrays) funnels into :func:`ScalingData.from_dataframe`,
-whose checks (:func:`bayescale._checks.validate_frame`) are the one place input is
-checked. Errors are :class:`ValueError` naming the column, the offending rows and what was
-expected, so a user can fix the file.
+Every entry point (CSV, DataFrame, arrays) funnels into :func:`ScalingData.from_dataframe`, whose
+checks (:func:`bayescale.data.validation.validate_frame`) are the one place input is checked.
+Errors are :class:`ValueError` naming the column, the offending rows and what was expected, so a
+user can fix the file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale._checks import (
+from bayescale.data.validation import (
     _OK,
     MIN_DISTINCT,
     MIN_RUNS,
@@ -117,10 +117,10 @@ class ScalingData:
         group_col : str, optional
             Column holding a group label per run.
         min_runs : int, default 8
-            Fewest runs accepted. 8 (and at least 3 distinct N and D) is what a fit needs;
-            runs that are only predicted or scored (held-out runs for
-            :func:`bayescale.backtest.evaluate`, :meth:`FitResult.log_likelihood`) may be
-            as few as one: pass ``min_runs=1``, which also skips the design checks.
+            Fewest runs accepted. 8 (and at least 3 distinct N and D) is what a fit needs; runs
+            that are only predicted or scored (held-out runs for
+            :func:`bayescale.checks.backtest.evaluate`, :meth:`FitResult.log_likelihood`) may be as
+            few as one: pass ``min_runs=1``, which also skips the design checks.
         run_cols : str or sequence of str, optional
             Columns that identify a run when the file logs several checkpoints per run:
             rows sharing all their values are one run, of which only the last checkpoint

@@ -216,7 +216,7 @@ def get_accelerator(
         known = ", ".join(a.name for a in _BUILTIN)
         raise ValueError(
             f"unknown accelerator {name!r}; known: {known} "
-            "(add one with bayescale.units.register_accelerator)"
+            "(add one with bayescale.data.units.register_accelerator)"
         )
     return acc
 
@@ -639,8 +639,8 @@ def parse_unit(unit: str | float | None, name: str = "unit") -> float:
 
 
 # ------------------------------------------------------------------------------ plans
-# here, not in bayescale.decision_core, because they import no JAX: the command line
-# checks --plan before it loads the sampler
+# here, not in bayescale.decisions.core, because they import no JAX: the command line checks --plan
+# before it loads the sampler
 def check_k(k: Any) -> float:
     """FLOPs per parameter per token, a finite number > 0."""
     return positive_number(k, "flops_per_param_token", "a number > 0")
@@ -661,7 +661,7 @@ _PLAN_RE = re.compile(r"^\s*(?P<N>[^/@]+?)\s*(?:/\s*(?P<D>[^/@]+?)|@\s*(?P<C>.+?
 def parse_plan(text: str, flops_per_param_token: float = 6.0) -> Plan:
     """Parse a plan: ``"70B/1.4T"`` (N / D) or ``"70B@5.76e23"`` (N at budget C).
 
-    C may be in any unit :func:`bayescale.units.parse_budget` reads.
+    C may be in any unit :func:`bayescale.data.units.parse_budget` reads.
 
     Raises
     ------

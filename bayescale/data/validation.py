@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.choices import LOSS_KINDS
-from bayescale.units import parse_unit, positive_number
+from bayescale.data.units import parse_unit, positive_number
 
 __all__ = [
     "MIN_DISTINCT",

@@ -23,11 +23,11 @@ Every function takes the draws and the law:
   (:meth:`FitResult.theta <bayescale.FitResult.theta>`); for the Chinchilla law a
   :class:`~bayescale.ChinchillaParams` works too. Keys the law does not use are ignored.
 - ``law``: a :class:`~bayescale.laws.Law` (default :data:`~bayescale.laws.CHINCHILLA`; your
-  own through :func:`bayescale.define_law`). The loss is ``exp(law.log_loss)``; each draw's
-  optimum comes from :func:`bayescale.optimum.log_n_opt` — the law's closed form, else the
-  one numerical search with its range and edge rule, exactly as in
-  :meth:`FitResult.allocation <bayescale.FitResult.allocation>`; the floor (infimum of the
-  loss) is the law's ``E`` where it has one, else 0.
+  own through :func:`bayescale.define_law`). The loss is ``exp(law.log_loss)``; each draw's optimum
+  comes from :func:`bayescale.laws.optimum.log_n_opt` — the law's closed form, else the one
+  numerical search with its range and edge rule, exactly as in :meth:`FitResult.allocation
+  <bayescale.FitResult.allocation>`; the floor (infimum of the loss) is the law's ``E`` where it
+  has one, else 0.
 - ``covariates``: numbers for the law's extra covariates (``{"U_D": 1e11}``).
 
 A NaN per-draw optimum (numerical law, no interior optimum in the searched range) makes
@@ -35,10 +35,10 @@ what rests on it NaN: that draw's regret and allocation, the Bayes choice at tha
 and a bisection over budgets that meets one. The searches assume what holds for every law
 in use: along C = kND the loss is unimodal in log N, and the optimal loss falls as C grows.
 
-All functions are pure and JIT-compiled with the law static (compiled once per law and
-shape), with no Python loop over draws, budgets, plans or grid points. Call them inside
-``jax.enable_x64()`` — regrets are small differences of losses — as the tables of
-:mod:`bayescale.decision_tables` (what :class:`~bayescale.FitResult` methods call) do.
+All functions are pure and JIT-compiled with the law static (compiled once per law and shape), with
+no Python loop over draws, budgets, plans or grid points. Call them inside ``jax.enable_x64()`` —
+regrets are small differences of losses — as the tables of :mod:`bayescale.decisions.tables` (what
+:class:`~bayescale.FitResult` methods call) do.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescale.decision_core import (
+from bayescale.decisions.core import (
     Plan,
     as_plans,
     bisect_decreasing,
@@ -66,7 +66,7 @@ from bayescale.decision_core import (
     positive_1d,
 )
 from bayescale.laws import CHINCHILLA, Law
-from bayescale.optimum import (
+from bayescale.laws.optimum import (
     golden_section,
     newton_polish,
 )
@@ -325,7 +325,7 @@ def bayes_optimal(
     Examples
     --------
     >>> import jax, numpy as np
-    >>> from bayescale.law import ChinchillaParams
+    >>> from bayescale.laws.chinchilla import ChinchillaParams
     >>> p = ChinchillaParams(*(np.full(3, v) for v in (1.69, 406.4, 410.7, 0.34, 0.28)))
     >>> with jax.enable_x64():
     ...     r = bayes_optimal(p, [5.76e23])

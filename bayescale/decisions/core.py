@@ -1,7 +1,7 @@
 """What :mod:`bayescale.decisions` is built from: validated inputs, the law, bisection, plans.
 
-The law enters through three functions: its loss (``exp(law.log_loss)``), each draw's
-optimum (:func:`bayescale.optimum.log_n_opt`, the one solver) and its floor.
+The law enters through three functions: its loss (``exp(law.log_loss)``), each draw's optimum
+(:func:`bayescale.laws.optimum.log_n_opt`, the one solver) and its floor.
 
 Plans are runs a team considers, written as ``"70B/1.4T"`` (N / D), ``"70B@5.76e23"``
 (N at budget C), ``(N, D)`` or a mapping; :func:`as_plans` reads them all. The checks raise
@@ -16,10 +16,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from bayescale._checks import positive_1d
+from bayescale.data.units import Plan, check_k, parse_plan
+from bayescale.data.validation import positive_1d
 from bayescale.laws import Law
-from bayescale.optimum import Allocation, allocation_at, log_covariates, log_n_opt
-from bayescale.units import Plan, check_k, parse_plan
+from bayescale.laws.optimum import Allocation, allocation_at, log_covariates, log_n_opt
 
 __all__ = [
     "Plan",
@@ -48,7 +48,7 @@ def law_loss(law: Law, theta: Theta, log_n: Array, log_d: Array, extra: Mapping)
 
 
 def law_optimum(law: Law, theta: Theta, c: Array, extra: Mapping) -> Allocation:
-    """Each draw's optimum at c = C/k: the one solver of :mod:`bayescale.optimum`."""
+    """Each draw's optimum at c = C/k: the one solver of :mod:`bayescale.laws.optimum`."""
     return allocation_at(law, theta, log_n_opt(law, theta, jnp.log(c), extra), c, extra)
 
 
@@ -138,7 +138,7 @@ def expand_draws(theta: Theta, n: int) -> dict[str, Array]:
 
 
 # ------------------------------------------------------------------------------ plans
-# Plan and parse_plan live in bayescale.units (no JAX), so --plan is checked at once
+# Plan and parse_plan live in bayescale.data.units (no JAX), so --plan is checked at once
 
 
 def as_plans(plans: Any, flops_per_param_token: float = 6.0) -> list[Plan]:

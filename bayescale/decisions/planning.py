@@ -47,8 +47,8 @@ in blocks by :func:`jax.lax.map`); the only Python loop is over the greedy steps
 enters only through ``law.log_loss`` and the one optimum solver, so any law or wrapper law
 (extra parameters in ``theta``) is planned for the same way.
 
-The candidate grid and its checks, the :class:`~bayescale.planning_tables.RunPlan` record and
-its text are in :mod:`bayescale.planning_tables`.
+The candidate grid and its checks, the :class:`~bayescale.decisions.planning_tables.RunPlan` record
+and its text are in :mod:`bayescale.decisions.planning_tables`.
 """
 
 from __future__ import annotations
@@ -64,16 +64,21 @@ import numpy as np
 import pandas as pd
 from jax.scipy.special import logsumexp
 
-from bayescale._checks import _refuse_rows, positive_1d
-from bayescale.decision_core import decision_inputs, expand_draws, law_loss, law_optimum
-from bayescale.decisions import bayes_optimal
+from bayescale.data.units import Budget, format_flops, parse_budget_spec
+from bayescale.data.validation import _refuse_rows, positive_1d
+from bayescale.decisions.budget import bayes_optimal
+from bayescale.decisions.core import decision_inputs, expand_draws, law_loss, law_optimum
+from bayescale.decisions.planning_tables import QUANTITY as QUANTITY
+from bayescale.decisions.planning_tables import (
+    RunPlan,
+    check_candidates,
+    default_candidates,
+    plan_text,
+)
+from bayescale.inference.likelihoods import check_likelihood, residual_draws, run_loglik
+from bayescale.inference.many import sample_many
+from bayescale.inference.posterior import check_ci
 from bayescale.laws.extrapolation import base_law
-from bayescale.likelihoods import check_likelihood, residual_draws, run_loglik
-from bayescale.many import fit_many
-from bayescale.planning_tables import QUANTITY as QUANTITY
-from bayescale.planning_tables import RunPlan, check_candidates, default_candidates, plan_text
-from bayescale.posterior import check_ci
-from bayescale.units import Budget, format_flops, parse_budget_spec
 
 __all__ = [
     "CRITERIA",
@@ -585,12 +590,12 @@ def refit_expected_after(
     """Re-estimate ``expected_after`` by refitting simulated outcomes of the planned runs.
 
     The fallback for a ``degenerate`` plan, where importance weights rest on few draws:
-    ``n_refits`` scenarios each take one posterior draw as the truth and its posterior-
-    predictive losses of the planned runs (:meth:`~bayescale.FitResult.predict` with
-    ``kind="new_run"``: the fit's law and likelihood, that draw's sigma and nu), append
-    them to the data and refit with the same law, likelihood and priors (all refits in one
-    vectorised :func:`bayescale.many.fit_many` run). ``expected_after`` becomes the mean of
-    the refits' intervals (geometric for N_opt) and ``method`` ``"refit"``.
+    ``n_refits`` scenarios each take one posterior draw as the truth and its posterior- predictive
+    losses of the planned runs (:meth:`~bayescale.FitResult.predict` with ``kind="new_run"``: the
+    fit's law and likelihood, that draw's sigma and nu), append them to the data and refit with the
+    same law, likelihood and priors (all refits in one vectorised
+    :func:`bayescale.inference.many.sample_many` run). ``expected_after`` becomes the mean of the
+    refits' intervals (geometric for N_opt) and ``method`` ``"refit"``.
 
     Parameters
     ----------
@@ -634,8 +639,8 @@ def refit_expected_after(
     opts = {"chains": s.chains, "warmup": s.warmup, "draws": s.draws, **settings}
     priors = dict(result.prior_distributions or {})
     priors.update(result.fixed)
-    fits = fit_many(
-        sets, method="nuts", law=result.law, likelihood=s.likelihood, priors=priors or None,
+    fits = sample_many(
+        sets, law=result.law, likelihood=s.likelihood, priors=priors or None,
         seed=seed, **opts,
     )  # fmt: skip
     probs = _probs(plan.ci)

@@ -1,8 +1,8 @@
 """What run planning reads and returns: candidate runs, the :class:`RunPlan`, its text.
 
-:func:`bayescale.planning.plan_runs` scores candidate runs (N, D): :func:`default_candidates`
-is the grid it uses when none are given, :func:`check_candidates` reads and checks the
-ones a user gives (a DataFrame, a mapping or a pair of arrays). Its answer is a
+:func:`bayescale.decisions.planning.plan_runs` scores candidate runs (N, D):
+:func:`default_candidates` is the grid it uses when none are given, :func:`check_candidates` reads
+and checks the ones a user gives (a DataFrame, a mapping or a pair of arrays). Its answer is a
 :class:`RunPlan`, with :meth:`RunPlan.to_dict` (the JSON of ``bayescale plan --json``) and
 :func:`plan_text` (what the CLI prints). Nothing here loads JAX.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale._checks import _refuse_rows, positive_1d
-from bayescale.units import format_count, format_flops
+from bayescale.data.units import format_count, format_flops
+from bayescale.data.validation import _refuse_rows, positive_1d
 
 __all__ = ["QUANTITY", "RunPlan", "check_candidates", "default_candidates", "plan_text"]
 

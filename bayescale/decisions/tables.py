@@ -15,16 +15,16 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayescale.decision_core import as_plans, positive_1d
-from bayescale.decisions import (
+from bayescale.data.units import parse_count
+from bayescale.decisions.budget import (
     bayes_optimal,
     compute_for_loss,
     data_limited,
     regret,
 )
+from bayescale.decisions.core import as_plans, positive_1d
+from bayescale.inference.posterior import check_ci, interval, summarize
 from bayescale.laws import CHINCHILLA, Law
-from bayescale.posterior import check_ci, interval, summarize
-from bayescale.units import parse_count
 
 __all__ = [
     "bayes_optimal_table",

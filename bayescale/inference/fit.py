@@ -1,11 +1,12 @@
 """The steps of a fit, in order: data → priors → model → NUTS → diagnostics and checks.
 
-Every law, pooled or not, single or batched (:func:`bayescale.fit_many`), takes the same
-steps: :func:`prepare` builds the one model's inputs (:mod:`bayescale.model`, priors
-resolved by :func:`bayescale.priors.resolve_priors`, chains placed by
-:func:`bayescale.model.start_values`), :func:`bayescale.inference.run_nuts` samples, and
-:func:`posterior` turns the draws into a checked :class:`~bayescale.posterior.Posterior`.
-:func:`sample` runs them for one data set; :func:`bayescale.fit` wraps it for users.
+Every law, pooled or not, single or batched (:func:`bayescale.fit_many`), takes the same steps:
+:func:`prepare` builds the one model's inputs (:mod:`bayescale.inference.model`, priors resolved by
+:func:`bayescale.inference.priors.resolve_priors`, chains placed by
+:func:`bayescale.inference.model.start_values`), :func:`bayescale.inference.sampler.run_nuts`
+samples, and :func:`posterior` turns the draws into a checked
+:class:`~bayescale.inference.posterior.Posterior`. :func:`sample` runs them for one data set;
+:func:`bayescale.fit` wraps it for users.
 """
 
 from __future__ import annotations
@@ -19,17 +20,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescale.data import ScalingData, design_problems
-from bayescale.diagnostics import compute_diagnostics, identification_problems, misfit_problems
-from bayescale.diagnostics import preload as preload_diagnostics
-from bayescale.inference import chain_starts, run_nuts, sites_at
+from bayescale.data.scaling_data import ScalingData, design_problems
+from bayescale.inference.diagnostics import (
+    compute_diagnostics,
+    identification_problems,
+    misfit_problems,
+)
+from bayescale.inference.diagnostics import preload as preload_diagnostics
+from bayescale.inference.likelihoods import median_abs_residual
+from bayescale.inference.model import ModelSpec, centering_of, start_values
+from bayescale.inference.posterior import Posterior, flat_samples
+from bayescale.inference.priors import describe_priors, fixed_params, prior_log_sd, resolve_priors
+from bayescale.inference.sampler import chain_starts, run_nuts, sites_at
+from bayescale.inference.settings import FitSettings
 from bayescale.laws import Law, get_law
 from bayescale.laws.extrapolation import base_law, drift_draws, extrapolating
-from bayescale.likelihoods import median_abs_residual
-from bayescale.model import ModelSpec, centering_of, start_values
-from bayescale.posterior import Posterior, flat_samples
-from bayescale.priors import describe_priors, fixed_params, prior_log_sd, resolve_priors
-from bayescale.settings import FitSettings
 
 __all__ = [
     "Prepared",
@@ -70,8 +75,8 @@ class WarmStart(NamedTuple):
         Draws of the same (leading axis: draws). The variance of their unconstrained sites
         (covariance with ``dense_mass``) is the inverse mass matrix, which warmup keeps.
     adapt : int, default 300
-        Warmup iterations, at the end of the fit's warmup, that adapt the step size (capped
-        at the warmup); the chains start there (:func:`bayescale.inference.run_nuts`
+        Warmup iterations, at the end of the fit's warmup, that adapt the step size (capped at the
+        warmup); the chains start there (:func:`bayescale.inference.sampler.run_nuts`
         ``start_at``), so the refit runs the fit's compiled sampler.
     unconstrained : bool, default False
         ``starts`` and ``draws`` are the sampler's unconstrained sites (a fit's
@@ -93,10 +98,10 @@ def prepare(
 ) -> Prepared:
     """Spec, resolved priors, model arguments and start values of one data set.
 
-    Call inside the fit's precision context (``jax.enable_x64``): arrays take its dtype.
-    ``args`` are ``(x, log_loss, mask, center)`` as :class:`~bayescale.model.ModelSpec`
-    takes them; ``pad_to`` (ungrouped data) pads the runs to that many with copies of the
-    first, masked out, so that fits of fewer runs share a compiled sampler.
+    Call inside the fit's precision context (``jax.enable_x64``): arrays take its dtype. ``args``
+    are ``(x, log_loss, mask, center)`` as :class:`~bayescale.inference.model.ModelSpec` takes
+    them; ``pad_to`` (ungrouped data) pads the runs to that many with copies of the first, masked
+    out, so that fits of fewer runs share a compiled sampler.
     """
     groups, gidx = group_index(data)
     spec = ModelSpec(
@@ -259,7 +264,7 @@ def posterior(
     timing: dict[str, float],
     unconstrained: Mapping[str, Any] | None = None,
 ) -> Posterior:
-    """The checked :class:`~bayescale.posterior.Posterior` of one data set's draws.
+    """The checked :class:`~bayescale.inference.posterior.Posterior` of one data set's draws.
 
     ``unconstrained``: the sampler's draws of its sites (kept for a warm-started refit).
     """

@@ -195,14 +195,14 @@ class HuberResidual(dist.Distribution):
 
 
 class _StudentTResidual(dist.StudentT):
-    """numpyro's Student-t sampler with the log density from :mod:`bayescale.law`."""
+    """numpyro's Student-t sampler with the log density of :func:`run_loglik`."""
 
     def log_prob(self, value: Any) -> Any:
         return run_loglik("student_t", value - self.loc, self.scale, nu=self.df)
 
 
 class _NormalResidual(dist.Normal):
-    """numpyro's normal sampler with the log density from :mod:`bayescale.law`."""
+    """numpyro's normal sampler with the log density of :func:`run_loglik`."""
 
     def log_prob(self, value: Any) -> Any:
         return run_loglik("gaussian", value - self.loc, self.scale)

@@ -1,15 +1,13 @@
-"""Several independent data sets fitted in one vectorised run: :func:`fit_many`.
+"""Several independent data sets sampled in one vectorised run: :func:`sample_many`.
 
-Data sets of different sizes are padded to the largest with runs of weight 0 (the classic
-objective) or masked out of the likelihood (NUTS), so one compiled program serves them all
-and a second call with the same sizes reuses it.
-
-- ``method="classic"``: every data set's starts (and bootstrap replicas) form one batch of
-  shape (data sets × starts) for the batched L-BFGS of :mod:`bayescale.classic`; successive
-  halving keeps the best starts of each data set.
-- ``method="nuts"``: the chains of all data sets run in one compiled sampler (each chain
-  carries its own data), spread over the devices; each data set gets its own step size and
-  mass matrix, diagnostics and :class:`~bayescale.FitResult`.
+The chains of all data sets run in one compiled sampler (each chain carries its own data), spread
+over the devices; each data set gets its own step size and mass matrix, diagnostics and
+:class:`~bayescale.inference.posterior.Posterior`. Data sets of different sizes are padded to the
+largest and the padding is masked out of the likelihood, so one compiled program serves them all
+and a second call with the same sizes reuses it. :func:`bayescale.fit_many` dispatches here
+(``method="nuts"``) or to the batched classic fit
+(:func:`bayescale.classic.approach3.fit_classic_batch`); the dispatch sits in the facade because it
+needs both wings.
 """
 
 from __future__ import annotations
@@ -24,19 +22,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescale.classic import DEFAULT_BUDGETS, fit_classic_batch
-from bayescale.data import ScalingData, design_problems
-from bayescale.diagnostics import SamplingError, SamplingWarning
-from bayescale.fit import _x64, posterior, prepare
-from bayescale.inference import chain_starts, run_nuts
-from bayescale.laws import CHINCHILLA, get_law
+from bayescale.data.scaling_data import ScalingData, design_problems
+from bayescale.inference.diagnostics import SamplingError, SamplingWarning
+from bayescale.inference.fit import _x64, posterior, prepare
+from bayescale.inference.sampler import chain_starts, run_nuts
+from bayescale.inference.settings import FitSettings
+from bayescale.laws import get_law
 from bayescale.laws.extrapolation import base_law
-from bayescale.settings import FitSettings
 
-__all__ = ["METHODS", "fit_many", "split_groups"]
-
-#: Fitting methods of :func:`fit_many`.
-METHODS = ("classic", "nuts")
+__all__ = ["normalise_datasets", "sample_many", "split_groups"]
 
 
 def split_groups(data: ScalingData) -> dict[str, ScalingData]:
@@ -57,7 +51,7 @@ def split_groups(data: ScalingData) -> dict[str, ScalingData]:
     return out
 
 
-def _normalise(datasets: Any) -> tuple[list[str] | None, list[ScalingData]]:
+def normalise_datasets(datasets: Any) -> tuple[list[str] | None, list[ScalingData]]:
     """Names (None for a plain sequence) and the data sets, validated."""
     if isinstance(datasets, ScalingData):
         named = split_groups(datasets)
@@ -80,57 +74,34 @@ def _normalise(datasets: Any) -> tuple[list[str] | None, list[ScalingData]]:
     return names, items
 
 
-def fit_many(datasets: Any, method: str = "classic", **kwargs: Any) -> Any:
-    """Fit several independent data sets in one vectorised run.
+def sample_many(
+    datasets: Any, *, strict: bool = False, progress_bar: bool | None = None, **kwargs: Any
+) -> Any:
+    """NUTS for several independent data sets in one vectorised run (:func:`bayescale.fit_many`).
 
     Parameters
     ----------
     datasets : list of ScalingData, dict of str to ScalingData, or ScalingData
         The data sets; a single ScalingData is split by its ``group`` column.
-    method : {"classic", "nuts"}
-        :func:`bayescale.fit_classic` (batched L-BFGS, optional bootstrap) or
-        :func:`bayescale.fit` (NUTS).
+    strict : bool
+        Raise :class:`~bayescale.SamplingError` when a data set's diagnostics fail, instead of
+        warning.
+    progress_bar : bool, optional
+        Show the sampler's progress bar.
     **kwargs
-        Arguments of :func:`~bayescale.fit_classic` or :func:`~bayescale.fit`, applied to
-        every data set. With NUTS each data set's chains get their own seeds.
+        Arguments of :func:`bayescale.fit` (``law``, ``priors`` and the settings), applied to every
+        data set; each data set's chains get their own seeds.
 
     Returns
     -------
     list or dict
-        One :class:`~bayescale.ClassicFit` or :class:`~bayescale.posterior.Posterior` per
-        data set (:func:`bayescale.fit_many` makes those FitResults): a list for a list
+        One :class:`~bayescale.inference.posterior.Posterior` per data set: a list for a list
         input, a dict (same keys, or the group labels) otherwise.
-
-    Examples
-    --------
-    >>> import bayescale
-    >>> from bayescale.simulate import simulate_runs
-    >>> sets = [simulate_runs(seed=s) for s in range(3)]
-    >>> fits = bayescale.fit_many(sets, method="classic")  # doctest: +SKIP
-    >>> [round(f.params.alpha, 2) for f in fits]  # doctest: +SKIP
-    [0.34, 0.33, 0.35]
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    names, items = _normalise(datasets)
-    if method == "classic":
-        results = _many_classic(items, **kwargs)
-    else:
-        labels = names if names is not None else [str(i) for i in range(len(items))]
-        results = _many_nuts(items, labels, **kwargs)
+    names, items = normalise_datasets(datasets)
+    labels = names if names is not None else [str(i) for i in range(len(items))]
+    results = _many_nuts(items, labels, strict=strict, progress_bar=progress_bar, **kwargs)
     return results if names is None else dict(zip(names, results, strict=True))
-
-
-def _many_classic(
-    datasets: list[ScalingData], budgets: Any = None, law: Any = "chinchilla", **kwargs: Any
-) -> list[Any]:
-    if base_law(get_law(law)) is not CHINCHILLA:
-        raise ValueError(
-            f"method='classic' is Hoffmann et al.'s fit of the Chinchilla law; law "
-            f"{get_law(law).name!r} has none: use method='nuts'"
-        )
-    budgets = DEFAULT_BUDGETS if budgets is None else budgets
-    return fit_classic_batch(datasets, budgets=budgets, **kwargs)
 
 
 def _many_nuts(
@@ -146,8 +117,8 @@ def _many_nuts(
     """NUTS for every data set at once: their chains share one compiled sampler.
 
     The model, priors, starts and checks are those of :func:`bayescale.fit`
-    (:func:`bayescale.fit.prepare`, :func:`bayescale.fit.posterior`); only the data differ
-    per chain: each data set padded to the largest, its padding masked out.
+    (:func:`bayescale.inference.fit.prepare`, :func:`bayescale.inference.fit.posterior`); only the
+    data differ per chain: each data set padded to the largest, its padding masked out.
     """
     law_obj = base_law(get_law(law))
     cfg = FitSettings.from_kwargs(settings, law=law_obj.name)

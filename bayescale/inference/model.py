@@ -5,7 +5,7 @@ r"""The one NumPyro model: any :class:`~bayescale.laws.Law`, optionally pooled o
     \log L_i \sim \mathcal{F}\bigl(\texttt{law.log\_loss}(\theta_{g(i)}, x_i),\ \sigma\bigr)
 
 with :math:`\mathcal{F}` Gaussian, Student-t or normalised Huber (Besiroglu et al. 2024;
-:mod:`bayescale.likelihoods`). Every fit — single, pooled, batched by
+:mod:`bayescale.inference.likelihoods`). Every fit — single, pooled, batched by
 :func:`bayescale.fit_many`, calibration, prior predictive — samples this model through a
 :class:`ModelSpec`, so a law given to any of them is the law sampled.
 
@@ -21,12 +21,12 @@ and sheared coefficients get an independent value per group. The rest (exponents
 constants) follow ``pooling``:
 
 - ``"partial"`` (default): per-group values drawn from a population on the log scale (for
-  positive parameters), :math:`\log\theta_g \sim N(\mu, \tau)`, with :math:`\mu` ~ the
-  parameter's prior in log space (so the default prior describes the population median)
-  and :math:`\tau` ~ ``Gamma(2, 20)`` (:data:`bayescale.priors.TAU_PRIOR_RATE`); reported
-  as ``<p>_pop`` = e^μ and ``tau_<p>``. Each group is parameterised partially centred, with
-  weight n_g/(n_g + 60) for a group of n_g runs (:func:`centering_of`), which measured free
-  of divergences where fully centred and fully non-centred forms were not;
+  positive parameters), :math:`\log\theta_g \sim N(\mu, \tau)`, with :math:`\mu` ~ the parameter's
+  prior in log space (so the default prior describes the population median) and :math:`\tau` ~
+  ``Gamma(2, 20)`` (:data:`bayescale.inference.priors.TAU_PRIOR_RATE`); reported as ``<p>_pop`` =
+  e^μ and ``tau_<p>``. Each group is parameterised partially centred, with weight n_g/(n_g + 60)
+  for a group of n_g runs (:func:`centering_of`), which measured free of divergences where fully
+  centred and fully non-centred forms were not;
 - ``"shared"``: one value for all groups;
 - ``"none"``: independent per-group values, each with the full prior (no pooling).
 
@@ -47,8 +47,8 @@ import numpyro.distributions as dist
 from numpyro import handlers
 
 from bayescale.choices import POOLINGS
+from bayescale.inference.likelihoods import residual_distribution
 from bayescale.laws import Law
-from bayescale.likelihoods import residual_distribution
 
 __all__ = [
     "CENTERING_RUNS",
@@ -373,13 +373,13 @@ def initial_point(
 ) -> dict[str, Any]:
     """The sampled sites at ``start`` (from :func:`start_values`), a pure JAX function.
 
-    A start value outside its prior's support (a user prior ``alpha ~ Uniform(2, 3)``
-    against the default 0.3, which left every chain stuck at NaN) is replaced by a point
-    inside it: a standard normal draw mapped onto the support by its bijection (not a
-    draw from the prior: Gamma's rejection sampler alone took 1–2 s to compile in a fresh
-    process). Written with ``jnp.where`` so it compiles with the rest of the start
-    (:func:`bayescale.inference.chain_starts`): run eagerly, each of its small operations
-    was compiled on its own in a fresh process (38 extra compiles, about a second).
+    A start value outside its prior's support (a user prior ``alpha ~ Uniform(2, 3)`` against the
+    default 0.3, which left every chain stuck at NaN) is replaced by a point inside it: a standard
+    normal draw mapped onto the support by its bijection (not a draw from the prior: Gamma's
+    rejection sampler alone took 1–2 s to compile in a fresh process). Written with ``jnp.where``
+    so it compiles with the rest of the start (:func:`bayescale.inference.sampler.chain_starts`):
+    run eagerly, each of its small operations was compiled on its own in a fresh process (38 extra
+    compiles, about a second).
     """
     priors = kwargs["priors"]
     start = dict(start)

@@ -20,12 +20,14 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayescale._checks import check_points, open_unit, positive_1d
 from bayescale.choices import CI_KINDS
-from bayescale.data import ScalingData
-from bayescale.diagnostics import Diagnostics, compute_diagnostics
-from bayescale.law import ChinchillaParams
+from bayescale.data.scaling_data import ScalingData
+from bayescale.data.validation import check_points, open_unit, positive_1d
+from bayescale.inference.diagnostics import Diagnostics, compute_diagnostics
+from bayescale.inference.likelihoods import residual_draws, run_loglik
+from bayescale.inference.settings import DEFAULT_BUDGETS, FitSettings
 from bayescale.laws import CHINCHILLA, Law
+from bayescale.laws.chinchilla import ChinchillaParams
 from bayescale.laws.extrapolation import (
     DRIFT_PARAMS,
     EDGE,
@@ -34,8 +36,6 @@ from bayescale.laws.extrapolation import (
     drift_draws,
     extrapolating,
 )
-from bayescale.likelihoods import residual_draws, run_loglik
-from bayescale.settings import DEFAULT_BUDGETS, FitSettings
 
 __all__ = [
     "CI_KINDS",
@@ -190,7 +190,7 @@ class Posterior:
         Prior sd of log(parameter), used to check that the data identify E, alpha, beta.
     checks : dict
         Results of checks that need more than the draws (the extrapolation check of
-        :func:`bayescale.backtest.extrapolation_check`), as plain dicts; a ``"problem"``
+        :func:`bayescale.checks.backtest.extrapolation_check`), as plain dicts; a ``"problem"``
         entry joins ``diagnostics.problems``.
     unconstrained : dict of numpy.ndarray, optional
         The sampler's draws of its sites in unconstrained space, (chains, draws, ...):
@@ -227,7 +227,7 @@ class Posterior:
         return x.reshape(-1, *x.shape[2:])
 
     def params(self) -> ChinchillaParams:
-        """All draws as :class:`~bayescale.law.ChinchillaParams` (Chinchilla law only)."""
+        """All draws as :class:`~bayescale.ChinchillaParams` (Chinchilla law only)."""
         if self.law.name != "chinchilla":
             raise ValueError(
                 f"params() gives Chinchilla parameters; this fit used law {self.law.name!r}: "

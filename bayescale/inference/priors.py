@@ -22,7 +22,7 @@ sigma         HalfNormal(0.1)                 residual s.d. of log loss: digitis
 nu            Gamma(2, 0.1)                   Student-t degrees of freedom (Juárez and
                                               Steel 2010): mean 20, allows heavy tails
 tau_<p>       Gamma(2, 20)                    between-group spread of a partially pooled
-                                              log parameter (see :mod:`bayescale.model`)
+                                              log parameter (see :mod:`bayescale.inference.model`)
 ============  ==============================  ========================================
 
 :func:`resolve_priors` is the one resolver every fit uses (single, pooled, batched,
@@ -39,8 +39,8 @@ import jax
 import numpy as np
 import numpyro.distributions as dist
 
+from bayescale.inference.likelihoods import check_likelihood
 from bayescale.laws import CHINCHILLA, Law, get_law, has_positive_support
-from bayescale.likelihoods import check_likelihood
 
 __all__ = [
     "PRIOR_NOTES",
@@ -118,7 +118,7 @@ def resolve_priors(
 
     Parameters
     ----------
-    spec : bayescale.model.ModelSpec
+    spec : bayescale.inference.model.ModelSpec
         The model: its ``law``, ``likelihood``, ``fixed`` parameters and ``pooled`` ones.
     priors : mapping, optional
         ``{name: distribution or number}`` for law parameters, ``sigma``, ``nu``

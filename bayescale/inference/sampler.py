@@ -35,7 +35,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
-from bayescale.model import ModelSpec, initial_point
+from bayescale.inference.model import ModelSpec, initial_point
 
 __all__ = [
     "CHAIN_METHODS",
@@ -322,10 +322,10 @@ def chain_starts(
 ) -> dict[str, Any]:
     """Unconstrained starting points of every chain: ``start`` jittered by ±0.5.
 
-    ``start`` holds the law parameters and noise (:func:`bayescale.model.start_values`);
-    mapping them to the model's sites and to unconstrained space is one compiled function
-    per model. Over-dispersed starts (uniform ±0.5 in unconstrained space) let R-hat
-    detect chains that have not mixed.
+    ``start`` holds the law parameters and noise (:func:`bayescale.inference.model.start_values`);
+    mapping them to the model's sites and to unconstrained space is one compiled function per
+    model. Over-dispersed starts (uniform ±0.5 in unconstrained space) let R-hat detect chains that
+    have not mixed.
     """
     z = _start_jit(spec)(args, _sorted_fields(dict(kwargs)), dict(start), jax.random.key(seed))
     rng = np.random.default_rng(seed)
@@ -389,7 +389,7 @@ def run_nuts(
     Parameters
     ----------
     spec : ModelSpec
-        Which model (static; :class:`bayescale.model.ModelSpec`).
+        Which model (static; :class:`bayescale.inference.model.ModelSpec`).
     args, kwargs : tuple, mapping
         Model arguments: data arrays and priors (traced, so new values do not recompile).
     init_z : dict

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bayescale.choices import DEFAULT_DRIFT, DEFAULT_LAW, DEFAULT_LIKELIHOOD, LIKELIHOODS, POOLINGS
-from bayescale.inference import CHAIN_METHODS, NUTSSettings
+from bayescale.inference.sampler import CHAIN_METHODS, NUTSSettings
 
 __all__ = ["DEFAULT_BUDGETS", "DEFAULT_DRIFT", "PRECISIONS", "FitSettings"]
 
@@ -47,22 +47,23 @@ class FitSettings:
     max_tree_depth : int
         NUTS doubling limit.
     chain_method : {"auto", "parallel", "sequential", "vectorized"}
-        Where chains run (see :func:`bayescale.inference.run_nuts`).
+        Where chains run (see :func:`bayescale.inference.sampler.run_nuts`).
     precision : {"float64", "float32"}
         Floating-point precision of the fit; float32 is for accelerators.
     law : str
         Name of the scaling law (``fit(data, law=...)`` sets it; see :mod:`bayescale.laws`).
     pooling : {"partial", "shared", "none"}
         For data with groups: how exponents are shared between groups (see
-        :mod:`bayescale.model`); ignored without groups.
+        :mod:`bayescale.inference.model`); ignored without groups.
     drift : float
         Extrapolation uncertainty beyond the largest fitted run, as a multiple of the
         default calibrated on public sweeps (:mod:`bayescale.laws.extrapolation`,
         ``benchmarks/EXTRAPOLATION.md``): 1 the calibrated default, 2 twice as wary,
         0 trusts the law's form at any budget.
     extrapolation_check : bool
-        Run the fit-time extrapolation check (:func:`bayescale.backtest.extrapolation_check`):
-        the fit's own largest runs predicted from its smaller ones.
+        Run the fit-time extrapolation check
+        (:func:`bayescale.checks.backtest.extrapolation_check`): the fit's own largest runs
+        predicted from its smaller ones.
     """
 
     # defaults from bayescale.choices, which the command line reads without JAX

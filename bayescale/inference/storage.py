@@ -20,12 +20,12 @@ from typing import IO, Any
 
 import numpy as np
 
-from bayescale.data import ScalingData
-from bayescale.fit import checked_posterior
+from bayescale.data.scaling_data import ScalingData
+from bayescale.inference.fit import checked_posterior
+from bayescale.inference.posterior import PARAMETERS, Posterior
+from bayescale.inference.settings import FitSettings
 from bayescale.laws import get_law
 from bayescale.laws.extrapolation import DRIFT_PARAMS, extrapolating
-from bayescale.posterior import PARAMETERS, Posterior
-from bayescale.settings import FitSettings
 
 __all__ = ["FORMAT", "atomic_path", "atomic_write", "load", "save", "to_datatree"]
 

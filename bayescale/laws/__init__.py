@@ -26,6 +26,16 @@ fitting, diagnostics, LOO comparison, backtests and a numerical compute-optimal 
 >>> law.params
 ('E', 'A', 'B', 'alpha')
 >>> result = bayescale.fit(data, law="shared_exponent")   # doctest: +SKIP
+
+The wing: :mod:`~bayescale.laws.optimum` (the one compute-optimal solver, closed form or
+numerical, for every law, draw and budget), :mod:`~bayescale.laws.base` (:class:`Law`: a
+kernel, parameter names, priors and an optional closed-form optimum),
+:mod:`~bayescale.laws.chinchilla` (the one Chinchilla kernel and
+:class:`~bayescale.ChinchillaParams`), :mod:`~bayescale.laws.kaplan`,
+:mod:`~bayescale.laws.data_constrained`, :mod:`~bayescale.laws.extrapolation` (the drift
+of the law's scale beyond the fitted runs) and this registry. It imports only
+:mod:`bayescale.choices`: a law is data, and the noise model, priors and sampler above it
+take any law alike.
 """
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ A :class:`Law` bundles
 - ``params``: the parameter names, in the paper's symbols and order;
 - ``priors()``: fresh default priors (NumPyro distributions) for those parameters;
 - optionally a closed-form compute-optimal allocation and the exponents of N_opt ∝ C^a;
-  laws without one get the numerical optimum of :mod:`bayescale.optimum` (one search, one
+  laws without one get the numerical optimum of :mod:`bayescale.laws.optimum` (one search, one
   range and one edge rule for allocations and decisions alike);
 - optionally :class:`Shear` hints: coefficients re-expressed at the data's centre, the
-  reparameterisation that makes NUTS mix on power laws (see :mod:`bayescale.model`).
+  reparameterisation that makes NUTS mix on power laws (see :mod:`bayescale.inference.model`).
 
-Batched evaluation follows :mod:`bayescale.law`: parameters of batch shape ``S`` against
-runs of shape ``(R,)`` give ``S + (R,)`` (:meth:`Law.predict_log_loss`).
+Batched evaluation follows :mod:`bayescale.laws.chinchilla`: parameters of batch shape ``S``
+against runs of shape ``(R,)`` give ``S + (R,)`` (:meth:`Law.predict_log_loss`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from bayescale.optimum import Allocation, allocate, numerical_log_n_opt
+from bayescale.laws.optimum import Allocation, allocate, numerical_log_n_opt
 
 __all__ = ["Law", "Shear", "numerical_log_n_opt"]
 
@@ -103,7 +103,7 @@ class Law:
         (0, ∞), and pooling acts on their logarithm.
     log_n_opt : callable, optional
         Closed-form ``log N_opt(theta, log(C/k))``, elementwise; without it
-        :mod:`bayescale.optimum` finds the optimum numerically.
+        :mod:`bayescale.laws.optimum` finds the optimum numerically.
     exponents : callable, optional
         ``theta -> {"a": ..., "b": ...}`` for N_opt ∝ C^a, D_opt ∝ C^b.
     init : callable, optional
@@ -227,7 +227,7 @@ class Law:
         flops_per_param_token: float = 6.0,
         covariates: Mapping[str, Array] | None = None,
     ) -> Allocation:
-        """Compute-optimal N, D, D/N and loss: :func:`bayescale.optimum.allocate`.
+        """Compute-optimal N, D, D/N and loss: :func:`bayescale.laws.optimum.allocate`.
 
         ``budgets`` is always treated as 1-d, so fields have shape ``S + (K,)``; NaN where
         a numerical optimum has no interior minimum in the searched range.

@@ -24,7 +24,7 @@ b 7.3049974, e 0.6254804, α = β = 0.3526596, R_D^* 15.387756, R_N^* 5.309743
 There is no closed-form compute-optimal allocation (the authors search a grid); bayescale
 finds it numerically for every draw and budget at a given U_D.
 
-Default priors: E, A, B, α, β as the Chinchilla law (:mod:`bayescale.priors`), and
+Default priors: E, A, B, α, β as the Chinchilla law (:mod:`bayescale.inference.priors`), and
 
 ============  ==============================  ========================================
 R_D_star      LogNormal(log 15, 1)            90% in [2.9, 78]; Muennighoff's 15.4

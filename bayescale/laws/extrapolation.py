@@ -37,13 +37,12 @@ e^{μ_λ√u/2}); the law's own prediction (λ = 0) sits about 1 sd below the le
 tilt's scale is the least pinned down: the sweeps' held-out runs weigh s_τ from 0.7 to 1.0
 about equally, so its value leans on the calibration's grid (up to 1.2).
 
-Because ``u`` depends on N·D only, it is constant along an isoFLOP line and the optimum
-stays exact: with :math:`c = \log(C/k)`,
-:math:`\log N_{opt}^{\text{ext}}(c) = \log N_{opt}(c + (\delta_N+\delta_D)g) - \delta_N g`,
-so a closed-form optimum stays closed-form, a numerical one stays the one solver of
-:mod:`bayescale.optimum`, and N_opt, D_opt, tokens per parameter, loss and every decision
-widen with the same uncertainty. Extra covariates (the data-constrained law's ``U_D``)
-are passed through unchanged.
+Because ``u`` depends on N·D only, it is constant along an isoFLOP line and the optimum stays
+exact: with :math:`c = \log(C/k)`, :math:`\log N_{opt}^{\text{ext}}(c) = \log N_{opt}(c +
+(\delta_N+\delta_D)g) - \delta_N g`, so a closed-form optimum stays closed-form, a numerical one
+stays the one solver of :mod:`bayescale.laws.optimum`, and N_opt, D_opt, tokens per parameter, loss
+and every decision widen with the same uncertainty. Extra covariates (the data-constrained law's
+``U_D``) are passed through unchanged.
 
 The drift moves the law as a whole; runs beyond the data also scatter more about it. At
 the held-out top budgets of the public sweeps the runs near the optimum came out lower

@@ -9,8 +9,8 @@ format, see :func:`format_value`) so tests can check the page against the JSON; 
 without one is text, of kind ``"text"``, ``"strong"``, ``"em"`` or ``"code"``.
 
 The fit summaries (:func:`text_summary`, :func:`markdown_summary`) are built here from
-:meth:`~bayescale.FitResult.to_dict` output, so the printed table, the Markdown and the JSON
-always agree; :mod:`bayescale.decision_report` builds the decision report on the same model.
+:meth:`~bayescale.FitResult.to_dict` output, so the printed table, the Markdown and the JSON always
+agree; :mod:`bayescale.report.decision_report` builds the decision report on the same model.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bayescale._checks import check_points
+from bayescale.data.units import format_count
+from bayescale.data.validation import check_points
+from bayescale.inference.posterior import check_ci
 from bayescale.laws import LAWS
-from bayescale.posterior import check_ci
-from bayescale.units import format_count
 
 __all__ = [
     "PAGE_CSS",

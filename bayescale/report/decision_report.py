@@ -1,12 +1,12 @@
 """The decision report: plain-language summary, tables, figures, diagnostics, assumptions.
 
 :func:`build_report` computes every number once, into a JSON-ready dict; Markdown and a
-self-contained HTML page (figures, drawn by :func:`bayescale.plotting.report_figures`,
+self-contained HTML page (figures, drawn by :func:`bayescale.report.plotting.report_figures`,
 embedded as base64 PNG) are one list of blocks built from that dict and rendered by
-:func:`bayescale.report.render`, as is the JSON, so the three files always agree. Every
-number in the HTML tables carries its JSON path (``data-path``) and format
-(``data-fmt``), which the tests use to check the agreement. The sentences (headline,
-summary, assumptions) are written from the same dict by :mod:`bayescale.decision_text`.
+:func:`bayescale.report.blocks.render`, as is the JSON, so the three files always agree. Every
+number in the HTML tables carries its JSON path (``data-path``) and format (``data-fmt``), which
+the tests use to check the agreement. The sentences (headline, summary, assumptions) are written
+from the same dict by :mod:`bayescale.report.decision_text`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from bayescale import plotting
-from bayescale.decision_text import assumptions, budget_label, headline, summary
-from bayescale.decisions import as_plans
-from bayescale.io import atomic_write, versions
-from bayescale.planning import RunPlan
-from bayescale.posterior import check_ci
-from bayescale.report import (
+from bayescale.data.units import (
+    Budget,
+    CostModel,
+    format_count,
+    parse_budget_spec,
+    parse_cost,
+    parse_count,
+)
+from bayescale.decisions.budget import as_plans
+from bayescale.decisions.planning import RunPlan
+from bayescale.inference.posterior import check_ci
+from bayescale.inference.storage import atomic_write, versions
+from bayescale.report import plotting
+from bayescale.report.blocks import (
     Block,
     Bullets,
     Figure,
@@ -37,14 +44,7 @@ from bayescale.report import (
     jsonable,
     render,
 )
-from bayescale.units import (
-    Budget,
-    CostModel,
-    format_count,
-    parse_budget_spec,
-    parse_cost,
-    parse_count,
-)
+from bayescale.report.decision_text import assumptions, budget_label, headline, summary
 
 __all__ = ["build_report", "format_value", "html_report", "markdown_report", "write_report"]
 
@@ -99,7 +99,7 @@ def build_report(
 ) -> dict[str, Any]:
     """All numbers of the decision report as a JSON-ready dict (no files written).
 
-    ``plan``: a :class:`~bayescale.planning.RunPlan`, or a spend (FLOPs, PF-days,
+    ``plan``: a :class:`~bayescale.decisions.planning.RunPlan`, or a spend (FLOPs, PF-days,
     accelerator time) for which the runs to train next are planned at the largest budget.
     """
     ci, ci_kind = check_ci(ci, ci_kind)

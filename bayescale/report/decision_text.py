@@ -1,16 +1,16 @@
 """The decision report in words: the headline, the summary sentences, the assumptions.
 
-Each builder reads the JSON-ready dict of :func:`bayescale.decision_report.build_report`
+Each builder reads the JSON-ready dict of :func:`bayescale.report.decision_report.build_report`
 (never the fit), so the sentences state the same numbers as the tables, formatted by
-:func:`bayescale.report.format_value` and :func:`bayescale.report.fmt`.
+:func:`bayescale.report.blocks.format_value` and :func:`bayescale.report.blocks.fmt`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bayescale.report import fmt, format_value, law_formula
-from bayescale.units import FLOPS_PER_PF_DAY, Budget, CostModel, format_count, format_dollars
+from bayescale.data.units import FLOPS_PER_PF_DAY, Budget, CostModel, format_count, format_dollars
+from bayescale.report.blocks import fmt, format_value, law_formula
 
 __all__ = ["assumptions", "budget_label", "headline", "summary"]
 

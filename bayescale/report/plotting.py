@@ -1,11 +1,10 @@
 """Figures of a fit and its decisions — the one module that imports matplotlib.
 
-matplotlib is imported inside each function, so ``import bayescale`` (and even
-``import bayescale.plotting``) stays light. Every function takes the
-:class:`~bayescale.FitResult`, draws on ``ax`` when given (else on a new figure) and returns
-what it drew on: an Axes, a pair of Axes for :func:`plot_residuals`, or the Figure of
-ArviZ's grid for :func:`plot_pair`. Bands are equal-tailed credible intervals of the
-posterior (``ci``, default 0.9).
+matplotlib is imported inside each function, so ``import bayescale`` (and even ``import
+bayescale.report.plotting``) stays light. Every function takes the :class:`~bayescale.FitResult`,
+draws on ``ax`` when given (else on a new figure) and returns what it drew on: an Axes, a pair of
+Axes for :func:`plot_residuals`, or the Figure of ArviZ's grid for :func:`plot_pair`. Bands are
+equal-tailed credible intervals of the posterior (``ci``, default 0.9).
 
 >>> import matplotlib
 >>> matplotlib.use("Agg")
@@ -23,12 +22,12 @@ from typing import Any
 import jax
 import numpy as np
 
-from bayescale.decisions import as_plans, bayes_optimal, loss_profile, regret
-from bayescale.law import ChinchillaParams
+from bayescale.data.units import FLOPS_PER_PF_DAY, format_count
+from bayescale.decisions.budget import as_plans, bayes_optimal, loss_profile, regret
+from bayescale.inference.posterior import interval
 from bayescale.laws import CHINCHILLA
-from bayescale.optimum import allocate
-from bayescale.posterior import interval
-from bayescale.units import FLOPS_PER_PF_DAY, format_count
+from bayescale.laws.chinchilla import ChinchillaParams
+from bayescale.laws.optimum import allocate
 
 __all__ = [
     "REFERENCE_FITS",
@@ -451,10 +450,10 @@ def _plan_parts(plan: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]
 def plot_plan(result: Any, plan: Any, *, ax: Any = None, cmap: str = "viridis") -> Any:
     """Candidate runs in (N, D) coloured by score, the chosen runs, the existing runs.
 
-    ``plan`` is a :class:`~bayescale.planning.RunPlan` (or the report's ``plan`` JSON). The
-    colour is each candidate's score alone (the reduction of the criterion it would bring
-    as the first run); the chosen runs are numbered in the order chosen; dotted lines are
-    iso-compute lines C = kND, one per decade of FLOPs.
+    ``plan`` is a :class:`~bayescale.decisions.planning.RunPlan` (or the report's ``plan`` JSON).
+    The colour is each candidate's score alone (the reduction of the criterion it would bring as
+    the first run); the chosen runs are numbered in the order chosen; dotted lines are iso-compute
+    lines C = kND, one per decade of FLOPs.
     """
     ax = _new_axes(ax)
     cands, runs, target, criterion = _plan_parts(plan)
@@ -499,7 +498,7 @@ def report_figures(result: Any, d: dict[str, Any]) -> dict[str, bytes]:
     result : FitResult
         The fit.
     d : dict
-        The report's JSON (:func:`bayescale.decision_report.build_report`): its ``ci``,
+        The report's JSON (:func:`bayescale.report.decision_report.build_report`): its ``ci``,
         budgets (``bayes_optimal``) and first plan (``plans``) choose what is drawn.
 
     Returns

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import bayescale
-from bayescale.backtest import split_holdout
-from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.checks.backtest import split_holdout
+from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
 
 
 @pytest.fixture(scope="module")
@@ -88,11 +88,9 @@ def test_backtest_coverage_over_many_synthetic_data_sets():
 def test_the_check_refit_starts_from_the_fit_and_agrees_with_a_refit_from_scratch(
     small_fit, monkeypatch
 ):
-    import sys
+    from bayescale.checks import backtest as bt
+    from bayescale.inference.fit import WarmStart, sample
 
-    from bayescale.fit import WarmStart, sample
-
-    bt = sys.modules["bayescale.backtest"]  # bayescale.backtest is also the function
     with pytest.raises(ValueError, match="unknown method 'loo'"):
         bt.extrapolation_check(small_fit, method="loo")
     fits = []
@@ -148,11 +146,11 @@ def test_the_check_refit_runs_the_fits_compiled_sampler(chinchilla, caplog):
     other test fits.
     """
     import logging
-    import sys
 
     import jax
 
-    bt = sys.modules["bayescale.backtest"]
+    from bayescale.checks import backtest as bt
+
     data = chinchilla.subset(np.arange(203))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)

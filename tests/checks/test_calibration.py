@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayescale.priors import default_priors
-from bayescale.validate import (
+from bayescale.checks.calibration import (
     CalibrationResult,
     MethodOutput,
     calibration,
     realistic_truths,
 )
+from bayescale.inference.priors import default_priors
 
 SITES = ("E", "A", "B", "alpha", "beta", "sigma")
 

@@ -1,7 +1,7 @@
 """The record of a calibration run: coverage against binomial bands, pooling, storage, report.
 
 Built by hand from ranks and coverage flags, so no sampler runs; the end-to-end run that
-fills one is in tests/test_validate.py.
+fills one is in tests/checks/test_calibration.py.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayescale import validate
-from bayescale.calibration_result import CalibrationResult, binomial_band
+from bayescale.checks import calibration as validate
+from bayescale.checks.calibration_result import CalibrationResult, binomial_band
 
 QUANTITIES = ("E", "A", "N_opt@100x")
 

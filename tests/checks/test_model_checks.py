@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import bayescale
-from bayescale.checking import predictive_draws
+from bayescale.checks.model_checks import predictive_draws
 
 
 def test_loo_and_waic_shapes(small_fit):

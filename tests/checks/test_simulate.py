@@ -1,4 +1,4 @@
-from bayescale.simulate import chinchilla_design
+from bayescale.checks.simulate import chinchilla_design
 
 # Besiroglu et al. 2024, Table 1: 95% bootstrap intervals on the 240-run data
 BESIROGLU_95 = {

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 import bayescale
-from bayescale import classic
-from bayescale.classic import fit_classic, hoffmann_grid
-from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.classic import approach3 as classic
+from bayescale.classic.approach3 import fit_classic, hoffmann_grid
 
 # The plain summed-Huber optimum (Hoffmann et al.'s objective, delta 1e-3) that Epoch's
 # code reaches on the 240 runs (Besiroglu et al. 2024).

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescale import _lbfgs
+from bayescale.classic import lbfgs as _lbfgs
 
 
 def _rosenbrock(x, per_set, shared):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bayescale import law
+from bayescale.classic import objective as law
 from bayescale.laws import CHINCHILLA
 
 finite = dict(allow_nan=False, allow_infinity=False)

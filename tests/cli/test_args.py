@@ -1,4 +1,4 @@
-"""The command line's parser and converters (no fit: bayescale.cli_args)."""
+"""The command line's parser and converters (no fit: bayescale.cli.args)."""
 
 import argparse
 import json
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bayescale import cli_args
+from bayescale.cli import args as cli_args
 
 
 def parse(*argv):
@@ -51,7 +51,7 @@ def test_exit_codes_are_distinct():
 # sampler loads (issue 14; the wall time is in benchmarks/RESULTS.md, not asserted here).
 _NO_JAX = """
 import json, sys
-from bayescale.cli import main
+from bayescale.cli.commands import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:  # --help

@@ -6,8 +6,8 @@ import re
 import pandas as pd
 import pytest
 
-from bayescale.cli import main
-from bayescale.simulate import simulate_runs
+from bayescale.checks.simulate import simulate_runs
+from bayescale.cli.commands import main
 
 # short enough to fail the ESS checks, long enough that chains move (at 20 + 20 a stuck
 # chain left PSIS-LOO nothing to smooth on some seeds)

@@ -13,12 +13,12 @@ import pytest
 from scipy import optimize, stats
 
 import bayescale
-from bayescale.cli import main
-from bayescale.report import predictions
-from bayescale.simulate import simulate_runs
+from bayescale.checks.simulate import simulate_runs
+from bayescale.cli.commands import main
+from bayescale.report.blocks import predictions
 
 SMALL = ["--warmup", "200", "--draws", "200", "--chains", "2", "--no-cache"]
-EXCERPT = Path(__file__).parent / "data" / "misfitting_checkpoints_excerpt.csv"
+EXCERPT = Path(__file__).parents[1] / "fixtures" / "misfitting_checkpoints_excerpt.csv"
 
 
 def run(argv, capsys):
@@ -158,7 +158,9 @@ def test_run_col_fits_each_runs_last_checkpoint(capsys, tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bayescale.ScalingData.from_csv(EXCERPT)
-    data_warning = [w for w in caught if issubclass(w.category, bayescale.data.CheckpointWarning)]
+    data_warning = [
+        w for w in caught if issubclass(w.category, bayescale.data.scaling_data.CheckpointWarning)
+    ]
     (w,) = data_warning
     text = str(w.message)
     assert "'portion_steps_elapsed', 'current_steps'" in text and "--run-col" in text

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale.cli import main
-from bayescale.simulate import simulate_runs
+from bayescale.checks.simulate import simulate_runs
+from bayescale.cli.commands import main
 
 FAST = ["--warmup", "300", "--draws", "500", "--chains", "4"]
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 import bayescale
-from bayescale.datasets import DATASETS
+from bayescale.data.datasets import DATASETS
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
@@ -14,7 +14,7 @@ def test_each_bundled_data_set_loads_with_provenance(name):
     assert info.name == name and info.description
     data = bayescale.load_dataset(name)
     assert len(data) >= 8 and data.source == f"bundled:{name}"
-    folder = os.path.dirname(bayescale.datasets.__file__)
+    folder = os.path.dirname(bayescale.data.datasets.__file__)
     assert os.path.isfile(os.path.join(folder, info.file))
 
 

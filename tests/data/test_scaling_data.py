@@ -127,7 +127,7 @@ def test_run_cols_keep_the_last_checkpoint_of_each_run():
     with pytest.raises(ValueError, match=r"has 3 runs \(from 9 checkpoint rows\)"):
         ScalingData.from_dataframe(f[f.run.isin(["r0", "r1", "r2"])], run_cols="run")
     # without run_cols: a warning that names the checkpoint column
-    with pytest.warns(bayescale.data.CheckpointWarning, match=r"'step'.*run_cols"):
+    with pytest.warns(bayescale.data.scaling_data.CheckpointWarning, match=r"'step'.*run_cols"):
         ScalingData.from_dataframe(pd.concat([f, f.assign(lr=0.002)]))
 
 
@@ -163,7 +163,7 @@ def test_perplexity_is_refused_unless_declared():
 
 
 def test_read_points(tmp_path):
-    from bayescale.data import read_points
+    from bayescale.data.scaling_data import read_points
 
     N, D = read_points(pd.DataFrame({"N": ["70B", 7e9], "D": ["1.4T", "2e12"]}))
     assert list(N) == [7e10, 7e9] and list(D) == [1.4e12, 2e12]
@@ -253,6 +253,6 @@ def test_bundled_chinchilla():
 def test_bundled_provenance_is_shipped():
     from importlib import resources
 
-    text = resources.files("bayescale.datasets").joinpath("PROVENANCE.md").read_text()
+    text = resources.files("bayescale.data.datasets").joinpath("PROVENANCE.md").read_text()
     assert "7e8ceb8817226b086484e6043b222bcd433f058e" in text
     assert "arXiv:2203.15556" in text and "arXiv:2404.10102" in text

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bayescale import units
-from bayescale.units import (
+from bayescale.data import units
+from bayescale.data.units import (
     FLOPS_PER_PF_DAY,
     format_dollars,
     parse_budget,

@@ -1,10 +1,10 @@
-"""Where data enter (bayescale._checks): one frame in, the fields of ScalingData out."""
+"""Where data enter (bayescale.data.validation): one frame in, the fields of ScalingData out."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale._checks import CheckpointWarning, validate_frame
+from bayescale.data.validation import CheckpointWarning, validate_frame
 
 
 def fields(frame, **kw):
@@ -77,7 +77,7 @@ def test_bad_values_are_named_with_their_rows(frame, pattern):
 
 
 def test_check_points():
-    from bayescale._checks import check_points
+    from bayescale.data.validation import check_points
 
     N, D = check_points(7e9, [1.4e12])
     assert N.dtype == D.dtype == np.float64 and N.shape == D.shape == (1,)
@@ -88,13 +88,13 @@ def test_check_points():
 
 @pytest.mark.parametrize("bad", [0, 1, -0.5, 2.0, "x", None, float("nan")])
 def test_open_unit_refuses_outside_zero_one(bad):
-    from bayescale._checks import open_unit
+    from bayescale.data.validation import open_unit
 
     with pytest.raises(ValueError, match=r"frac must be a number in \(0, 1\)"):
         open_unit(bad, "frac")
 
 
 def test_open_unit_returns_a_float():
-    from bayescale._checks import open_unit
+    from bayescale.data.validation import open_unit
 
     assert open_unit("0.25", "frac") == 0.25 and isinstance(open_unit(0.5, "ci"), float)

@@ -13,7 +13,7 @@ from scipy.optimize import brentq
 
 import bayescale
 from bayescale import decision_tables, decisions
-from bayescale.decisions import (
+from bayescale.decisions.budget import (
     as_plans,
     bayes_optimal,
     compute_for_loss,
@@ -21,9 +21,9 @@ from bayescale.decisions import (
     expected_loss,
     regret,
 )
-from bayescale.law import ChinchillaParams
 from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED
-from bayescale.optimum import allocate
+from bayescale.laws.chinchilla import ChinchillaParams
+from bayescale.laws.optimum import allocate
 
 S = 64  # one posterior size (and two budgets) throughout, so compiled functions are reused
 

@@ -1,9 +1,9 @@
-"""Plans and the shared inputs of the decision functions (bayescale.decision_core)."""
+"""Plans and the shared inputs of the decision functions (bayescale.decisions.core)."""
 
 import pytest
 from _synthetic import synthetic_result
 
-from bayescale.decisions import (
+from bayescale.decisions.budget import (
     Plan,
     as_plans,
     parse_plan,

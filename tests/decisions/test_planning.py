@@ -13,11 +13,11 @@ import pytest
 from _synthetic import synthetic_result
 
 import bayescale
-from bayescale import planning
-from bayescale.cli import main
-from bayescale.likelihoods import run_loglik
-from bayescale.simulate import chinchilla_design, simulate_runs
-from bayescale.units import parse_budget
+from bayescale.checks.simulate import chinchilla_design, simulate_runs
+from bayescale.cli.commands import main
+from bayescale.data.units import parse_budget
+from bayescale.decisions import planning
+from bayescale.inference.likelihoods import run_loglik
 
 SMALL = ["--warmup", "150", "--draws", "150", "--chains", "2", "--no-cache"]
 KEYS = {"target_budget", "spend", "criterion", "runs", "current", "expected_after"}
@@ -133,7 +133,7 @@ def test_spend_in_budget_units(result, pool):
 
 
 def test_default_grid_is_the_pool(result):
-    # the grid itself: tests/test_planning_tables.py
+    # the grid itself: tests/decisions/test_planning_tables.py
     grid = planning.default_candidates(result.data.N)
     p = result.plan_runs(target_budget=1e24, spend=1e20, max_runs=2)
     assert len(p.candidates) == len(grid) and 1 <= len(p.runs) <= 2
@@ -199,7 +199,7 @@ def test_report_section_and_figure(result, pool, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from bayescale import plotting
+    from bayescale.report import plotting
 
     plan = result.plan_runs(pool, target_budget=1e24, spend=1e21)
     d = result.report(tmp_path / "rep", budgets=[1e24], plan=plan, figures=False)

@@ -1,6 +1,6 @@
 """What run planning reads and returns: the candidate grid and its checks, RunPlan, its text.
 
-No JAX: the plan here is built by hand; tests/test_planning.py makes real ones.
+No JAX: the plan here is built by hand; tests/decisions/test_planning.py makes real ones.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ import pandas as pd
 import pytest
 
 from bayescale import planning, planning_tables
-from bayescale.planning_tables import RunPlan, check_candidates, default_candidates, plan_text
+from bayescale.decisions.planning_tables import (
+    RunPlan,
+    check_candidates,
+    default_candidates,
+    plan_text,
+)
 
 
 def test_default_grid():
@@ -126,6 +131,6 @@ def test_names_still_importable_from_planning():
 
 
 def test_no_jax_here():
-    code = "import bayescale.planning_tables, sys; print('jax' in sys.modules)"
+    code = "import bayescale.decisions.planning_tables, sys; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from _synthetic import draw, np_optimum, scalar_loss, synthetic_result
 
-from bayescale.decisions import (
+from bayescale.decisions.budget import (
     as_plans,
 )
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bayescale.diagnostics import (
+from bayescale.inference.diagnostics import (
     SamplingError,
     SamplingWarning,
     compute_diagnostics,

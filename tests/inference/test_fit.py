@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import bayescale
-from bayescale.classic import trace_counts as classic_trace_counts
-from bayescale.inference import trace_counts
+from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.classic.approach3 import trace_counts as classic_trace_counts
+from bayescale.inference.sampler import trace_counts
 from bayescale.laws import CHINCHILLA
-from bayescale.optimum import allocate
-from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.laws.optimum import allocate
 
 PARAMS = CHINCHILLA.params
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import bayescale
+from bayescale.checks.simulate import chinchilla_design, simulate_law
 from bayescale.laws import CHINCHILLA
-from bayescale.simulate import chinchilla_design, simulate_law
 
 TRUTH = {
     "E": np.array([1.7, 1.9, 1.8]),
@@ -117,7 +117,7 @@ def test_shared_and_unpooled_exponents(grouped_data):
 
 
 def test_grouped_runs_score_and_check(pooled_fit, grouped_data):
-    from bayescale.backtest import evaluate, split_holdout
+    from bayescale.checks.backtest import evaluate, split_holdout
 
     held = grouped_data.subset(np.arange(len(grouped_data)) % 10 == 0)
     summary, runs = evaluate(pooled_fit, held, (0.9,))

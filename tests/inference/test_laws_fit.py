@@ -10,8 +10,13 @@ import numpyro.distributions as dist
 import pytest
 
 import bayescale
+from bayescale.checks.simulate import (
+    HOFFMANN_PARAMS,
+    chinchilla_design,
+    simulate_law,
+    simulate_runs,
+)
 from bayescale.laws import DATA_CONSTRAINED, KAPLAN, KAPLAN_PARAMS, MUENNIGHOFF_PARAMS, Shear
-from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_law, simulate_runs
 
 
 def assert_recovers(fit, truth, law, budget_factor=100.0, covariates=None):
@@ -160,7 +165,7 @@ def test_fixed_asymptote(tmp_path):
 
 
 def test_refitting_a_law_reuses_the_compiled_sampler(kaplan_fit):
-    from bayescale.inference import trace_counts
+    from bayescale.inference.sampler import trace_counts
 
     other = simulate_law("kaplan", KAPLAN_PARAMS, sigma=0.01, seed=7)
     assert len(other) == len(kaplan_fit.data)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from bayescale import likelihoods
+from bayescale.inference import likelihoods
 
 finite = dict(allow_nan=False, allow_infinity=False)
 
@@ -83,7 +83,7 @@ def test_misfit_reference_matches_huber_samples(delta):
     """The misfit check's expected median |residual| under the Huber likelihood."""
     import jax
 
-    from bayescale.likelihoods import HuberResidual, median_abs_residual
+    from bayescale.inference.likelihoods import HuberResidual, median_abs_residual
 
     with jax.enable_x64():
         x = np.asarray(HuberResidual(0.0, 1.0, delta).sample(jax.random.key(0), (200_000,)))
@@ -94,7 +94,7 @@ def test_misfit_reference_matches_huber_samples(delta):
 def test_log_mean_exp_matches_scipy_weighted_and_unweighted():
     from scipy.special import logsumexp
 
-    from bayescale.likelihoods import log_mean_exp
+    from bayescale.inference.likelihoods import log_mean_exp
 
     rng = np.random.default_rng(0)
     ll = rng.normal(-700.0, 5.0, size=(400, 7))  # far below exp's range: needs the shift

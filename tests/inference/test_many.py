@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import bayescale
-from bayescale import inference
-from bayescale.classic import hoffmann_grid
-from bayescale.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
+from bayescale.checks.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
+from bayescale.classic.approach3 import hoffmann_grid
+from bayescale.inference import sampler as inference
 
 STARTS = hoffmann_grid()[::45]  # 100 starts keep these tests quick
 
@@ -91,8 +91,8 @@ def test_fit_many_validation(ragged):
 @pytest.mark.parametrize("law", ["kaplan", "data_constrained", "user"])
 def test_nuts_batch_samples_the_law_it_is_given(law):
     """fit_many once sampled the Chinchilla law whatever law it was given (issue 11)."""
+    from bayescale.checks.simulate import simulate_law
     from bayescale.laws import KAPLAN_PARAMS, MUENNIGHOFF_PARAMS
-    from bayescale.simulate import simulate_law
 
     if law == "user":
         import numpyro.distributions as dist

@@ -11,10 +11,10 @@ def test_the_model_density_is_priors_plus_likelihood(chinchilla):
     — the sheared sites a_c, b_c have unit Jacobian — plus the Huber log-likelihood."""
     from numpyro.infer.util import log_density
 
+    from bayescale.inference.likelihoods import run_loglik
+    from bayescale.inference.model import ModelSpec
+    from bayescale.inference.priors import resolve_priors
     from bayescale.laws import CHINCHILLA
-    from bayescale.likelihoods import run_loglik
-    from bayescale.model import ModelSpec
-    from bayescale.priors import resolve_priors
 
     spec = ModelSpec(CHINCHILLA, "huber")
     priors, _ = resolve_priors(spec, None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from _synthetic import CENTRE, synthetic_result
 
-from bayescale.posterior import (
+from bayescale.inference.posterior import (
     Posterior,
     check_budgets,
     check_ci,

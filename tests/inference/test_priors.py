@@ -1,15 +1,15 @@
 import numpyro.distributions as dist
 import pytest
 
-from bayescale.laws import CHINCHILLA, KAPLAN
-from bayescale.model import ModelSpec
-from bayescale.priors import (
+from bayescale.inference.model import ModelSpec
+from bayescale.inference.priors import (
     PRIOR_NOTES,
     default_priors,
     describe_priors,
     prior_log_sd,
     resolve_priors,
 )
+from bayescale.laws import CHINCHILLA, KAPLAN
 
 
 def resolve(priors, likelihood="gaussian", law=CHINCHILLA, pooling=None, fixed=()):

@@ -32,10 +32,10 @@ _LOWER_SAMPLER = """
 import hashlib
 import jax, jax.numpy as jnp
 import bayescale  # noqa: F401
-from bayescale.inference import NUTSSettings, _compiled, _sorted_fields
+from bayescale.inference.sampler import NUTSSettings, _compiled, _sorted_fields
 from bayescale.laws import CHINCHILLA
-from bayescale.model import ModelSpec
-from bayescale.priors import resolve_priors
+from bayescale.inference.model import ModelSpec
+from bayescale.inference.priors import resolve_priors
 
 jax.config.update("jax_enable_x64", True)
 x = {"log_N": jnp.linspace(1.0, 2.0, 10), "log_D": jnp.linspace(1.0, 2.0, 10)}
@@ -82,10 +82,10 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
     import jax
     import numpy as np
 
-    from bayescale.fit import prepare
-    from bayescale.inference import _compiled, _sorted_fields, chain_starts, run_nuts
+    from bayescale.inference.fit import prepare
+    from bayescale.inference.sampler import _compiled, _sorted_fields, chain_starts, run_nuts
+    from bayescale.inference.settings import FitSettings
     from bayescale.laws import CHINCHILLA
-    from bayescale.settings import FitSettings
 
     cfg = FitSettings(warmup=30, draws=10, chains=2)
     with jax.enable_x64():

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import bayescale
-from bayescale.io import FORMAT
-from bayescale.simulate import simulate_runs
+from bayescale.checks.simulate import simulate_runs
+from bayescale.inference.storage import FORMAT
 
 SHORT = {"chains": 2, "warmup": 150, "draws": 150}
 
@@ -54,7 +54,7 @@ def test_json_identical_across_processes(tmp_path):
         assert proc.returncode in (0, 3), proc.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
-    from bayescale.cli import main
+    from bayescale.cli.commands import main
 
     here = tmp_path / "here.json"
     assert main([*argv, "--json", str(here), "--no-cache"]) in (0, 3)
@@ -218,7 +218,7 @@ def test_failed_save_keeps_the_previous_file(short_fit, tmp_path, monkeypatch):
 
 
 def test_atomic_write_replaces_only_when_complete(tmp_path):
-    from bayescale.io import atomic_write
+    from bayescale.inference.storage import atomic_write
 
     path = tmp_path / "out.json"
     path.write_text("old")
@@ -238,7 +238,7 @@ def test_atomic_write_replaces_only_when_complete(tmp_path):
 
 
 def test_evaluate_scores_a_handful_of_held_out_runs(short_fit):
-    from bayescale.backtest import evaluate
+    from bayescale.checks.backtest import evaluate
 
     d = short_fit.data
     frame = pd.DataFrame({"N": d.N[:7], "D": d.D[:7], "loss": d.loss[:7]})
@@ -252,7 +252,7 @@ def test_evaluate_scores_a_handful_of_held_out_runs(short_fit):
 
 def test_a_file_written_before_issue_11_still_loads():
     """Saved by commit 65cad96 (its settings record the since-removed ``init``)."""
-    path = os.path.join(os.path.dirname(__file__), "data", "fit_v0.1.0_65cad96.nc")
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "fit_v0.1.0_65cad96.nc")
     fit = bayescale.load(path)
     assert isinstance(fit, bayescale.FitResult)
     assert fit.settings.likelihood == "huber" and fit.samples["alpha"].shape == (2, 100)

@@ -9,7 +9,8 @@ import numpyro.distributions as dist
 import pytest
 
 import bayescale
-from bayescale.backtest import CHECK_TOLERANCE, extrapolation_check
+from bayescale.checks.backtest import CHECK_TOLERANCE, extrapolation_check
+from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
 from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, define_law
 from bayescale.laws.extrapolation import (
     DRIFT_PARAMS,
@@ -24,8 +25,7 @@ from bayescale.laws.extrapolation import (
     extrapolating,
     is_extrapolating,
 )
-from bayescale.optimum import numerical_log_n_opt
-from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.laws.optimum import numerical_log_n_opt
 
 USER = define_law(
     "test_extrapolation_user",

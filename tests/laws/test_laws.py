@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bayescale
-from bayescale.law import ChinchillaParams, log_loss_elementwise
+from bayescale.checks.simulate import HOFFMANN_PARAMS
 from bayescale.laws import (
     CHINCHILLA,
     DATA_CONSTRAINED,
@@ -21,7 +21,7 @@ from bayescale.laws import (
     get_law,
     numerical_log_n_opt,
 )
-from bayescale.simulate import HOFFMANN_PARAMS
+from bayescale.laws.chinchilla import ChinchillaParams, log_loss_elementwise
 
 finite = dict(allow_nan=False, allow_infinity=False)
 

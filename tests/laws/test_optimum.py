@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bayescale
-from bayescale import optimum
-from bayescale.decisions import bayes_optimal, data_limited, regret
-from bayescale.diagnostics import Diagnostics
-from bayescale.law import ChinchillaParams, log_loss_elementwise
+from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.decisions.budget import bayes_optimal, data_limited, regret
+from bayescale.inference.diagnostics import Diagnostics
+from bayescale.inference.settings import FitSettings
 from bayescale.laws import (
     _BUILTIN,
     CHINCHILLA,
@@ -22,11 +22,11 @@ from bayescale.laws import (
     KAPLAN_PARAMS,
     LAWS,
     MUENNIGHOFF_PARAMS,
+    optimum,
 )
-from bayescale.optimum import SEARCH_HALF_WIDTH, allocate, numerical_log_n_opt
+from bayescale.laws.chinchilla import ChinchillaParams, log_loss_elementwise
+from bayescale.laws.optimum import SEARCH_HALF_WIDTH, allocate, numerical_log_n_opt
 from bayescale.result import FitResult
-from bayescale.settings import FitSettings
-from bayescale.simulate import HOFFMANN_PARAMS, simulate_runs
 
 finite = dict(allow_nan=False, allow_infinity=False)
 params_st = st.builds(

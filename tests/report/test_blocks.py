@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from bayescale.report import (
+from bayescale.report.blocks import (
     Bullets,
     Figure,
     Heading,

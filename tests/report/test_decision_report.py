@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import pytest
 from _synthetic import synthetic_result
 
-from bayescale.decision_report import format_value
+from bayescale.report.decision_report import format_value
 
 BUDGETS = [1e22, "5000pf-days", "2048xH100:30d@40%,$2.5/h"]
 
@@ -148,7 +148,7 @@ def test_bad_report_input(tmp_path):
 
 
 def test_report_leads_with_the_answer(report):
-    # what the headline says: tests/test_decision_text.py; here, where it stands
+    # what the headline says: tests/report/test_decision_text.py; here, where it stands
     out, d = report
     root = parse_html(out / "report.html")
     body = root.find("body")
@@ -181,7 +181,7 @@ def test_sizes_read_as_counts_in_tables(report):
 
 
 def test_failed_write_keeps_the_previous_report(tmp_path, monkeypatch):
-    import bayescale.decision_report as dr
+    import bayescale.report.decision_report as dr
 
     result = synthetic_result(S=64, seed=31)
     result.report(tmp_path, budgets=[1e22], figures=False)

@@ -7,15 +7,15 @@ import copy
 import pytest
 from _synthetic import synthetic_result
 
-from bayescale.decision_report import build_report, format_value
-from bayescale.decision_text import assumptions, budget_label, headline, summary
+from bayescale.report.decision_report import build_report, format_value
+from bayescale.report.decision_text import assumptions, budget_label, headline, summary
 
 BUDGETS = [1e22, "5000pf-days", "2048xH100:30d@40%,$2.5/h"]
 
 
 @pytest.fixture(scope="module")
 def report():
-    # the same report as tests/test_decision_report.py, without its files
+    # the same report as tests/report/test_decision_report.py, without its files
     return build_report(
         synthetic_result(S=64, seed=30),
         budgets=BUDGETS,
@@ -87,7 +87,7 @@ def test_budget_labels_are_what_the_user_wrote(report):
 
 
 def test_assumptions_name_the_model_budgets_cost_and_drift(report):
-    from bayescale.units import parse_budget_spec, parse_cost
+    from bayescale.data.units import parse_budget_spec, parse_cost
 
     specs = [parse_budget_spec(b) for b in BUDGETS]
     cost = parse_cost("H100@40%,$2.5/h")

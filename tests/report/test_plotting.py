@@ -14,7 +14,7 @@ from _synthetic import synthetic_result
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.figure import Figure
 
-from bayescale import plotting
+from bayescale.report import plotting
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def rendered(fig):
 
 def test_importing_bayescale_does_not_import_matplotlib():
     code = (
-        "import sys, bayescale, bayescale.plotting, bayescale.decisions, bayescale.units;"
+        "import sys, bayescale, bayescale.report.plotting, bayescale.decisions, "
+        "bayescale.data.units;"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

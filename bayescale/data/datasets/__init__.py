@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.data import ScalingData
+from bayescale.data.scaling_data import ScalingData
 
 __all__ = ["DATASETS", "dataset_info", "load_dataset"]
 

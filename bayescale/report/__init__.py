@@ -1,0 +1,14 @@
+"""What a person reads: one block formatter, the decision report, its words and figures.
+
+:mod:`~bayescale.report.blocks` (one document model rendered as text, Markdown, HTML or
+JSON; per-budget predictions), :mod:`~bayescale.report.plotting` (the one module that
+draws with matplotlib, imported inside functions), :mod:`~bayescale.report.decision_text`
+(the report in words) and :mod:`~bayescale.report.decision_report` (the whole decision
+report). Imports the wings before it except :mod:`bayescale.checks`, whose results reach
+a report through :class:`~bayescale.FitResult`. The names of the former module
+``bayescale.report`` are found here.
+"""
+
+from bayescale._lazy import forward
+
+__getattr__ = forward(__name__, "blocks")
