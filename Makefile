@@ -15,7 +15,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 python \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	    echo $$c; break; fi; done)
 
-.PHONY: demo test test-slow test-e2e lint format bench bench-nutpie bench-cli extrapolation planning notebooks calibrate clean venv
+.PHONY: demo test test-slow test-e2e lint format bench bench-nutpie bench-cli extrapolation planning notebooks calibrate clean venv sampler
 
 venv: $(STAMP)
 
@@ -85,6 +85,12 @@ extrapolation: $(STAMP)
 planning: $(STAMP)
 	$(PY) benchmarks/planning.py $(PLANNING_ARGS)
 
+# issue 24: does the default fit pass its own sampling diagnostics on real sweeps and on
+# ladder / over-training grid designs; writes benchmarks/SAMPLER.md (about 30 min on 2 cores;
+# reads ../shared, or SAMPLER_ARGS='--shared PATH'; SAMPLER_ARGS=--quick for a short run)
+sampler: $(STAMP)
+	$(PY) benchmarks/sampler.py $(SAMPLER_ARGS)
+
 # simulation-based calibration, >= 200 simulated fits per run (about 15 min per run on 2 cores)
 calibrate: $(STAMP)
 	$(PY) benchmarks/calibrate.py $(CALIBRATE_ARGS)
@@ -94,3 +100,19 @@ notebooks: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+
+# Wheels the offline GPU machine lacks (its image has jax 0.11.2 + CUDA 13, numpyro 0.21,
+# numpy, pandas, scipy, matplotlib, xarray, h5py, tqdm; no arviz, no h5netcdf, no network):
+# downloaded here into .whl/ (ignored), carried there, installed by benchmarks/gpu.sh.
+# Versions as in .venv, which the tests pass with; all are pure-Python wheels. lazy-loader and
+# typing-extensions (arviz-base needs them) may be in the image: gpu.sh installs only what is not.
+GPU_WHEELS := arviz==1.3.0 arviz-base==1.3.1 arviz-stats==1.3.3 arviz-plots==1.3.2 \
+	xarray-einstats==0.11.0 h5netcdf==1.8.3 lazy-loader==0.6 typing-extensions==4.16.0
+WHEEL_PY ?= python3
+.PHONY: gpu-wheels
+gpu-wheels:
+	rm -rf .whl && mkdir -p .whl
+	$(WHEEL_PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+	  --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+	@ls .whl && du -sh .whl

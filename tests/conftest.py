@@ -38,4 +38,4 @@ def small_fit(chinchilla):
     """A short fit for API tests that do not judge the posterior."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
-        return bayescale.fit(chinchilla, warmup=200, draws=200, chains=2, seed=3)
+        return bayescale.fit(chinchilla, warmup=200, draws=200, chains=2, seed=3, escalate=False)

@@ -75,7 +75,7 @@ def test_collinear_design_fails_the_fit_and_strict_raises(collinear_fit):
 
 # Shorter sampling for the cases below: they assert the specific problem, not ok alone
 # (ESS may also fall short), and the clean control asserts that problem is absent.
-FAST = {"chains": 2, "warmup": 300, "draws": 300}
+FAST = {"chains": 2, "warmup": 300, "draws": 300, "escalate": False}
 MODEL_CHECKS = ("barely constrain", "residuals are", "collinear")
 
 

@@ -27,7 +27,7 @@ def test_load_and_backtest_return_fit_results(small_fit, tmp_path):
     np.testing.assert_array_equal(again.samples["alpha"], small_fit.samples["alpha"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
-        bt = bayescale.backtest(small_fit.data, chains=1, warmup=60, draws=30)
+        bt = bayescale.backtest(small_fit.data, chains=1, warmup=60, draws=30, escalate=False)
     (inner,) = bt.fits.values()
     assert isinstance(inner, FitResult)
     assert {"bayes_optimal", "report"} <= set(dir(inner))

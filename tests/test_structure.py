@@ -55,6 +55,7 @@ ORDER = (
     "inference.sampler",
     "inference.settings",
     "inference.diagnostics",
+    "inference.escalation",
     "inference.posterior",
     "inference.fit",
     "inference.storage",

@@ -240,6 +240,12 @@ def _add_sampler_options(p: argparse.ArgumentParser, *, likelihood: bool = False
         action="store_true",
         help="skip the fit-time check that predicts the largest runs from the smaller ones",
     )
+    p.add_argument(
+        "--no-retry",
+        action="store_true",
+        help="keep the first sampling attempt even when it fails a check (by default a "
+        "struggling sampler is retried with other settings, at most 3 times)",
+    )
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument(
         "--no-cache", action="store_true", help="do not use the on-disk compilation cache"

@@ -154,11 +154,13 @@ def _write_report(result: Any, args: argparse.Namespace, budgets: list[Any]) -> 
 def _fit(args: argparse.Namespace, data: Any) -> Any:
     """The fit every command runs, with the sampler and law options given."""
     import bayescale
-    from bayescale.inference.diagnostics import SamplingWarning
+    from bayescale.inference.diagnostics import EfficiencyWarning, SamplingWarning
 
     with warnings.catch_warnings():
-        # problems are printed with the command's output and reflected in the exit code
+        # problems and notes are printed with the command's output (and problems reflected
+        # in the exit code)
         warnings.simplefilter("ignore", SamplingWarning)
+        warnings.simplefilter("ignore", EfficiencyWarning)
         return bayescale.fit(
             data,
             likelihood=args.likelihood,
@@ -169,6 +171,7 @@ def _fit(args: argparse.Namespace, data: Any) -> Any:
             target_accept=args.target_accept,
             drift=args.drift,
             extrapolation_check=not args.no_extrapolation_check,
+            escalate=not args.no_retry,
             **_law_options(args),
         )
 
@@ -309,7 +312,7 @@ def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -
 
 def _print_result(command: str, data: Any, result: Any, body: str) -> None:
     """A command's terminal output: failure banner, what was fitted, body, diagnostics."""
-    from bayescale.report.blocks import _FAILED_BANNER, _diag_line
+    from bayescale.report.blocks import _FAILED_BANNER, _diag_line, sampler_notes
 
     diag = {"diagnostics": result.diagnostics.to_dict()}
     lines = [] if result.ok else [_FAILED_BANNER, ""]
@@ -322,6 +325,7 @@ def _print_result(command: str, data: Any, result: Any, body: str) -> None:
         _diag_line(diag),
     ]
     lines += [f"  - {p}" for p in diag["diagnostics"]["problems"]]
+    lines += [f"  - {p}" for p in sampler_notes(diag["diagnostics"])]
     print("\n".join(lines))
 
 
@@ -380,6 +384,7 @@ def _run_models(args: argparse.Namespace, data: Any) -> int:
         "draws": args.draws,
         "target_accept": args.target_accept,
         "pooling": args.pooling,
+        "escalate": not args.no_retry,
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", SamplingWarning)

@@ -5,7 +5,8 @@ loss), :mod:`~bayescale.inference.priors` (resolved in one place),
 :mod:`~bayescale.inference.model` (the one NumPyro model, any law, optionally pooled),
 :mod:`~bayescale.inference.sampler` (compiled NUTS, cached per shape, chains over devices),
 :mod:`~bayescale.inference.settings` (:class:`FitSettings`, every default),
-:mod:`~bayescale.inference.diagnostics`, :mod:`~bayescale.inference.posterior` (the
+:mod:`~bayescale.inference.diagnostics`, :mod:`~bayescale.inference.escalation` (what a
+fit retries when its sampler struggles), :mod:`~bayescale.inference.posterior` (the
 :class:`Posterior` record and draws to numbers), :mod:`~bayescale.inference.fit` (the steps of
 one fit), :mod:`~bayescale.inference.storage` (the posterior as an ArviZ DataTree and
 netCDF; here rather than in ``report/`` because model checks read it) and

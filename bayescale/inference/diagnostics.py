@@ -22,6 +22,7 @@ __all__ = [
     "MISFIT_RATIO",
     "RHAT_MAX",
     "Diagnostics",
+    "EfficiencyWarning",
     "SamplingError",
     "SamplingWarning",
     "compute_diagnostics",
@@ -53,6 +54,10 @@ class SamplingWarning(UserWarning):
     """The sampler's output fails a diagnostic; the numbers may not be trustworthy."""
 
 
+class EfficiencyWarning(UserWarning):
+    """The draws are valid but the sampler was slow (trajectories at the maximum depth)."""
+
+
 class SamplingError(RuntimeError):
     """Raised instead of :class:`SamplingWarning` when a fit is run with ``strict=True``."""
 
@@ -72,7 +77,15 @@ class Diagnostics:
     bfmi : list of float
         Energy Bayesian fraction of missing information, per chain.
     problems : list of str
-        One sentence per failed check, saying what to do.
+        One sentence per failed check, saying what to do. A fit with problems is not ``ok``.
+    notes : list of str
+        Efficiency findings that do not invalidate the draws (trajectories at the maximum
+        tree depth: Stan treats them as a speed concern; R-hat and ESS judge the draws).
+    attempts : tuple of dict
+        Earlier attempts of an escalated fit (:mod:`bayescale.inference.escalation`), oldest
+        first: ``settings`` (those that differ from the final fit's), ``trouble`` (what
+        failed), ``why`` (what the next attempt changed) and ``gradients`` (leapfrog steps).
+        Empty when the first attempt was kept.
     """
 
     r_hat: dict[str, float]
@@ -83,6 +96,8 @@ class Diagnostics:
     bfmi: list[float]
     mean_steps: float
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    attempts: tuple[dict[str, Any], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -116,11 +131,19 @@ class Diagnostics:
             "mean_leapfrog_steps": float(self.mean_steps),
             "ok": bool(self.ok),
             "problems": list(self.problems),
+            "notes": list(self.notes),
+            "attempts": [dict(a) for a in self.attempts],
         }
 
     def report(self, *, strict: bool = False, stacklevel: int = 3) -> None:
-        """Warn (or raise :class:`SamplingError` if ``strict``) when any check failed."""
+        """Warn (or raise :class:`SamplingError` if ``strict``) when any check failed.
+
+        A fit that passed but was slow warns :class:`EfficiencyWarning` with its notes,
+        ``strict`` or not: slowness does not invalidate the draws.
+        """
         if self.ok:
+            if self.notes:
+                warnings.warn(" ".join(self.notes), EfficiencyWarning, stacklevel=stacklevel)
             return
         message = "sampling diagnostics failed: " + " ".join(self.problems)
         if strict:
@@ -231,12 +254,14 @@ def compute_diagnostics(
             f"{divergences} divergent transitions: the sampler could not follow the posterior; "
             f"raise target_accept above {target_accept} (e.g. 0.95) or use tighter priors."
         )
+    notes = []
     if saturated:
-        problems.append(
-            f"{saturated} draws hit max_tree_depth={max_tree_depth}: the posterior is a long, "
-            "narrow ridge (strongly correlated parameters, often E against an exponent): the "
-            "data may not identify every parameter; fix E or give it a tight prior, or use "
-            "more informative priors."
+        # validity is judged by R-hat and ESS above; long trajectories only cost time
+        notes.append(
+            f"{saturated} of {chains * draws} draws hit max_tree_depth={max_tree_depth} "
+            "(efficiency, not validity): the posterior is a long, curved ridge, often E "
+            "against an exponent, so each draw took many gradients; data that reach lower "
+            "losses, or a tighter prior on E, shorten it."
         )
     low_bfmi = [b for b in bfmi if b < BFMI_MIN]
     if low_bfmi:
@@ -254,6 +279,7 @@ def compute_diagnostics(
         bfmi=bfmi,
         mean_steps=float(steps.mean()),
         problems=problems,
+        notes=notes,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -27,6 +27,12 @@ from bayescale.inference.diagnostics import (
     misfit_problems,
 )
 from bayescale.inference.diagnostics import preload as preload_diagnostics
+from bayescale.inference.escalation import (
+    ESCALATED_SETTINGS,
+    MAX_RETRIES,
+    next_settings,
+    sampling_trouble,
+)
 from bayescale.inference.likelihoods import median_abs_residual
 from bayescale.inference.model import ModelSpec, centering_of, start_values
 from bayescale.inference.posterior import Posterior, flat_samples
@@ -39,10 +45,12 @@ from bayescale.laws.extrapolation import base_law, drift_draws, extrapolating
 __all__ = [
     "Prepared",
     "WarmStart",
+    "escalated",
     "group_index",
     "posterior",
     "prepare",
     "sample",
+    "sample_once",
     "with_checks",
 ]
 
@@ -189,6 +197,28 @@ def sample(
     cfg = FitSettings.from_kwargs(settings, law=law_obj.name)
     preload_diagnostics()
     design_problems(data)  # raises early when an exponent cannot be identified at all
+
+    def attempt(cfg: FitSettings) -> Posterior:
+        return sample_once(data, law_obj, cfg, priors, pad_to, progress_bar, warm_start)
+
+    first = attempt(cfg)
+    # a refit that starts from another fit (the extrapolation check) is that fit's check:
+    # it keeps the fit's settings
+    if warm_start is not None or not cfg.escalate:
+        return first
+    return escalated(first, attempt)
+
+
+def sample_once(
+    data: ScalingData,
+    law_obj: Law,
+    cfg: FitSettings,
+    priors: Mapping[str, Any] | None,
+    pad_to: int | None = None,
+    progress_bar: bool | None = None,
+    warm_start: WarmStart | None = None,
+) -> Posterior:
+    """One run of the sampler with ``cfg``: the checked posterior of its draws."""
     start = time.perf_counter()
     with _x64(cfg.precision):
         prep = prepare(data, law_obj, cfg, priors, pad_to)
@@ -217,6 +247,57 @@ def sample(
     gradients = float(np.sum(out.warmup_steps) + np.sum(out.stats["num_steps"]))
     timing = {"wall_s": wall, "gradients": gradients}
     return posterior(data, cfg, prep, out.samples, out.stats, timing, out.z)
+
+
+def escalated(first: Posterior, attempt: Callable[[FitSettings], Posterior]) -> Posterior:
+    """``first``, or a retry with other settings when its sampler struggled (bounded).
+
+    Runs :func:`~bayescale.inference.escalation.next_settings` until an attempt has no
+    :func:`~bayescale.inference.escalation.sampling_trouble`, nothing is left to try or
+    :data:`~bayescale.inference.escalation.MAX_RETRIES` retries ran. Returns the attempt
+    with the fewest kinds of invalidating trouble, then without trees at the maximum depth,
+    then the latest, its diagnostics listing the others in ``attempts``.
+    """
+    user = first.settings
+    runs = [first]
+    whys: list[str] = []
+    for _ in range(MAX_RETRIES):
+        last = runs[-1]
+        trouble = sampling_trouble(last.diagnostics, last.settings)
+        step = next_settings(
+            last.settings, trouble, last.diagnostics, [r.settings for r in runs], user
+        )
+        if step is None:
+            break
+        why, change = step
+        whys.append(why)
+        runs.append(attempt(dataclasses.replace(last.settings, **change)))
+    if len(runs) == 1:
+        return first
+    troubles = [sampling_trouble(r.diagnostics, r.settings) for r in runs]
+    # invalid draws weigh more than slow ones; on a tie the later attempt (it cost more)
+    keep = min(
+        range(len(runs)),
+        key=lambda i: (len(set(troubles[i]) - {"tree_depth"}), "tree_depth" in troubles[i], -i),
+    )
+    attempts = tuple(
+        {
+            "settings": {
+                k: getattr(r.settings, k)
+                for k in ESCALATED_SETTINGS
+                if getattr(r.settings, k) != getattr(runs[keep].settings, k)
+            },
+            "trouble": list(troubles[i]),
+            "why": whys[i] if i < len(whys) else "",
+            "gradients": float(r.timing["gradients"]),  # deterministic, unlike wall time
+        }
+        for i, r in enumerate(runs)
+        if i != keep
+    )
+    kept = runs[keep]
+    return dataclasses.replace(
+        kept, diagnostics=dataclasses.replace(kept.diagnostics, attempts=attempts)
+    )
 
 
 def _warm_start(

@@ -24,7 +24,8 @@ import numpy as np
 
 from bayescale.data.scaling_data import ScalingData, design_problems
 from bayescale.inference.diagnostics import SamplingError, SamplingWarning
-from bayescale.inference.fit import _x64, posterior, prepare
+from bayescale.inference.escalation import sampling_trouble
+from bayescale.inference.fit import _x64, escalated, posterior, prepare, sample_once
 from bayescale.inference.sampler import chain_starts, run_nuts
 from bayescale.inference.settings import FitSettings
 from bayescale.laws import get_law
@@ -173,6 +174,14 @@ def _many_nuts(
         gradients = float(part(out.warmup_steps, g).sum() + stats["num_steps"].sum())
         timing = {"wall_s": wall, "batch_size": G, "gradients": gradients}
         results.append(posterior(d, cfg, p, samples, stats, timing))
+    if cfg.escalate:
+        # a set whose chains struggled is retried on its own, as bayescale.fit would
+        results = [
+            escalated(r, functools.partial(sample_once, d, law_obj, priors=priors))
+            if sampling_trouble(r.diagnostics, r.settings)
+            else r
+            for d, r in zip(datasets, results, strict=True)
+        ]
     for label, r in zip(labels, results, strict=True):
         if not r.ok:
             message = f"data set {label}: diagnostics failed: " + " ".join(r.diagnostics.problems)

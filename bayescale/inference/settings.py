@@ -43,7 +43,9 @@ class FitSettings:
     target_accept : float
         Dual-averaging target acceptance probability.
     dense_mass : bool
-        Dense mass matrix (diagonal by default: the dense one diverged in measurements).
+        Dense mass matrix (the default): it follows the correlated law parameters in 5–10×
+        fewer leapfrog steps than a diagonal one on real sweeps (``benchmarks/SAMPLER.md``);
+        where it diverges or mixes poorly, ``escalate`` falls back to the diagonal one.
     max_tree_depth : int
         NUTS doubling limit.
     chain_method : {"auto", "parallel", "sequential", "vectorized"}
@@ -64,6 +66,11 @@ class FitSettings:
         Run the fit-time extrapolation check
         (:func:`bayescale.checks.backtest.extrapolation_check`): the fit's own largest runs
         predicted from its smaller ones.
+    escalate : bool
+        Retry a fit whose sampler struggles (R-hat, ESS, divergences, E-BFMI, trajectories
+        at the maximum depth) with other settings, at most 3 times
+        (:mod:`bayescale.inference.escalation`); the attempts are listed in
+        ``diagnostics.attempts``. False keeps the first attempt whatever it gives.
     """
 
     # defaults from bayescale.choices, which the command line reads without JAX
@@ -74,7 +81,7 @@ class FitSettings:
     draws: int = 1000
     seed: int = 0
     target_accept: float = 0.8
-    dense_mass: bool = False
+    dense_mass: bool = True
     max_tree_depth: int = 10
     chain_method: str = "auto"
     precision: str = "float64"
@@ -82,6 +89,7 @@ class FitSettings:
     pooling: str = "partial"
     drift: float = DEFAULT_DRIFT
     extrapolation_check: bool = True
+    escalate: bool = True
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
@@ -116,10 +124,11 @@ class FitSettings:
             f"law must be a law's name, got {self.law!r}",
         )
         one_of("pooling", POOLINGS)
-        need(
-            isinstance(self.extrapolation_check, bool | np.bool_),
-            f"extrapolation_check must be True or False, got {self.extrapolation_check!r}",
-        )
+        for flag in ("extrapolation_check", "escalate"):
+            need(
+                isinstance(getattr(self, flag), bool | np.bool_),
+                f"{flag} must be True or False, got {getattr(self, flag)!r}",
+            )
         need(
             isinstance(self.drift, int | float | np.floating)
             and not isinstance(self.drift, bool)

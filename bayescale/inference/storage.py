@@ -194,6 +194,7 @@ def _record(result: Posterior) -> dict[str, Any]:
         "sample_order": list(result.samples),
         "prior_log_sd": result.prior_log_sd,
         "checks": {k: dict(v) for k, v in result.checks.items()},
+        "attempts": [dict(a) for a in result.diagnostics.attempts],
     }
 
 
@@ -319,10 +320,11 @@ def load(path: str | os.PathLike[str]) -> Posterior:
         prior_sd = None if prior_sd is None else {str(k): float(v) for k, v in prior_sd.items()}
         fixed = {str(k): float(v) for k, v in dict(record.get("fixed", {})).items()}
         checks = {str(k): dict(v) for k, v in dict(record.get("checks", {})).items()}
+        attempts = tuple(dict(a) for a in record.get("attempts", []))  # none before 2026-12-07
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{path!r} is missing part of a bayescale fit ({detail})") from None
-    return checked_posterior(
+    result = checked_posterior(
         data,
         settings,
         samples,
@@ -334,6 +336,8 @@ def load(path: str | os.PathLike[str]) -> Posterior:
         prior_log_sd=prior_sd,
         checks=checks,
     )
+    diagnostics = dataclasses.replace(result.diagnostics, attempts=attempts)
+    return dataclasses.replace(result, diagnostics=diagnostics)
 
 
 def _validate_runs(data: ScalingData) -> None:

@@ -436,6 +436,28 @@ def _diag_line(d: dict[str, Any]) -> str:
     )
 
 
+def sampler_notes(g: dict[str, Any]) -> list[str]:
+    """The diagnostics' efficiency notes and what the sampler retried, one sentence each.
+
+    ``g`` is a fit's ``diagnostics`` JSON; files and fits from before retries and notes
+    existed have neither.
+    """
+    out = [f"Efficiency: {note}" for note in g.get("notes", [])]
+    attempts = g.get("attempts", [])
+    if attempts:
+        tried = "; ".join(
+            f"{', '.join(a['trouble']) or 'no trouble'} with "
+            f"{', '.join(f'{k}={v}' for k, v in a['settings'].items()) or 'the same settings'}"
+            for a in attempts
+        )
+        extra = sum(float(a["gradients"]) for a in attempts)
+        out.append(
+            f"The sampler was retried: {len(attempts) + 1} attempts, this one kept (other "
+            f"attempts: {tried}; {extra:.3g} more gradients)."
+        )
+    return out
+
+
 def _fit_blocks(d: dict[str, Any], markdown: bool) -> list[Block]:
     s = d["settings"]
     if markdown:
@@ -462,7 +484,8 @@ def _fit_blocks(d: dict[str, Any], markdown: bool) -> list[Block]:
     blocks: list[Block] = [Heading("bayescale fit", 1)] if markdown else []
     blocks += [*banner, Paragraph(intro), *_fit_tables(d)]
     blocks += [Heading("Diagnostics")] if markdown else []
-    blocks += [Paragraph(_diag_line(d)), Bullets(d["diagnostics"]["problems"])]
+    g = d["diagnostics"]
+    blocks += [Paragraph(_diag_line(d)), Bullets([*g["problems"], *sampler_notes(g)])]
     if d.get("extrapolation"):
         blocks += [Heading("Extrapolation")] if markdown else []
         blocks += [Paragraph(extrapolation_line(d["extrapolation"]))]

@@ -43,6 +43,7 @@ from bayescale.report.blocks import (
     json_float,
     jsonable,
     render,
+    sampler_notes,
 )
 from bayescale.report.decision_text import assumptions, budget_label, headline, summary
 
@@ -452,7 +453,7 @@ def _blocks(d: dict[str, Any], figures: list[Figure]) -> list[Block]:
     blocks += [
         Heading("Fit diagnostics"),
         Paragraph(diagnostics, "" if g["ok"] else "warn"),
-        Bullets(g["problems"]),
+        Bullets([*g["problems"], *sampler_notes(g)]),
         Heading("Assumptions"),
         Bullets(d["assumptions"]),
         Paragraph(

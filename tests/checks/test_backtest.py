@@ -155,7 +155,13 @@ def test_the_check_refit_runs_the_fits_compiled_sampler(chinchilla, caplog):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
         fit = bayescale.fit(
-            data, warmup=100, draws=100, chains=2, seed=0, extrapolation_check=False
+            data,
+            warmup=100,
+            draws=100,
+            chains=2,
+            seed=0,
+            extrapolation_check=False,
+            escalate=False,
         )
     assert fit.unconstrained is not None
     with caplog.at_level(logging.WARNING), jax.log_compiles(True):

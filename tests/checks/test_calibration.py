@@ -80,6 +80,7 @@ def test_small_nuts_calibration_for_ci(tmp_path):
         chains=2,
         warmup=300,
         draws=300,
+        escalate=False,
         seed=3,
         progress=False,
     )

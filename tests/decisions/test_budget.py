@@ -302,7 +302,9 @@ def test_decisions_follow_the_fitted_law(chinchilla):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
-        fit = bayescale.fit(chinchilla, law="kaplan", warmup=200, draws=200, chains=2, seed=1)
+        fit = bayescale.fit(
+            chinchilla, law="kaplan", warmup=200, draws=200, chains=2, seed=1, escalate=False
+        )
     best = fit.bayes_optimal([1e23]).iloc[0]
     alloc = fit.allocation([1e23], ci=0.9).iloc[0]
     # the Bayes choice sits inside the posterior of the per-draw optima of this law

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bayescale.inference.diagnostics import (
+    EfficiencyWarning,
     SamplingError,
     SamplingWarning,
     compute_diagnostics,
@@ -62,3 +63,19 @@ def test_identification_compares_posterior_and_prior_spread():
 def test_misfit_flags_residuals_far_from_the_noise():
     assert misfit_problems(1.0) == []
     assert misfit_problems(5.0) and "residual" in misfit_problems(5.0)[0]
+
+
+def test_tree_depth_saturation_alone_is_an_efficiency_note_not_a_failure():
+    rng = np.random.default_rng(0)
+    stats = _stats(4, 1000)
+    stats["num_steps"][:, :50] = 2**10 - 1  # 200 of 4000 draws at the maximum depth
+    d = compute_diagnostics(
+        {"alpha": rng.standard_normal((4, 1000))}, stats, max_tree_depth=10, target_accept=0.8
+    )
+    assert d.ok and d.problems == []
+    assert d.tree_depth_saturated == 200
+    (note,) = d.notes
+    assert "200 of 4000 draws hit max_tree_depth=10" in note and "efficiency" in note
+    assert d.to_dict()["notes"] == [note] and d.to_dict()["ok"] is True
+    with pytest.warns(EfficiencyWarning, match="max_tree_depth"):
+        d.report(strict=True)  # slow is not invalid: strict does not raise

@@ -109,7 +109,9 @@ def test_group_api_and_storage(pooled_fit, tmp_path):
 def test_shared_and_unpooled_exponents(grouped_data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
-        shared = bayescale.fit(grouped_data, pooling="shared", warmup=100, draws=100, chains=2)
+        shared = bayescale.fit(
+            grouped_data, pooling="shared", warmup=100, draws=100, chains=2, escalate=False
+        )
     assert shared.samples["alpha"].ndim == 2 and shared.samples["E"].ndim == 3
     assert "tau_alpha" not in shared.samples
     with pytest.raises(ValueError, match="unknown pooling 'full'"):

@@ -146,7 +146,9 @@ def test_fixed_asymptote(tmp_path):
     data = simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
-        fit = bayescale.fit(data, priors={"E": 1.69337368}, warmup=300, draws=300, seed=3)
+        fit = bayescale.fit(
+            data, priors={"E": 1.69337368}, warmup=300, draws=300, seed=3, escalate=False
+        )
     assert "E" not in fit.samples and fit.fixed == {"E": 1.69337368}
     assert list(fit.summary().index) == [
         *("A", "B", "alpha", "beta"),

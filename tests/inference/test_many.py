@@ -48,7 +48,7 @@ def test_grouped_data_split_by_group(ragged):
 
 
 def test_nuts_batch_matches_single_fit_and_does_not_retrace(ragged):
-    kw = {"warmup": 150, "draws": 150, "chains": 2, "seed": 4}
+    kw = {"warmup": 150, "draws": 150, "chains": 2, "seed": 4, "escalate": False}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
         fits = bayescale.fit_many(list(ragged.values()), method="nuts", **kw)
@@ -115,7 +115,9 @@ def test_nuts_batch_samples_the_law_it_is_given(law):
     sets = [simulate_law(law, truth, sigma=0.01, seed=s, **cov) for s in (1, 2)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
-        fits = bayescale.fit_many(sets, method="nuts", law=law, warmup=60, draws=30, chains=1)
+        fits = bayescale.fit_many(
+            sets, method="nuts", law=law, warmup=60, draws=30, chains=1, escalate=False
+        )
     law_obj = bayescale.get_law(law)
     for f in fits:
         assert f.fitted_law is law_obj and f.settings.law == law_obj.name

@@ -87,7 +87,7 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
     from bayescale.inference.settings import FitSettings
     from bayescale.laws import CHINCHILLA
 
-    cfg = FitSettings(warmup=30, draws=10, chains=2)
+    cfg = FitSettings(warmup=30, draws=10, chains=2, dense_mass=False)
     with jax.enable_x64():
         prep = prepare(chinchilla, CHINCHILLA, cfg, None)
         z0 = chain_starts(prep.spec, prep.args, prep.kwargs, prep.start, 2, 0)

@@ -16,7 +16,7 @@ import bayescale
 from bayescale.checks.simulate import simulate_runs
 from bayescale.inference.storage import FORMAT
 
-SHORT = {"chains": 2, "warmup": 150, "draws": 150}
+SHORT = {"chains": 2, "warmup": 150, "draws": 150, "escalate": False}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_json_identical_across_processes(tmp_path):
     csv_path = tmp_path / "runs.csv"
     pd.DataFrame({"N": data.N, "D": data.D, "loss": data.loss}).to_csv(csv_path, index=False)
     argv = ["fit", str(csv_path), "--seed", "4", "--chains", "2", "--warmup", "150"]
-    argv += ["--draws", "150", "--budget", "1e24", "--quiet"]
+    argv += ["--draws", "150", "--budget", "1e24", "--quiet", "--no-retry"]
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_ENABLE_X64")}
     env["BAYESCALE_CACHE_DIR"] = str(tmp_path / "cache")
     outputs = []
