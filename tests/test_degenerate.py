@@ -69,6 +69,9 @@ def test_collinear_design_fails_the_fit_and_strict_raises(collinear_fit):
     assert not result.ok
     assert any("almost collinear" in m for m in messages), messages
     assert result.to_dict()["diagnostics"]["ok"] is False
+    # the sampler struggles here too, but retrying cannot fix the data: it is not retried
+    assert result.diagnostics.attempts == ()
+    assert any(n.startswith("Not retried") for n in result.diagnostics.notes)
     with pytest.raises(bayescale.SamplingError, match="almost collinear"):
         result.diagnostics.report(strict=True)  # what fit(strict=True) calls
 

@@ -45,6 +45,7 @@ from bayescale.laws.extrapolation import base_law, drift_draws, extrapolating
 __all__ = [
     "Prepared",
     "WarmStart",
+    "data_problems",
     "escalated",
     "group_index",
     "posterior",
@@ -254,10 +255,24 @@ def escalated(first: Posterior, attempt: Callable[[FitSettings], Posterior]) -> 
 
     Runs :func:`~bayescale.inference.escalation.next_settings` until an attempt has no
     :func:`~bayescale.inference.escalation.sampling_trouble`, nothing is left to try or
-    :data:`~bayescale.inference.escalation.MAX_RETRIES` retries ran. Returns the attempt
+    :data:`~bayescale.inference.escalation.MAX_RETRIES` retries ran; not at all when the
+    design or the draws show a problem of the data (:func:`data_problems`), which no sampler
+    setting fixes (a note says so). Returns the attempt
     with the fewest kinds of invalidating trouble, then without trees at the maximum depth,
     then the latest, its diagnostics listing the others in ``attempts``.
     """
+    if design_problems(first.data) or data_problems(first):
+        # the data do not pin the law down: other settings cannot fix that, only cost time
+        if not sampling_trouble(first.diagnostics, first.settings):
+            return first
+        note = (
+            "Not retried: the sampler's trouble comes with a problem of the data (see the "
+            "problems), which other sampler settings cannot fix."
+        )
+        diagnostics = dataclasses.replace(
+            first.diagnostics, notes=[*first.diagnostics.notes, note]
+        )
+        return dataclasses.replace(first, diagnostics=diagnostics)
     user = first.settings
     runs = [first]
     whys: list[str] = []
@@ -422,19 +437,30 @@ def with_checks(result: Posterior) -> Posterior:
     all call this, so every fit of the same draws reports the same problems.
     """
     problems = design_problems(result.data) + list(result.diagnostics.problems)
-    finite = all(np.all(np.isfinite(v)) for v in result.samples.values())
-    if finite:
-        if result.prior_log_sd:
-            checked = {
-                k: v
-                for k, v in result.prior_log_sd.items()
-                if k in result.samples and result.samples[k].ndim == 2
-            }
-            problems += identification_problems(result.samples, checked)
-        problems += misfit_problems(_misfit_ratio(result))
+    problems += data_problems(result)
     problems += [str(c["problem"]) for c in result.checks.values() if c.get("problem")]
     diagnostics = dataclasses.replace(result.diagnostics, problems=problems)
     return dataclasses.replace(result, diagnostics=diagnostics)
+
+
+def data_problems(result: Posterior) -> list[str]:
+    """Identification and misfit problems of a fit's draws: about the data, not the sampler.
+
+    Identification: E, alpha, beta (ungrouped parameters of laws that have them) barely
+    constrained by the data; misfit: residuals far from the fitted noise. Empty when a
+    draw is not finite (the sampler's own diagnostics report that).
+    """
+    if not all(np.all(np.isfinite(v)) for v in result.samples.values()):
+        return []
+    problems = []
+    if result.prior_log_sd:
+        checked = {
+            k: v
+            for k, v in result.prior_log_sd.items()
+            if k in result.samples and result.samples[k].ndim == 2
+        }
+        problems += identification_problems(result.samples, checked)
+    return problems + misfit_problems(_misfit_ratio(result))
 
 
 def group_index(data: ScalingData) -> tuple[tuple[str, ...] | None, np.ndarray | None]:

@@ -195,6 +195,7 @@ def _record(result: Posterior) -> dict[str, Any]:
         "prior_log_sd": result.prior_log_sd,
         "checks": {k: dict(v) for k, v in result.checks.items()},
         "attempts": [dict(a) for a in result.diagnostics.attempts],
+        "notes": list(result.diagnostics.notes),
     }
 
 
@@ -320,7 +321,10 @@ def load(path: str | os.PathLike[str]) -> Posterior:
         prior_sd = None if prior_sd is None else {str(k): float(v) for k, v in prior_sd.items()}
         fixed = {str(k): float(v) for k, v in dict(record.get("fixed", {})).items()}
         checks = {str(k): dict(v) for k, v in dict(record.get("checks", {})).items()}
-        attempts = tuple(dict(a) for a in record.get("attempts", []))  # none before 2026-12-07
+        # what the sampler retried, and notes beyond those its stats give (not retried
+        # because of the data): none in files written before 2026-12-07
+        attempts = tuple(dict(a) for a in record.get("attempts", []))
+        notes = record.get("notes")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{path!r} is missing part of a bayescale fit ({detail})") from None
@@ -336,7 +340,11 @@ def load(path: str | os.PathLike[str]) -> Posterior:
         prior_log_sd=prior_sd,
         checks=checks,
     )
-    diagnostics = dataclasses.replace(result.diagnostics, attempts=attempts)
+    diagnostics = dataclasses.replace(
+        result.diagnostics,
+        attempts=attempts,
+        notes=result.diagnostics.notes if notes is None else [str(n) for n in notes],
+    )
     return dataclasses.replace(result, diagnostics=diagnostics)
 
 
