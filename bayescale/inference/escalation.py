@@ -84,6 +84,8 @@ def next_settings(
     diag: Diagnostics,
     tried: list[FitSettings],
     user: FitSettings,
+    *,
+    grow: bool = True,
 ) -> tuple[str, dict[str, Any]] | None:
     """The next attempt's changed settings and why, or None when nothing is left to try.
 
@@ -100,6 +102,9 @@ def next_settings(
     user : FitSettings
         The settings the user asked for: warmup and draws grow at most :data:`MAX_GROWTH`
         times theirs.
+    grow : bool, default True
+        False keeps warmup and draws as they are (only the metric and ``target_accept``
+        change): for data whose problems more iterations cannot fix.
     """
     if not trouble:
         return None
@@ -141,6 +146,12 @@ def next_settings(
         steps.append(("too few effective draws: more draws", {"draws": draws}))
     if "tree_depth" in trouble and settings.dense_mass:
         steps.append(("a ridge: a longer warmup for the dense metric", longer))
+    if not grow:
+        steps = [
+            (why, kept)
+            for why, change in steps
+            if (kept := {k: v for k, v in change.items() if k not in ("warmup", "draws")})
+        ]
     seen = {_key(s) for s in tried}
     for why, change in steps:
         candidate = dataclasses.replace(settings, **change)

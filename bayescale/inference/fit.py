@@ -255,24 +255,21 @@ def escalated(first: Posterior, attempt: Callable[[FitSettings], Posterior]) -> 
 
     Runs :func:`~bayescale.inference.escalation.next_settings` until an attempt has no
     :func:`~bayescale.inference.escalation.sampling_trouble`, nothing is left to try or
-    :data:`~bayescale.inference.escalation.MAX_RETRIES` retries ran; not at all when the
-    design or the draws show a problem of the data (:func:`data_problems`), which no sampler
-    setting fixes (a note says so). Returns the attempt
+    :data:`~bayescale.inference.escalation.MAX_RETRIES` retries ran. Not at all for a
+    collinear design; with only the metric changing (no longer warmup or more draws) when the
+    draws show a problem of the data (:func:`data_problems`), which more iterations cannot
+    fix; a note says which. Returns the attempt
     with the fewest kinds of invalidating trouble, then without trees at the maximum depth,
     then the latest, its diagnostics listing the others in ``attempts``.
     """
-    if design_problems(first.data) or data_problems(first):
-        # the data do not pin the law down: other settings cannot fix that, only cost time
-        if not sampling_trouble(first.diagnostics, first.settings):
-            return first
-        note = (
-            "Not retried: the sampler's trouble comes with a problem of the data (see the "
-            "problems), which other sampler settings cannot fix."
-        )
-        diagnostics = dataclasses.replace(
-            first.diagnostics, notes=[*first.diagnostics.notes, note]
-        )
-        return dataclasses.replace(first, diagnostics=diagnostics)
+    if not sampling_trouble(first.diagnostics, first.settings):
+        return first
+    if design_problems(first.data):
+        # log N and log D move together: no sampler setting can separate the two terms
+        return _noted(first, "Not retried: the design cannot identify the law (see problems).")
+    # the data barely pin a parameter down, or the law misfits: more iterations cannot fix
+    # that, but the other metric may still give valid draws
+    grow = not data_problems(first)
     user = first.settings
     runs = [first]
     whys: list[str] = []
@@ -280,7 +277,7 @@ def escalated(first: Posterior, attempt: Callable[[FitSettings], Posterior]) -> 
         last = runs[-1]
         trouble = sampling_trouble(last.diagnostics, last.settings)
         step = next_settings(
-            last.settings, trouble, last.diagnostics, [r.settings for r in runs], user
+            last.settings, trouble, last.diagnostics, [r.settings for r in runs], user, grow=grow
         )
         if step is None:
             break
@@ -288,7 +285,7 @@ def escalated(first: Posterior, attempt: Callable[[FitSettings], Posterior]) -> 
         whys.append(why)
         runs.append(attempt(dataclasses.replace(last.settings, **change)))
     if len(runs) == 1:
-        return first
+        return first if grow else _noted(first, _KEPT_SIZE)
     troubles = [sampling_trouble(r.diagnostics, r.settings) for r in runs]
     # invalid draws weigh more than slow ones; on a tie the later attempt (it cost more)
     keep = min(
@@ -310,9 +307,22 @@ def escalated(first: Posterior, attempt: Callable[[FitSettings], Posterior]) -> 
         if i != keep
     )
     kept = runs[keep]
+    kept = kept if grow else _noted(kept, _KEPT_SIZE)
     return dataclasses.replace(
         kept, diagnostics=dataclasses.replace(kept.diagnostics, attempts=attempts)
     )
+
+
+_KEPT_SIZE = (
+    "Retries kept warmup and draws as they were: the data barely constrain a parameter or "
+    "misfit the law (see problems), which more iterations cannot fix."
+)
+
+
+def _noted(result: Posterior, note: str) -> Posterior:
+    """``result`` with ``note`` added to its diagnostics' notes."""
+    diagnostics = dataclasses.replace(result.diagnostics, notes=[*result.diagnostics.notes, note])
+    return dataclasses.replace(result, diagnostics=diagnostics)
 
 
 def _warm_start(

@@ -125,3 +125,18 @@ def test_escalate_false_keeps_the_first_attempt(escalated_fit):
     assert plain.diagnostics.attempts == ()
     assert plain.settings.max_tree_depth == 3 and not plain.settings.dense_mass
     assert plain.diagnostics.tree_depth_saturated > 0
+
+
+def test_without_growth_only_the_metric_changes():
+    """Data the fit flags (a parameter barely constrained, a misfit): no longer runs."""
+    dense = FitSettings()
+    diag = dataclasses.replace(dense, dense_mass=False)
+    why, change = next_settings(
+        dense, ("divergences",), _diag(divergences=2), [dense], dense, grow=False
+    )
+    assert change == {"dense_mass": False, "target_accept": 0.95}
+    low = _diag(ess_bulk={"alpha": 100.0})
+    assert next_settings(dense, ("ess",), low, [dense], dense, grow=False)[1] == {
+        "dense_mass": False
+    }
+    assert next_settings(diag, ("ess",), low, [diag], diag, grow=False) is None
