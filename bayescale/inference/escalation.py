@@ -20,8 +20,10 @@ The seed stays the user's, so the same data and settings give the same attempts 
 same answer. The fit keeps the settings of the attempt it returns (``result.settings``
 reproduce it without retries) and lists the earlier attempts in
 :attr:`~bayescale.inference.diagnostics.Diagnostics.attempts`. Only the sampler's checks
-trigger a retry: identification, misfit and design problems are about the data, and
-retrying would not change them.
+trigger a retry. Problems of the data are not chased: a collinear design is not retried, and
+draws that show a parameter the data barely constrain, or a misfit, only try the other
+metric (``grow=False``): more iterations would not change them
+(:func:`bayescale.inference.fit.escalated`).
 """
 
 from __future__ import annotations
