@@ -665,12 +665,16 @@ def bench_nuts_settings(n_sets: int, draws: int, chains: int) -> str:
         for i in range(n_sets)
     ]
     variants = [
-        ("default (Student-t, heuristic init, diagonal mass, warmup 1000)", {}),
+        ("default (Student-t, heuristic init, dense mass, retries, warmup 1000)", {}),
         ("warmup 500", {"warmup": 500}),
-        ("dense mass", {"dense_mass": True}),
-        ("dense mass, huber likelihood", {"dense_mass": True, "likelihood": "huber"}),
-        ("diagonal mass, huber likelihood", {"likelihood": "huber"}),
-        ("dense mass, target_accept 0.95", {"dense_mass": True, "target_accept": 0.95}),
+        (
+            "diagonal mass, no retries (the default before 2026-12-07)",
+            {"dense_mass": False, "escalate": False},
+        ),
+        ("dense mass, no retries", {"escalate": False}),
+        ("dense mass, huber likelihood", {"likelihood": "huber"}),
+        ("diagonal mass, huber likelihood", {"dense_mass": False, "likelihood": "huber"}),
+        ("dense mass, target_accept 0.95", {"target_accept": 0.95}),
     ]
     rows = []
     for name, kw in variants:
