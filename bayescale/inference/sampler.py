@@ -151,9 +151,11 @@ class SamplerOutput(NamedTuple):
 
 
 @functools.lru_cache(maxsize=64)
-def _kernel(spec: ModelSpec) -> tuple[Any, Any]:
-    # One (init, sample) pair per model: numpyro's sample_kernel reads settings that its
-    # init_kernel stored, so the two must come from the same hmc() call.
+def _kernel(spec: ModelSpec, settings: NUTSSettings) -> tuple[Any, Any]:
+    # One (init, sample) pair per model and settings: numpyro's sample_kernel reads what
+    # its init_kernel stored last (the warmup adapter, dense or diagonal), so the two must
+    # come from the same hmc() call, and a pair shared by a dense and a diagonal program
+    # (a retry switches the metric) traces one program's sampler with the other's adapter.
     def potential_fn_gen(*args: Any, **kwargs: Any) -> Any:
         return functools.partial(potential_energy, spec, args, kwargs)
 
@@ -168,7 +170,7 @@ def _compiled(
     mode: str,
     per_chain_args: bool = False,
 ) -> tuple[Any, Any, Any]:
-    init_kernel, sample_kernel = _kernel(spec)
+    init_kernel, sample_kernel = _kernel(spec, settings)
 
     # the last adaptation window, where a warm-started refit begins (see _start_at)
     last_window = len(build_adaptation_schedule(settings.warmup)) - 1

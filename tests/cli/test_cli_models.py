@@ -11,7 +11,7 @@ from bayescale.cli.commands import main
 
 # short enough to fail the ESS checks, long enough that chains move (at 20 + 20 a stuck
 # chain left PSIS-LOO nothing to smooth on some seeds)
-SHORT = ["--warmup", "60", "--draws", "60", "--chains", "2", "--no-cache", "--no-retry"]
+SHORT = ["--warmup", "60", "--draws", "60", "--chains", "2", "--no-retry", "--no-cache"]
 
 
 @pytest.fixture(scope="module")

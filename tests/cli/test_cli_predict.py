@@ -17,7 +17,7 @@ from bayescale.checks.simulate import simulate_runs
 from bayescale.cli.commands import main
 from bayescale.report.blocks import predictions
 
-SMALL = ["--warmup", "200", "--draws", "200", "--chains", "2", "--no-cache", "--no-retry"]
+SMALL = ["--warmup", "200", "--draws", "200", "--chains", "2", "--no-retry", "--no-cache"]
 EXCERPT = Path(__file__).parents[1] / "fixtures" / "misfitting_checkpoints_excerpt.csv"
 
 

@@ -19,7 +19,7 @@ from bayescale.data.units import parse_budget
 from bayescale.decisions import planning
 from bayescale.inference.likelihoods import run_loglik
 
-SMALL = ["--warmup", "150", "--draws", "150", "--chains", "2", "--no-cache", "--no-retry"]
+SMALL = ["--warmup", "150", "--draws", "150", "--chains", "2", "--no-retry", "--no-cache"]
 KEYS = {"target_budget", "spend", "criterion", "runs", "current", "expected_after"}
 
 
