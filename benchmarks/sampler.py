@@ -48,7 +48,6 @@ NOISE, NU, MISFIT = 0.005, 3.0, 0.01
 #: Sampler variants by name: settings passed to bayescale.fit.
 VARIANTS: dict[str, dict[str, Any]] = {
     "diag": {"dense_mass": False, "escalate": False},
-    "dense+retry": {"dense_mass": True},
     "dense": {"dense_mass": True, "escalate": False},
     "default": {},
 }
@@ -128,7 +127,7 @@ def fit_row(name: str, kind: str, data: bayescale.ScalingData, settings: dict) -
     tail = min(d.ess_tail[p] for p in params)
     rhat = max(d.r_hat[p] for p in params)
     draws = result.settings.chains * result.settings.draws
-    attempts = list(getattr(d, "attempts", []) or [])
+    attempts = list(d.attempts)
     gradients = float(result.timing["gradients"]) + sum(a["gradients"] for a in attempts)
     passed = (
         rhat <= 1.01
