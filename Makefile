@@ -78,7 +78,8 @@ bench-nutpie: $(BENCH_STAMP)
 # issue 12's protocol: top budget of real sweeps held out, writes benchmarks/EXTRAPOLATION.md
 # (about 22 min on 2 cores; reads ../shared, or EXTRAPOLATION_ARGS='--shared PATH')
 extrapolation: $(STAMP)
-	$(PY) benchmarks/extrapolation.py $(EXTRAPOLATION_ARGS)
+	$(PY) benchmarks/transfer_fits.py $(EXTRAPOLATION_ARGS)
+	$(PY) benchmarks/transfer.py
 
 # issue 13: run planning — speed, calibration on synthetic data, real sweeps; writes
 # benchmarks/PLANNING.md (reads ../shared, or PLANNING_ARGS='--shared PATH')

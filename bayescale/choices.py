@@ -24,7 +24,7 @@ __all__ = [
 #: Likelihoods for log-loss residuals, by name.
 LIKELIHOODS = ("gaussian", "student_t", "huber")
 #: Student-t: it predicted held-out larger runs best on public sweeps
-#: (``benchmarks/EXTRAPOLATION.md``) and PSIS-LOO prefers it on every bundled set.
+#: (``benchmarks/EXTRAPOLATION-one-step.md``) and PSIS-LOO prefers it on every bundled set.
 DEFAULT_LIKELIHOOD = "student_t"
 
 #: Extrapolation uncertainty beyond the largest run, as a multiple of the calibrated

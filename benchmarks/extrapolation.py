@@ -1,5 +1,11 @@
 """How far do extrapolated intervals hold? The top budget of real sweeps, held out.
 
+The one-step protocol of issues 12 and 20, kept for its record
+(``benchmarks/EXTRAPOLATION-one-step.md``, measured on the model before issue 25). The
+multi-step, leave-one-source-out calibration that sets today's constants is
+``make extrapolation`` (``benchmarks/transfer_fits.py`` and ``benchmarks/transfer.py``,
+``benchmarks/EXTRAPOLATION.md``); its loaders ``shared_dir`` and ``sweep_name`` live here.
+
 The protocol of issue 12 (item 5): for every isoFLOP sweep of the compendium in
 ``../shared/data/scaling-law-analysis/transform/isoflops.csv`` (one per ``experiment``; rows
 flagged ``outlier`` dropped; Llama 3 ``raw_loss`` only), fit the runs below the sweep's top
@@ -14,7 +20,7 @@ al. 2026; a reference point only).
 
 Each variant (likelihood or law) is fitted to the same runs with the default sampler
 settings (4 chains × 1000 warmup + 1000 draws, seed 0), one fit at a time, and the results
-are written to ``benchmarks/EXTRAPOLATION.md``. About 22 minutes on 2 CPU cores::
+are written to ``benchmarks/EXTRAPOLATION-one-step.md``. About 22 minutes on 2 CPU cores::
 
     .venv/bin/python benchmarks/extrapolation.py [--quick] [--shared PATH] [--out PATH]
 """
@@ -835,7 +841,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="2 sweeps, 300 + 300 draws (smoke run)")
     ap.add_argument("--shared", help="the shared data folder (default <repo>/../shared)")
     ap.add_argument(
-        "--out", help="report path (default benchmarks/EXTRAPOLATION.md; --quick: print only)"
+        "--out",
+        help="report path (default benchmarks/EXTRAPOLATION-one-step.md; --quick: print only)",
     )
     ap.add_argument(
         "--variants",
@@ -858,7 +865,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         sweeps = [sweeps[0], sweeps[-1]]
     out_path = args.out or (
-        None if args.quick else str(Path(__file__).with_name("EXTRAPOLATION.md"))
+        None if args.quick else str(Path(__file__).with_name("EXTRAPOLATION-one-step.md"))
     )
 
     if args.from_raw:

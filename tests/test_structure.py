@@ -76,6 +76,7 @@ ORDER = (
     "checks",
     "checks.simulate",
     "checks.model_checks",
+    "checks.drift_update",
     "checks.backtest",
     "checks.calibration_result",
     "checks.calibration",

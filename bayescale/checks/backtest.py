@@ -31,6 +31,7 @@ import jax
 import numpy as np
 import pandas as pd
 
+from bayescale.checks.drift_update import describe_update, update_drift
 from bayescale.checks.model_checks import check_levels, predictive_draws
 from bayescale.choices import HOLDOUTS
 from bayescale.data.scaling_data import MIN_DISTINCT, MIN_RUNS, ScalingData
@@ -523,6 +524,14 @@ def extrapolation_check(
     ExtrapolationCheck or None
         None when the runs are too few to split (fewer than 8 past runs or 3 distinct N or D).
     """
+    ran = _run_check(result, seed=seed, method=method)
+    return None if ran is None else ran[0]
+
+
+def _run_check(
+    result: Posterior, *, seed: int, method: str
+) -> tuple[ExtrapolationCheck, Posterior, ScalingData, np.ndarray | None] | None:
+    """The check, the past runs' posterior (with its draws' weights for PSIS) and the future."""
     if method not in ("auto", "psis", "refit"):
         raise ValueError(f"unknown method {method!r}; choose one of auto, psis, refit")
     from arviz_stats.base import array_stats
@@ -552,17 +561,20 @@ def extrapolation_check(
         lpd = log_mean_exp(ll, w)
         y = future.log_loss
         method = "psis"
+        past_fit, weights = model, w
     else:
-        runs = _check_refit(result, past, future)
+        past_fit = check_refit(result, past)
+        _, runs = evaluate(past_fit, future, (CHECK_LEVEL,), seed=result.settings.seed)
         lo, hi = (np.log(runs[f"{k}_{CHECK_LEVEL:g}"].to_numpy()) for k in ("lo", "hi"))
         med = np.log(runs["pred_median"].to_numpy())
         lpd = runs["lpd"].to_numpy()
         y = np.log(runs["loss"].to_numpy())
         method = "refit"
+        weights = None
     err = y - med
     half = np.where(err >= 0, hi - med, med - lo)
     excess = float(np.quantile(np.abs(err) / np.maximum(half, 1e-300), CHECK_LEVEL))
-    return ExtrapolationCheck(
+    check = ExtrapolationCheck(
         n_train=len(past),
         n_test=len(future),
         threshold=threshold,
@@ -573,24 +585,29 @@ def extrapolation_check(
         method=method,
         khat=khat,
     )
+    return check, past_fit, future, weights
 
 
-def _check_refit(result: Posterior, past: ScalingData, future: ScalingData) -> pd.DataFrame:
-    """The past runs refitted with the fit's model, and the future runs scored (evaluate)."""
+def check_refit(result: Posterior, past: ScalingData, pad_to: int | None = None) -> Posterior:
+    """The past runs refitted with the fit's model, as the extrapolation check refits them.
+
+    The fit's law, likelihood, priors, seed and draws per chain; each chain starts at the
+    fit's last draw with the mass matrix the fit's draws give (:data:`CHECK_WARM_START`),
+    and the runs are padded to the fit's (or to ``pad_to``, a fit that was itself padded),
+    so the fit's compiled sampler runs again.
+    """
     warm = _warm_from(result) if CHECK_WARM_START else None
     likelihood, seed, priors, settings = _refit_args(result, None, {})
-    f = sample(
+    return sample(
         past,
         law=result.law,
         likelihood=likelihood,
         priors=priors or None,
         seed=seed,
         warm_start=warm,
-        pad_to=None if warm is None else len(result.data),
+        pad_to=None if warm is None else (pad_to or len(result.data)),
         **settings,
     )
-    _, runs = evaluate(f, future, (CHECK_LEVEL,), seed=seed)
-    return runs
 
 
 def _warm_from(result: Posterior) -> WarmStart | None:
@@ -613,13 +630,29 @@ def _warm_from(result: Posterior) -> WarmStart | None:
 
 
 def with_extrapolation_check(result: Posterior) -> Posterior:
-    """The fit with its extrapolation check stored in ``checks`` and, failed, in problems."""
-    check = extrapolation_check(result)
-    if check is None:
+    """The fit with its extrapolation check in ``checks`` and its drift updated by it.
+
+    The check scores the fit's largest runs by the population's drift (its verdict); then
+    those runs update this sweep's drift (:func:`~bayescale.checks.drift_update.update_drift`):
+    the fit's drift draws become draws of the sweep's own posterior, and what changed is
+    stored in ``checks["extrapolation"]["drift_update"]``. A failed check is then a note
+    (the intervals beyond the data already answer it), not a problem; with ``drift=0``
+    (no drift to update) it stays a problem.
+    """
+    ran = _run_check(result, seed=0, method=CHECK_METHOD)
+    if ran is None:
         return result
-    checks = {**result.checks, "extrapolation": check.to_dict()}
-    problems = list(result.diagnostics.problems)
-    if check.problem:
+    check, past_fit, future, weights = ran
+    entry = check.to_dict()
+    notes, problems = list(result.diagnostics.notes), list(result.diagnostics.problems)
+    if result.settings.drift > 0:
+        draws, update = update_drift(result, past_fit, future, weights=weights)
+        result = result.with_drift_draws(draws)
+        entry["drift_update"] = update.to_dict()
+        if check.problem:
+            notes.append(f"{check.problem}. {describe_update(entry['drift_update'])}")
+    elif check.problem:
         problems.append(check.problem)
-    diagnostics = dataclasses.replace(result.diagnostics, problems=problems)
+    checks = {**result.checks, "extrapolation": entry}
+    diagnostics = dataclasses.replace(result.diagnostics, problems=problems, notes=notes)
     return dataclasses.replace(result, checks=checks, diagnostics=diagnostics)

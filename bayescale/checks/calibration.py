@@ -59,7 +59,7 @@ from bayescale.inference.settings import FitSettings
 from bayescale.inference.storage import versions
 from bayescale.laws import CHINCHILLA
 from bayescale.laws.chinchilla import ChinchillaParams
-from bayescale.laws.extrapolation import DRIFT_PARAMS, EDGE, drift_values, extrapolating
+from bayescale.laws.extrapolation import DRIFT_PARAMS, data_edges, drift_values, extrapolating
 from bayescale.laws.optimum import allocate
 
 __all__ = [
@@ -164,8 +164,9 @@ def _derived(
 ) -> dict[str, np.ndarray]:
     """Compute-optimal N, D and loss at each budget: arrays of shape S + (K,).
 
-    With ``drift`` (draws of ``drift_level``, ``drift_tilt`` and the design's
-    ``log_ND_edge``) the model with drift beyond the data is used, as a fit reports it.
+    With ``drift`` (draws of ``drift_level``, ``drift_tilt`` and the design's edges,
+    :data:`~bayescale.laws.extrapolation.EDGES`) the model with drift beyond the data is
+    used, as a fit reports it.
     """
     law, theta = CHINCHILLA, params
     if drift is not None:
@@ -192,7 +193,7 @@ def _quantities(
     budgets: np.ndarray,
     k: float,
     with_sigma: bool,
-    edge: float | None = None,
+    edge: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """Every calibrated quantity for each draw: shape (n_draws, Q), in _quantity_names order.
 
@@ -206,7 +207,8 @@ def _quantities(
     drift = None
     if edge is not None and all(p in draws for p in DRIFT_PARAMS):
         drift = {p: np.asarray(draws[p], dtype=np.float64) for p in DRIFT_PARAMS}
-        drift[EDGE] = np.full_like(drift[DRIFT_PARAMS[0]], edge)
+        for name, value in edge.items():
+            drift[name] = np.full_like(drift[DRIFT_PARAMS[0]], value)
     derived = _derived(params, budgets, k, drift)
     for j in range(len(budgets)):
         cols += [derived["N_opt"][..., j], derived["D_opt"][..., j], derived["loss"][..., j]]
@@ -364,14 +366,15 @@ def calibration(
     true_params = {p: truths[p] for p in PARAMETERS}
     with_sigma = None
     names: list[str] = []
-    edge = float(np.max(np.log(N) + np.log(D)))
+    edge = data_edges(np.log(N), np.log(D))
     # the truth's drift beyond the data: from the model's prior when the truths come from
     # the fit's priors (SBC of the full model), none when a design distribution stands for
     # the law alone
     if drift_truth is None:
         drift_truth = isinstance(generator, str) or priors is not None
     drift_sd = cfg.drift if drift_truth else 0.0
-    rngs = [np.random.default_rng([seed, j]) for j in range(len(DRIFT_PARAMS))]
+    # level, tilt and the sweep's drift scale (the population prior's scale mixture)
+    rngs = [np.random.default_rng([seed, j]) for j in range(len(DRIFT_PARAMS) + 1)]
     z = np.stack([r.standard_normal(n_sims) for r in rngs])
     drift_draws_truth = drift_values(z, drift_sd)
     truth_rows, rank_rows, ok, problems = [], [], [], []

@@ -238,7 +238,8 @@ def _add_sampler_options(p: argparse.ArgumentParser, *, likelihood: bool = False
     p.add_argument(
         "--no-extrapolation-check",
         action="store_true",
-        help="skip the fit-time check that predicts the largest runs from the smaller ones",
+        help="skip the fit-time check that predicts the largest runs from the smaller ones "
+        "(and so the update of the drift beyond the data by them)",
     )
     p.add_argument(
         "--no-retry",

@@ -30,9 +30,9 @@ from bayescale.laws import CHINCHILLA, Law
 from bayescale.laws.chinchilla import ChinchillaParams
 from bayescale.laws.extrapolation import (
     DRIFT_PARAMS,
-    EDGE,
+    EDGES,
     base_law,
-    data_edge,
+    data_edges,
     drift_draws,
     extrapolating,
 )
@@ -255,9 +255,12 @@ class Posterior:
         """
         j = self._group_position(group)
         out = {}
+        edges = None
         for p in self.law.params:
-            if p == EDGE:  # where the drift beyond the data starts: this fit's own runs
-                v = np.full(self.n_draws, data_edge(np.log(self.data.N), np.log(self.data.D)))
+            if p in EDGES:  # where the drift beyond the data starts: this fit's own runs
+                if edges is None:
+                    edges = data_edges(np.log(self.data.N), np.log(self.data.D))
+                v = np.full(self.n_draws, edges[p])
             elif p in self.fixed:
                 v = np.full(self.n_draws, self.fixed[p])
             else:
@@ -282,32 +285,40 @@ class Posterior:
         # (FitResult.with_drift runs it again)
         checks = {k: v for k, v in self.checks.items() if k != "extrapolation"}
         stale = (self.checks.get("extrapolation") or {}).get("problem")
+        # a check that updated the drift left a note that starts with its problem
         diag = dataclasses.replace(
-            self.diagnostics, problems=[p for p in self.diagnostics.problems if p != stale]
+            self.diagnostics,
+            problems=[p for p in self.diagnostics.problems if p != stale],
+            notes=[n for n in self.diagnostics.notes if not (stale and n.startswith(stale))],
         )
         law = base_law(self.law)
-        if drift != 0:
-            law = extrapolating(law, drift)  # validates drift
-            shape = self.samples["sigma"].shape[:2]
-            added = drift_draws(shape, drift, self.settings.seed)
-            samples.update(added)
-            # only the new draws' per-parameter statistics are kept from this
-            d = compute_diagnostics(
-                added,
-                self.stats,
-                max_tree_depth=self.settings.max_tree_depth,
-                target_accept=self.settings.target_accept,
-            )
-            diag = dataclasses.replace(
-                diag,
-                r_hat={**diag.r_hat, **d.r_hat},
-                ess_bulk={**diag.ess_bulk, **d.ess_bulk},
-                ess_tail={**diag.ess_tail, **d.ess_tail},
-            )
         settings = dataclasses.replace(self.settings, drift=drift)
-        return dataclasses.replace(
+        out = dataclasses.replace(
             self, samples=samples, law=law, settings=settings, diagnostics=diag, checks=checks
         )
+        if drift != 0:
+            out = dataclasses.replace(out, law=extrapolating(law, drift))  # validates drift
+            out = out.with_drift_draws(
+                drift_draws(samples["sigma"].shape[:2], drift, settings.seed)
+            )
+        return out
+
+    def with_drift_draws(self, draws: Mapping[str, np.ndarray]) -> Self:
+        """The fit with these draws of the drift parameters, and their R-hat and ESS."""
+        d = compute_diagnostics(
+            dict(draws),
+            self.stats,
+            max_tree_depth=self.settings.max_tree_depth,
+            target_accept=self.settings.target_accept,
+        )
+        # only the new draws' per-parameter statistics are kept from this
+        diag = dataclasses.replace(
+            self.diagnostics,
+            r_hat={**self.diagnostics.r_hat, **d.r_hat},
+            ess_bulk={**self.diagnostics.ess_bulk, **d.ess_bulk},
+            ess_tail={**self.diagnostics.ess_tail, **d.ess_tail},
+        )
+        return dataclasses.replace(self, samples={**self.samples, **draws}, diagnostics=diag)
 
     def _group_position(self, group: str | None) -> int | None:
         if group is None:

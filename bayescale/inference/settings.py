@@ -31,7 +31,7 @@ class FitSettings:
     ----------
     likelihood : {"student_t", "gaussian", "huber"}
         Distribution of log-loss residuals; Student-t by default (it predicted held-out
-        larger runs best on public sweeps, ``benchmarks/EXTRAPOLATION.md``, and PSIS-LOO
+        larger runs best on public sweeps, ``benchmarks/EXTRAPOLATION-one-step.md``, and PSIS-LOO
         prefers it on every bundled set). "huber" is the normalised Huber density of
         Besiroglu et al. 2024 (threshold ``delta`` in standardised units).
     delta : float
@@ -65,7 +65,8 @@ class FitSettings:
     extrapolation_check : bool
         Run the fit-time extrapolation check
         (:func:`bayescale.checks.backtest.extrapolation_check`): the fit's own largest runs
-        predicted from its smaller ones.
+        predicted from its smaller ones; they then update this sweep's drift beyond the
+        data (:mod:`bayescale.checks.drift_update`). False keeps the population's drift.
     escalate : bool
         Retry a fit whose sampler struggles (R-hat, ESS, divergences, E-BFMI, trajectories
         at the maximum depth) with other settings, at most 3 times

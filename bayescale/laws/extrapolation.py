@@ -1,76 +1,71 @@
 r"""Extrapolation uncertainty: the law's effective scale may drift beyond the fitted runs.
 
-A law fitted on small runs is used far beyond them, where nothing pins it down. Fitted on
-the runs below the top budget of public isoFLOP sweeps, the Chinchilla law's 90% intervals
-held a median 0.79 of the held-out runs and its N_opt interval held the held-out optimum on
-1 sweep of 7 (``benchmarks/EXTRAPOLATION.md``): the law's form, not its noise, is what is
-uncertain out there. :func:`extrapolating` turns any law into the model bayescale ships:
+A law fitted on small runs is used far beyond them, where nothing pins it down: the law's
+form, not its noise, is what is uncertain out there. :func:`extrapolating` turns any law
+into the model bayescale ships:
 
 .. math::
 
     L^{\text{ext}}(N, D) = L\bigl(N e^{\delta_N g},\, D e^{\delta_D g}\bigr), \qquad
-    g = \sqrt{u}, \quad
-    u = \max\bigl(0,\ \log(N D) - \max_{\text{runs}} \log(N_i D_i)\bigr),
+    g = u^{p}, \quad u = \max\bigl(0,\ \log ND - \max_i \log N_i D_i\bigr),
 
-    \delta_N = (\lambda - \tau)/2, \quad \delta_D = (\lambda + \tau)/2, \qquad
-    \lambda \sim \mathcal N(\mu_\lambda, s_\lambda^2), \quad \tau \sim \mathcal N(0, s_\tau^2).
+    \delta_N = (\lambda - \tau)/2, \quad \delta_D = (\lambda + \tau)/2.
 
-Beyond the largest fitted compute (``u`` nats of it) a run of N parameters trained on D
-tokens behaves like one of :math:`N e^{\delta_N g}` and :math:`D e^{\delta_D g}` under the
-fitted law. The *level* λ moves both together, which changes the loss at the optimum; the
-*tilt* τ trades N against D, which moves the optimum (at the Chinchilla optimum the two
-terms' log-derivatives balance, so to first order τ moves N_opt and λ the loss). The
-shift grows as √u, like a random walk in log compute. Inside the data ``u = 0``, so the
-fit, LOO and every in-range prediction are the law's own; the runs cannot inform λ and τ,
-whose posterior is their prior, so a fit draws them independently of the law's parameters
-instead of sampling them with NUTS. Their scales (:data:`SCALES`, times the fit's
-``drift`` setting), the level's mean μ_λ (:data:`MEANS`) and the misfit below are
-calibrated on 10 public sweeps as a hierarchical model across sweeps: each grid choice of
-the four is weighed by the joint density of every sweep's held-out top-budget runs, and
-the posterior's predictive, moment-matched to these normals, is what ships; validated
-leaving each sweep (and each source) out of its own prior (``benchmarks/EXTRAPOLATION.md``).
-The mean is not zero because the held-out errors are not centred: fitted below the top
-budget, the law over-predicted the top budget's loss on 8 of 10 sweeps (by 0.3–1.2%), and
-within a sweep the errors move together. μ_λ > 0 says a run beyond the data is expected to
-do slightly better than the law extrapolated (its effective N and D grow by
-e^{μ_λ√u/2}); the law's own prediction (λ = 0) sits about 1 sd below the level's mean. The
-tilt's scale is the least pinned down: the sweeps' held-out runs weigh s_τ from 0.7 to 1.0
-about equally, so its value leans on the calibration's grid (up to 1.2).
+**Level and tilt.** Beyond the largest fitted compute (``u`` nats of it) a run of N
+parameters trained on D tokens behaves like one of :math:`N e^{\delta_N g}` and
+:math:`D e^{\delta_D g}` under the fitted law. The *level* λ moves both together, which
+changes the loss at the optimum; the *tilt* τ trades N against D, which moves the optimum.
+The shift grows as ``u`` to the power :data:`GROWTH` (1: linearly in log compute, with a
+finite slope at the edge). Every fitted run has ``u = 0``, so the fit, LOO and every
+in-range prediction are the law's own; ``u`` is constant along an isoFLOP line, so a
+closed-form optimum stays closed-form and a numerical one stays the one solver of
+:mod:`bayescale.laws.optimum`: N_opt, D_opt, tokens per parameter, loss and every decision
+widen with the same uncertainty. Extra covariates (the data-constrained law's ``U_D``)
+pass through unchanged.
 
-Because ``u`` depends on N·D only, it is constant along an isoFLOP line and the optimum stays
-exact: with :math:`c = \log(C/k)`, :math:`\log N_{opt}^{\text{ext}}(c) = \log N_{opt}(c +
-(\delta_N+\delta_D)g) - \delta_N g`, so a closed-form optimum stays closed-form, a numerical one
-stays the one solver of :mod:`bayescale.laws.optimum`, and N_opt, D_opt, tokens per parameter, loss
-and every decision widen with the same uncertainty. Extra covariates (the data-constrained law's
-``U_D``) are passed through unchanged.
-
-The drift moves the law as a whole; runs beyond the data also scatter more about it. At
-the held-out top budgets of the public sweeps the runs near the optimum came out lower
-and the extremes higher than the law (the observed isoFLOP curve is more curved), by
-up to about the in-range noise, and a shared shift cannot place each run (with the wider
-tilt, the calibration leaves less of it to this term: k ≈ 0.4). So a *new run*
-beyond the data has residual scale
+**Distance in (N, D): new runs scatter more.** A *new run* beyond the data also scatters
+more about the law, beyond the largest compute and beyond the fitted runs' range of N or D
+(a larger model at in-range compute is beyond the data too):
 
 .. math::
 
-    \sigma^{\text{ext}} = \sigma\,\sqrt{1 + k^2\,(1 - e^{-u/u_0})}, \qquad
-    k = \text{drift} \times k_1,
+    \sigma^{\text{ext}} = \sigma\,\sqrt{1 + k^2\,(1 - e^{-u/u_0}) + r^2 v}, \qquad
+    v = \max\bigl(0,\ \log N - \max_i \log N_i,\ \log D - \max_i \log D_i\bigr),
 
-(:data:`MISFIT` ``k_1`` calibrated on the same sweeps, :data:`ONSET` ``u_0``: the extra
-scatter reaches 63% of its size 5% of compute beyond the largest run). It is
-:attr:`Law.noise_scale`: it widens the posterior predictive of runs (``predict(...,
-kind="new_run")``, backtests, the fit-time check, the planner's simulated outcomes) and
-their log predictive density, not the law's mean loss, so N_opt and the decisions are the
-drift's alone. Inside the data the factor is 1.
+with ``k`` = drift × :data:`MISFIT`, ``u_0`` = :data:`ONSET` and ``r`` = drift ×
+:data:`REACH`. It is :attr:`Law.noise_scale`: it widens the posterior predictive of runs
+(``predict(..., kind="new_run")``, backtests, the check, the planner's simulated outcomes)
+and their log predictive density, not the law's mean loss, so N_opt and the decisions are
+the drift's alone.
 
-The wrapper is a :class:`~bayescale.laws.Law` (one per base law and scale, cached so that
-compiled functions keyed on it are reused); its extra parameters are ``drift_level``,
-``drift_tilt`` and the data's edge ``log_ND_edge`` (a constant that ``Posterior.theta``
+**A hierarchical prior, updated by the sweep's own runs.** Across sweeps, level and tilt
+are a scale mixture of normals (:func:`drift_values`): a sweep has its own drift scale s,
+``log s ~ Normal(0, SPREAD)``, and ``λ ~ Normal(μ_λ, (s s_λ)²)``, ``τ ~ Normal(0, (s s_τ)²)``
+(:data:`MEANS`, :data:`SCALES`, :data:`SPREAD`: the population). The runs inside the data
+cannot inform λ and τ, but the sweep's own larger runs can: the fit's extrapolation check
+refits the smaller runs and scores the larger ones, and their joint density on a grid over
+(λ, τ) (:class:`DriftGrid`, :mod:`bayescale.checks.drift_update`) turns the population
+prior into this sweep's posterior of its scale and of its drift so far; beyond all its runs
+the drift keeps :data:`MEMORY` of that drift's direction and draws the rest afresh at the
+sweep's own scale (:func:`drift_grid_draws`). A sweep whose larger runs miss gets a larger
+scale and a drift that leans their way; one that extrapolates well a narrower one.
+
+**Calibrated across distances and sources.** The eight constants were chosen on 52
+multi-step hold-outs of 13 public sweeps from 8 sources (top 1–3 budgets of isoFLOP sweeps,
+largest 10/20/40% of compute of the others, largest 20% of models), by the held-out runs'
+joint log density, and validated leaving each source out (``benchmarks/EXTRAPOLATION.md``,
+``make extrapolation``). s_λ sits at the top of the values searched (0.5); the score would
+take it wider, while the 90% intervals already hold more than 90% 3–30× out.
+
+The wrapper is a :class:`~bayescale.laws.Law` (one per base law and settings, cached so
+that compiled functions keyed on it are reused); its extra parameters are ``drift_level``,
+``drift_tilt`` and the data's edges :data:`EDGES` (constants that ``Posterior.theta``
 computes from the fitted runs).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax.numpy as jnp
@@ -82,90 +77,267 @@ from bayescale.laws.base import Law
 __all__ = [
     "DRIFT_PARAMS",
     "EDGE",
+    "EDGES",
+    "GRID_HALF_WIDTH",
+    "GRID_POINTS",
+    "GROWTH",
     "MEANS",
+    "MEMORY",
     "MISFIT",
     "ONSET",
+    "REACH",
     "SCALES",
+    "SPREAD",
+    "DriftGrid",
     "base_law",
     "beyond",
-    "data_edge",
+    "data_edges",
+    "distance",
     "drift_draws",
+    "drift_grid",
+    "drift_grid_draws",
     "drift_values",
     "extrapolating",
+    "grid_posterior",
+    "hull_excess",
     "is_extrapolating",
     "shifts",
 ]
 
 Array = Any
 
-#: The drift parameters: level λ and tilt τ of the shift of log N and log D per √nat of
-#: compute beyond the data.
+#: The drift parameters: level λ and tilt τ of the shift of log N and log D per unit of
+#: the distance's growth g(u) beyond the data.
 DRIFT_PARAMS = ("drift_level", "drift_tilt")
-#: Prior sd of level and tilt at ``drift=1``: calibrated on 10 public sweeps and validated
-#: leaving each out (``benchmarks/EXTRAPOLATION.md``).
-SCALES = {"drift_level": 0.17, "drift_tilt": 0.86}
-#: Prior means of level and tilt at ``drift=1``, calibrated with :data:`SCALES`: the law
-#: fitted below a sweep's top budget over-predicted that budget's loss on 8 of 10 public
-#: sweeps, so runs beyond the data are expected to do a little better than the law says.
+#: Population sd of level and tilt at ``drift=1`` (for a sweep of typical drift scale).
+SCALES = {"drift_level": 0.5, "drift_tilt": 0.6}
+#: Population means of level and tilt at ``drift=1``: the law fitted on a sweep's smaller
+#: runs over-predicted its larger runs' loss on most public sweeps.
 MEANS = {"drift_level": 0.16, "drift_tilt": 0.0}
+#: The sd of the log of a sweep's own drift scale: sweeps differ in how far their law
+#: carries, so level and tilt are a scale mixture of normals across sweeps.
+SPREAD = 0.5
 #: The extra scatter of new runs beyond the data, in units of the fitted sigma, at
-#: ``drift=1``: calibrated with :data:`SCALES` (``benchmarks/EXTRAPOLATION.md``).
+#: ``drift=1``.
 MISFIT = 0.42
-#: Nats of compute beyond the data over which the extra scatter sets in (1 − e^{−u/u0}).
+#: Nats of distance beyond the data over which the extra scatter sets in (1 − e^{−u/u0}).
 ONSET = 0.05
-#: The data's largest log(N·D): where extrapolation starts.
+#: Growth of the shift with the distance u beyond the data: g = u ** GROWTH.
+GROWTH = 1.0
+#: Extra scatter of a new run beyond the fitted runs' range of N or D, in units of the
+#: fitted sigma per √nat of that excess, at ``drift=1``: a larger model at in-range
+#: compute is beyond the data too.
+REACH = 1.0
+#: The data's largest log(N·D): where extrapolation in compute starts.
 EDGE = "log_ND_edge"
+#: The data's edges: largest log(N·D), log N and log D (constants of a fit, not sampled).
+EDGES = (EDGE, "log_N_edge", "log_D_edge")
+#: How much of the drift the sweep's own larger runs showed continues beyond the whole data
+#: (:func:`drift_grid_draws`): 1 its direction persists, 0 only its scale does.
+MEMORY = 0.8
+#: Points per axis of the grid on which a sweep's own errors update its level and tilt.
+GRID_POINTS = 49
+#: Half-width of that grid in units of the population sd at the largest drift scale.
+GRID_HALF_WIDTH = 4.0
 
-_WRAPPED: dict[tuple[Law, float, float], Law] = {}
+_WRAPPED: dict[tuple[Law, float, float, float, float], Law] = {}
 _BASE: dict[Law, Law] = {}
 
 
-def beyond(theta: Any, log_nd: Array) -> Array:
-    """√(nats of compute beyond the fitted runs), ``√max(0, log(N·D) − edge)``, elementwise.
+def data_edges(log_N: Array, log_D: Array) -> dict[str, float]:
+    """The edges of a data set: its largest log N + log D, log N and log D."""
+    log_n, log_d = np.asarray(log_N, dtype=np.float64), np.asarray(log_D, dtype=np.float64)
+    return {
+        EDGE: float(np.max(log_n + log_d)),
+        "log_N_edge": float(np.max(log_n)),
+        "log_D_edge": float(np.max(log_d)),
+    }
+
+
+def distance(theta: Any, log_n: Array, log_d: Array) -> Array:
+    """Nats of compute beyond the fitted runs, ``max(0, log(N·D) − edge_ND)``, elementwise."""
+    return jnp.maximum(log_n + log_d - theta[EDGE], 0.0)
+
+
+def hull_excess(theta: Any, log_n: Array, log_d: Array) -> Array:
+    """Nats beyond the fitted runs' range of N or of D, whichever is larger, elementwise.
+
+    ``max(0, log N − edge_N, log D − edge_D)``: positive for a larger model (or a longer
+    run) than any fitted one, at any compute; 0 for every fitted run.
+    """
+    v = jnp.maximum(log_n - theta["log_N_edge"], log_d - theta["log_D_edge"])
+    return jnp.maximum(v, 0.0)
+
+
+def beyond(u: Array, growth: float = GROWTH) -> Array:
+    """The drift's growth ``g = u ** growth`` at distance ``u`` ≥ 0, elementwise.
 
     Its derivative is taken as 0 at and inside the edge (``√u`` has none at 0), so
     gradients through an in-range point stay finite.
     """
-    u = log_nd - theta[EDGE]
     out = u > 0
-    return jnp.where(out, jnp.sqrt(jnp.where(out, u, 1.0)), 0.0)
+    return jnp.where(out, jnp.where(out, u, 1.0) ** growth, 0.0)
 
 
 def shifts(theta: Any) -> tuple[Array, Array]:
-    """δ_N and δ_D, the shift of log N and log D per √nat, from level and tilt."""
+    """δ_N and δ_D, the shift of log N and log D per unit of growth, from level and tilt."""
     level, tilt = theta["drift_level"], theta["drift_tilt"]
     return 0.5 * (level - tilt), 0.5 * (level + tilt)
 
 
-def data_edge(log_N: Array, log_D: Array) -> float:
-    """The edge of a data set: its largest log N + log D."""
-    return float(np.max(np.asarray(log_N) + np.asarray(log_D)))
+def drift_values(z: np.ndarray, drift: float, spread: float = SPREAD) -> dict[str, np.ndarray]:
+    """Level and tilt from standard normals ``z`` at ``drift``: the population prior's map.
 
-
-def drift_values(z: np.ndarray, drift: float) -> dict[str, np.ndarray]:
-    """Level and tilt from standard normals ``z`` (one row per parameter) at ``drift``.
-
-    The prior's map, in one place: mean :data:`MEANS` plus ``drift`` × :data:`SCALES` × z.
-    ``drift`` widens the spread, not the lean; ``drift=0`` is no drift at all (the law
-    alone), so it gives zeros.
+    ``z`` has one row per drift parameter and a third for the sweep's drift scale
+    ``s = exp(spread · z₃)``: level = :data:`MEANS` + drift · s · :data:`SCALES` · z₁ and
+    tilt likewise, a scale mixture of normals (heavier-tailed than one normal: some sweeps
+    carry far, some do not). Without the third row, s = 1. ``drift`` widens the spread, not
+    the lean; ``drift=0`` is no drift at all (the law alone), so it gives zeros.
     """
+    z = np.asarray(z, dtype=np.float64)
     if drift == 0:
         return {p: np.zeros_like(z[i]) for i, p in enumerate(DRIFT_PARAMS)}
-    return {p: MEANS[p] + drift * SCALES[p] * z[i] for i, p in enumerate(DRIFT_PARAMS)}
+    s = np.exp(spread * z[2]) if len(z) > 2 else 1.0
+    return {p: MEANS[p] + drift * s * SCALES[p] * z[i] for i, p in enumerate(DRIFT_PARAMS)}
 
 
 def drift_draws(shape: tuple[int, ...], drift: float, seed: int) -> dict[str, np.ndarray]:
-    """Draws of level and tilt at scale ``drift`` (:func:`drift_values`).
+    """Draws of level and tilt from the population prior at scale ``drift``.
 
-    The runs do not inform them (their posterior is the prior, independent of the law's
-    parameters), so a fit draws them exactly rather than sampling them; from their own
-    stream of ``seed`` (same seed, same draws), as fixed standard normals mapped by the
-    prior, so fits that differ only in ``drift`` share them up to scale about the mean.
+    In-range runs do not inform them (their posterior is the prior, independent of the
+    law's parameters), so a fit draws them exactly rather than sampling them; from their
+    own stream of ``seed`` (same seed, same draws), as fixed standard normals mapped by
+    :func:`drift_values`, so fits that differ only in ``drift`` share them up to scale
+    about the mean. The fit's extrapolation check then updates them with the sweep's own
+    larger runs (:func:`grid_posterior`).
     """
     rng = np.random.default_rng([seed, 0x6472696674])  # "drift"
-    return drift_values(rng.standard_normal((len(DRIFT_PARAMS), *shape)), drift)
+    return drift_values(rng.standard_normal((len(DRIFT_PARAMS) + 1, *shape)), drift)
 
 
+# ---------------------------------------------------------------------- the sweep's own update
+class DriftGrid:
+    """A grid over (level, tilt) and the population prior's log density on it.
+
+    The prior is the scale mixture of :func:`drift_values` at ``drift`` and ``spread``,
+    integrated over the sweep's scale s by Gauss–Hermite quadrature in log s;
+    :meth:`scale_weights` keeps the joint over (s, level, tilt) so that the posterior of
+    a sweep's own scale can be reported. The axes span ``half_width`` population sds (times
+    the scale mixture's spread, up to 2.5) about the means, ``points`` each, unless given
+    (``axes``: one grid for several priors, as the calibration weighs them).
+    """
+
+    def __init__(
+        self,
+        drift: float = 1.0,
+        spread: float = SPREAD,
+        *,
+        points: int = GRID_POINTS,
+        half_width: float = GRID_HALF_WIDTH,
+        means: dict[str, float] | None = None,
+        scales: dict[str, float] | None = None,
+        axes: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        if drift <= 0:
+            raise ValueError(f"drift must be > 0 for a drift grid, got {drift}")
+        self.drift, self.spread = float(drift), float(spread)
+        self.means = dict(MEANS if means is None else means)
+        self.scales = dict(SCALES if scales is None else scales)
+        nodes, w = np.polynomial.hermite_e.hermegauss(15)
+        self.scale_nodes = np.exp(self.spread * nodes)
+        self.scale_prior = w / w.sum()
+        top = float(self.scale_nodes.max()) if self.spread > 0 else 1.0
+        self.axes = (
+            {p: np.asarray(axes[p], dtype=np.float64) for p in DRIFT_PARAMS}
+            if axes is not None
+            else {
+                p: self.means[p]
+                + np.linspace(-1.0, 1.0, points)
+                * half_width
+                * self.drift
+                * self.scales[p]
+                * min(top, 2.5)
+                for p in DRIFT_PARAMS
+            }
+        )
+        self.step = {p: float(a[1] - a[0]) for p, a in self.axes.items()}
+        lv, tv = np.meshgrid(self.axes["drift_level"], self.axes["drift_tilt"], indexing="ij")
+        self.level, self.tilt = lv.ravel(), tv.ravel()
+
+    def _log_joint(self) -> np.ndarray:
+        """Log p(s_k) + log N(level) + log N(tilt) for each scale node k and grid point."""
+        out = np.log(self.scale_prior)[:, None]
+        for p, v in (("drift_level", self.level), ("drift_tilt", self.tilt)):
+            sd = self.drift * self.scale_nodes[:, None] * self.scales[p]
+            z = (v[None, :] - self.means[p]) / sd
+            out = out - 0.5 * z * z - np.log(sd) - 0.5 * math.log(2 * math.pi)
+        return out
+
+    def log_prior(self) -> np.ndarray:
+        """The prior's log density at each grid point (scale integrated out)."""
+        j = self._log_joint()
+        m = j.max(axis=0)
+        return m + np.log(np.exp(j - m).sum(axis=0))
+
+    def scale_weights(self, log_lik: np.ndarray | None = None) -> np.ndarray:
+        """Posterior weights of the scale nodes given the grid's log-likelihood (None: prior)."""
+        j = self._log_joint()
+        if log_lik is not None:
+            j = j + log_lik[None, :]
+        m = j.max()
+        w = np.exp(j - m).sum(axis=1)
+        return w / w.sum()
+
+
+def grid_posterior(grid: DriftGrid, log_lik: np.ndarray | None = None) -> np.ndarray:
+    """Normalised posterior weights of the grid's points (None: the prior's)."""
+    lp = grid.log_prior() + (0.0 if log_lik is None else log_lik)
+    w = np.exp(lp - np.max(lp))
+    return w / w.sum()
+
+
+def drift_grid_draws(
+    grid: DriftGrid,
+    log_lik: np.ndarray | None,
+    shape: tuple[int, ...],
+    seed: int,
+    memory: float = MEMORY,
+) -> dict[str, np.ndarray]:
+    """Draws of level and tilt beyond the whole data, from the sweep's posterior on ``grid``.
+
+    The joint posterior over the sweep's scale s (the quadrature nodes) and its drift
+    beyond its smaller runs (λ', τ') (the grid's points, jittered within their cell) is
+    ``p(s) N(λ', τ' | s) p(runs | λ', τ')``. Beyond the whole data the drift keeps
+    ``memory`` ρ of that deviation from the mean and draws the rest afresh at the sweep's
+    own scale, ``λ = μ + ρ(λ' − μ) + √(1 − ρ²) · drift · s · s_λ · z``, and τ likewise:
+    ρ = 1 continues the direction the sweep's own runs showed, ρ = 0 keeps only their
+    scale (a random walk's independent increments). Without ``log_lik`` (None) this is the
+    population prior. Deterministic for a seed.
+    """
+    rng = np.random.default_rng([seed, 0x7570646174])  # "updat"
+    j = grid._log_joint()
+    if log_lik is not None:
+        j = j + log_lik[None, :]
+    w = np.exp(j - j.max()).ravel()
+    n = int(np.prod(shape))
+    pick = rng.choice(w.size, size=n, p=w / w.sum())
+    k, g = np.divmod(pick, grid.level.size)
+    rho = float(memory)
+    out = {}
+    for p, v in (("drift_level", grid.level), ("drift_tilt", grid.tilt)):
+        past = v[g] + (rng.random(n) - 0.5) * grid.step[p]
+        fresh = grid.drift * grid.scale_nodes[k] * grid.scales[p] * rng.standard_normal(n)
+        m = grid.means[p]
+        out[p] = (m + rho * (past - m) + math.sqrt(1.0 - rho * rho) * fresh).reshape(shape)
+    return out
+
+
+def drift_grid(drift: float = 1.0, spread: float = SPREAD) -> DriftGrid:
+    """The default grid of a fit at ``drift`` (:class:`DriftGrid`)."""
+    return DriftGrid(drift, spread)
+
+
+# ---------------------------------------------------------------------- the wrapper
 def is_extrapolating(law: Law) -> bool:
     """Whether ``law`` is a wrapper made by :func:`extrapolating`."""
     return law in _BASE
@@ -176,7 +348,14 @@ def base_law(law: Law) -> Law:
     return _BASE.get(law, law)
 
 
-def extrapolating(law: Law, drift: float = 1.0, *, misfit: float | None = None) -> Law:
+def extrapolating(
+    law: Law,
+    drift: float = 1.0,
+    *,
+    misfit: float | None = None,
+    growth: float | None = None,
+    reach: float | None = None,
+) -> Law:
     """``law`` with drift beyond the data at scale ``drift`` (1: the calibrated default).
 
     Parameters
@@ -188,14 +367,17 @@ def extrapolating(law: Law, drift: float = 1.0, *, misfit: float | None = None) 
         of new runs (:data:`MISFIT`); > 0. The level's mean (:data:`MEANS`) stays: a wider
         drift is less sure of the lean, not more.
     misfit : float, optional
-        The extra scatter ``k`` itself (default ``drift`` × :data:`MISFIT`); ≥ 0. For
-        calibrating it: a fit's settings record ``drift`` only, so a saved fit loads with
-        the default.
+        The extra scatter ``k`` itself (default ``drift`` × :data:`MISFIT`); ≥ 0.
+    growth, reach : float, optional
+        The growth exponent (default :data:`GROWTH`, > 0) and the extra scatter per √nat
+        beyond the fitted runs' N or D range (default :data:`REACH`, ≥ 0; it scales with
+        ``drift`` like ``misfit``). For calibrating them: a fit's settings record ``drift``
+        only, so a saved fit loads with the defaults.
 
     Returns
     -------
     Law
-        The same object for the same ``(law, drift, misfit)``.
+        The same object for the same arguments.
     """
     law = base_law(law)
     sd = float(drift)
@@ -204,53 +386,63 @@ def extrapolating(law: Law, drift: float = 1.0, *, misfit: float | None = None) 
     k = sd * MISFIT if misfit is None else float(misfit)
     if not np.isfinite(k) or k < 0:
         raise ValueError(f"misfit must be finite and >= 0, got {misfit}")
-    key = (law, sd, k)
+    p = GROWTH if growth is None else float(growth)
+    if not np.isfinite(p) or p <= 0:
+        raise ValueError(f"growth must be finite and > 0, got {growth}")
+    w = sd * REACH if reach is None else float(reach)
+    if not np.isfinite(w) or w < 0:
+        raise ValueError(f"reach must be finite and >= 0, got {reach}")
+    key = (law, sd, k, p, w)
     if key not in _WRAPPED:
-        wrapper = _wrap(law, sd, k)
+        wrapper = _wrap(law, sd, k, p, w)
         _WRAPPED[key] = wrapper
         _BASE[wrapper] = law
     return _WRAPPED[key]
 
 
-def _wrap(law: Law, sd: float, k: float) -> Law:
+def _wrap(law: Law, sd: float, k: float, p: float, r: float) -> Law:
     def log_loss(theta: Any, x: Any) -> Array:
-        g = beyond(theta, x["log_N"] + x["log_D"])
+        g = beyond(distance(theta, x["log_N"], x["log_D"]), p)
         d_n, d_d = shifts(theta)
         shifted = dict(x)
         shifted["log_N"] = x["log_N"] + d_n * g
         shifted["log_D"] = x["log_D"] + d_d * g
         return law.log_loss(theta, shifted)
 
+    # The shift's distance is in compute only: constant along an isoFLOP line, so a
+    # closed-form optimum stays closed-form (the one solver handles the rest).
     log_n_opt = None
     if law.log_n_opt is not None:
         base_opt = law.log_n_opt
 
         def log_n_opt(theta: Any, log_c: Array) -> Array:
-            g = beyond(theta, log_c)
+            g = beyond(jnp.maximum(log_c - theta[EDGE], 0.0), p)
             d_n, d_d = shifts(theta)
             return base_opt(theta, log_c + (d_n + d_d) * g) - d_n * g
 
     noise_scale = None
-    if k > 0:
+    if k > 0 or r > 0:
 
         def noise_scale(theta: Any, x: Any) -> Array:
-            u = jnp.maximum(x["log_N"] + x["log_D"] - theta[EDGE], 0.0)
-            factor = jnp.sqrt(1.0 + k * k * -jnp.expm1(-u / ONSET))
+            u = distance(theta, x["log_N"], x["log_D"])
+            v = hull_excess(theta, x["log_N"], x["log_D"])
+            factor = jnp.sqrt(1.0 + k * k * -jnp.expm1(-u / ONSET) + r * r * v)
             return factor * law.residual_scale(theta, x)
 
     def priors() -> dict[str, Any]:
-        drift = {p: dist.Normal(MEANS[p], sd * SCALES[p]) for p in DRIFT_PARAMS}
+        drift = {p_: dist.Normal(MEANS[p_], sd * SCALES[p_]) for p_ in DRIFT_PARAMS}
         return {**law.priors(), **drift}
 
     what = {"drift_level": "log N and log D together", "drift_tilt": "log D against log N"}
     notes = {
-        p: f"Normal({MEANS[p]:g}, {sd * SCALES[p]:g}): shifts {what[p]} per √nat of "
-        "compute beyond the data"
-        for p in DRIFT_PARAMS
+        p_: f"Normal({MEANS[p_]:g}, {sd * SCALES[p_]:g} × s), log s ~ Normal(0, {SPREAD:g}): "
+        f"shifts {what[p_]} per unit of u^{p:g}, u the distance beyond the data; updated by "
+        "the fit's own larger runs"
+        for p_ in DRIFT_PARAMS
     }
     return Law(
         name=law.name,
-        params=(*law.params, *DRIFT_PARAMS, EDGE),
+        params=(*law.params, *DRIFT_PARAMS, *EDGES),
         log_loss=log_loss,
         priors=priors,
         covariates=law.covariates,

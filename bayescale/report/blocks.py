@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bayescale.checks.drift_update import describe_update
 from bayescale.data.units import format_count
 from bayescale.data.validation import check_points
 from bayescale.inference.posterior import check_ci
@@ -523,8 +524,11 @@ def extrapolation_line(e: dict[str, Any]) -> str:
             f"Extrapolation check ({c['method']}): predicted from the {c['n_train']} smaller "
             f"runs, {inside} of the {c['n_test']} largest fell inside their 90% intervals "
             f"(errors {c['excess']:.2g}x the half-width): "
-            + ("ok." if c["ok"] else "FAILED, see the problems above.")
+            + ("ok." if c["ok"] else "they missed by more than the population's drift allows.")
         )
+        u = c.get("drift_update")
+        if u:
+            check += " " + describe_update(u)
     return far + drift + check
 
 

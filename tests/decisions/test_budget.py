@@ -312,7 +312,10 @@ def test_decisions_follow_the_fitted_law(chinchilla):
     risk = fit.regret("70B/1.4T").iloc[0]
     assert risk["loss_plan"] >= risk["loss_opt"] and risk["waste"] >= 0
     need = fit.compute_for_loss([2.0]).iloc[0]
-    assert need["p_reachable"] == 1.0 and need["floor"] == 0.0
+    # Kaplan has no floor; beyond the data the drift (linear in log compute) makes the
+    # optimum's loss stop improving on a few draws far out, which never reach the target
+    assert need["floor"] == 0.0 and 0.9 <= need["p_reachable"] <= 1.0
+    assert fit.with_drift(0).compute_for_loss([2.0]).iloc[0]["p_reachable"] == 1.0
 
 
 def test_pooled_fit_decides_per_group():

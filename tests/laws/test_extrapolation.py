@@ -15,14 +15,23 @@ from bayescale.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, define_law
 from bayescale.laws.extrapolation import (
     DRIFT_PARAMS,
     EDGE,
+    EDGES,
     MEANS,
     MISFIT,
     ONSET,
+    REACH,
     SCALES,
+    SPREAD,
+    DriftGrid,
     base_law,
     beyond,
+    data_edges,
+    distance,
     drift_draws,
+    drift_grid_draws,
     extrapolating,
+    grid_posterior,
+    hull_excess,
     is_extrapolating,
 )
 from bayescale.laws.optimum import numerical_log_n_opt
@@ -63,12 +72,43 @@ def test_inside_the_data_the_wrapper_is_the_law(law):
     x = {"log_N": log_n, "log_D": log_d, "log_U_D": log_d - 1.0}
     theta = {**THETA[law.name], "drift_level": 0.7, "drift_tilt": -0.9}
     with jax.enable_x64(True):
-        # the edge at the largest log N·D: every run inside, the drift has no effect
-        inside = {**theta, EDGE: float(np.max(log_n + log_d))}
+        # the edges of the runs themselves: every run inside, the drift has no effect
+        inside = {**theta, **data_edges(log_n, log_d)}
         np.testing.assert_array_equal(wrapped.log_loss(inside, x), law.log_loss(theta, x))
-        # the edge below every run: the drift moves every prediction
-        outside = {**theta, EDGE: float(np.min(log_n + log_d)) - 1.0}
+        # edges below every run: the drift moves every prediction
+        outside = {**theta, **data_edges(log_n, log_d), EDGE: float(np.min(log_n + log_d)) - 1}
         assert np.all(wrapped.log_loss(outside, x) != law.log_loss(theta, x))
+
+
+def test_a_larger_model_at_in_range_compute_is_beyond_the_data():
+    edges = {EDGE: 46.0, "log_N_edge": 20.0, "log_D_edge": 27.0}
+    # fitted-like: inside every edge; larger N at in-range compute; more D; more compute
+    log_n = np.array([19.0, 21.0, 16.0, 20.0])
+    log_d = np.array([26.0, 24.0, 28.0, 27.5])
+    with jax.enable_x64(True):
+        np.testing.assert_allclose(np.asarray(distance(edges, log_n, log_d)), [0, 0, 0, 1.5])
+        np.testing.assert_allclose(np.asarray(hull_excess(edges, log_n, log_d)), [0, 1, 1, 0.5])
+        theta = {**THETA["chinchilla"], "drift_level": 0.3, "drift_tilt": 0.2, **edges}
+        x = {"log_N": log_n, "log_D": log_d}
+        law = extrapolating(CHINCHILLA)
+        # the law's loss moves with compute only (the optimum stays closed-form) ...
+        moved = np.asarray(law.log_loss(theta, x))
+        plain = np.asarray(CHINCHILLA.log_loss(theta, x))
+        np.testing.assert_array_equal(moved[:3], plain[:3])
+        assert moved[3] != plain[3]
+        # ... and a run beyond the N or D range scatters more: sqrt(1 + REACH² · excess)
+        factor = np.asarray(law.residual_scale(theta, x))
+        assert factor[0] == 1.0
+        np.testing.assert_allclose(factor[1:3], np.sqrt(1 + REACH**2 * 1.0), rtol=1e-12)
+        assert factor[3] > np.sqrt(1 + REACH**2 * 0.5)  # beyond in compute too
+        alone = np.asarray(extrapolating(CHINCHILLA, reach=0.0).residual_scale(theta, x))
+        np.testing.assert_array_equal(alone[:3], 1.0)
+        twice = np.asarray(extrapolating(CHINCHILLA, 2.0, misfit=0.0).residual_scale(theta, x))
+        np.testing.assert_allclose(twice[1], np.sqrt(1 + (2 * REACH) ** 2), rtol=1e-12)
+    with pytest.raises(ValueError, match="reach must be finite and >= 0"):
+        extrapolating(CHINCHILLA, reach=-1.0)
+    with pytest.raises(ValueError, match="growth must be finite and > 0"):
+        extrapolating(CHINCHILLA, growth=0.0)
 
 
 def test_closed_form_optimum_matches_the_numerical_search_of_the_drifted_kernel():
@@ -79,6 +119,8 @@ def test_closed_form_optimum_matches_the_numerical_search_of_the_drifted_kernel(
         "drift_level": rng.normal(0, 0.3, 64),
         "drift_tilt": rng.normal(0, 0.45, 64),
         EDGE: np.full(64, 46.0),
+        "log_N_edge": np.full(64, 23.0),
+        "log_D_edge": np.full(64, 23.0),
     }
     with jax.enable_x64(True):
         for log_c in (44.0, 46.0, 49.0, 55.0):  # inside, at and far beyond the edge
@@ -92,11 +134,11 @@ def test_closed_form_optimum_matches_the_numerical_search_of_the_drifted_kernel(
                 assert np.std(closed - base) > 0.05  # the tilt moves N_opt beyond the data
 
 
-def test_beyond_is_sqrt_of_the_distance_with_a_finite_gradient_at_the_edge():
+def test_beyond_is_a_power_of_the_distance_with_a_finite_gradient_at_the_edge():
     with jax.enable_x64(True):
-        theta = {EDGE: 10.0}
-        np.testing.assert_allclose(beyond(theta, np.array([9.0, 10.0, 14.0])), [0, 0, 2.0])
-        grad = jax.grad(lambda v: beyond(theta, v))(10.0)
+        np.testing.assert_allclose(beyond(np.array([0.0, 4.0]), 0.5), [0, 2.0])
+        np.testing.assert_allclose(beyond(np.array([0.0, 4.0]), 1.0), [0, 4.0])
+        grad = jax.grad(lambda v: beyond(v, 0.5))(0.0)
         assert np.isfinite(grad) and grad == 0
 
 
@@ -108,9 +150,10 @@ def test_drift_draws_are_deterministic_scaled_normals():
         assert a[p].shape == (4, 1000)
         # a wider drift doubles the spread about the same mean (the lean stays)
         np.testing.assert_allclose(b[p] - MEANS[p], 2 * (a[p] - MEANS[p]), rtol=1e-12)
-        assert np.std(a[p]) == pytest.approx(SCALES[p], rel=0.05)
+        # a scale mixture: sd = SCALES · sqrt(E[s²]) = SCALES · exp(SPREAD²)
+        assert np.std(a[p]) == pytest.approx(SCALES[p] * np.exp(SPREAD**2), rel=0.06)
         # the calibrated mean (the level's lean), within 4 standard errors
-        assert abs(np.mean(a[p]) - MEANS[p]) < 4 * SCALES[p] / np.sqrt(a[p].size)
+        assert abs(np.mean(a[p]) - MEANS[p]) < 8 * SCALES[p] / np.sqrt(a[p].size)
         prior = extrapolating(CHINCHILLA, 2.0).priors()[p]
         assert prior.loc == pytest.approx(MEANS[p]) and prior.scale == pytest.approx(2 * SCALES[p])
     c = drift_draws((4, 1000), 1.0, seed=4)
@@ -124,7 +167,9 @@ def test_new_runs_scatter_more_only_beyond_the_data(law):
     edge = 46.0
     log_nd = np.array([40.0, 46.0, 46.0 + ONSET, 47.0, 60.0])
     x = {"log_N": 0.4 * log_nd, "log_D": 0.6 * log_nd}
-    theta = {**THETA[law.name], "drift_level": 0.1, "drift_tilt": 0.2, EDGE: edge}
+    # N and D edges beyond every run: only the compute excess counts here
+    edges = {EDGE: edge, "log_N_edge": 100.0, "log_D_edge": 100.0}
+    theta = {**THETA[law.name], "drift_level": 0.1, "drift_tilt": 0.2, **edges}
     with jax.enable_x64(True):
         assert law.noise_scale is None
         np.testing.assert_array_equal(law.residual_scale(THETA[law.name], x), np.ones(5))
@@ -137,7 +182,7 @@ def test_new_runs_scatter_more_only_beyond_the_data(law):
         # it scales with drift, and misfit=0 leaves the noise alone
         twice = np.asarray(extrapolating(law, 2.0).residual_scale(theta, x))
         np.testing.assert_allclose(twice[-1], np.sqrt(1 + (2 * MISFIT) ** 2))
-        assert extrapolating(law, misfit=0.0).noise_scale is None
+        assert extrapolating(law, misfit=0.0, reach=0.0).noise_scale is None
         # a law's own noise scale is kept, multiplied
         noisy = dataclasses.replace(law, name=law.name + "_noisy", noise_scale=lambda t, x: 2.0)
         both = np.asarray(extrapolating(noisy).residual_scale(theta, x))
@@ -181,7 +226,7 @@ def test_drift_widens_only_beyond_the_data_and_every_decision_sees_it(truth_fit)
 
 def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
     fit = truth_fit
-    calm = dataclasses.replace(fit, law=extrapolating(fit.fitted_law, misfit=0.0))
+    calm = dataclasses.replace(fit, law=extrapolating(fit.fitted_law, misfit=0.0, reach=0.0))
     sigma = fit.draws("sigma")[:, None]
     # the fitted runs: the fit's own sigma, so LOO and the in-sample checks are unchanged
     np.testing.assert_array_equal(
@@ -196,17 +241,20 @@ def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
     np.testing.assert_array_equal(
         fit.allocation_draws([1e3 * c_max])["N_opt"], calm.allocation_draws([1e3 * c_max])["N_opt"]
     )
-    # a new run far beyond the data: residual scale sigma·√(1 + MISFIT²)
+    # a new run far beyond the data: residual scale sigma·√(1 + MISFIT² + REACH²·v), v its
+    # nats beyond the fitted runs' N or D range
     far = bayescale.ScalingData.from_arrays(N=N, D=D, loss=[2.0, 2.0], min_runs=1)
-    np.testing.assert_allclose(
-        fit.residual_scales(far), sigma * np.sqrt(1 + MISFIT**2) * np.ones(2)
-    )
+    v = np.maximum(
+        np.log(N) - np.log(fit.data.N.max()), np.log(D) - np.log(fit.data.D.max())
+    ).clip(0)
+    factor = np.sqrt(1 + MISFIT**2 + REACH**2 * v)
+    np.testing.assert_allclose(fit.residual_scales(far), sigma * factor)
     wide = np.log(fit.predict(N, D, kind="new_run", seed=1))
     narrow = np.log(calm.predict(N, D, kind="new_run", seed=1))
     law_only = np.log(fit.predict(N, D))
     # the same residual draws, each scaled by the factor
     ratio = np.std(wide - law_only, axis=0) / np.std(narrow - law_only, axis=0)
-    np.testing.assert_allclose(ratio, np.sqrt(1 + MISFIT**2), rtol=0.02)
+    np.testing.assert_allclose(ratio, factor, rtol=0.02)
     assert np.all(ratio > 1.05)
     assert not np.array_equal(fit.log_likelihood(far), calm.log_likelihood(far))
 
@@ -224,18 +272,44 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
         fit = bayescale.fit(bent, chains=2, warmup=300, draws=300, seed=2, escalate=False)
     c = fit.checks["extrapolation"]
     assert not c["ok"] and c["excess"] > CHECK_TOLERANCE
-    assert not fit.ok and any(
-        p.startswith("extrapolation check:") for p in fit.diagnostics.problems
-    )
+    # the check informs the drift: a note that says what it did, not a failed fit
+    assert any(n.startswith("extrapolation check:") for n in fit.diagnostics.notes)
+    assert not any(p.startswith("extrapolation check:") for p in fit.diagnostics.problems)
+    up, calm = c["drift_update"], check["drift_update"]
+    # the larger runs came out worse than the law: the level moves down (smaller effective
+    # N and D) and the sweep's drift scale grows; the sweep that kept to the law narrows
+    assert up["level_post"][0] < up["level_prior"][0] - up["level_prior"][1]
+    assert up["scale_post"] > up["scale_prior"] > calm["scale_post"]
+    assert calm["level_post"][1] < calm["level_prior"][1] and up["edge_mass"] < 0.05
+    # 100x beyond: a wider and higher loss, a much wider N_opt (a few draws so far out
+    # have no interior optimum: NaN, left out here)
+    c_far = 100 * float(np.max(data.C))
+    q = [0.05, 0.5, 0.95]
+    bent_d, calm_d = fit.allocation_draws([c_far]), truth_fit.allocation_draws([c_far])
+    lo, med, hi = np.nanquantile(bent_d["loss"], q)
+    lo0, med0, hi0 = np.nanquantile(calm_d["loss"], q)
+    assert hi / lo > hi0 / lo0 and med > med0
+    n_lo, _, n_hi = np.nanquantile(bent_d["N_opt"], q)
+    n_lo0, _, n_hi0 = np.nanquantile(calm_d["N_opt"], q)
+    assert n_hi / n_lo > 10 * (n_hi0 / n_lo0)
+    assert np.mean(np.isnan(bent_d["N_opt"])) < 0.1
     again = extrapolation_check(fit)
-    assert again is not None and again.to_dict() == c  # deterministic
+    # deterministic, and made with the population's drift, not the one it updated
+    assert again is not None and again.to_dict() == {
+        k: v for k, v in c.items() if k != "drift_update"
+    }
     # another drift: the check is made again under it, not carried over
     wider = fit.with_drift(3.0)
     c3 = wider.checks["extrapolation"]
     # wider beyond the data: more held-out runs inside, a better log score (the runs at the
     # threshold itself sit at the past runs' edge, where no drift applies)
     assert c3["coverage"] > c["coverage"] and c3["mlpd"] > c["mlpd"]
-    assert sum(p.startswith("extrapolation check:") for p in wider.diagnostics.problems) <= 1
+    assert sum(n.startswith("extrapolation check:") for n in wider.diagnostics.notes) <= 1
+    # without a drift to update, a failed check stays a problem
+    rigid = fit.with_drift(0)
+    assert not rigid.ok and any(
+        p.startswith("extrapolation check:") for p in rigid.diagnostics.problems
+    )
     # the switch turns it off
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayescale.SamplingWarning)
@@ -263,3 +337,44 @@ def test_save_load_keeps_the_drift_and_the_check(truth_fit, tmp_path):
     np.testing.assert_array_equal(
         loaded.allocation_draws([c])["N_opt"], truth_fit.allocation_draws([c])["N_opt"]
     )
+
+
+def test_the_drift_grid_prior_and_posterior():
+    grid = DriftGrid(1.0)
+    prior = grid_posterior(grid)
+    assert prior.shape == grid.level.shape and prior.sum() == pytest.approx(1.0)
+    # the prior's mean is the population mean; its sd that of the scale mixture
+    assert prior @ grid.level == pytest.approx(MEANS["drift_level"], abs=1e-9)
+    sd = np.sqrt(prior @ (grid.level - MEANS["drift_level"]) ** 2)
+    assert sd == pytest.approx(SCALES["drift_level"] * np.exp(SPREAD**2), rel=0.05)
+    # a likelihood that pins the level 3 population sd above its mean pulls the posterior
+    # there and raises the sweep's scale; a flat one leaves the scale alone
+    m, sd = MEANS["drift_level"], SCALES["drift_level"]
+    pinned = -0.5 * ((grid.level - (m + 3 * sd)) / (0.1 * sd)) ** 2
+    post = grid_posterior(grid, pinned)
+    assert m + 2.7 * sd < post @ grid.level < m + 3.05 * sd
+    s_prior = grid.scale_weights() @ grid.scale_nodes
+    assert grid.scale_weights(pinned) @ grid.scale_nodes > s_prior
+    assert grid.scale_weights(np.zeros_like(pinned)) @ grid.scale_nodes == pytest.approx(s_prior)
+    # draws follow the weights, deterministically; memory 1 continues the sweep's own
+    # drift, memory 0 keeps only its scale (mean back at the population's, wider spread)
+    a = drift_grid_draws(grid, pinned, (4, 500), seed=1, memory=1.0)
+    b = drift_grid_draws(grid, pinned, (4, 500), seed=1, memory=1.0)
+    for p in DRIFT_PARAMS:
+        np.testing.assert_array_equal(a[p], b[p])
+        assert a[p].shape == (4, 500)
+    assert np.mean(a["drift_level"]) == pytest.approx(post @ grid.level, abs=0.01)
+    fresh = drift_grid_draws(grid, pinned, (4, 500), seed=1, memory=0.0)["drift_level"]
+    base = drift_grid_draws(grid, None, (4, 500), seed=1, memory=0.0)["drift_level"]
+    assert abs(np.mean(fresh) - MEANS["drift_level"]) < 0.05 and np.std(fresh) > np.std(base)
+    # a wider drift setting widens the grid with the prior
+    assert DriftGrid(2.0).step["drift_level"] == pytest.approx(2 * grid.step["drift_level"])
+    with pytest.raises(ValueError, match="drift must be > 0"):
+        DriftGrid(0.0)
+
+
+def test_the_edges_are_those_of_the_runs():
+    e = data_edges(np.log([1e8, 1e9]), np.log([1e11, 1e10]))
+    assert set(e) == set(EDGES)
+    assert e[EDGE] == pytest.approx(np.log(1e19)) and e["log_N_edge"] == pytest.approx(np.log(1e9))
+    assert e["log_D_edge"] == pytest.approx(np.log(1e11))

@@ -1,0 +1,78 @@
+"""The sweep's own larger runs update its drift (bayescale.checks.drift_update)."""
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+
+import bayescale
+from bayescale.checks.backtest import CHECK_FRAC, check_refit, split_holdout
+from bayescale.checks.drift_update import (
+    DriftUpdate,
+    describe_update,
+    drift_log_likelihood,
+    update_drift,
+)
+from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
+from bayescale.inference.likelihoods import log_mean_exp
+from bayescale.laws.extrapolation import DriftGrid
+
+
+@pytest.fixture(scope="module")
+def split():
+    data = simulate_runs(HOFFMANN_PARAMS, sigma=0.01, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        fit = bayescale.fit(
+            data,
+            chains=2,
+            warmup=200,
+            draws=200,
+            seed=1,
+            escalate=False,
+            extrapolation_check=False,
+        )
+    past_mask, _ = split_holdout(data, "largest", CHECK_FRAC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        past = check_refit(fit, data.subset(past_mask))
+    return fit, past, data.subset(~past_mask)
+
+
+def test_the_grid_likelihood_is_the_mean_over_past_draws_of_the_runs_joint_density(split):
+    _, past, future = split
+    axes = {"drift_level": np.array([-0.5, 0.2]), "drift_tilt": np.array([0.0, 1.5])}
+    grid = DriftGrid(1.0, axes=axes)
+    got = drift_log_likelihood(past, future, grid, n_law=16)
+    # by hand: the same 16 evenly spaced draws, each grid point's drift set on all of them
+    idx = np.unique(np.linspace(0, past.n_draws - 1, 16).astype(int))
+    for j, (lv, tv) in enumerate(zip(grid.level, grid.tilt, strict=True)):
+        samples = {
+            k: v.reshape(past.n_draws, *v.shape[2:])[idx][None] for k, v in past.samples.items()
+        }
+        samples["drift_level"] = np.full((1, idx.size), lv)
+        samples["drift_tilt"] = np.full((1, idx.size), tv)
+        one = dataclasses.replace(past, samples=samples, unconstrained=None)
+        ll = one.log_likelihood(future).reshape(idx.size, -1).sum(axis=1)
+        assert got[j] == pytest.approx(float(log_mean_exp(ll[:, None])[0]), rel=1e-10)
+    assert len(set(np.round(got, 6))) == 4  # the drift changes the future runs' density
+
+
+def test_runs_on_the_law_narrow_the_drift_and_runs_off_it_widen_it(split):
+    fit, past, future = split
+    draws, calm = update_drift(fit, past, future)
+    assert set(draws) == {"drift_level", "drift_tilt"}
+    assert draws["drift_level"].shape == fit.samples["sigma"].shape
+    again, _ = update_drift(fit, past, future)
+    np.testing.assert_array_equal(draws["drift_tilt"], again["drift_tilt"])  # deterministic
+    assert calm.scale_post < calm.scale_prior and calm.level_post[1] < calm.level_prior[1]
+    # the same runs 6% better than the law: the level moves up, the scale grows
+    better = dataclasses.replace(future, loss=future.loss * 0.94)
+    _, off = update_drift(fit, past, better)
+    assert off.level_post[0] > off.level_prior[0] + off.level_prior[1]
+    assert off.scale_post > off.scale_prior and off.edge_mass < 0.05
+    text = describe_update(off.to_dict())
+    assert "wider than the population's" in text and f"The {len(future)} largest" in text
+    assert "narrower" in describe_update(calm.to_dict())
+    assert isinstance(calm, DriftUpdate) and isinstance(calm.to_dict()["level_post"], list)
