@@ -223,15 +223,20 @@ def own_log_lik(sp: Split, cfg: dict[str, float]) -> np.ndarray:
     return sp.log_lik[key]
 
 
-def drift_for(sp: Split, cfg: dict[str, float], update: bool) -> dict[str, np.ndarray]:
-    """Drift draws of the split's fit under ``cfg``, updated by its own runs or not."""
-    grid = DriftGrid(
+def grid_for(cfg: dict[str, float]) -> DriftGrid:
+    """The population prior of ``cfg`` on :data:`AXES`."""
+    return DriftGrid(
         1.0,
         cfg["spread"],
         means={"drift_level": cfg["mean"], "drift_tilt": 0.0},
         scales={"drift_level": cfg["s_level"], "drift_tilt": cfg["s_tilt"]},
         axes=AXES,
     )
+
+
+def drift_for(sp: Split, cfg: dict[str, float], update: bool) -> dict[str, np.ndarray]:
+    """Drift draws of the split's fit under ``cfg``, updated by its own runs or not."""
+    grid = grid_for(cfg)
     log_lik = own_log_lik(sp, cfg) if update else None
     return drift_grid_draws(grid, log_lik, (1, sp.fit.n_draws), 0, cfg["memory"])
 
@@ -476,13 +481,7 @@ def per_sweep_rows(
         mine = [(sp, s) for sp, s in rows if sp.sweep == sweep]
         sp0 = mine[0][0]
         cfg = loso[sp0.source]
-        grid = DriftGrid(
-            1.0,
-            cfg["spread"],
-            means={"drift_level": cfg["mean"], "drift_tilt": 0.0},
-            scales={"drift_level": cfg["s_level"], "drift_tilt": cfg["s_tilt"]},
-            axes=AXES,
-        )
+        grid = grid_for(cfg)
         ll = own_log_lik(sp0, cfg)
         s_prior = float(grid.scale_weights() @ grid.scale_nodes)
         s_post = float(grid.scale_weights(ll) @ grid.scale_nodes)
