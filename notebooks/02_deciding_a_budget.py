@@ -265,6 +265,8 @@ display(Markdown("\n".join(f"- {a}" for a in report["assumptions"])))
 
 # %% [markdown]
 # The intervals in every table cover the uncertainty of the parameters and, beyond the
-# largest fitted run, the law's drift (`drift=1`, calibrated on public isoFLOP sweeps:
-# `benchmarks/EXTRAPOLATION.md`). They do not cover a law that bends more than those sweeps
-# did; notebook 03 shows how to check a fit against its own larger runs with a backtest.
+# largest fitted run, the law's drift (`drift=1`: a population prior calibrated on 13 public
+# sweeps, `benchmarks/EXTRAPOLATION.md`, then updated by the fit's own largest runs, as the
+# Extrapolation section of the report says). They do not cover a law that bends more than
+# those sweeps did; notebook 03 shows how to check a fit against its own larger runs with a
+# backtest.

@@ -370,8 +370,9 @@ for law, held in backtest.runs.groupby("law"):
 # the stated uncertainty can be believed there. Coverage well below the nominal level means
 # the intervals are too narrow for extrapolation. The fits here include bayescale's default
 # drift beyond the data (`drift=1`: the law's effective N and D may shift beyond the largest
-# fitted run, by an amount calibrated on public sweeps; `benchmarks/EXTRAPOLATION.md`) and a
-# new run's extra scatter about the law there, which is what widens them beyond the
+# fitted run, by an amount calibrated on public sweeps, `benchmarks/EXTRAPOLATION.md`, and
+# updated by each fit's own largest runs) and a new run's extra scatter about the law beyond
+# the fitted compute and the fitted N and D range, which is what widens them beyond the
 # training runs; `drift=0` would trust the law's form. The
 # held-out runs are only a few times larger than the training runs, so predictions 100× or
 # 1000× beyond the data rest on that calibration, which no backtest on these runs can check.
