@@ -64,7 +64,12 @@ def test_fit_writes_json_report_and_posterior(runs_csv, tmp_path, capsys):
     d = json.loads(out_json.read_text())
     assert d["ci"] == 0.8 and [a["budget"] for a in d["allocations"]] == [1e23, 5.76e23]
     assert d["diagnostics"]["ok"] is True
-    assert "| budget (FLOPs) |" in out_md.read_text()
+    report = out_md.read_text()
+    assert "| budget (FLOPs) |" in report
+    # the fit-time check ran and updated the drift beyond the data: JSON and report say so
+    up = d["extrapolation"]["check"]["drift_update"]
+    assert up["n_future"] == d["extrapolation"]["check"]["n_test"] and up["scale_post"] > 0
+    assert "updated this sweep's drift beyond all its runs" in report
     import bayescale
 
     assert bayescale.load(out_nc).to_dict([1e23, 5.76e23], 0.8) == d
