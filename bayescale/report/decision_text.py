@@ -63,11 +63,13 @@ def assumptions(d: dict[str, Any], specs: list[Budget], cost: CostModel | None) 
         "FLOPs; "
         + (
             f"beyond it the law's effective N and D may drift (drift={s['drift']:g}: level "
-            "and tilt growing as the square root of the log-compute distance, the level "
-            "leaning towards runs doing slightly better than the law, as held-out runs of "
-            "public isoFLOP sweeps did; calibrated on them, validated leaving each out), which "
-            "widens every interval and decision there, and a new run there scatters about "
-            "the law more than the fitted runs do; a change of law beyond that is not "
+            "and tilt growing linearly in the log-compute distance, the level leaning "
+            "towards runs doing slightly better than the law, as held-out runs of public "
+            "sweeps did; a population prior calibrated on 13 public sweeps, validated "
+            "leaving each source out, then updated by this fit's own largest runs when its "
+            "extrapolation check ran), which widens every interval and decision there, and "
+            "a new run beyond the fitted compute or the fitted range of N or D scatters "
+            "about the law more than the fitted runs do; a change of law beyond that is not "
             "modelled."
             if s.get("drift", 0) > 0
             else "drift=0: predictions beyond that assume the law's form keeps holding."
