@@ -94,7 +94,6 @@ __all__ = [
     "data_edges",
     "distance",
     "drift_draws",
-    "drift_grid",
     "drift_grid_draws",
     "drift_values",
     "extrapolating",
@@ -330,11 +329,6 @@ def drift_grid_draws(
         m = grid.means[p]
         out[p] = (m + rho * (past - m) + math.sqrt(1.0 - rho * rho) * fresh).reshape(shape)
     return out
-
-
-def drift_grid(drift: float = 1.0, spread: float = SPREAD) -> DriftGrid:
-    """The default grid of a fit at ``drift`` (:class:`DriftGrid`)."""
-    return DriftGrid(drift, spread)
 
 
 # ---------------------------------------------------------------------- the wrapper
