@@ -104,17 +104,21 @@ def drift_log_likelihood(
         if k not in DRIFT_PARAMS
     }
     s, g = idx.size, grid.level.size
-    per = max(1, _CHUNK // max(1, s * len(future)))
-    out = np.empty(g)
-    for start in range(0, g, per):
-        stop = min(g, start + per)
-        m = stop - start
-        samples = {k: np.tile(v, (m,) + (1,) * (v.ndim - 1))[None] for k, v in law_draws.items()}
-        samples["drift_level"] = np.repeat(grid.level[start:stop], s)[None]
-        samples["drift_tilt"] = np.repeat(grid.tilt[start:stop], s)[None]
-        part = dataclasses.replace(past_fit, samples=samples, unconstrained=None)
-        ll = part.log_likelihood(future).reshape(m, s, len(future)).sum(axis=-1)
-        out[start:stop] = log_mean_exp(ll.T)
+    per = min(g, max(1, _CHUNK // max(1, s * len(future))))
+    # every chunk the same size (the last padded with its final point), so the compiled
+    # log-likelihood sees one shape per fit, not a second one for the remainder
+    n_chunks = -(-g // per)
+    pad = np.minimum(np.arange(n_chunks * per), g - 1)
+    levels, tilts = grid.level[pad], grid.tilt[pad]
+    samples = {k: np.tile(v, (per,) + (1,) * (v.ndim - 1))[None] for k, v in law_draws.items()}
+    out = np.empty(n_chunks * per)
+    for start in range(0, n_chunks * per, per):
+        samples["drift_level"] = np.repeat(levels[start : start + per], s)[None]
+        samples["drift_tilt"] = np.repeat(tilts[start : start + per], s)[None]
+        part = dataclasses.replace(past_fit, samples=dict(samples), unconstrained=None)
+        ll = part.log_likelihood(future).reshape(per, s, len(future)).sum(axis=-1)
+        out[start : start + per] = log_mean_exp(ll.T)
+    return out[:g]
     return out
 
 

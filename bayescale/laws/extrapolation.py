@@ -383,12 +383,12 @@ def extrapolating(
     p = GROWTH if growth is None else float(growth)
     if not np.isfinite(p) or p <= 0:
         raise ValueError(f"growth must be finite and > 0, got {growth}")
-    w = sd * REACH if reach is None else float(reach)
-    if not np.isfinite(w) or w < 0:
+    r = sd * REACH if reach is None else float(reach)
+    if not np.isfinite(r) or r < 0:
         raise ValueError(f"reach must be finite and >= 0, got {reach}")
-    key = (law, sd, k, p, w)
+    key = (law, sd, k, p, r)
     if key not in _WRAPPED:
-        wrapper = _wrap(law, sd, k, p, w)
+        wrapper = _wrap(law, sd, k, p, r)
         _WRAPPED[key] = wrapper
         _BASE[wrapper] = law
     return _WRAPPED[key]

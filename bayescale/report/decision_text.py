@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bayescale.data.units import FLOPS_PER_PF_DAY, Budget, CostModel, format_count, format_dollars
+from bayescale.laws.extrapolation import GROWTH
 from bayescale.report.blocks import fmt, format_value, law_formula
 
 __all__ = ["assumptions", "budget_label", "headline", "summary"]
@@ -63,7 +64,8 @@ def assumptions(d: dict[str, Any], specs: list[Budget], cost: CostModel | None) 
         "FLOPs; "
         + (
             f"beyond it the law's effective N and D may drift (drift={s['drift']:g}: level "
-            "and tilt growing linearly in the log-compute distance, the level leaning "
+            f"and tilt growing as the log-compute distance to the power {GROWTH:g}, the level "
+            "leaning "
             "towards runs doing slightly better than the law, as held-out runs of public "
             "sweeps did; a population prior calibrated on 13 public sweeps, validated "
             "leaving each source out, then updated by this fit's own largest runs when its "

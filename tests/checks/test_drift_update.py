@@ -40,7 +40,9 @@ def split():
     return fit, past, data.subset(~past_mask)
 
 
-def test_the_grid_likelihood_is_the_mean_over_past_draws_of_the_runs_joint_density(split):
+def test_the_grid_likelihood_is_the_mean_over_past_draws_of_the_runs_joint_density(
+    split, monkeypatch
+):
     _, past, future = split
     axes = {"drift_level": np.array([-0.5, 0.2]), "drift_tilt": np.array([0.0, 1.5])}
     grid = DriftGrid(1.0, axes=axes)
@@ -57,6 +59,11 @@ def test_the_grid_likelihood_is_the_mean_over_past_draws_of_the_runs_joint_densi
         ll = one.log_likelihood(future).reshape(idx.size, -1).sum(axis=1)
         assert got[j] == pytest.approx(float(log_mean_exp(ll[:, None])[0]), rel=1e-10)
     assert len(set(np.round(got, 6))) == 4  # the drift changes the future runs' density
+    # in chunks of 3 grid points (the last padded to 3) it is the same
+    from bayescale.checks import drift_update
+
+    monkeypatch.setattr(drift_update, "_CHUNK", 3 * 16 * len(future))
+    np.testing.assert_allclose(drift_log_likelihood(past, future, grid, n_law=16), got, rtol=1e-12)
 
 
 def test_runs_on_the_law_narrow_the_drift_and_runs_off_it_widen_it(split):
