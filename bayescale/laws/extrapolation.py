@@ -424,7 +424,16 @@ def _wrap(law: Law, sd: float, k: float, p: float, r: float) -> Law:
             return factor * law.residual_scale(theta, x)
 
     def priors() -> dict[str, Any]:
-        drift = {p_: dist.Normal(MEANS[p_], sd * SCALES[p_]) for p_ in DRIFT_PARAMS}
+        # each parameter's marginal of the scale mixture, by the quadrature DriftGrid uses
+        nodes, w = np.polynomial.hermite_e.hermegauss(15)
+        mix = dist.Categorical(probs=jnp.asarray(w / w.sum()))
+        s = np.exp(SPREAD * nodes)
+        drift = {
+            p_: dist.MixtureSameFamily(
+                mix, dist.Normal(jnp.full(s.shape, MEANS[p_]), jnp.asarray(sd * SCALES[p_] * s))
+            )
+            for p_ in DRIFT_PARAMS
+        }
         return {**law.priors(), **drift}
 
     what = {"drift_level": "log N and log D together", "drift_tilt": "log D against log N"}

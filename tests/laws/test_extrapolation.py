@@ -378,3 +378,17 @@ def test_the_edges_are_those_of_the_runs():
     assert set(e) == set(EDGES)
     assert e[EDGE] == pytest.approx(np.log(1e19)) and e["log_N_edge"] == pytest.approx(np.log(1e9))
     assert e["log_D_edge"] == pytest.approx(np.log(1e11))
+
+
+def test_wrapper_priors_are_the_scale_mixture_the_fit_draws_from():
+    """``priors()`` states the population prior the drift draws come from (a scale mixture,
+    heavier-tailed than one normal), not the normal at s = 1."""
+    priors = extrapolating(CHINCHILLA, 1.0).priors()
+    for p in DRIFT_PARAMS:
+        stated = np.asarray(priors[p].sample(jax.random.key(0), (100_000,)))
+        drawn = drift_draws((100_000,), 1.0, 0)[p]
+        q = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+        np.testing.assert_allclose(np.quantile(stated, q), np.quantile(drawn, q), atol=0.03)
+        # heavier tails than the s = 1 normal it replaced
+        z99 = 2.326 * SCALES[p]
+        assert np.quantile(stated, 0.99) - MEANS[p] > 1.1 * z99
