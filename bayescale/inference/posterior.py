@@ -64,9 +64,22 @@ def _noise_factor(law: Law, theta: Mapping[str, Any], x: Mapping[str, Any]) -> A
     return law.residual_scale(theta, x)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 5))
-def _log_lik(likelihood: str, y: Any, pred: Any, sigma: Any, nu: Any, delta: float) -> Any:
-    return run_loglik(likelihood, y - pred, sigma, nu=nu, delta=delta)
+@functools.partial(jax.jit, static_argnums=(0, 1, 6))
+def _log_lik(
+    law: Law,
+    likelihood: str,
+    theta: Mapping[str, Any],
+    x: Mapping[str, Any],
+    y: Any,
+    sigma_nu: tuple[Any, Any],
+    delta: float,
+) -> Any:
+    # the law, its noise scale and the likelihood in one program: a held-out check in a
+    # fresh process compiles one program per shape, not three
+    sigma, nu = sigma_nu
+    pred = law.log_loss(theta, x)
+    scale = sigma * law.residual_scale(theta, x)
+    return run_loglik(likelihood, y - pred, scale, nu=nu, delta=delta)
 
 
 def check_ci(ci: float, ci_kind: str = "eti") -> tuple[float, str]:
@@ -205,7 +218,7 @@ class Posterior:
     diagnostics: Diagnostics
     priors: dict[str, str]
     prior_distributions: Mapping[str, Any] | None = None
-    timing: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)
     law: Law = CHINCHILLA
     groups: tuple[str, ...] | None = None
     fixed: Mapping[str, float] = field(default_factory=dict)
@@ -591,16 +604,17 @@ class Posterior:
         fitted runs their residual scale is :meth:`residual_scales`.
         """
         data = self.data if data is None else data
-        pred = self.predict_log_loss_draws(data)
-        sigma = self.residual_scales(data)
+        theta, x = self._run_inputs(data)
+        sigma = self.draws("sigma")[:, None]
         nu = self.draws("nu")[:, None] if "nu" in self.samples else None
         with jax.enable_x64(True):  # draws are stored as float64
             ll = _log_lik(
+                self.law,
                 self.settings.likelihood,
+                theta,
+                x,
                 data.log_loss,
-                pred,
-                sigma,
-                nu,
+                (sigma, nu),
                 float(self.settings.delta),
             )
             shape = (*self.samples["sigma"].shape[:2], len(data))
