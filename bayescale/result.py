@@ -12,6 +12,7 @@ this module is the top of the module order, so nothing below imports it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from bayescale.checks.backtest import BacktestResult, backtest_fit
 from bayescale.checks.model_checks import loo, ppc, waic
 from bayescale.classic.approach3 import fit_classic_batch
 from bayescale.data.scaling_data import ScalingData
-from bayescale.decisions.planning import RunPlan, default_candidates, refit_expected_after
+from bayescale.decisions.planning import default_candidates, refit_expected_after
 from bayescale.decisions.planning import plan_runs as _plan_runs
 from bayescale.decisions.tables import (
     bayes_optimal_table,
@@ -40,7 +41,9 @@ from bayescale.inference.posterior import Posterior, check_budgets, check_ci
 from bayescale.inference.settings import DEFAULT_BUDGETS
 from bayescale.inference.storage import to_datatree, versions
 from bayescale.laws import Law
+from bayescale.report.blocks import Block, allocation_rows, fit_overview
 from bayescale.report.decision_report import write_report
+from bayescale.report.display import DecisionTable, PlanResult, Shows, decision_table
 
 __all__ = ["FitResult", "backtest", "fit", "fit_many", "load"]
 
@@ -49,13 +52,19 @@ METHODS = ("classic", "nuts")
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class FitResult(Posterior):
+class FitResult(Shows, Posterior):
     """Posterior of a scaling-law fit and everything computed from it.
 
     The fields are those of :class:`~bayescale.inference.posterior.Posterior` (``data``,
     ``settings``, ``samples``, ``stats``, ``diagnostics``, ``priors``, ``law``, ``groups``,
     ``fixed``...), as are the methods on draws, summaries, allocations and predictions; the methods
     here add decisions, model checks, backtests, reports and storage.
+
+    At the prompt and in Jupyter a FitResult shows its answer first — the compute-optimal N, D,
+    tokens per parameter and loss at each of :data:`~bayescale.DEFAULT_BUDGETS`, with intervals
+    and how far beyond the data each budget lies — then its checks, in the words and numbers of
+    ``bayescale fit`` (:func:`~bayescale.report.blocks.fit_overview`). The decision tables and
+    :meth:`plan_runs` show themselves the same way (:mod:`bayescale.report.display`).
     """
 
     @classmethod
@@ -76,6 +85,44 @@ class FitResult(Posterior):
         if "extrapolation" in self.checks:
             out = FitResult.of(_backtest.with_extrapolation_check(out))
         return out
+
+    # ------------------------------------------------------------------ display
+    @functools.cached_property
+    def _overview(self) -> dict[str, Any]:
+        # computed once per object: the allocation over every draw is what costs
+        return self.to_dict()
+
+    def _brief(self) -> str:
+        return Posterior.__repr__(self)
+
+    def _display_blocks(self) -> list[Block]:
+        return fit_overview(self._overview, self._brief())
+
+    def allocation(
+        self,
+        budgets: Any = DEFAULT_BUDGETS,
+        ci: float = 0.9,
+        ci_kind: str = "eti",
+        *,
+        group: str | None = None,
+        **covariates: Any,
+    ) -> DecisionTable:
+        """Compute-optimal N and D with credible intervals at each budget.
+
+        See :meth:`Posterior.allocation <bayescale.inference.posterior.Posterior.allocation>`
+        for the arguments and columns; the table shows itself as the fit's summary does, with
+        how far beyond the data each budget lies
+        (:class:`~bayescale.report.display.DecisionTable`).
+        """
+        table = super().allocation(budgets, ci, ci_kind, group=group, **covariates)
+        return decision_table(
+            table,
+            "allocation",
+            fit_ok=self.ok,
+            data_C_max=float(np.max(self.data.C)),
+            flops_per_param_token=float(self.data.flops_per_param_token),
+            covariates=self._covariates(covariates),
+        )
 
     # ------------------------------------------------------------------ decisions
     def decision_args(self, group: str | None = None, **covariates: Any) -> dict[str, Any]:
@@ -111,12 +158,13 @@ class FitResult(Posterior):
         covariates (default the data's largest, as in :meth:`allocation`). See
         :func:`bayescale.decisions.tables.bayes_optimal_table` for the columns.
         """
-        return bayes_optimal_table(
+        table = bayes_optimal_table(
             budgets=check_budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
             **self.decision_args(group, **covariates),
         )
+        return decision_table(table, "bayes_optimal", fit_ok=self.ok)
 
     def regret(
         self,
@@ -135,7 +183,7 @@ class FitResult(Posterior):
         of these; see :func:`bayescale.decisions.tables.regret_table` for the columns (``group``
         and ``**covariates`` as in :meth:`bayes_optimal`).
         """
-        return regret_table(
+        table = regret_table(
             plans=plans,
             eps=eps,
             within=within,
@@ -143,6 +191,7 @@ class FitResult(Posterior):
             ci_kind=ci_kind,
             **self.decision_args(group, **covariates),
         )
+        return decision_table(table, "regret", fit_ok=self.ok)
 
     def compute_for_loss(
         self,
@@ -158,9 +207,10 @@ class FitResult(Posterior):
         :func:`bayescale.decisions.tables.compute_for_loss_table` (``group`` and ``**covariates``
         as in :meth:`bayes_optimal`).
         """
-        return compute_for_loss_table(
+        table = compute_for_loss_table(
             targets=target_loss, ci=ci, **self.decision_args(group, **covariates)
         )
+        return decision_table(table, "compute_for_loss", fit_ok=self.ok)
 
     def data_limited(
         self,
@@ -178,13 +228,14 @@ class FitResult(Posterior):
         :func:`bayescale.decisions.tables.data_limited_table` (``group`` and ``**covariates`` as in
         :meth:`bayes_optimal`).
         """
-        return data_limited_table(
+        table = data_limited_table(
             D_max=D_max,
             budgets=check_budgets(budgets),
             ci=ci,
             ci_kind=ci_kind,
             **self.decision_args(group, **covariates),
         )
+        return decision_table(table, "data_limited", fit_ok=self.ok)
 
     def plan_runs(
         self,
@@ -199,7 +250,7 @@ class FitResult(Posterior):
         group: str | None = None,
         refit: int = 0,
         **covariates: Any,
-    ) -> RunPlan:
+    ) -> PlanResult:
         """Which runs to train next under a compute cap (:func:`~.planning.plan_runs`).
 
         ``candidates``: a DataFrame (columns N and D), a mapping or an (N, D) pair of arrays, or
@@ -211,7 +262,8 @@ class FitResult(Posterior):
         draw's sigma (and nu). ``refit``: when the reweighted draws degenerate
         (``plan.degenerate``), re-estimate ``expected_after`` from this many refits of simulated
         outcomes (:func:`~bayescale.decisions.planning.refit_expected_after`); 0 (default) only
-        flags it.
+        flags it. The plan is a :class:`~bayescale.report.display.PlanResult`: a RunPlan that
+        shows itself as the report's "what to train next" section.
         """
         args = self.decision_args(group, **covariates)
         if candidates is None:
@@ -232,7 +284,7 @@ class FitResult(Posterior):
         )
         if refit and plan.degenerate:
             plan = refit_expected_after(self, plan, refit, seed=seed)
-        return plan
+        return PlanResult.of(plan)
 
     def report(
         self,
@@ -348,19 +400,7 @@ class FitResult(Posterior):
             k: {"median": float(r["median"]), "lo": float(r["lo"]), "hi": float(r["hi"])}
             for k, r in exps.iterrows()
         }
-        alloc = self.allocation(budgets, ci, ci_kind)
-        allocations = []
-        for _, row in alloc.iterrows():
-            entry: dict[str, Any] = {"budget": float(row["budget"])}
-            if "group" in row:
-                entry["group"] = str(row["group"])
-            for name in ("N_opt", "D_opt", "tokens_per_param", "loss"):
-                entry[name] = {
-                    "median": float(row[name]),
-                    "lo": float(row[f"{name}_lo"]),
-                    "hi": float(row[f"{name}_hi"]),
-                }
-            allocations.append(entry)
+        allocations = allocation_rows(self.allocation(budgets, ci, ci_kind))
         c_max = float(np.max(self.data.C))
         extrapolation = {
             "drift": float(self.settings.drift),

@@ -85,8 +85,10 @@ fit
 # %% [markdown]
 # ## Reading the diagnostics
 #
+# The fit shows its answer first (the compute-optimal allocation at the default budgets, with
+# 90% intervals and how far each budget lies beyond the largest fitted run), then its checks.
 # A posterior sample is only trustworthy if the chains agree with each other and explored
-# well. `fit.diagnostics` checks, and `fit.ok` is True only if every check passes:
+# well. `fit.diagnostics` holds the checks, and `fit.ok` is True only if every one passes:
 #
 # - **R-hat** compares the spread within each chain to the spread between chains; values
 #   above 1.01 mean the chains have not converged to the same distribution.
@@ -242,21 +244,13 @@ pd.DataFrame(
 #
 # 5.76e23 FLOPs is the budget of Gopher and Chinchilla. `fit.allocation` returns the
 # posterior median and 90% interval of the compute-optimal N, D, tokens per parameter and
-# the loss reached.
+# the loss reached, and how far each budget lies beyond the largest fitted run. It shows
+# itself as the fit's summary does, sizes as people say them (82.1B, 1.40T); it is a pandas
+# DataFrame, whose columns (`N_opt`, `N_opt_lo`, `N_opt_hi`, ...) hold the exact values.
 
 # %%
 alloc = fit.allocation([5.76e23, 1e25])
-table = pd.DataFrame(
-    {
-        name: [
-            f"{r[name]:.3g} [{r[name + '_lo']:.3g}, {r[name + '_hi']:.3g}]"
-            for _, r in alloc.iterrows()
-        ]
-        for name in ["N_opt", "D_opt", "tokens_per_param", "loss"]
-    },
-    index=[f"{c:.3g} FLOPs" for c in alloc["budget"]],
-)
-table
+alloc
 
 # %% [markdown]
 # The same budgets under the published point estimates (closed form, no uncertainty):

@@ -86,6 +86,7 @@ ORDER = (
     "report.plotting",
     "report.decision_text",
     "report.decision_report",
+    "report.display",
     # the facade, the public names, the command line
     "result",
     "",

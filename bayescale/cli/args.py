@@ -307,7 +307,14 @@ def _add_predict_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--at-file",
         metavar="FILE",
-        help="CSV of new runs with columns N and D (sizes like 70B allowed)",
+        help="CSV of new runs with columns N and D (sizes like 70B allowed); for a law with "
+        "covariates also a per-run column of each, e.g. U_D (unique tokens) for "
+        "data_constrained, named as the covariate or as its --extra-col column",
+    )
+    p.add_argument(
+        "--group",
+        metavar="NAME",
+        help="with --group-col (a pooled fit): the group whose new runs to predict",
     )
     p.add_argument("--ci", type=_probability, default=0.9, help="credible mass (default 0.9)")
     _add_sampler_options(p, likelihood=True)

@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         data = _load_data(args)
     points = plan_points = None
     if args.command == "predict":
-        points = _check_predict(args)
+        points = _check_predict(args, data)
     elif args.command == "plan":
         plan_points = _check_plan(args)
     elif args.command == "compare" and len(args.laws) * len(args.likelihoods) < 2:
@@ -255,15 +255,19 @@ def _read_data(args: argparse.Namespace) -> Any:
     )
 
 
-def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
+def _prediction_points(args: argparse.Namespace, data: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """``--at`` or ``--at-file``: (N, D, per-point covariates read from the file)."""
     import numpy as np
 
-    from bayescale.data.scaling_data import PLAUSIBLE_D_MAX, PLAUSIBLE_N_MAX, read_points
+    from bayescale.data.scaling_data import PLAUSIBLE_D_MAX, PLAUSIBLE_N_MAX, read_points_with
 
     if args.at and args.at_file:
         raise InputError("give --at points or --at-file, not both")
     if args.at_file:
-        return read_points(args.at_file)
+        # a covariate's column is named as the covariate (U_D) or as in the runs' CSV
+        source = dict(args.extra_col or [])
+        names = {c: [c, *([source[c]] if c in source else [])] for c in data.extra}
+        return read_points_with(args.at_file, names)
     if not args.at:
         raise InputError("give the runs to predict: --at N/D (e.g. 70B/1.4T) or --at-file")
     for n, d in args.at:
@@ -275,26 +279,49 @@ def _prediction_points(args: argparse.Namespace) -> tuple[Any, Any]:
                 "suffix (70B/1.4T) or in full (7e10/1.4e12)"
             )
     points = np.array(args.at, dtype=np.float64)
-    return points[:, 0], points[:, 1]
+    return points[:, 0], points[:, 1], {}
 
 
-def _check_predict(args: argparse.Namespace) -> tuple[Any, Any]:
-    """``predict``'s own input, checked before the sampler loads: the points (N, D)."""
-    if args.group_col:
+def _check_predict(args: argparse.Namespace, data: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """``predict``'s own input, checked before the sampler loads: the group and the points."""
+    groups = None if data.group is None else sorted({str(g) for g in data.group})
+    if groups is None and args.group is not None:
         raise InputError(
-            "predict does not take --group-col yet; fit a pooled model in Python and call "
-            "FitResult.predict(N, D, kind='new_run', group=...)"
+            f"--group {args.group!r} needs a pooled fit: name the column of group labels "
+            "with --group-col"
         )
-    return _prediction_points(args)
+    if groups is not None and args.group is None:
+        raise InputError(
+            f"a pooled fit predicts for one group: pass --group NAME (one of {', '.join(groups)})"
+        )
+    if groups is not None and args.group not in groups:
+        raise InputError(
+            f"--group {args.group!r} is not a group of the runs; groups: {', '.join(groups)}"
+        )
+    return _prediction_points(args, data)
 
 
-def _run_predict(args: argparse.Namespace, data: Any, points: tuple[Any, Any]) -> int:
+def _run_predict(
+    args: argparse.Namespace, data: Any, points: tuple[Any, Any, dict[str, Any]]
+) -> int:
     """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
+    from bayescale.laws import get_law
     from bayescale.report.blocks import prediction_text, predictions
 
-    N, D = points
+    N, D, covariates = points
+    # before minutes of sampling: a per-point column the law does not take
+    law = get_law(args.law[0])
+    unused = [c for c in covariates if c not in law.covariates]
+    if unused:
+        raise InputError(
+            f"--at-file has a column for {', '.join(unused)}, which law {law.name!r} does not "
+            f"take (its inputs: N, D{''.join(f', {c}' for c in law.covariates)}); drop the "
+            "column, or fit a law that takes it (U_D: --law data_constrained)"
+        )
     result = _fit(args, data)
-    d = predictions(result, N, D, ci=args.ci, seed=args.seed)
+    d = predictions(
+        result, N, D, ci=args.ci, seed=args.seed, group=args.group, covariates=covariates
+    )
     out = {
         "n_runs": len(data),
         "source": data.source,

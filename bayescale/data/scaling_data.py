@@ -38,6 +38,7 @@ __all__ = [
     "ScalingData",
     "design_problems",
     "read_points",
+    "read_points_with",
 ]
 
 
@@ -421,6 +422,45 @@ def read_points(
         too small to be parameters (< 1e4) or tokens (< 1e6), which are likely in the wrong
         unit.
     """
+    N, D, _ = read_points_with(source, n_col=n_col, d_col=d_col)
+    return N, D
+
+
+def read_points_with(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    covariates: Mapping[str, Sequence[str]] | None = None,
+    *,
+    n_col: str = "N",
+    d_col: str = "D",
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """New points with the per-point values of a law's covariates (data-constrained: U_D).
+
+    As :func:`read_points`, and for each covariate the first of its candidate columns that
+    the source has: its values, counts > 0 written as numbers or with a suffix (25B).
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        The points.
+    covariates : mapping of str to sequence of str, optional
+        Covariate name → the columns that may hold it, in order (``{"U_D": ["U_D",
+        "unique_tokens"]}``). A covariate none of whose columns is present is left out.
+    n_col, d_col : str
+        Column names of N and D.
+
+    Returns
+    -------
+    N, D : numpy.ndarray
+        float64 arrays of the same length.
+    values : dict of str to numpy.ndarray
+        Per-point values of the covariates found, by name.
+
+    Raises
+    ------
+    ValueError
+        As :func:`read_points`; a covariate cell that is not a number > 0, naming its
+        column and the lines (rows of a DataFrame).
+    """
     if isinstance(source, pd.DataFrame):
         frame, name, word = source.copy(), "DataFrame", "row"
         frame.columns = [str(c).strip() for c in frame.columns]
@@ -438,14 +478,7 @@ def read_points(
                 f"column {col!r} not found in {name}; available columns: {cols}; expected "
                 "columns N and D (parameters and tokens) of the runs to predict"
             )
-        values, classes = _parse_cells(frame[col], col, name, suffixes=True)
-        bad = (classes != _OK) | ~np.isfinite(values) | (values <= 0)
-        _refuse_rows(
-            frame,
-            bad,
-            f"column {col!r} of {name} is not a count > 0 in {word}s",
-            f" ({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B",
-        )
+        values = _positive_counts(frame, col, name, word)
         small = values < floor
         _refuse_rows(
             frame,
@@ -457,7 +490,25 @@ def read_points(
         out.append(values)
     if not len(out[0]):
         raise ValueError(f"{name} has no rows; give at least one N, D point to predict at")
-    return out[0], out[1]
+    found = {}
+    for cov, cols in (covariates or {}).items():
+        col = next((c for c in cols if c in frame.columns), None)
+        if col is not None:
+            found[cov] = _positive_counts(frame, col, name, word)
+    return out[0], out[1], found
+
+
+def _positive_counts(frame: pd.DataFrame, col: str, name: str, word: str) -> np.ndarray:
+    """A column of counts > 0 (7e9 or 7B), or an error naming the column and the lines."""
+    values, classes = _parse_cells(frame[col], col, name, suffixes=True)
+    bad = (classes != _OK) | ~np.isfinite(values) | (values <= 0)
+    _refuse_rows(
+        frame,
+        bad,
+        f"column {col!r} of {name} is not a count > 0 in {word}s",
+        f" ({_fmt_values(list(frame[col][bad]))}); expected numbers such as 7e9 or 7B",
+    )
+    return values
 
 
 #: |corr(log N, log D)| above this means the runs scale N and D together too closely for

@@ -162,6 +162,15 @@ class RunPlan:
         """FLOPs of the chosen runs (never more than ``spend``)."""
         return float(self.runs["C"].sum())
 
+    def __repr__(self) -> str:
+        # one line, not the two DataFrames a dataclass repr would print; the plan in full
+        # is plan_text(plan), or the display of FitResult.plan_runs' PlanResult
+        return (
+            f"{type(self).__name__}({len(self.runs)} runs, {self.spent:.3g} of {self.spend:.3g} "
+            f"FLOPs, criterion {self.criterion}, target {self.target_budget:.3g} FLOPs"
+            f"{', degenerate' if self.degenerate else ''})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready types: the keys of ``bayescale plan --json``."""
         return {

@@ -3,10 +3,12 @@
 :mod:`~bayescale.report.blocks` (one document model rendered as text, Markdown, HTML or
 JSON; per-budget predictions), :mod:`~bayescale.report.plotting` (the one module that
 draws with matplotlib, imported inside functions), :mod:`~bayescale.report.decision_text`
-(the report in words) and :mod:`~bayescale.report.decision_report` (the whole decision
-report). Imports the wings before it except :mod:`bayescale.checks`, whose results reach
-a report through :class:`~bayescale.FitResult`. The names of the former module
-``bayescale.report`` are found here.
+(the report in words), :mod:`~bayescale.report.decision_report` (the whole decision
+report) and :mod:`~bayescale.report.display` (how a fit, its decision tables and run plans
+show themselves at the prompt and in Jupyter, from the same blocks). Imports the wings
+before it except :mod:`bayescale.checks`, whose results reach a report through
+:class:`~bayescale.FitResult`. The names of the former module ``bayescale.report`` are
+found here.
 """
 
 from bayescale._lazy import forward

@@ -8,7 +8,8 @@ number of the report's JSON, which the HTML marks with ``data-path`` and ``data-
 format, see :func:`format_value`) so tests can check the page against the JSON; a piece
 without one is text, of kind ``"text"``, ``"strong"``, ``"em"`` or ``"code"``.
 
-The fit summaries (:func:`text_summary`, :func:`markdown_summary`) are built here from
+The fit summaries (:func:`text_summary`, :func:`markdown_summary`) and the fit's own display
+(:func:`fit_overview`, what ``FitResult`` shows at the prompt and in Jupyter) are built here from
 :meth:`~bayescale.FitResult.to_dict` output, so the printed table, the Markdown and the JSON always
 agree; :mod:`bayescale.report.decision_report` builds the decision report on the same model.
 """
@@ -32,6 +33,7 @@ from bayescale.inference.posterior import check_ci
 from bayescale.laws import LAWS
 
 __all__ = [
+    "ALLOCATION_KINDS",
     "PAGE_CSS",
     "Bullets",
     "Figure",
@@ -39,6 +41,10 @@ __all__ = [
     "Paragraph",
     "Section",
     "Table",
+    "allocation_rows",
+    "allocation_table",
+    "allocation_title",
+    "fit_overview",
     "fmt",
     "format_value",
     "json_float",
@@ -94,10 +100,14 @@ def jsonable(x: Any) -> Any:
 def format_value(x: float | None, kind: str = "num") -> str:
     """Format a report number: ``num`` (3 significant digits), ``pct``, ``prob``, ``count``.
 
-    ``None`` (not finite in the JSON) reads ``unbounded``.
+    ``times`` is how far beyond the data a budget or point lies, as a multiple of the largest
+    fitted run's compute (``45×``, ``6.5×``). ``None`` (not finite in the JSON) reads
+    ``unbounded``.
     """
     if x is None:
         return "unbounded"
+    if kind == "times":
+        return f"{x:,.0f}×" if x >= 10 else f"{x:.2g}×"
     if kind == "pct":  # one decimal near 0% and 100%, where whole percents would mislead
         return f"{100 * x:.1f}%" if abs(x) < 0.1 or abs(x) > 0.9 else f"{100 * x:.0f}%"
     if kind == "prob":
@@ -382,6 +392,94 @@ def law_formula(name: str) -> str:
     return law.description if law is not None else f"the {name!r} law"
 
 
+#: The quantities of an allocation, with the format of each: sizes as people say them.
+ALLOCATION_KINDS = {"N_opt": "count", "D_opt": "count", "tokens_per_param": "num", "loss": "num"}
+
+
+def allocation_rows(table: Any) -> list[dict[str, Any]]:
+    """An allocation table's rows as the JSON records of :meth:`FitResult.to_dict`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :meth:`~bayescale.FitResult.allocation` output.
+
+    Returns
+    -------
+    list of dict
+        ``{"budget", ["group",] "N_opt": {"median", "lo", "hi"}, "D_opt", "tokens_per_param",
+        "loss"}`` per row, exact floats.
+    """
+    out = []
+    for _, row in table.iterrows():
+        entry: dict[str, Any] = {"budget": float(row["budget"])}
+        if "group" in row:
+            entry["group"] = str(row["group"])
+        for name in ALLOCATION_KINDS:
+            entry[name] = {
+                "median": float(row[name]),
+                "lo": float(row[f"{name}_lo"]),
+                "hi": float(row[f"{name}_hi"]),
+            }
+        out.append(entry)
+    return out
+
+
+def _interval_cell(path: str, v: dict[str, Any], kind: str) -> list[Piece]:
+    """The cell ``median [lo, hi]``, each number with its JSON path (``path.median``...)."""
+    return [
+        (format_value(v["median"], kind), f"{path}.median", kind),
+        (" [", None, "text"),
+        (format_value(v["lo"], kind), f"{path}.lo", kind),
+        (", ", None, "text"),
+        (format_value(v["hi"], kind), f"{path}.hi", kind),
+        ("]", None, "text"),
+    ]
+
+
+def allocation_title(d: dict[str, Any]) -> str:
+    """The allocation table's title: how compute is counted, and covariates' values."""
+    # laws with extra covariates (data-constrained: U_D) allocate at stated values
+    at = "".join(f", {k} = {fmt(v)}" for k, v in d.get("allocation_covariates", {}).items())
+    return f"Compute-optimal allocation (C = {d['data']['flops_per_param_token']:g}·N·D{at})"
+
+
+def allocation_table(d: dict[str, Any], *, far: bool = False) -> Table:
+    """The compute-optimal allocation per budget (per group and budget in a pooled fit).
+
+    Parameters
+    ----------
+    d : dict
+        :meth:`FitResult.to_dict` output, or any dict with its ``allocations`` (and, with
+        ``far``, ``extrapolation.budgets_over_C_max``, one ratio per budget).
+    far : bool, default False
+        Add the column ``C / largest run``: how far beyond the data each budget lies.
+
+    Returns
+    -------
+    Table
+        Every number carries its JSON path in ``d``, so the HTML can be checked against it.
+    """
+    ratios = d["extrapolation"]["budgets_over_C_max"] if far else []
+    header = ["budget (FLOPs)"] + (["C / largest run"] if far else [])
+    header += ["N_opt (params)", "D_opt (tokens)", "tokens/param", "loss"]
+    rows: list[list[Inline]] = []
+    for i, a in enumerate(d["allocations"]):
+        p = f"allocations.{i}"
+        # pooled fits: one row per group and budget
+        budget: list[Piece] = [(format_value(a["budget"]), f"{p}.budget", "num")]
+        if "group" in a:
+            budget = [(f"{a['group']}: ", None, "text"), *budget]
+        row: list[Inline] = [budget]
+        if far:  # budgets repeat for each group of a pooled fit
+            j = i % len(ratios)
+            path = f"extrapolation.budgets_over_C_max.{j}"
+            row.append([(format_value(ratios[j], "times"), path, "times")])
+        row += [_interval_cell(f"{p}.{k}", a[k], kind) for k, kind in ALLOCATION_KINDS.items()]
+        rows.append(row)
+    return Table(header, rows)
+
+
 def _fit_tables(d: dict[str, Any]) -> list[Block]:
     pct = f"{100 * d['ci']:g}%"
     params = [
@@ -398,33 +496,17 @@ def _fit_tables(d: dict[str, Any]) -> list[Block]:
         [name, fmt(e["median"]), f"[{fmt(e['lo'])}, {fmt(e['hi'])}]"]
         for name, e in d["exponents"].items()
     ]
-    alloc = []
-    for a in d["allocations"]:
-        # pooled fits: one row per group and budget
-        row = [f"{a['group']}: {fmt(a['budget'])}" if "group" in a else fmt(a["budget"])]
-        for key in ("N_opt", "D_opt", "tokens_per_param", "loss"):
-            v = a[key]
-            # sizes as people say them (82.1B, 1.17T); the JSON keeps the exact values
-            f = format_count if key in ("N_opt", "D_opt") else fmt
-            row.append(f"{f(v['median'])} [{f(v['lo'])}, {f(v['hi'])}]")
-        alloc.append(row)
-    # laws with extra covariates (data-constrained: U_D) allocate at stated values
-    at = "".join(f", {k} = {fmt(v)}" for k, v in d.get("allocation_covariates", {}).items())
     tables = [
         (
             f"Parameters (posterior median, {pct} {d['ci_kind'].upper()})",
-            ["param", "median", pct, "r_hat", "ess_bulk"],
+            Table(["param", "median", pct, "r_hat", "ess_bulk"], params),
             params,
         ),
-        ("Exponents: N_opt ∝ C^a, D_opt ∝ C^b", ["", "median", pct], exps),
-        (
-            f"Compute-optimal allocation (C = {d['data']['flops_per_param_token']:g}·N·D{at})",
-            ["budget (FLOPs)", "N_opt (params)", "D_opt (tokens)", "tokens/param", "loss"],
-            alloc,
-        ),
+        ("Exponents: N_opt ∝ C^a, D_opt ∝ C^b", Table(["", "median", pct], exps), exps),
+        (allocation_title(d), allocation_table(d), d["allocations"]),
     ]
     # no exponents table for laws without them
-    return [b for title, head, rows in tables if rows for b in (Heading(title), Table(head, rows))]
+    return [b for title, table, rows in tables if rows for b in (Heading(title), table)]
 
 
 def _diag_line(d: dict[str, Any]) -> str:
@@ -533,7 +615,8 @@ def extrapolation_line(e: dict[str, Any]) -> str:
 
 
 def _times(r: float) -> str:
-    return f"{r:.2g}x" if r >= 1 else f"{r:.2g}x (inside)"
+    # as the tables' "C / largest run" column writes it
+    return format_value(r, "times") + ("" if r >= 1 else " (inside)")
 
 
 def text_summary(d: dict[str, Any]) -> str:
@@ -546,12 +629,59 @@ def markdown_summary(d: dict[str, Any]) -> str:
     return render(_fit_blocks(d, markdown=True), "markdown")
 
 
+def fit_overview(d: dict[str, Any], title: str) -> list[Block]:
+    """A fit in brief, the answer first: what :class:`~bayescale.FitResult` shows itself as.
+
+    The words and numbers of :func:`text_summary` (the same tables and sentences), in the
+    order a reader needs them: the allocation per budget with how far beyond the data each
+    budget lies, then the checks (sampling diagnostics, their problems and notes, the
+    extrapolation check's verdict and its update of the drift).
+
+    Parameters
+    ----------
+    d : dict
+        :meth:`FitResult.to_dict` output.
+    title : str
+        The first line: what the object is.
+
+    Returns
+    -------
+    list of Block
+        The answer and the checks as :class:`Section` blocks (boxes in HTML).
+    """
+    g = d["diagnostics"]
+    kind = f"{100 * d['ci']:g}% {d['ci_kind'].upper()}"
+    # a failed fit must not read like a result: say so before any number
+    banner = [] if g["ok"] else [Paragraph([(_FAILED_BANNER, None, "strong")], "warn")]
+    heading = Heading(f"Answer: {allocation_title(d)}, median [{kind}]", 3)
+    answer = Section(
+        [heading, allocation_table(d, far=True)], "headline" if g["ok"] else "headline failed"
+    )
+    checks: list[Block] = [
+        Heading("Checks", 3),
+        Paragraph(_diag_line(d), "" if g["ok"] else "warn"),
+        Bullets([*g["problems"], *sampler_notes(g)]),
+    ]
+    if d.get("extrapolation"):
+        checks.append(Paragraph(extrapolation_line(d["extrapolation"])))
+    return [Paragraph([(title, None, "strong")]), *banner, answer, Section(checks, "checks")]
+
+
 def _quantiles(x: np.ndarray, ci: float) -> dict[str, float]:
     lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
     return {"median": float(med), "lo": float(lo), "hi": float(hi)}
 
 
-def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) -> dict[str, Any]:
+def predictions(
+    result: Any,
+    N: Any,
+    D: Any,
+    *,
+    ci: float = 0.9,
+    seed: int = 0,
+    group: str | None = None,
+    covariates: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Posterior predictions at new (N, D) points, as ``bayescale predict`` reports them.
 
     Parameters
@@ -564,56 +694,83 @@ def predictions(result: Any, N: Any, D: Any, *, ci: float = 0.9, seed: int = 0) 
         Mass of the equal-tailed intervals.
     seed : int, default 0
         Seed of the new-run noise draws (:meth:`FitResult.predict` with ``kind="new_run"``).
+    group : str, optional
+        The group to predict for; required by a pooled fit.
+    covariates : dict, optional
+        The law's extra inputs by name (data-constrained: ``U_D``), one value or one per
+        point; a covariate not given is the data's largest value.
 
     Returns
     -------
     dict
-        ``{"ci", "data_C_max", "drift", "predictions": [{"N", "D", "C", "loss", "law_loss",
-        "extrapolation"}]}``: ``loss`` (median, lo, hi) is a new run's loss, the law plus
-        the fitted run-to-run noise (wider beyond the data); ``law_loss`` the law's mean
-        loss alone (narrower); ``extrapolation`` is C over the largest fitted run's C
-        (above 1: beyond the data).
+        ``{"ci", "data_C_max", "drift", ["group",] "predictions": [{"N", "D", [covariates,]
+        "C", "loss", "law_loss", "extrapolation"}]}``: ``loss`` (median, lo, hi) is a new
+        run's loss, the law plus the fitted run-to-run noise (wider beyond the data);
+        ``law_loss`` the law's mean loss alone (narrower); ``extrapolation`` is C over the
+        largest fitted run's C (above 1: beyond the data). A law's covariates are stated
+        per point (``"U_D"``), as used.
         Values are exact floats.
+
+    Raises
+    ------
+    ValueError
+        Bad points, a covariate the law does not take, or one whose values are not one per
+        point.
     """
     ci = float(check_ci(ci)[0])
     N, D = check_points(N, D)
-    covariates = result._covariates({})  # laws with covariates predict at the data's largest
-    new = result.predict(N, D, kind="new_run", seed=seed, **covariates)
-    law = result.predict(N, D, kind="law", **covariates)
+    given = {k: np.asarray(v, dtype=np.float64) for k, v in (covariates or {}).items()}
+    for name, v in given.items():
+        if v.ndim > 1 or (v.ndim == 1 and len(v) != len(N)):
+            raise ValueError(f"{name} needs one value or one per point ({len(N)}), got {v.shape}")
+    covs = result._covariates(given)  # a covariate not given: the data's largest
+    new = result.predict(N, D, kind="new_run", seed=seed, group=group, **covs)
+    law = result.predict(N, D, kind="law", group=group, **covs)
+    per_point = {c: np.broadcast_to(np.asarray(v, np.float64), N.shape) for c, v in covs.items()}
     k = float(result.data.flops_per_param_token)
     c_max = float(np.max(result.data.C))
     rows = []
     for j, (n, d) in enumerate(zip(N, D, strict=True)):
         C = k * float(n) * float(d)
-        rows.append(
+        row: dict[str, Any] = {"N": float(n), "D": float(d)}
+        row.update({name: float(v[j]) for name, v in per_point.items()})
+        row.update(
             {
-                "N": float(n),
-                "D": float(d),
                 "C": C,
                 "loss": _quantiles(new[:, j], ci),
                 "law_loss": _quantiles(law[:, j], ci),
                 "extrapolation": C / c_max,
             }
         )
+        rows.append(row)
     drift = float(result.settings.drift)
-    return {"ci": ci, "data_C_max": c_max, "drift": drift, "predictions": rows}
+    out: dict[str, Any] = {"ci": ci, "data_C_max": c_max, "drift": drift}
+    if group is not None:
+        out["group"] = str(group)
+    out["predictions"] = rows
+    return out
 
 
 def prediction_text(d: dict[str, Any]) -> str:
     """The terminal table of :func:`predictions` output."""
     pct = f"{100 * d['ci']:g}%"
-    header = ["N", "D", "C (FLOPs)", f"new run's loss, {pct}", f"law's mean loss, {pct}"]
+    fixed = {"N", "D", "C", "loss", "law_loss", "extrapolation"}
+    # a law's covariates (U_D) after D, in the order the points state them
+    extra = [k for k in (d["predictions"][0] if d["predictions"] else {}) if k not in fixed]
+    header = ["N", "D", *extra, "C (FLOPs)", f"new run's loss, {pct}", f"law's mean loss, {pct}"]
     header.append("C / largest run")
     rows = []
     for p in d["predictions"]:
-        cells = [format_count(p["N"]), format_count(p["D"]), fmt(p["C"])]
+        cells = [format_count(p["N"]), format_count(p["D"])]
+        cells += [format_count(p[k]) for k in extra]
+        cells.append(fmt(p["C"]))
         for key in ("loss", "law_loss"):
             v = p[key]
             cells.append(f"{fmt(v['median'], 4)} [{fmt(v['lo'], 4)}, {fmt(v['hi'], 4)}]")
-        x = p["extrapolation"]
-        cells.append(f"{x:,.0f}×" if x >= 10 else f"{x:.2g}×")
+        cells.append(format_value(p["extrapolation"], "times"))
         rows.append(cells)
-    lines = [render([Table(header, rows)], "text")]
+    lines = [f"For group {d['group']!r} of the pooled fit:"] if "group" in d else []
+    lines += [render([Table(header, rows)], "text")]
     lines.append(
         "new run's loss: where one training run at that size would land (the law plus the "
         "fitted run-to-run noise, wider beyond the data); law's mean loss: the fitted law "

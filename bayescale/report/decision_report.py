@@ -47,7 +47,17 @@ from bayescale.report.blocks import (
 )
 from bayescale.report.decision_text import assumptions, budget_label, headline, summary
 
-__all__ = ["build_report", "format_value", "html_report", "markdown_report", "write_report"]
+__all__ = [
+    "SECTIONS",
+    "build_report",
+    "format_value",
+    "html_report",
+    "markdown_report",
+    "plan_json",
+    "table_json",
+    "table_section",
+    "write_report",
+]
 
 #: Figures drawn into the report: name → caption.
 FIGURES = {
@@ -71,6 +81,48 @@ def _rows(table: Any, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     for _, row in table.iterrows():
         out.append({k: (row[k] if isinstance(row[k], str) else json_float(row[k])) for k in keys})
     return out
+
+
+def table_json(kind: str, table: Any) -> Any:
+    """A decision table as the report's JSON: its records, as ``report.json`` holds them.
+
+    Parameters
+    ----------
+    kind : {"bayes_optimal", "regret", "compute_for_loss", "data_limited"}
+        Which :class:`~bayescale.FitResult` method made ``table``.
+    table : pandas.DataFrame
+        The table (its ``attrs`` included).
+
+    Returns
+    -------
+    list of dict or dict
+        ``bayes_optimal``: rows with ``tokens_per_param_bayes``; ``regret``: rows with
+        ``p_regret_below`` (``[{"eps", "p"}]``) and ``within``; ``compute_for_loss``: rows;
+        ``data_limited``: ``{"D_max", "C_bind", "rows"}``.
+    """
+    if kind == "bayes_optimal":
+        bayes = table.assign(tokens_per_param_bayes=table["D_bayes"] / table["N_bayes"])
+        # expected_loss_median stays out of report.json, as it always has
+        return _rows(bayes, drop=("expected_loss_median",))
+    if kind == "regret":
+        eps_list = table.attrs["eps"]
+        rows = _rows(table, drop=tuple(f"p_regret_below_{e:g}" for e in eps_list))
+        for row, (_, r) in zip(rows, table.iterrows(), strict=True):
+            row["p_regret_below"] = [
+                {"eps": e, "p": float(r[f"p_regret_below_{e:g}"])} for e in eps_list
+            ]
+            row["within"] = float(table.attrs["within"])
+        return rows
+    if kind == "compute_for_loss":
+        return _rows(table)
+    if kind == "data_limited":
+        bind = table.attrs["C_bind"]
+        return {
+            "D_max": float(table["D_max"].iloc[0]),
+            "C_bind": {key: json_float(bind[key]) for key in ("median", "lo", "hi")},
+            "rows": _rows(table, drop=("D_max",)),  # D_max is stated once
+        }
+    raise ValueError(f"no report table of kind {kind!r}")
 
 
 # ------------------------------------------------------------------------------ building
@@ -134,43 +186,24 @@ def build_report(
         "cost_model": None if cost_model is None else cost_model.to_dict(),
         "budgets": [{**b.to_dict(), **money(b.flops, b)} for b in specs],
     }
-    bayes = result.bayes_optimal(C, ci, ci_kind)
-    bayes["tokens_per_param_bayes"] = bayes["D_bayes"] / bayes["N_bayes"]
-    # expected_loss_median stays out of report.json, as it always has
-    d["bayes_optimal"] = _rows(bayes, drop=("expected_loss_median",))
+    d["bayes_optimal"] = table_json("bayes_optimal", result.bayes_optimal(C, ci, ci_kind))
     d["plans"] = []
     if plan_list:
         reg = result.regret(plan_list, eps=eps, within=within, ci=ci, ci_kind=ci_kind)
-        eps_list = reg.attrs["eps"]
-        for row, (_, r) in zip(
-            _rows(reg, drop=tuple(f"p_regret_below_{e:g}" for e in eps_list)),
-            reg.iterrows(),
-            strict=True,
-        ):
-            row["p_regret_below"] = [
-                {"eps": e, "p": float(r[f"p_regret_below_{e:g}"])} for e in eps_list
-            ]
-            row["within"] = float(reg.attrs["within"])
+        d["plans"] = table_json("regret", reg)
+        for row in d["plans"]:
             row["wasted"] = money(row["wasted_flops"])
-            d["plans"].append(row)
     d["targets"] = []
     if targets:
-        tab = result.compute_for_loss(targets, ci)
-        d["targets"] = _rows(tab)
+        d["targets"] = table_json("compute_for_loss", result.compute_for_loss(targets, ci))
     d["data_cap"] = None
     if d_max is not None:
-        tab = result.data_limited(d_max, C, ci, ci_kind)
-        bind = tab.attrs["C_bind"]
-        d["data_cap"] = {
-            "D_max": float(d_max),
-            "C_bind": {key: json_float(bind[key]) for key in ("median", "lo", "hi")},
-            "rows": _rows(tab, drop=("D_max",)),  # D_max is stated once
-        }
+        d["data_cap"] = table_json("data_limited", result.data_limited(d_max, C, ci, ci_kind))
     d["plan"] = None
     if plan is not None:
         if not isinstance(plan, RunPlan):
             plan = result.plan_runs(target_budget=float(C.max()), spend=plan, ci=ci)
-        d["plan"] = _plan_json(plan)
+        d["plan"] = plan_json(plan)
     d["extrapolation"] = {
         "data_C_max": float(np.max(result.data.C)),
         "data_N_max": float(np.max(result.data.N)),
@@ -182,11 +215,11 @@ def build_report(
     return jsonable(d)
 
 
-def _plan_json(plan: RunPlan) -> dict[str, Any]:
+def plan_json(plan: RunPlan, *, candidates: bool = True) -> dict[str, Any]:
+    """A :class:`RunPlan` as the report's ``plan`` JSON (``candidates``: with every candidate)."""
     out = plan.to_dict()
     for row, share in zip(out["runs"], plan.runs["share"], strict=True):
         row["share"] = float(share)
-    c = plan.candidates
     out.update(
         quantity=plan.quantity,
         ci=plan.ci,
@@ -201,11 +234,13 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
         notes=list(plan.notes),
         n_draws=plan.n_draws,
         n_scenarios=plan.n_scenarios,
-        candidates=[
+    )
+    if candidates:  # what the plan figure draws
+        c = plan.candidates
+        out["candidates"] = [
             {"N": float(n), "D": float(dd), "score": json_float(sc), "chosen": bool(ch)}
             for n, dd, sc, ch in zip(c["N"], c["D"], c["score"], c["chosen"], strict=True)
-        ],
-    )
+        ]
     return out
 
 
@@ -281,8 +316,11 @@ def _headline_table(d: dict[str, Any]) -> Table:
     return table
 
 
-def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
-    """(title, table, note) for every table of the report."""
+#: A table of the report: (title, table, note).
+TableSection = tuple[str, Table, Inline]
+
+
+def _allocation_section(d: dict[str, Any]) -> TableSection:
     pct = f"{100 * d['ci']:g}%"
     b, budget = "bayes_optimal.{i}.", "budgets.{i}."
     cost = d["cost_model"] is not None or any(x["accelerator_hours"] for x in d["budgets"])
@@ -302,106 +340,114 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
         ("plug-in excess loss", b + "excess_loss_plugin", "num"),
         ("EVPI", b + "evpi", "num"),
     ]
-    tables: list[tuple[str, Table, Inline]] = [
-        (
-            "Recommended allocation",
-            _table(d, "bayes_optimal", columns),
-            "N (Bayes) minimises the posterior expected loss; N_opt is the posterior of each "
-            "draw's own optimum; plug-in N is the optimum of the posterior-median parameters "
-            "and its excess is the extra expected loss it costs; EVPI is the expected loss "
-            "that knowing the law exactly would save.",
-        )
+    return (
+        "Recommended allocation",
+        _table(d, "bayes_optimal", columns),
+        "N (Bayes) minimises the posterior expected loss; N_opt is the posterior of each "
+        "draw's own optimum; plug-in N is the optimum of the posterior-median parameters "
+        "and its excess is the extra expected loss it costs; EVPI is the expected loss "
+        "that knowing the law exactly would save.",
+    )
+
+
+def _risk_section(d: dict[str, Any]) -> TableSection:
+    pct = f"{100 * d['ci']:g}%"
+    first, p = d["plans"][0], "plans.{i}."
+    columns = [
+        ("plan", p + "label", "text"),
+        ("N", p + "N", "count"),
+        ("D", p + "D", "count"),
+        ("C (FLOPs)", p + "C", "num"),
+        (f"regret, {pct}", p + "regret", "num±"),
+        ("expected regret", p + "regret_mean", "num"),
     ]
-    if d["plans"]:
-        first, p = d["plans"][0], "plans.{i}."
-        columns = [
-            ("plan", p + "label", "text"),
-            ("N", p + "N", "count"),
-            ("D", p + "D", "count"),
-            ("C (FLOPs)", p + "C", "num"),
-            (f"regret, {pct}", p + "regret", "num±"),
-            ("expected regret", p + "regret_mean", "num"),
-        ]
-        columns += [
-            (f"P(regret < {e['eps']:g})", f"{p}p_regret_below.{j}.p", "prob")
-            for j, e in enumerate(first["p_regret_below"])
-        ]
-        columns += [
-            (f"compute wasted, {pct}", p + "waste", "pct±"),
-            ("FLOPs wasted", p + "wasted_flops", "num"),
-            (f"P(N within ×{first['within']:g})", p + "p_within", "prob"),
-            (f"N_opt, {pct}", p + "N_opt", "count±"),
-        ]
-        tables.append(
-            (
-                "Risk of the planned runs",
-                _table(d, "plans", columns),
-                "Regret is the plan's loss minus the optimal loss at the same budget, per "
-                "posterior draw; compute wasted is the share of the budget the optimal "
-                "allocation would not need to match the plan's loss.",
-            )
-        )
-    if d["targets"]:
-        t = "targets.{i}."
-        columns = [
-            ("target loss", t + "target", "num"),
-            ("P(reachable)", t + "p_reachable", "prob"),
-            (f"C (FLOPs), {pct}", t + "C", "num±"),
-            ("N at C", t + "N", "count"),
-            ("D at C", t + "D", "count"),
-        ]
-        tables.append(
-            (
-                "Compute for a target loss",
-                _table(d, "targets", columns),
-                "Draws that cannot reach the target (at or below their irreducible loss) "
-                "count as infinite compute; 'unbounded' marks quantiles that fall among them.",
-            )
-        )
-    if d["data_cap"] is not None:
-        r = "data_cap.rows.{i}."
-        columns = [
-            ("budget (FLOPs)", r + "budget", "num"),
-            ("P(cap binds)", r + "p_binds", "prob"),
-            (f"N under cap, {pct}", r + "N", "count±"),
-            ("D under cap", r + "D", "count"),
-            (f"loss cost of cap, {pct}", r + "loss_penalty", "num±"),
-            ("N (Bayes, capped)", r + "N_bayes", "count"),
-        ]
-        bind = [_t("The cap binds above "), *_ci(d, "data_cap.C_bind.median"), _t(" FLOPs.")]
-        tables.append(
-            (
-                f"Data cap: at most {format_count(d['data_cap']['D_max'])} training tokens",
-                _table(d, "data_cap.rows", columns),
-                bind,
-            )
-        )
-    if d["plan"] is not None:
-        r, pl = "plan.runs.{i}.", d["plan"]
-        kind = "count" if pl["criterion"] == "n_opt" else "num"
-        columns = [
-            ("N", r + "N", "count"),
-            ("D", r + "D", "count"),
-            ("C (FLOPs)", r + "C", "num"),
-            ("share of spend", r + "share", "pct"),
-            ("score added", r + "score", "num"),
-        ]
-        note = [
-            _t(f"The {pl['quantity']} at "),
-            _c(d, "plan.target_budget"),
-            _t(f" FLOPs, {pct}: now "),
-            *_ci(d, "plan.current.median", kind),
-            _t("; expected after these runs "),
-            *_ci(d, "plan.expected_after.median", kind),
-            _t(
-                f". Runs in the order chosen (greedy, each scored given the ones before it, "
-                f"criterion {pl['criterion']}); the score is the reduction of the expected "
-                "criterion the run added. Outcomes simulated from the fit's likelihood; "
-                f"{pl['n_draws']} draws reweighted over {pl['n_scenarios']} scenarios, median "
-                f"effective sample size {pl['ess_median']:.0f}."
-            ),
-        ]
-        tables.append(("What to train next", _table(d, "plan.runs", columns), note))
+    columns += [
+        (f"P(regret < {e['eps']:g})", f"{p}p_regret_below.{j}.p", "prob")
+        for j, e in enumerate(first["p_regret_below"])
+    ]
+    columns += [
+        (f"compute wasted, {pct}", p + "waste", "pct±"),
+        ("FLOPs wasted", p + "wasted_flops", "num"),
+        (f"P(N within ×{first['within']:g})", p + "p_within", "prob"),
+        (f"N_opt, {pct}", p + "N_opt", "count±"),
+    ]
+    return (
+        "Risk of the planned runs",
+        _table(d, "plans", columns),
+        "Regret is the plan's loss minus the optimal loss at the same budget, per "
+        "posterior draw; compute wasted is the share of the budget the optimal "
+        "allocation would not need to match the plan's loss.",
+    )
+
+
+def _targets_section(d: dict[str, Any]) -> TableSection:
+    pct = f"{100 * d['ci']:g}%"
+    t = "targets.{i}."
+    columns = [
+        ("target loss", t + "target", "num"),
+        ("P(reachable)", t + "p_reachable", "prob"),
+        (f"C (FLOPs), {pct}", t + "C", "num±"),
+        ("N at C", t + "N", "count"),
+        ("D at C", t + "D", "count"),
+    ]
+    return (
+        "Compute for a target loss",
+        _table(d, "targets", columns),
+        "Draws that cannot reach the target (at or below their irreducible loss) "
+        "count as infinite compute; 'unbounded' marks quantiles that fall among them.",
+    )
+
+
+def _cap_section(d: dict[str, Any]) -> TableSection:
+    pct = f"{100 * d['ci']:g}%"
+    r = "data_cap.rows.{i}."
+    columns = [
+        ("budget (FLOPs)", r + "budget", "num"),
+        ("P(cap binds)", r + "p_binds", "prob"),
+        (f"N under cap, {pct}", r + "N", "count±"),
+        ("D under cap", r + "D", "count"),
+        (f"loss cost of cap, {pct}", r + "loss_penalty", "num±"),
+        ("N (Bayes, capped)", r + "N_bayes", "count"),
+    ]
+    bind = [_t("The cap binds above "), *_ci(d, "data_cap.C_bind.median"), _t(" FLOPs.")]
+    return (
+        f"Data cap: at most {format_count(d['data_cap']['D_max'])} training tokens",
+        _table(d, "data_cap.rows", columns),
+        bind,
+    )
+
+
+def _plan_section(d: dict[str, Any]) -> TableSection:
+    pct = f"{100 * d['ci']:g}%"
+    r, pl = "plan.runs.{i}.", d["plan"]
+    kind = "count" if pl["criterion"] == "n_opt" else "num"
+    columns = [
+        ("N", r + "N", "count"),
+        ("D", r + "D", "count"),
+        ("C (FLOPs)", r + "C", "num"),
+        ("share of spend", r + "share", "pct"),
+        ("score added", r + "score", "num"),
+    ]
+    note = [
+        _t(f"The {pl['quantity']} at "),
+        _c(d, "plan.target_budget"),
+        _t(f" FLOPs, {pct}: now "),
+        *_ci(d, "plan.current.median", kind),
+        _t("; expected after these runs "),
+        *_ci(d, "plan.expected_after.median", kind),
+        _t(
+            f". Runs in the order chosen (greedy, each scored given the ones before it, "
+            f"criterion {pl['criterion']}); the score is the reduction of the expected "
+            "criterion the run added. Outcomes simulated from the fit's likelihood; "
+            f"{pl['n_draws']} draws reweighted over {pl['n_scenarios']} scenarios, median "
+            f"effective sample size {pl['ess_median']:.0f}."
+        ),
+    ]
+    return "What to train next", _table(d, "plan.runs", columns), note
+
+
+def _law_section(d: dict[str, Any]) -> TableSection:
+    pct = f"{100 * d['ci']:g}%"
     rows: list[list[Inline]] = []
     for group in ("parameters", "exponents"):
         for name, v in d["fit"][group].items():
@@ -414,8 +460,44 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, Table, Inline]]:
                 label = f"{name} ({'N' if name == 'a' else 'D'}_opt ∝ C^{name})"
                 rows.append([label, [_c(d, f"{p}.median")], interval, "", ""])
     header = ["parameter", "median", pct, "R-hat", "bulk ESS"]
-    tables.append(("Fitted law", Table(header, rows), ""))
-    return tables
+    return "Fitted law", Table(header, rows), ""
+
+
+#: The section of each decision table, by the :class:`~bayescale.FitResult` method that
+#: makes it, and the report's JSON key it reads.
+SECTIONS = {
+    "bayes_optimal": ("bayes_optimal", _allocation_section),
+    "regret": ("plans", _risk_section),
+    "compute_for_loss": ("targets", _targets_section),
+    "data_limited": ("data_cap", _cap_section),
+    "plan": ("plan", _plan_section),
+}
+
+
+def table_section(kind: str, d: dict[str, Any]) -> TableSection:
+    """The report's (title, table, note) of one decision table, from the report's JSON ``d``.
+
+    ``kind`` is a key of :data:`SECTIONS`; ``d`` needs ``ci``, the table's JSON (as
+    :func:`table_json` gives it, or :func:`plan_json` for ``"plan"``) under its key, and for
+    ``bayes_optimal`` the ``budgets`` and ``cost_model``.
+    """
+    if kind not in SECTIONS:
+        raise ValueError(f"no report table of kind {kind!r}")
+    return SECTIONS[kind][1](d)
+
+
+def _tables(d: dict[str, Any]) -> list[TableSection]:
+    """(title, table, note) for every table of the report."""
+    tables = [_allocation_section(d)]
+    if d["plans"]:
+        tables.append(_risk_section(d))
+    if d["targets"]:
+        tables.append(_targets_section(d))
+    if d["data_cap"] is not None:
+        tables.append(_cap_section(d))
+    if d["plan"] is not None:
+        tables.append(_plan_section(d))
+    return [*tables, _law_section(d)]
 
 
 # ------------------------------------------------------------------------------ rendering

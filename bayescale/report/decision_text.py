@@ -13,7 +13,7 @@ from bayescale.data.units import FLOPS_PER_PF_DAY, Budget, CostModel, format_cou
 from bayescale.laws.extrapolation import GROWTH
 from bayescale.report.blocks import fmt, format_value, law_formula
 
-__all__ = ["assumptions", "budget_label", "headline", "summary"]
+__all__ = ["assumptions", "budget_label", "headline", "plan_sentence", "summary"]
 
 
 def assumptions(d: dict[str, Any], specs: list[Budget], cost: CostModel | None) -> list[str]:
@@ -216,7 +216,7 @@ def summary(d: dict[str, Any]) -> list[str]:
             "against unlimited data."
         )
     if (plan := d["plan"]) is not None:
-        out.append(_plan_sentence(plan, pct))
+        out.append(plan_sentence(plan, pct))
     far = max(r["budget"] for r in rows) / d["extrapolation"]["data_C_max"]
     if far > 1:
         out.append(
@@ -241,7 +241,12 @@ def summary(d: dict[str, Any]) -> list[str]:
     return out
 
 
-def _plan_sentence(plan: dict[str, Any], pct: str) -> str:
+def plan_sentence(plan: dict[str, Any], pct: str) -> str:
+    """The runs to train next in one sentence, from the report's ``plan`` JSON.
+
+    ``pct`` is the interval's mass as written (``"90%"``); a plan whose reweighted draws
+    degenerate says so.
+    """
     kind = "count" if plan["criterion"] == "n_opt" else "num"
     now, after = plan["current"], plan["expected_after"]
     text = (

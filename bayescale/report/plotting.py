@@ -4,7 +4,9 @@ matplotlib is imported inside each function, so ``import bayescale`` (and even `
 bayescale.report.plotting``) stays light. Every function takes the :class:`~bayescale.FitResult`,
 draws on ``ax`` when given (else on a new figure) and returns what it drew on: an Axes, a pair of
 Axes for :func:`plot_residuals`, or the Figure of ArviZ's grid for :func:`plot_pair`. Bands are
-equal-tailed credible intervals of the posterior (``ci``, default 0.9).
+equal-tailed credible intervals of the posterior (``ci``, default 0.9). Log axes of parameters
+and tokens are labelled in the sizes the tables print (``82B``, ``1.4T``: :func:`tick_count`),
+compute in FLOPs as ``1e24`` (:func:`tick_flops`).
 
 >>> import matplotlib
 >>> matplotlib.use("Agg")
@@ -16,6 +18,7 @@ equal-tailed credible intervals of the posterior (``ci``, default 0.9).
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +44,10 @@ __all__ = [
     "plot_tokens_per_param",
     "reference_allocation",
     "report_figures",
+    "set_count_axis",
+    "set_flops_axis",
+    "tick_count",
+    "tick_flops",
 ]
 
 #: Published compute-optimal allocations drawn as reference lines.
@@ -117,6 +124,70 @@ def _plain_log_y(ax: Any) -> None:
         f(fmt)
 
 
+# ------------------------------------------------------------------------------ tick labels
+def tick_count(x: float) -> str:
+    """Parameters or tokens as a tick label: ``100M``, ``1B``, ``2.5B``, ``82.1B``, ``1.4T``.
+
+    :func:`~bayescale.data.units.format_count` (the tables' sizes) without the trailing
+    zeros that line up a column of numbers but clutter an axis (``1.00B`` reads ``1B``).
+    """
+    text = format_count(x)
+    mantissa = text.rstrip("KMBT")
+    if "e" in mantissa:  # beyond 999T: 1.00e+15 reads 1e+15
+        m, _, exp = mantissa.partition("e")
+        return _strip_zeros(m) + "e" + exp
+    return _strip_zeros(mantissa) + text[len(mantissa) :]
+
+
+def _strip_zeros(m: str) -> str:
+    return m.rstrip("0").rstrip(".") if "." in m else m
+
+
+def tick_flops(x: float) -> str:
+    """Compute in FLOPs as a tick label, as budgets are written: ``1e24``, ``3e21``, ``5.8e23``."""
+    if x <= 0 or not math.isfinite(x):
+        return ""
+    e = math.floor(math.log10(x))
+    m = float(f"{x / 10.0**e:.2g}")
+    if m >= 10:  # 9.96e23 rounds to 1e24, not 10e23
+        m, e = m / 10, e + 1
+    return f"{m:g}e{e}"
+
+
+def _log_formatter(label: Callable[[float], str]) -> Any:
+    """A log-axis tick formatter writing ``label(x)``.
+
+    matplotlib's :class:`~matplotlib.ticker.LogFormatter` still decides which ticks carry a
+    label (decades; on an axis spanning few decades some minor ticks too).
+    """
+    from matplotlib.ticker import LogFormatter
+
+    class _Formatter(LogFormatter):
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+            return label(x)
+
+    return _Formatter(labelOnlyBase=False)
+
+
+def _set_log_labels(axis: Any, label: Callable[[float], str]) -> None:
+    axis.set_major_formatter(_log_formatter(label))
+    axis.set_minor_formatter(_log_formatter(label))
+
+
+def set_count_axis(axis: Any) -> None:
+    """Label a log axis of parameters or tokens as people say sizes (:func:`tick_count`).
+
+    ``axis``: an :class:`~matplotlib.axis.Axis` (``ax.xaxis``, ``ax.yaxis``, a colour bar's
+    ``long_axis``).
+    """
+    _set_log_labels(axis, tick_count)
+
+
+def set_flops_axis(axis: Any) -> None:
+    """Label a log axis of compute in FLOPs as ``1e24`` (:func:`tick_flops`)."""
+    _set_log_labels(axis, tick_flops)
+
+
 def _flops_label(C: float) -> str:
     return f"{C:.1e}".replace("e+", "e")
 
@@ -137,7 +208,7 @@ def plot_data(
     norm = LogNorm(vmin=float(d.N.min()), vmax=float(d.N.max()))
     colormap = __import__("matplotlib").colormaps[cmap]
     sc = ax.scatter(d.C, d.loss, c=d.N, norm=norm, cmap=colormap, s=14, zorder=3, lw=0)
-    ax.figure.colorbar(sc, ax=ax, label="parameters N")
+    set_count_axis(ax.figure.colorbar(sc, ax=ax, label="parameters N").long_axis)
     logN = np.log(np.unique(d.N))
     sizes = np.exp(np.quantile(logN, np.linspace(0.05, 0.95, max(int(n_curves), 1))))
     k = d.flops_per_param_token
@@ -159,6 +230,7 @@ def plot_data(
         ylabel="final loss",
         title=f"Runs and fitted law (median, {100 * ci:g}% band)",
     )
+    set_flops_axis(ax.xaxis)
     _plain_log_y(ax)
     return ax
 
@@ -245,6 +317,7 @@ def plot_isoflops(
         ylabel="loss",
         title="IsoFLOP profiles",
     )
+    set_count_axis(ax.xaxis)
     _plain_log_y(ax)
     ax.legend(fontsize="small")
     return ax
@@ -272,12 +345,14 @@ def plot_frontier(
         label = REFERENCE_FITS[name]["label"]
         ax.plot(C, N, color="C0", ls=_REF_STYLES[name], lw=1, alpha=0.8, label=label)
         ax.plot(C, D, color="C1", ls=_REF_STYLES[name], lw=1, alpha=0.8)
-    return _finish_compute_axes(
+    ax = _finish_compute_axes(
         ax,
         result if show_data_range else None,
         "parameters / tokens",
         f"Compute-optimal allocation (median, {100 * ci:g}% band)",
     )
+    set_count_axis(ax.yaxis)  # after the log scale is set, which resets the labels
+    return ax
 
 
 def plot_tokens_per_param(
@@ -298,9 +373,11 @@ def plot_tokens_per_param(
     if rule_of_thumb:
         label = f"{rule_of_thumb:g} tokens/param"
         ax.axhline(rule_of_thumb, color="k", lw=0.8, alpha=0.5, label=label)
-    return _finish_compute_axes(
+    ax = _finish_compute_axes(
         ax, result, "tokens per parameter", "Compute-optimal tokens per parameter"
     )
+    set_count_axis(ax.yaxis)  # a ratio of counts: 20, 100, 1K rather than 10^1
+    return ax
 
 
 _REF_STYLES = {"hoffmann": "--", "besiroglu": ":", "kaplan": "-."}
@@ -323,6 +400,7 @@ def _finish_compute_axes(ax: Any, shade: Any, ylabel: str, title: str) -> Any:
     ax.set(
         xscale="log", yscale="log", xlabel="training compute C (FLOPs)", ylabel=ylabel, title=title
     )
+    set_flops_axis(ax.xaxis)
     ax.legend(fontsize="small")
     return ax
 
@@ -366,6 +444,7 @@ def plot_regret(
         ylabel="regret: L(N) − L(N_opt)",
         title=f"Regret of {p.label}",
     )
+    set_count_axis(ax.xaxis)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize="small")
     return ax
@@ -396,7 +475,8 @@ def plot_residuals(result: Any, *, ax: Any = None) -> Any:
         sc = a.scatter(x, resid, c=other, norm=LogNorm(), s=12, lw=0, cmap="viridis")
         a.axhline(0.0, color="k", lw=0.8)
         a.set(xscale="log", xlabel=name, title=f"Residuals vs {name.split()[-1]}")
-        a.figure.colorbar(sc, ax=a, label=oname)
+        set_count_axis(a.xaxis)
+        set_count_axis(a.figure.colorbar(sc, ax=a, label=oname).long_axis)
     axes[0].set_ylabel("log loss − median prediction")
     return np.asarray(axes, dtype=object)
 
@@ -486,6 +566,8 @@ def plot_plan(result: Any, plan: Any, *, ax: Any = None, cmap: str = "viridis") 
         ylabel="training tokens D",
         title=f"What to train next (target {target:.2g} FLOPs; dotted: iso-compute)",
     )
+    set_count_axis(ax.xaxis)
+    set_count_axis(ax.yaxis)
     ax.legend(loc="upper left", fontsize=8)
     return ax
 

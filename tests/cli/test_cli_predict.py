@@ -96,6 +96,83 @@ def test_predict_bad_input_one_line_exit_2(extra, pattern, runs_csv, tmp_path, c
     assert re.search(pattern, line), line
 
 
+@pytest.mark.parametrize(
+    ("extra", "pattern"),
+    [
+        (["--group", "a"], r"--group 'a' needs a pooled fit: .* --group-col"),
+        (["--group-col", "arch"], r"pass --group NAME \(one of a, b\)"),
+        (["--group-col", "arch", "--group", "c"], "--group 'c' is not a group of the runs"),
+        (["--law", "data_constrained", "--at-file", "{words}"], r"column 'U_D' of words.csv .*3"),
+        (["--law", "data_constrained", "--at-file", "{zero}"], r"column 'unique' of zero.csv"),
+        (["--at-file", "{fresh}"], r"column for U_D, which law 'chinchilla' does not take"),
+    ],
+)
+def test_predict_bad_group_or_U_D_one_line_exit_2(extra, pattern, grouped_csv, tmp_path, capsys):
+    files = {
+        "words": "N,D,U_D\n7B,1T,1T\n7B,1T,lots\n",
+        "zero": "N,D,unique\n7B,1T,0\n",  # the runs' own column name works too
+        "fresh": "N,D,U_D\n7B,1T,1T\n",
+    }
+    for name, body in files.items():
+        (tmp_path / f"{name}.csv").write_text(body)
+    extra = [a.format(**{n: tmp_path / f"{n}.csv" for n in files}) for a in extra]
+    if "--at-file" not in extra:
+        extra += ["--at", "7B/1T"]
+    argv = ["predict", grouped_csv, "--extra-col", "U_D=unique", *extra, *SMALL]
+    code, _out, err = run(argv, capsys)
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("bayescale: error: ")
+    import re
+
+    assert re.search(pattern, line), line
+
+
+@pytest.fixture(scope="module")
+def grouped_csv(tmp_path_factory):
+    """Runs of two architectures, with the unique tokens each saw (every token fresh)."""
+    data = simulate_runs(seed=4)
+    path = tmp_path_factory.mktemp("predict_groups") / "runs.csv"
+    frame = pd.DataFrame({"N": data.N, "D": data.D, "loss": data.loss, "unique": data.D})
+    frame["arch"] = ["a" if i % 2 else "b" for i in range(len(frame))]
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_predict_for_one_group_of_a_pooled_fit(grouped_csv, tmp_path, capsys):
+    out_json, out_nc = tmp_path / "p.json", tmp_path / "p.nc"
+    argv = ["predict", grouped_csv, "--group-col", "arch", "--group", "b"]
+    argv += ["--at", "7B/140B", "--at", "70B/1.4T", *SMALL, "--no-extrapolation-check"]
+    code, out, err = run([*argv, "--json", out_json, "--save", out_nc], capsys)
+    assert code in (0, 3), err
+    d = json.loads(out_json.read_text())
+    assert d["group"] == "b" and [p["N"] for p in d["predictions"]] == [7e9, 7e10]
+    assert "For group 'b' of the pooled fit:" in out
+    # the numbers are group b's of the fitted posterior, not another group's
+    fit = bayescale.load(out_nc)
+    assert fit.groups == ("a", "b")
+    N, D = [7e9, 7e10], [1.4e11, 1.4e12]
+    assert predictions(fit, N, D, group="b")["predictions"] == d["predictions"]
+    assert predictions(fit, N, D, group="a")["predictions"] != d["predictions"]
+
+
+def test_predict_takes_a_per_point_U_D(grouped_csv, tmp_path, capsys):
+    at = tmp_path / "at.csv"
+    # the same run on fresh tokens, then on 100B unique tokens repeated 14 times
+    at.write_text("N,D,U_D\n7B,1.4T,1.4T\n7B,1.4T,100B\n")
+    out_json = tmp_path / "p.json"
+    argv = ["predict", grouped_csv, "--law", "data_constrained", "--extra-col", "U_D=unique"]
+    argv += ["--at-file", at, *SMALL, "--no-extrapolation-check", "--json", out_json]
+    code, out, err = run(argv, capsys)
+    assert code in (0, 3), err
+    fresh, repeated = json.loads(out_json.read_text())["predictions"]
+    assert (fresh["U_D"], repeated["U_D"]) == (1.4e12, 1e11)
+    # repeated tokens are worth less: the law's loss is higher on every draw, so at the median
+    assert repeated["law_loss"]["median"] > fresh["law_loss"]["median"]
+    header = next(ln for ln in out.splitlines() if ln.startswith("N "))
+    assert header.split()[:3] == ["N", "D", "U_D"] and "7.00B  1.40T  100B" in out
+
+
 def test_new_run_draws_add_the_fitted_noise(small_fit):
     N, D = [7e10, 1e9], [1.4e12, 2e10]
     law = small_fit.predict(N, D)

@@ -181,6 +181,20 @@ def test_read_points(tmp_path):
         read_points(path)
 
 
+def test_read_points_with_covariates(tmp_path):
+    from bayescale.data.scaling_data import read_points_with
+
+    frame = pd.DataFrame({"N": ["7B", 7e9], "D": ["1.4T", 1.4e12], "unique": ["100B", 1.4e12]})
+    # a covariate's first column present is read; one with no column is left out
+    N, D, found = read_points_with(frame, {"U_D": ["U_D", "unique"], "other": ["x"]})
+    assert list(N) == [7e9, 7e9] and list(D) == [1.4e12, 1.4e12]
+    assert list(found) == ["U_D"] and list(found["U_D"]) == [1e11, 1.4e12]
+    path = tmp_path / "at.csv"
+    path.write_text("N,D,U_D\n7B,1T,1T\n7B,1T,-5\n")
+    with pytest.raises(ValueError, match=r"column 'U_D' of at.csv is not a count > 0 in lines 3"):
+        read_points_with(path, {"U_D": ["U_D"]})
+
+
 @pytest.mark.parametrize("col,exponent", [("N", "alpha"), ("D", "beta")])
 def test_too_few_distinct_values(col, exponent):
     f = frame()

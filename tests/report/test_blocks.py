@@ -127,6 +127,10 @@ def test_numbers():
     assert format_value(None) == "unbounded" and format_value(0.5, "pct") == "50%"
     assert format_value(0.001, "prob") == "<1%" and format_value(0.999, "prob") == ">99%"
     assert format_value(8.21e10, "count") == "82.1B"
+    # how far beyond the data, as the fit's display and `bayescale predict` write it
+    assert [format_value(x, "times") for x in (0.077, 6.5, 44.2, 3333.3)] == [
+        "0.077×", "6.5×", "44×", "3,333×"
+    ]  # fmt: skip
 
 
 def test_law_formula_names_the_fitted_law():

@@ -157,3 +157,62 @@ def test_plot_pair(result):
     assert rendered(fig)
     with pytest.raises(ValueError, match=r"no parameter\(s\) \['gamma'\]"):
         plotting.plot_pair(result, ["gamma"])
+
+
+def test_tick_labels_in_the_units_people_say():
+    assert [plotting.tick_count(x) for x in (1e8, 1e9, 2.5e9, 8.21e10, 1.4e12, 20, 1e15)] == [
+        "100M", "1B", "2.5B", "82.1B", "1.4T", "20", "1e+15"
+    ]  # fmt: skip
+    assert [plotting.tick_flops(x) for x in (1e24, 3e21, 5.76e23, 9.96e23, 1e18)] == [
+        "1e24", "3e21", "5.8e23", "1e24", "1e18"
+    ]  # fmt: skip
+
+
+def _labels(axis):
+    """(tick value, label) of every labelled tick in view of a drawn axis, major and minor."""
+    lo, hi = sorted(axis.get_view_interval())
+    at = 0 if axis.axis_name == "x" else 1
+    texts = [*axis.get_majorticklabels(), *axis.get_minorticklabels()]
+    out = [(float(t.get_position()[at]), t.get_text()) for t in texts if t.get_text()]
+    return [(v, t) for v, t in out if lo <= v <= hi]
+
+
+@pytest.mark.parametrize(
+    ("draw", "axes"),
+    [
+        (lambda r, ax: plotting.plot_frontier(r, ax=ax), {"x": "flops", "y": "count"}),
+        (lambda r, ax: plotting.plot_tokens_per_param(r, ax=ax), {"x": "flops", "y": "count"}),
+        (lambda r, ax: plotting.plot_data(r, ax=ax), {"x": "flops", "bar": "count"}),
+        (lambda r, ax: plotting.plot_isoflops(r, [1e20, 1e22], ax=ax), {"x": "count"}),
+        (lambda r, ax: plotting.plot_regret(r, "2B/40B", ax=ax), {"x": "count"}),
+    ],
+)
+def test_log_axes_read_in_sizes_and_flops(result, draw, axes):
+    fig = Figure(figsize=(7.0, 4.8), layout="constrained")
+    ax = fig.subplots()
+    draw(result, ax)
+    fig.canvas.draw()  # the labels are what the rendered figure shows
+    label = {"flops": plotting.tick_flops, "count": plotting.tick_count}
+    for where, kind in axes.items():
+        axis = {"x": ax.xaxis, "y": ax.yaxis}.get(where) or fig.axes[1].yaxis  # the colour bar
+        shown = _labels(axis)
+        assert shown, where
+        for value, text in shown:
+            assert text == label[kind](value), (where, value, text)
+            assert "$" not in text and "10^" not in text  # no mathtext powers of ten
+        texts = {t for _, t in shown}
+        if kind == "count":
+            assert any(t[-1] in "KMBT" for t in texts) or where == "y", texts
+        else:
+            assert all("e" in t for t in texts), texts
+
+
+def test_residual_and_plan_axes_read_in_sizes(result):
+    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    plotting.plot_residuals(result, ax=fig.subplots(1, 2, sharey=True))
+    fig.canvas.draw()
+    panels, bars = fig.axes[:2], fig.axes[2:]
+    for axis in [a.xaxis for a in panels] + [b.yaxis for b in bars]:
+        shown = _labels(axis)
+        assert shown and all(t == plotting.tick_count(v) for v, t in shown)
+        assert {t[-1] for _, t in shown} <= set("KMBT")
