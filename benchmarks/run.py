@@ -768,14 +768,22 @@ def bench_cache(warmup: int, draws: int, chains: int, no_cache: bool = True) -> 
 def _kept_sections(path: str) -> str:
     """Sections other tools own (``make calibrate``'s, ``versions.py``'s,
     ``cli_startup.py``'s, ``nutpie_compare.py``'s, ``student_t_steps.py``'s,
-    ``gradient_floor.py``'s), carried over."""
+    ``gradient_floor.py``'s, ``chain_threads.py``'s), carried over."""
     try:
         with open(path, encoding="utf-8") as fh:
             old = fh.read()
     except OSError:
         return ""
     kept = ""
-    for name in ("calibration", "versions", "cli-startup", "nutpie", "studentt", "gradient-floor"):
+    for name in (
+        "calibration",
+        "versions",
+        "cli-startup",
+        "nutpie",
+        "studentt",
+        "gradient-floor",
+        "threads",
+    ):
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if start in old and end in old:
             kept += "\n" + old[old.index(start) : old.index(end) + len(end)] + "\n"

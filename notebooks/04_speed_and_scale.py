@@ -466,7 +466,12 @@ print("XLA_FLAGS:", os.environ.get("XLA_FLAGS", "(not set)"))
 # - `"auto"` (default): split the chains evenly over the visible devices (the largest number
 #   of devices that divides the chain count). Within a device, chains run one after another
 #   on a CPU — batched NUTS would make every chain wait for the longest trajectory — and as
-#   one vectorised batch on a GPU or TPU, where the batch is what keeps the device busy.
+#   one vectorised batch on a GPU or TPU, where the batch is what keeps the device busy. On
+#   a single CPU device (no `use_host_devices()`) the chains are dispatched from one host
+#   thread per core instead: XLA releases the GIL while it runs, so they run side by side,
+#   as fast as on host devices (1.69 s against 1.75 s warm on Chinchilla's 240 runs, 3.04 s
+#   one after another; `benchmarks/RESULTS.md`) and with the same draws as in sequence.
+# - `"threads"`: that, on one device, whatever the device count.
 # - `"parallel"`: the same split, with a warning if there is only one device.
 # - `"sequential"`: one device, chains one after another.
 # - `"vectorized"`: one device, all chains as one batch.

@@ -246,7 +246,7 @@ def sample_once(
         )
     wall = time.perf_counter() - start
     gradients = float(np.sum(out.warmup_steps) + np.sum(out.stats["num_steps"]))
-    timing = {"wall_s": wall, "gradients": gradients}
+    timing = {"wall_s": wall, "gradients": gradients, "chains": out.placement}
     return posterior(data, cfg, prep, out.samples, out.stats, timing, out.z)
 
 
@@ -367,7 +367,7 @@ def posterior(
     prep: Prepared,
     samples: Mapping[str, Any],
     stats: Mapping[str, Any],
-    timing: dict[str, float],
+    timing: dict[str, Any],
     unconstrained: Mapping[str, Any] | None = None,
 ) -> Posterior:
     """The checked :class:`~bayescale.inference.posterior.Posterior` of one data set's draws.

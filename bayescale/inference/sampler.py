@@ -20,8 +20,10 @@ persistent compilation cache (:func:`enable_compilation_cache`).
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import itertools
+import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -49,7 +51,7 @@ __all__ = [
     "use_host_devices",
 ]
 
-CHAIN_METHODS = ("auto", "parallel", "sequential", "vectorized")
+CHAIN_METHODS = ("auto", "parallel", "sequential", "threads", "vectorized")
 
 #: Number of times each compiled function has been traced (tests assert refits reuse them).
 trace_counts: dict[str, int] = {"init": 0, "advance": 0, "constrain": 0}
@@ -139,7 +141,8 @@ class SamplerOutput(NamedTuple):
 
     ``warmup_steps`` holds each chain's leapfrog steps (gradient evaluations) in warmup;
     those of the kept draws are ``stats["num_steps"]``. ``z`` holds the kept draws of the
-    sampled sites in unconstrained space (where a warm-started refit begins).
+    sampled sites in unconstrained space (where a warm-started refit begins);
+    ``placement`` says how the chains ran (devices, threads or one after another).
     """
 
     samples: dict[str, np.ndarray]
@@ -148,6 +151,7 @@ class SamplerOutput(NamedTuple):
     inverse_mass_matrix: np.ndarray
     warmup_steps: np.ndarray
     z: dict[str, np.ndarray]
+    placement: str = ""
 
 
 @functools.lru_cache(maxsize=64)
@@ -281,7 +285,7 @@ def _n_devices(chains: int, chain_method: str) -> int:
         raise ValueError(
             f"unknown chain_method {chain_method!r}; choose one of {', '.join(CHAIN_METHODS)}"
         )
-    if chain_method in ("vectorized", "sequential"):
+    if chain_method in ("vectorized", "sequential", "threads"):
         return 1
     available = jax.local_device_count()
     # the largest device count that divides the chains evenly
@@ -403,11 +407,12 @@ def run_nuts(
     seed : int
         Random seed; each chain's key is derived from it, so the draws do not depend on how
         chains are placed on devices.
-    chain_method : {"auto", "parallel", "sequential", "vectorized"}
+    chain_method : {"auto", "parallel", "sequential", "threads", "vectorized"}
         Where chains run. "auto" and "parallel" split them over the visible devices (one
         after another within a device on CPU, batched on accelerators; "parallel" warns
-        when there is only one device); "sequential" runs them one after another, and
-        "vectorized" as one batch, on one device.
+        when there is only one device); on a single CPU device "auto" dispatches them from
+        one host thread per core ("threads"); "sequential" runs them one after another,
+        and "vectorized" as one batch, on one device.
     progress_bar : bool, optional
         Show a progress bar; default: only in interactive use.
     per_chain_args : bool, default False
@@ -431,17 +436,22 @@ def run_nuts(
     """
     n_dev = _n_devices(chains, chain_method)
     mode = chain_method
+    threads = 1
     if mode in ("auto", "parallel"):
         # Measured on CPU: batched NUTS runs all chains in lockstep (every chain waits for
         # the longest tree), 2.5x slower than running them one after another. On
         # accelerators the batch is what keeps the device busy.
         mode = "sequential" if jax.default_backend() == "cpu" else "vectorized"
+        if mode == "sequential" and n_dev == 1:
+            threads = _host_threads(chains)
+    elif mode == "threads":
+        mode, threads = "sequential", _host_threads(chains)
     if not 0 <= start_at <= settings.warmup or (start_at and metric is None):
         raise ValueError(
             f"start_at must lie in [0, warmup={settings.warmup}] and needs a metric, "
             f"got {start_at}"
         )
-    init, advance, constrain = _compiled(spec, settings, n_dev, mode, per_chain_args)
+    compiled = _compiled(spec, settings, n_dev, mode, per_chain_args)
     keys = jax.random.split(jax.random.key(seed), chains)
     kwargs = _sorted_fields(dict(kwargs))
     dtype = jnp.result_type(float)
@@ -451,9 +461,94 @@ def run_nuts(
         size = sum(int(np.prod(np.shape(v)[1:])) for v in init_z.values())
         metric = (np.eye(size) if settings.dense_mass else np.ones(size), 1.0)
     metric = (jnp.asarray(metric[0], dtype), jnp.asarray(metric[1], dtype))
-    states = init(keys, init_z, args, kwargs, metric, jnp.asarray(start_at, jnp.int32))
+    begin = jnp.asarray(start_at, jnp.int32)
+    total = settings.warmup + settings.draws
+    show = interactive() if progress_bar is None else progress_bar
+    bounds = np.unique(np.linspace(start_at, total, 21).astype(int)) if show else [start_at, total]
+    desc = f"NUTS ({chains} chains{f', {threads} threads' if threads > 1 else ''})"
+    bar = _progress_bar_class()(total=total * threads, desc=desc, unit="it") if show else None
 
-    draws = settings.draws
+    x64 = bool(jnp.zeros(()).dtype == jnp.float64)
+
+    def one_group(sl: slice) -> tuple[Any, ...]:
+        """Init, advance and constrain the chains ``sl`` (one thread's share)."""
+        z0 = {k: v[sl] for k, v in init_z.items()}
+        a = jax.tree.map(lambda v: v[sl], args) if per_chain_args and threads > 1 else args
+        # float64 is a thread-local setting: a worker thread takes the caller's
+        with jax.enable_x64(x64):
+            return _run_chains(
+                compiled, settings, keys[sl], z0, a, kwargs, metric, begin, bounds, bar
+            )
+
+    try:
+        if threads == 1:
+            parts = [one_group(slice(None))]
+        else:
+            # One CPU device runs several programs at once, each on its own host thread
+            # (XLA releases the GIL while it runs), so chains dispatched from separate
+            # threads use the cores without the process-wide host devices of
+            # use_host_devices(). Each chain's key and program are the same as in sequence.
+            per = chains // threads
+            groups = [slice(i * per, (i + 1) * per) for i in range(threads)]
+            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(one_group, groups))
+    finally:
+        if bar is not None:
+            bar.close()
+    constrained, draws, (step_size, inverse_mass_matrix) = (
+        parts[0] if len(parts) == 1 else jax.tree.map(lambda *v: np.concatenate(v), *parts)
+    )
+    z = {k: np.asarray(v) for k, v in draws["draws"]["z"].items()}
+    stats = {k: np.asarray(v) for k, v in draws["draws"].items() if k != "z"}
+    return SamplerOutput(
+        samples={k: np.asarray(v) for k, v in constrained.items()},
+        stats=stats,
+        step_size=np.asarray(step_size),
+        inverse_mass_matrix=np.asarray(inverse_mass_matrix),
+        warmup_steps=np.asarray(draws["warmup_steps"]),
+        z=z,
+        placement=_placement(chains, n_dev, mode, threads),
+    )
+
+
+def _placement(chains: int, n_dev: int, mode: str, threads: int) -> str:
+    """How the chains ran, in words (recorded with a fit's timing)."""
+    within = "one after another" if mode == "sequential" else "batched"
+    if n_dev > 1:
+        return f"{chains} chains on {n_dev} devices, {within} within each"
+    if threads > 1:
+        return f"{chains} chains side by side on {threads} host threads"
+    return f"{chains} chains {within} on one device"
+
+
+def _host_threads(chains: int) -> int:
+    """Host threads for ``chains`` on one CPU device.
+
+    The most that divide the chains evenly, up to the CPU cores this process may use.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    top = min(chains, cores or 1)
+    return max(t for t in range(1, top + 1) if chains % t == 0)
+
+
+def _run_chains(
+    compiled: tuple[Any, Any, Any],
+    settings: NUTSSettings,
+    keys: Any,
+    init_z: Mapping[str, Any],
+    args: Any,
+    kwargs: Any,
+    metric: tuple[Any, Any],
+    begin: Any,
+    bounds: Any,
+    bar: Any,
+) -> tuple[Any, Any, Any]:
+    """Run a block of chains through warmup and sampling.
+
+    Returns host arrays: (constrained draws, buffers, (step size, inverse mass matrix)).
+    """
+    init, advance, constrain = compiled
+    states = init(keys, dict(init_z), args, kwargs, metric, begin)
     template = {
         "z": states.z,
         "diverging": states.diverging,
@@ -464,36 +559,19 @@ def run_nuts(
     }
     buffers = {
         "draws": jax.tree.map(
-            lambda v: jnp.zeros((v.shape[0], draws, *v.shape[1:]), v.dtype), template
+            lambda v: jnp.zeros((v.shape[0], settings.draws, *v.shape[1:]), v.dtype), template
         ),
         "warmup_steps": jnp.zeros_like(states.num_steps),
     }
-    total = settings.warmup + draws
-    show = interactive() if progress_bar is None else progress_bar
-    if show:
-        tqdm = _progress_bar_class()
-        bounds = np.unique(np.linspace(start_at, total, 21).astype(int))
-        with tqdm(total=total, desc=f"NUTS ({chains} chains)", unit="it") as bar:
-            for lo, hi in itertools.pairwise(bounds):
-                states, buffers = advance(states, buffers, lo, hi, args, kwargs)
-                jax.block_until_ready(buffers)
-                bar.set_postfix_str("warmup" if hi <= settings.warmup else "sampling")
-                bar.update(int(hi - lo))
-    else:
-        states, buffers = advance(states, buffers, start_at, total, args, kwargs)
-
+    for lo, hi in itertools.pairwise(bounds):
+        states, buffers = advance(states, buffers, int(lo), int(hi), args, kwargs)
+        if bar is not None:
+            jax.block_until_ready(buffers)
+            bar.set_postfix_str("warmup" if hi <= settings.warmup else "sampling")
+            bar.update(int(hi - lo))
     constrained = constrain(buffers["draws"]["z"], args, kwargs)
-    constrained, buffers, adapt = jax.device_get((constrained, buffers, states.adapt_state))
-    z = {k: np.asarray(v) for k, v in buffers["draws"]["z"].items()}
-    stats = {k: np.asarray(v) for k, v in buffers["draws"].items() if k != "z"}
-    return SamplerOutput(
-        samples={k: np.asarray(v) for k, v in constrained.items()},
-        stats=stats,
-        step_size=np.asarray(adapt.step_size),
-        inverse_mass_matrix=np.asarray(adapt.inverse_mass_matrix),
-        warmup_steps=np.asarray(buffers["warmup_steps"]),
-        z=z,
-    )
+    adapt = states.adapt_state
+    return jax.device_get((constrained, buffers, (adapt.step_size, adapt.inverse_mass_matrix)))
 
 
 def _start_at(state: Any, start_at: Any, last_window: int) -> Any:

@@ -48,8 +48,9 @@ class FitSettings:
         where it diverges or mixes poorly, ``escalate`` falls back to the diagonal one.
     max_tree_depth : int
         NUTS doubling limit.
-    chain_method : {"auto", "parallel", "sequential", "vectorized"}
-        Where chains run (see :func:`bayescale.inference.sampler.run_nuts`).
+    chain_method : {"auto", "parallel", "sequential", "threads", "vectorized"}
+        Where chains run (see :func:`bayescale.inference.sampler.run_nuts`); "auto" runs
+        them side by side on the host's cores without any process-level setting.
     precision : {"float64", "float32"}
         Floating-point precision of the fit; float32 is for accelerators.
     law : str

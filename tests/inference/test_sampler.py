@@ -136,3 +136,38 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
     np.testing.assert_array_equal(kept.warmup_steps > 0, True)
     np.testing.assert_array_equal(kept.inverse_mass_matrix, np.stack([imm, imm]))
     assert not np.allclose(kept.step_size, 0.1)
+
+
+def test_threads_give_the_draws_of_chains_run_in_sequence(chinchilla):
+    """Chains dispatched from host threads on one device run the same per-chain program
+    with the same keys: the draws equal those of the chains run one after another, in
+    float64 too (a thread-local setting the workers must take from the caller)."""
+    import jax
+    import numpy as np
+
+    from bayescale.inference.fit import prepare
+    from bayescale.inference.sampler import chain_starts, run_nuts
+    from bayescale.inference.settings import FitSettings
+    from bayescale.laws import CHINCHILLA
+
+    cfg = FitSettings(warmup=40, draws=20, chains=4)
+    with jax.enable_x64():
+        prep = prepare(chinchilla, CHINCHILLA, cfg, None)
+        z0 = chain_starts(prep.spec, prep.args, prep.kwargs, prep.start, 4, 0)
+        runs = {
+            how: run_nuts(
+                *(prep.spec, prep.args, prep.kwargs, z0, cfg.nuts()),
+                chains=4,
+                seed=3,
+                chain_method=how,
+            )
+            for how in ("sequential", "threads")
+        }
+    seq, thr = runs["sequential"], runs["threads"]
+    assert thr.samples["E"].dtype == np.float64
+    for k in seq.samples:
+        np.testing.assert_array_equal(thr.samples[k], seq.samples[k])
+    np.testing.assert_array_equal(thr.warmup_steps, seq.warmup_steps)
+    np.testing.assert_array_equal(thr.inverse_mass_matrix, seq.inverse_mass_matrix)
+    assert seq.placement == "4 chains one after another on one device"
+    assert thr.placement.startswith("4 chains side by side on ") or os.cpu_count() == 1
