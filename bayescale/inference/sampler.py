@@ -21,10 +21,12 @@ persistent compilation cache (:func:`enable_compilation_cache`).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import itertools
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -469,6 +471,7 @@ def run_nuts(
     bar = _progress_bar_class()(total=total * threads, desc=desc, unit="it") if show else None
 
     x64 = bool(jnp.zeros(()).dtype == jnp.float64)
+    lock = threading.Lock() if threads > 1 else contextlib.nullcontext()
 
     def one_group(sl: slice) -> tuple[Any, ...]:
         """Init, advance and constrain the chains ``sl`` (one thread's share)."""
@@ -477,7 +480,7 @@ def run_nuts(
         # float64 is a thread-local setting: a worker thread takes the caller's
         with jax.enable_x64(x64):
             return _run_chains(
-                compiled, settings, keys[sl], z0, a, kwargs, metric, begin, bounds, bar
+                compiled, settings, keys[sl], z0, a, kwargs, metric, begin, bounds, bar, lock
             )
 
     try:
@@ -542,13 +545,18 @@ def _run_chains(
     begin: Any,
     bounds: Any,
     bar: Any,
+    lock: Any,
 ) -> tuple[Any, Any, Any]:
     """Run a block of chains through warmup and sampling.
 
     Returns host arrays: (constrained draws, buffers, (step size, inverse mass matrix)).
     """
     init, advance, constrain = compiled
-    states = init(keys, dict(init_z), args, kwargs, metric, begin)
+    # Threads calling a jitted function for the first time at once would each compile it;
+    # under the lock the first compiles and the others find it cached. A zero-length
+    # advance compiles the sampler's loop the same way.
+    with lock:
+        states = init(keys, dict(init_z), args, kwargs, metric, begin)
     template = {
         "z": states.z,
         "diverging": states.diverging,
@@ -563,13 +571,23 @@ def _run_chains(
         ),
         "warmup_steps": jnp.zeros_like(states.num_steps),
     }
+    # placed (committed) as the sampler's outputs are, so that its second call (the next
+    # chunk of a progress bar, or the first after the zero-length one) finds the program
+    # the first compiled: uncommitted inputs compiled a second copy of the whole sampler
+    buffers = jax.device_put(buffers, jax.tree.leaves(states.z)[0].sharding)
+    states = jax.device_put(states, jax.tree.leaves(states.z)[0].sharding)
+    if not isinstance(lock, contextlib.nullcontext):
+        with lock:
+            start = int(bounds[0])
+            states, buffers = advance(states, buffers, start, start, args, kwargs)
     for lo, hi in itertools.pairwise(bounds):
         states, buffers = advance(states, buffers, int(lo), int(hi), args, kwargs)
         if bar is not None:
             jax.block_until_ready(buffers)
             bar.set_postfix_str("warmup" if hi <= settings.warmup else "sampling")
             bar.update(int(hi - lo))
-    constrained = constrain(buffers["draws"]["z"], args, kwargs)
+    with lock:
+        constrained = constrain(buffers["draws"]["z"], args, kwargs)
     adapt = states.adapt_state
     return jax.device_get((constrained, buffers, (adapt.step_size, adapt.inverse_mass_matrix)))
 
