@@ -171,3 +171,43 @@ def test_threads_give_the_draws_of_chains_run_in_sequence(chinchilla):
     np.testing.assert_array_equal(thr.inverse_mass_matrix, seq.inverse_mass_matrix)
     assert seq.placement == "4 chains one after another on one device"
     assert thr.placement.startswith("4 chains side by side on ") or os.cpu_count() == 1
+
+
+_COUNT_COMPILES = """
+import logging, sys, warnings
+import bayescale
+if sys.argv[1] == "host_devices":
+    bayescale.use_host_devices(4)
+import jax
+warnings.simplefilter("ignore")
+compiled = []
+class Count(logging.Handler):
+    def emit(self, record):
+        if "Finished XLA compilation of jit(run)" in record.getMessage():
+            compiled.append(1)
+logger = logging.getLogger("jax._src.dispatch")
+logger.addHandler(Count())
+logger.setLevel(logging.DEBUG)
+logger.propagate = False
+with jax.log_compiles(True):
+    bayescale.fit(bayescale.load_dataset("chinchilla"), chains=4, warmup=37, draws=11,
+                  chain_method="auto", progress_bar=True, extrapolation_check=False,
+                  escalate=False)
+print(len(compiled))
+"""
+
+
+@pytest.mark.parametrize("where", ["host_devices", "threads"])
+def test_the_sampler_compiles_once_per_program_with_a_progress_bar(where):
+    """A progress bar advances the chains in chunks; the second chunk must find the program
+    the first compiled (its inputs committed like the outputs: on host devices the whole
+    sampler compiled twice before), and threads must not each compile it: init, advance
+    and constrain compile once each."""
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_COMPILES, where],
+        env={k: v for k, v in os.environ.items() if k != "XLA_FLAGS"},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "3"
