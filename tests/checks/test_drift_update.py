@@ -16,7 +16,7 @@ from bayescale.checks.drift_update import (
 )
 from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
 from bayescale.inference.likelihoods import log_mean_exp
-from bayescale.laws.extrapolation import DriftGrid
+from bayescale.laws.extrapolation import MEANS, DriftGrid
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +66,29 @@ def test_the_grid_likelihood_is_the_mean_over_past_draws_of_the_runs_joint_densi
     np.testing.assert_allclose(drift_log_likelihood(past, future, grid, n_law=16), got, rtol=1e-12)
 
 
-def test_runs_on_the_law_narrow_the_drift_and_runs_off_it_widen_it(split):
+def test_runs_as_the_population_expects_narrow_the_drift_and_runs_off_it_widen_it(split):
     fit, past, future = split
-    draws, calm = update_drift(fit, past, future)
+    # the larger runs exactly where the population's mean drift puts them (a lean of
+    # MEANS["drift_level"] towards lower loss beyond the smaller runs): a sweep that
+    # extrapolates as sweeps typically do
+    shape = past.samples["sigma"].shape
+    lean = dataclasses.replace(
+        past,
+        samples={
+            **past.samples,
+            "drift_level": np.full(shape, MEANS["drift_level"]),
+            "drift_tilt": np.zeros(shape),
+        },
+        unconstrained=None,
+    )
+    typical = dataclasses.replace(future, loss=np.median(lean.predict(future.N, future.D), axis=0))
+    draws, calm = update_drift(fit, past, typical)
     assert set(draws) == {"drift_level", "drift_tilt"}
     assert draws["drift_level"].shape == fit.samples["sigma"].shape
-    again, _ = update_drift(fit, past, future)
+    again, _ = update_drift(fit, past, typical)
     np.testing.assert_array_equal(draws["drift_tilt"], again["drift_tilt"])  # deterministic
     assert calm.scale_post < calm.scale_prior and calm.level_post[1] < calm.level_prior[1]
+    assert abs(calm.level_post[0] - MEANS["drift_level"]) < calm.level_prior[1] / 2
     # the same runs 6% better than the law: the level moves up, the scale grows
     better = dataclasses.replace(future, loss=future.loss * 0.94)
     _, off = update_drift(fit, past, better)

@@ -100,7 +100,13 @@ def test_a_larger_model_at_in_range_compute_is_beyond_the_data():
         factor = np.asarray(law.residual_scale(theta, x))
         assert factor[0] == 1.0
         np.testing.assert_allclose(factor[1:3], np.sqrt(1 + REACH**2 * 1.0), rtol=1e-12)
-        assert factor[3] > np.sqrt(1 + REACH**2 * 0.5)  # beyond in compute too
+        # beyond in compute too: the extra scatter k there adds to the reach's
+        k = 0.42
+        u3 = 1.5
+        expected = np.sqrt(1 + k * k * (1 - np.exp(-u3 / ONSET)) + REACH**2 * 0.5)
+        with_k = np.asarray(extrapolating(CHINCHILLA, misfit=k).residual_scale(theta, x))
+        assert with_k[3] == pytest.approx(expected, rel=1e-12)
+        assert with_k[3] > np.sqrt(1 + REACH**2 * 0.5)
         alone = np.asarray(extrapolating(CHINCHILLA, reach=0.0).residual_scale(theta, x))
         np.testing.assert_array_equal(alone[:3], 1.0)
         twice = np.asarray(extrapolating(CHINCHILLA, 2.0, misfit=0.0).residual_scale(theta, x))
@@ -154,8 +160,13 @@ def test_drift_draws_are_deterministic_scaled_normals():
         assert np.std(a[p]) == pytest.approx(SCALES[p] * np.exp(SPREAD**2), rel=0.06)
         # the calibrated mean (the level's lean), within 4 standard errors
         assert abs(np.mean(a[p]) - MEANS[p]) < 8 * SCALES[p] / np.sqrt(a[p].size)
+        # the stated prior: a scale mixture of normals about the mean, sds 2 · SCALES · s
         prior = extrapolating(CHINCHILLA, 2.0).priors()[p]
-        assert prior.loc == pytest.approx(MEANS[p]) and prior.scale == pytest.approx(2 * SCALES[p])
+        parts = prior.component_distribution
+        np.testing.assert_allclose(np.asarray(parts.loc), MEANS[p])
+        s = np.asarray(parts.scale) / (2 * SCALES[p])
+        nodes = np.polynomial.hermite_e.hermegauss(15)[0]
+        np.testing.assert_allclose(np.log(s), SPREAD * nodes, rtol=1e-6)  # float32 here
     c = drift_draws((4, 1000), 1.0, seed=4)
     assert not np.array_equal(a["drift_level"], c["drift_level"])
     with pytest.raises(ValueError, match="drift must be finite and > 0"):
@@ -163,7 +174,13 @@ def test_drift_draws_are_deterministic_scaled_normals():
 
 
 @pytest.mark.parametrize("law", [CHINCHILLA, KAPLAN, USER], ids=lambda x: x.name)
-def test_new_runs_scatter_more_only_beyond_the_data(law):
+def test_new_runs_scatter_more_only_beyond_the_data(law, monkeypatch):
+    # the mechanism at a k above 0 (the calibrated MISFIT is 0: no extra scatter beyond
+    # the compute by default, only beyond the N or D range)
+    import bayescale.laws.extrapolation as ext
+
+    MISFIT = 0.42
+    monkeypatch.setattr(ext, "MISFIT", MISFIT)
     edge = 46.0
     log_nd = np.array([40.0, 46.0, 46.0 + ONSET, 47.0, 60.0])
     x = {"log_N": 0.4 * log_nd, "log_D": 0.6 * log_nd}
@@ -291,7 +308,9 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     assert hi / lo > hi0 / lo0 and med > med0
     n_lo, _, n_hi = np.nanquantile(bent_d["N_opt"], q)
     n_lo0, _, n_hi0 = np.nanquantile(calm_d["N_opt"], q)
-    assert n_hi / n_lo > 10 * (n_hi0 / n_lo0)
+    # (how much wider depends on the calibrated population: 4.4x with the constants of
+    # benchmarks/EXTRAPOLATION.md, whose sweep scale spread is 0.25)
+    assert n_hi / n_lo > 3 * (n_hi0 / n_lo0)
     assert np.mean(np.isnan(bent_d["N_opt"])) < 0.1
     again = extrapolation_check(fit)
     # deterministic, and made with the population's drift, not the one it updated
