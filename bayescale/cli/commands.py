@@ -264,9 +264,14 @@ def _prediction_points(args: argparse.Namespace, data: Any) -> tuple[Any, Any, d
     if args.at and args.at_file:
         raise InputError("give --at points or --at-file, not both")
     if args.at_file:
-        # a covariate's column is named as the covariate (U_D) or as in the runs' CSV
+        from bayescale.laws import LAWS
+
+        # a covariate's column is named as the covariate (U_D) or as in the runs' CSV; every
+        # law's covariates are read, so that a column the fit would not use is refused
+        # (_run_predict) rather than silently ignored
         source = dict(args.extra_col or [])
-        names = {c: [c, *([source[c]] if c in source else [])] for c in data.extra}
+        known = {c for law in LAWS.values() for c in law.covariates} | set(data.extra)
+        names = {c: [c, *([source[c]] if c in source else [])] for c in sorted(known)}
         return read_points_with(args.at_file, names)
     if not args.at:
         raise InputError("give the runs to predict: --at N/D (e.g. 70B/1.4T) or --at-file")

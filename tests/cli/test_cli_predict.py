@@ -156,6 +156,17 @@ def test_predict_for_one_group_of_a_pooled_fit(grouped_csv, tmp_path, capsys):
     assert predictions(fit, N, D, group="a")["predictions"] != d["predictions"]
 
 
+def test_predict_refuses_a_U_D_column_the_runs_and_law_do_not_use(grouped_csv, tmp_path, capsys):
+    # runs read without their unique-token column, a Chinchilla fit: the points' U_D would
+    # be ignored, so the prediction would not be what the file asks for
+    at = tmp_path / "points.csv"
+    at.write_text("N,D,U_D\n7B,1T,100B\n")
+    code, _out, err = run(["predict", grouped_csv, "--at-file", str(at), *SMALL], capsys)
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert "column for U_D, which law 'chinchilla' does not take" in line
+
+
 def test_predict_takes_a_per_point_U_D(grouped_csv, tmp_path, capsys):
     at = tmp_path / "at.csv"
     # the same run on fresh tokens, then on 100B unique tokens repeated 14 times
@@ -197,9 +208,12 @@ def test_new_run_draws_add_the_fitted_noise(small_fit):
     with pytest.raises(ValueError, match="kind must be 'law' or 'new_run'"):
         small_fit.predict(N, D, kind="mean")
     # predictions() is what the CLI prints: one point is enough
-    d = predictions(small_fit, 7e10, 1.4e12, ci=0.8)
+    # (the same seed and shape: the same draws, so the same median)
+    d = predictions(small_fit, 7e10, 1.4e12, ci=0.8, seed=5)
     (p,) = d["predictions"]
-    assert p["loss"]["median"] == pytest.approx(np.median(new[:, 0]), rel=1e-3)
+    one = small_fit.predict([7e10], [1.4e12], kind="new_run", seed=5)[:, 0]
+    assert p["loss"]["median"] == pytest.approx(np.median(one), rel=1e-12)
+    assert p["loss"]["median"] == pytest.approx(np.median(new[:, 0]), rel=0.01)
 
 
 @pytest.mark.parametrize("likelihood", ["student_t", "huber"])
