@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "compute_diagnostics",
     "identification_problems",
     "misfit_problems",
+    "with_exact_draws",
 ]
 
 RHAT_MAX = 1.01
@@ -170,6 +171,34 @@ def preload() -> None:
             pass
 
     threading.Thread(target=_import, name="bayescale-arviz-import", daemon=True).start()
+
+
+def with_exact_draws(
+    diagnostics: Diagnostics,
+    draws: Mapping[str, Any],
+    stats: Mapping[str, Any],
+    *,
+    max_tree_depth: int,
+    target_accept: float,
+) -> Diagnostics:
+    """``diagnostics`` with the R-hat and ESS of draws made exactly, not by the sampler.
+
+    The extrapolation model's drift is drawn independently per draw (its posterior given
+    the runs is known in closed form), so its chains are i.i.d. by construction: their
+    statistics are reported beside the sampled parameters' but are never a problem (a short
+    fit's i.i.d. chains can show an R-hat above 1.01 by chance).
+    """
+    if not draws:
+        return diagnostics
+    d = compute_diagnostics(
+        dict(draws), stats, max_tree_depth=max_tree_depth, target_accept=target_accept
+    )
+    return replace(
+        diagnostics,
+        r_hat={**diagnostics.r_hat, **d.r_hat},
+        ess_bulk={**diagnostics.ess_bulk, **d.ess_bulk},
+        ess_tail={**diagnostics.ess_tail, **d.ess_tail},
+    )
 
 
 def compute_diagnostics(

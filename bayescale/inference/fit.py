@@ -25,6 +25,7 @@ from bayescale.inference.diagnostics import (
     compute_diagnostics,
     identification_problems,
     misfit_problems,
+    with_exact_draws,
 )
 from bayescale.inference.diagnostics import preload as preload_diagnostics
 from bayescale.inference.escalation import (
@@ -40,7 +41,7 @@ from bayescale.inference.priors import describe_priors, fixed_params, prior_log_
 from bayescale.inference.sampler import chain_starts, run_nuts, sites_at
 from bayescale.inference.settings import FitSettings
 from bayescale.laws import Law, get_law
-from bayescale.laws.extrapolation import base_law, drift_draws, extrapolating
+from bayescale.laws.extrapolation import DRIFT_PARAMS, base_law, drift_draws, extrapolating
 
 __all__ = [
     "Prepared",
@@ -404,12 +405,10 @@ def checked_posterior(
     **fields: Any,
 ) -> Posterior:
     """The record of these draws, diagnosed and checked: where every fit and load ends."""
-    diagnostics = compute_diagnostics(
-        flat_samples(samples, groups),
-        stats,
-        max_tree_depth=settings.max_tree_depth,
-        target_accept=settings.target_accept,
-    )
+    flat = flat_samples(samples, groups)
+    exact = {k: flat.pop(k) for k in DRIFT_PARAMS if k in flat}  # drawn, not sampled
+    kw = {"max_tree_depth": settings.max_tree_depth, "target_accept": settings.target_accept}
+    diagnostics = with_exact_draws(compute_diagnostics(flat, stats, **kw), exact, stats, **kw)
     result = Posterior(
         data=data,
         settings=settings,

@@ -23,7 +23,7 @@ import pandas as pd
 from bayescale.choices import CI_KINDS
 from bayescale.data.scaling_data import ScalingData
 from bayescale.data.validation import check_points, open_unit, positive_1d
-from bayescale.inference.diagnostics import Diagnostics, compute_diagnostics
+from bayescale.inference.diagnostics import Diagnostics, with_exact_draws
 from bayescale.inference.likelihoods import residual_draws, run_loglik
 from bayescale.inference.settings import DEFAULT_BUDGETS, FitSettings
 from bayescale.laws import CHINCHILLA, Law
@@ -318,18 +318,12 @@ class Posterior:
 
     def with_drift_draws(self, draws: Mapping[str, np.ndarray]) -> Self:
         """The fit with these draws of the drift parameters, and their R-hat and ESS."""
-        d = compute_diagnostics(
-            dict(draws),
+        diag = with_exact_draws(
+            self.diagnostics,
+            draws,
             self.stats,
             max_tree_depth=self.settings.max_tree_depth,
             target_accept=self.settings.target_accept,
-        )
-        # only the new draws' per-parameter statistics are kept from this
-        diag = dataclasses.replace(
-            self.diagnostics,
-            r_hat={**self.diagnostics.r_hat, **d.r_hat},
-            ess_bulk={**self.diagnostics.ess_bulk, **d.ess_bulk},
-            ess_tail={**self.diagnostics.ess_tail, **d.ess_tail},
         )
         return dataclasses.replace(self, samples={**self.samples, **draws}, diagnostics=diag)
 

@@ -216,8 +216,10 @@ def allocation_at(
     """N, D = c/N, D/N and the law's loss at ``log_n``, for c = C/k (all elementwise)."""
     N = jnp.exp(log_n)
     D = c / N  # D from the constraint itself: k·N·D = C up to one rounding
-    loss = jnp.exp(law.log_loss(theta, {"log_N": log_n, "log_D": jnp.log(D), **(extra or {})}))
-    return Allocation(N_opt=N, D_opt=D, tokens_per_param=D / N, loss=loss)
+    log_d = jnp.log(D)
+    loss = jnp.exp(law.log_loss(theta, {"log_N": log_n, "log_D": log_d, **(extra or {})}))
+    # from the logs: XLA folds (c / N) / N into c / N², which overflows float32 at N ~ 1e20
+    return Allocation(N_opt=N, D_opt=D, tokens_per_param=jnp.exp(log_d - log_n), loss=loss)
 
 
 def log_covariates(

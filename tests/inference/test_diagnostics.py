@@ -10,6 +10,7 @@ from bayescale.inference.diagnostics import (
     compute_diagnostics,
     identification_problems,
     misfit_problems,
+    with_exact_draws,
 )
 
 
@@ -34,6 +35,19 @@ def test_well_mixed_chains_pass():
     )
     assert d.ok and d.problems == []
     assert d.r_hat["alpha"] < 1.01 and d.ess_bulk["alpha"] > 3000
+
+
+def test_exact_draws_are_reported_but_never_a_problem():
+    """The drift is drawn i.i.d. (not sampled): its statistics join the record, and a short
+    fit's chance R-hat above 1.01 on them is not a failed fit."""
+    rng = np.random.default_rng(0)
+    kw = {"max_tree_depth": 10, "target_accept": 0.8}
+    d = compute_diagnostics({"alpha": rng.standard_normal((2, 150))}, _stats(2, 150), **kw)
+    shifted = rng.standard_normal((2, 150)) + np.array([[0.0], [1.0]])  # chains disagree
+    both = with_exact_draws(d, {"drift_tilt": shifted}, _stats(2, 150), **kw)
+    assert both.r_hat["drift_tilt"] > 1.01 and "drift_tilt" in both.ess_bulk
+    assert both.problems == d.problems and both.ok == d.ok
+    assert with_exact_draws(d, {}, _stats(2, 150), **kw) is d
 
 
 def test_disagreeing_chains_and_divergences_are_reported():
