@@ -41,9 +41,10 @@ from bayescale.inference.posterior import Posterior, check_budgets, check_ci
 from bayescale.inference.settings import DEFAULT_BUDGETS
 from bayescale.inference.storage import to_datatree, versions
 from bayescale.laws import Law
-from bayescale.report.blocks import Block, allocation_rows, fit_overview
+from bayescale.report.blocks import Block
 from bayescale.report.decision_report import write_report
 from bayescale.report.display import DecisionTable, PlanResult, Shows, decision_table
+from bayescale.report.summaries import allocation_rows, fit_overview
 
 __all__ = ["FitResult", "backtest", "fit", "fit_many", "load"]
 
@@ -63,7 +64,7 @@ class FitResult(Shows, Posterior):
     At the prompt and in Jupyter a FitResult shows its answer first — the compute-optimal N, D,
     tokens per parameter and loss at each of :data:`~bayescale.DEFAULT_BUDGETS`, with intervals
     and how far beyond the data each budget lies — then its checks, in the words and numbers of
-    ``bayescale fit`` (:func:`~bayescale.report.blocks.fit_overview`). The decision tables and
+    ``bayescale fit`` (:func:`~bayescale.report.summaries.fit_overview`). The decision tables and
     :meth:`plan_runs` show themselves the same way (:mod:`bayescale.report.display`).
     """
 

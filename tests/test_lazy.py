@@ -103,4 +103,4 @@ def test_old_paths_import_in_a_fresh_process():
         "print(bayescale.report.predictions.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "bayescale.report.blocks"
+    assert out.stdout.strip() == "bayescale.report.summaries"

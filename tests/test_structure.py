@@ -83,6 +83,7 @@ ORDER = (
     # report
     "report",
     "report.blocks",
+    "report.summaries",
     "report.plotting",
     "report.decision_text",
     "report.decision_report",

@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
 
     import bayescale
     from bayescale.inference.sampler import enable_compilation_cache, use_host_devices
-    from bayescale.report.blocks import markdown_summary, text_summary
+    from bayescale.report.summaries import markdown_summary, text_summary
 
     use_host_devices()  # chains in parallel on CPU host devices, before JAX starts
     if not args.no_cache and os.environ.get("BAYESCALE_CACHE", "1") != "0":
@@ -311,7 +311,7 @@ def _run_predict(
 ) -> int:
     """``predict``: fit, then the posterior predictive of new runs at the given sizes."""
     from bayescale.laws import get_law
-    from bayescale.report.blocks import prediction_text, predictions
+    from bayescale.report.summaries import prediction_text, predictions
 
     N, D, covariates = points
     # before minutes of sampling: a per-point column the law does not take
@@ -344,7 +344,7 @@ def _run_predict(
 
 def _print_result(command: str, data: Any, result: Any, body: str) -> None:
     """A command's terminal output: failure banner, what was fitted, body, diagnostics."""
-    from bayescale.report.blocks import _FAILED_BANNER, _diag_line, sampler_notes
+    from bayescale.report.summaries import _FAILED_BANNER, _diag_line, sampler_notes
 
     diag = {"diagnostics": result.diagnostics.to_dict()}
     lines = [] if result.ok else [_FAILED_BANNER, ""]

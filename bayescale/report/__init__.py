@@ -1,7 +1,8 @@
 """What a person reads: one block formatter, the decision report, its words and figures.
 
 :mod:`~bayescale.report.blocks` (one document model rendered as text, Markdown, HTML or
-JSON; per-budget predictions), :mod:`~bayescale.report.plotting` (the one module that
+JSON), :mod:`~bayescale.report.summaries` (the fit's summaries and own display, and the
+predictions of new runs, on those blocks), :mod:`~bayescale.report.plotting` (the one module that
 draws with matplotlib, imported inside functions), :mod:`~bayescale.report.decision_text`
 (the report in words), :mod:`~bayescale.report.decision_report` (the whole decision
 report) and :mod:`~bayescale.report.display` (how a fit, its decision tables and run plans
@@ -13,4 +14,4 @@ found here.
 
 from bayescale._lazy import forward
 
-__getattr__ = forward(__name__, "blocks")
+__getattr__ = forward(__name__, "blocks", "summaries")

@@ -43,9 +43,9 @@ from bayescale.report.blocks import (
     json_float,
     jsonable,
     render,
-    sampler_notes,
 )
 from bayescale.report.decision_text import assumptions, budget_label, headline, summary
+from bayescale.report.summaries import sampler_notes
 
 __all__ = [
     "SECTIONS",

@@ -11,7 +11,8 @@ from typing import Any
 
 from bayescale.data.units import FLOPS_PER_PF_DAY, Budget, CostModel, format_count, format_dollars
 from bayescale.laws.extrapolation import GROWTH
-from bayescale.report.blocks import fmt, format_value, law_formula
+from bayescale.report.blocks import fmt, format_value
+from bayescale.report.summaries import law_formula
 
 __all__ = ["assumptions", "budget_label", "headline", "plan_sentence", "summary"]
 

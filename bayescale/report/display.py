@@ -4,7 +4,7 @@ A :class:`~bayescale.FitResult`, a :class:`PlanResult` (the
 :class:`~bayescale.decisions.planning_tables.RunPlan` that ``FitResult.plan_runs`` returns) and a
 :class:`DecisionTable` (what ``FitResult.allocation``, ``bayes_optimal``, ``regret``,
 ``compute_for_loss`` and ``data_limited`` return) each build one list of the report's blocks
-(:func:`~bayescale.report.blocks.fit_overview`,
+(:func:`~bayescale.report.summaries.fit_overview`,
 :func:`~bayescale.report.decision_report.table_section`), and :class:`Shows` renders that
 list as text for ``repr`` and as an HTML fragment for Jupyter: the answer first, then the
 checks, in the report's words and numbers.
@@ -23,19 +23,10 @@ import pandas as pd
 
 from bayescale.data.units import FLOPS_PER_PF_DAY
 from bayescale.decisions.planning_tables import RunPlan
-from bayescale.report.blocks import (
-    Block,
-    Heading,
-    Paragraph,
-    Section,
-    Table,
-    allocation_rows,
-    allocation_table,
-    allocation_title,
-    render,
-)
+from bayescale.report.blocks import Block, Heading, Paragraph, Section, Table, render
 from bayescale.report.decision_report import SECTIONS, plan_json, table_json, table_section
 from bayescale.report.decision_text import plan_sentence
+from bayescale.report.summaries import allocation_rows, allocation_table, allocation_title
 
 __all__ = [
     "DISPLAY_CSS",

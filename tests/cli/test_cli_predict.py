@@ -15,7 +15,7 @@ from scipy import optimize, stats
 import bayescale
 from bayescale.checks.simulate import simulate_runs
 from bayescale.cli.commands import main
-from bayescale.report.blocks import predictions
+from bayescale.report.summaries import predictions
 
 SMALL = ["--warmup", "200", "--draws", "200", "--chains", "2", "--no-retry", "--no-cache"]
 EXCERPT = Path(__file__).parents[1] / "fixtures" / "misfitting_checkpoints_excerpt.csv"

@@ -15,7 +15,7 @@ from bayescale.inference.escalation import (
     sampling_trouble,
 )
 from bayescale.inference.settings import FitSettings
-from bayescale.report.blocks import text_summary
+from bayescale.report.summaries import text_summary
 
 
 def _diag(**kw):

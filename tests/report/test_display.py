@@ -15,18 +15,17 @@ from _synthetic import synthetic_result
 import bayescale
 from bayescale.decisions.planning_tables import RunPlan
 from bayescale.inference.posterior import Posterior
-from bayescale.report.blocks import (
+from bayescale.report.blocks import format_value, render
+from bayescale.report.decision_report import build_report, html_report, plan_json
+from bayescale.report.decision_text import plan_sentence
+from bayescale.report.display import DecisionTable, PlanResult, decision_table
+from bayescale.report.summaries import (
     _FAILED_BANNER,
     _diag_line,
     allocation_table,
     extrapolation_line,
-    format_value,
-    render,
     text_summary,
 )
-from bayescale.report.decision_report import build_report, html_report, plan_json
-from bayescale.report.decision_text import plan_sentence
-from bayescale.report.display import DecisionTable, PlanResult, decision_table
 from bayescale.result import FitResult
 
 #: An extrapolation check as the fit records it, with the drift update it made.
