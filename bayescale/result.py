@@ -250,6 +250,7 @@ class FitResult(Shows, Posterior):
         seed: int = 0,
         group: str | None = None,
         refit: int = 0,
+        target_runs: Any = None,
         **covariates: Any,
     ) -> PlanResult:
         """Which runs to train next under a compute cap (:func:`~.planning.plan_runs`).
@@ -257,10 +258,14 @@ class FitResult(Shows, Posterior):
         ``candidates``: a DataFrame (columns N and D), a mapping or an (N, D) pair of arrays, or
         None for the default grid (N from the smallest run to 10× the largest, 1–400 tokens per
         parameter). ``target_budget`` and ``spend`` take FLOPs, PF-days or accelerator time
-        (``"256xH100:2d@40%"``). ``criterion``: ``"n_opt"`` (spread of log N_opt at the target),
-        ``"loss"`` (spread of the optimal loss there) or ``"regret"`` (expected regret of the
-        Bayes-optimal choice there). Outcomes are simulated from this fit's likelihood with each
-        draw's sigma (and nu). ``refit``: when the reweighted draws degenerate
+        (``"256xH100:2d@40%"``). ``criterion``: ``"n_opt"`` (spread of log N_opt at the target:
+        to pin down the allocation), ``"loss"`` (spread of the optimal loss there),
+        ``"regret"`` (expected regret of the Bayes-optimal choice there) or ``"predict"``
+        (expected error of the predicted loss of ``target_runs``, default the Bayes-optimal
+        run at the target: to predict the big run well). Outcomes are simulated from this
+        fit's model with each draw's sigma (and nu), the drift beyond the data included; a
+        run beyond the data's largest compute moves the edge the refit's drift starts from.
+        ``refit``: when the reweighted draws degenerate
         (``plan.degenerate``), re-estimate ``expected_after`` from this many refits of simulated
         outcomes (:func:`~bayescale.decisions.planning.refit_expected_after`); 0 (default) only
         flags it. The plan is a :class:`~bayescale.report.display.PlanResult`: a RunPlan that
@@ -281,6 +286,7 @@ class FitResult(Shows, Posterior):
             criterion=criterion,
             ci=ci,
             seed=seed,
+            target_runs=target_runs,
             **args,
         )
         if refit and plan.degenerate:

@@ -414,10 +414,12 @@ def _add_plan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-runs", type=_positive_int, metavar="K", help="at most K runs")
     p.add_argument(
         "--criterion",
-        choices=("n_opt", "loss", "regret"),
+        choices=("n_opt", "loss", "regret", "predict"),
         default="n_opt",
-        help="shrink the spread of log N_opt (default), of the optimal loss, or the expected "
-        "regret of the Bayes choice, at the target budget",
+        help="shrink the spread of log N_opt (default: to pin down the allocation), of the "
+        "optimal loss, the expected regret of the Bayes choice, or the expected error of the "
+        "predicted loss of the Bayes-optimal run (predict: to predict the big run well), at "
+        "the target budget",
     )
     p.add_argument(
         "--refit",

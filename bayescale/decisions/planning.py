@@ -11,10 +11,22 @@ Its outcome is unknown, so the criterion after the run is averaged over posterio
 outcomes. These are drawn as **scenarios**: scenario m picks a "true" draw
 :math:`t_m` and noise :math:`\varepsilon_{m,x}` from the fitted likelihood (each draw's
 ``sigma``, and ``nu``), and its outcome at every candidate is
-:math:`y_{m,x} = \log L(\theta_{t_m}; x) + \varepsilon_{m,x}`. The true draw itself is left
-out of its scenario's weights, else the posterior would collapse onto it and the promise
-would be too good. The noise is fixed per (scenario, candidate): common random numbers,
-so candidates are compared on the same outcomes.
+:math:`y_{m,x} = \log L^{\text{ext}}(\theta_{t_m}; x) + \varepsilon_{m,x}`: the fit's model
+as a whole, so a candidate beyond the data's largest compute carries that draw's drift
+(:mod:`bayescale.laws.extrapolation`) and one beyond its N or D range the wider scatter.
+The true draw itself is left out of its scenario's weights, else the posterior would
+collapse onto it and the promise would be too good. The noise is fixed per (scenario,
+candidate): common random numbers, so candidates are compared on the same outcomes.
+
+**What a run changes.** The weights are what a refit would see: a trained run is inside
+its data, so its likelihood is the fitted law's own, and a run beyond the data's edge (its
+largest log N·D) moves that edge to its own compute, where the refit's drift starts. So
+the target's quantity is evaluated per data edge (:func:`edge_levels`, at most
+:data:`EDGE_LEVELS`), and each candidate is scored with the quantity at the edge it would
+leave (the greater of the current one and its own). The drift beyond the data is most of a
+far target's uncertainty; a run that moves the edge shrinks it, and its outcome, which
+carries the truth's drift, pulls the refit's law towards the truth. Not modelled: the
+refit's extrapolation check re-weighing the sweep's own drift with the new runs.
 
 **Criteria** (the quantity q_s per draw, at the target budget):
 
@@ -23,6 +35,16 @@ so candidates are compared on the same outcomes.
 - ``"regret"``: the expected regret of the Bayes-optimal choice,
   :math:`\min_N \sum_s w_s (L_s(N) - L^*_s)`, on a grid of 64 log N points between the
   extreme per-draw optima, refined by a parabola through the best three.
+- ``"predict"``: the expected squared error of the predicted (weighted-mean) log loss of the
+  target runs against each scenario's truth (its own draw, today's edge): the accuracy
+  criterion, for "predict the big run well". The target runs are the user's
+  (``target_runs``) or the Bayes-optimal run at the target budget. Every plan reports this
+  error now and after its runs (``error_current``, ``error_after``), whatever it shrinks.
+
+Which to use: ``"n_opt"`` when the question is how to split the budget (the width of
+N_opt); ``"predict"`` when it is what the big run will reach (a go/no-go on a target
+loss, a comparison with another recipe); ``"regret"`` when the cost of a wrong split is
+what matters, in loss.
 
 **Batch selection** is greedy and conditional: each scenario keeps its own weights; after a
 run is chosen, every scenario is conditioned on its own outcome of that run before the next
@@ -54,6 +76,7 @@ and its text are in :mod:`bayescale.decisions.planning_tables`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -78,7 +101,8 @@ from bayescale.decisions.planning_tables import (
 from bayescale.inference.likelihoods import check_likelihood, residual_draws, run_loglik
 from bayescale.inference.many import sample_many
 from bayescale.inference.posterior import check_ci
-from bayescale.laws.extrapolation import base_law
+from bayescale.laws.extrapolation import EDGE, base_law
+from bayescale.laws.optimum import log_covariates
 
 __all__ = [
     "CRITERIA",
@@ -86,6 +110,7 @@ __all__ = [
     "RunPlan",
     "check_candidates",
     "default_candidates",
+    "edge_levels",
     "plan_runs",
     "plan_text",
     "preposterior_scores",
@@ -95,7 +120,9 @@ __all__ = [
 Array = Any
 
 #: Criteria: what the plan shrinks at the target budget.
-CRITERIA = ("n_opt", "loss", "regret")
+CRITERIA = ("n_opt", "loss", "regret", "predict")
+#: Most data edges a plan tells apart (:func:`edge_levels`).
+EDGE_LEVELS = 32
 #: Median effective sample size per scenario below which a plan is flagged degenerate.
 ESS_MIN = 100.0
 #: Greedy steps when ``max_runs`` is None.
@@ -111,7 +138,15 @@ REGRET_GRID = 64
 
 # ------------------------------------------------------------------------------ the core
 def _criterion(criterion: str, w: Array, aux: Mapping[str, Array]) -> Array:
-    """The criterion of normalised weights ``w`` (..., S): shape (...)."""
+    """The criterion of normalised weights ``w`` (..., S): shape (...).
+
+    ``aux`` holds the quantity at one data edge: ``q`` (S,) centred for the sd criteria,
+    ``q`` (S, K) and ``truth`` (..., K) for ``"predict"`` (each scenario's true log loss of
+    the K target runs, centred alike), ``R`` (S, G) for ``"regret"``.
+    """
+    if criterion == "predict":
+        err = w @ aux["q"] - aux["truth"]  # the weighted mean's error at each target run
+        return jnp.mean(err * err, axis=-1)
     if criterion == "regret":
         R = w @ aux["R"]  # expected regret of each grid choice (..., G)
         G = R.shape[-1]
@@ -136,6 +171,10 @@ def _normalise(logw: Array) -> Array:
     return jnp.exp(logw - logsumexp(logw, axis=-1, keepdims=True))
 
 
+#: aux entries with a leading axis of data edges (:func:`edge_levels`); the rest are not.
+_LEVELLED = ("q", "R")
+
+
 @partial(jax.jit, static_argnames=("likelihood", "criterion", "delta", "block"))
 def _scores(
     logw: Array,
@@ -144,19 +183,21 @@ def _scores(
     sigma: Array,
     nu: Array,
     aux: Mapping[str, Array],
+    level: Array,
     likelihood: str,
     criterion: str,
     delta: float,
     block: int,
 ) -> tuple[Array, Array]:
-    def one(args: tuple[Array, Array]) -> tuple[Array, Array]:
-        mu_j, y_j = args  # (S,), (M,)
+    def one(args: tuple[Array, Array, Array]) -> tuple[Array, Array]:
+        mu_j, y_j, l_j = args  # (S,), (M,), the data edge after this candidate
         ll = _loglik(likelihood, y_j[:, None], mu_j[None, :], sigma, nu, delta)  # (M, S)
         w = _normalise(logw + ll)
         ess = 1.0 / jnp.sum(w * w, axis=-1)
-        return jnp.mean(_criterion(criterion, w, aux)), jnp.median(ess)
+        at = {k: (v[l_j] if k in _LEVELLED else v) for k, v in aux.items()}
+        return jnp.mean(_criterion(criterion, w, at)), jnp.median(ess)
 
-    return jax.lax.map(one, (mu, y.T), batch_size=block)
+    return jax.lax.map(one, (mu, y.T, level), batch_size=block)
 
 
 def preposterior_scores(
@@ -171,6 +212,7 @@ def preposterior_scores(
     criterion: str = "n_opt",
     delta: float = 1e-3,
     block: int = BLOCK,
+    level: Array | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Expected criterion after observing each candidate, over scenarios: the core.
 
@@ -179,18 +221,25 @@ def preposterior_scores(
     logw : array (M, S)
         Log weights of the S draws in each of M scenarios (``-inf``: left out).
     mu : array (J, S)
-        The law's log loss at each of J candidates, per draw.
+        The law's log loss at each of J candidates, per draw (what the refit's likelihood
+        of the candidate's outcome is).
     y : array (M, J)
         Simulated log loss of each candidate in each scenario.
     sigma, nu : array (S,)
         Each draw's residual scale (and Student-t degrees of freedom, else None).
     aux : mapping
-        ``{"q": (S,)}`` centred quantity for the sd criteria, ``{"R": (S, G)}`` per-draw
-        regret on the log-N grid for ``"regret"``.
+        The criterion's quantity per draw: ``{"q": (S,)}`` centred, for the sd criteria;
+        ``{"q": (S, K), "truth": (M, K)}`` for ``"predict"`` (the K target runs' log loss
+        per draw and each scenario's true one); ``{"R": (S, G)}`` per-draw regret on the
+        log-N grid for ``"regret"``. With ``level``, ``q`` and ``R`` carry a leading axis of
+        data edges, (L, S...), the quantity as a refit with that edge would have it.
     likelihood, criterion, delta
         The fit's residual distribution, the criterion (:data:`CRITERIA`), Huber δ.
     block : int
         Candidates scored together (memory ~ block × M × S).
+    level : array of int (J,), optional
+        The data edge each candidate would leave (an index into the leading axis of ``q``
+        or ``R``); None: one edge for all, and ``q``/``R`` have no such axis.
 
     Returns
     -------
@@ -204,13 +253,18 @@ def preposterior_scores(
         raise ValueError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     sigma = jnp.asarray(sigma)
     nu = jnp.ones_like(sigma) if nu is None else jnp.asarray(nu)
+    aux = {k: jnp.asarray(v) for k, v in aux.items()}
+    if level is None:
+        aux = {k: (v[None] if k in _LEVELLED else v) for k, v in aux.items()}
+        level = np.zeros(np.shape(mu)[0], dtype=np.int32)
     e, ess = _scores(
         jnp.asarray(logw),
         jnp.asarray(mu),
         jnp.asarray(y),
         sigma,
         nu,
-        {k: jnp.asarray(v) for k, v in aux.items()},
+        aux,
+        jnp.asarray(level, dtype=jnp.int32),
         likelihood,
         criterion,
         float(delta),
@@ -278,20 +332,64 @@ def _interval_now(x: np.ndarray, ci: float) -> dict[str, float]:
     return _bounds(*np.quantile(x, _probs(ci)))
 
 
+def edge_levels(
+    edge: float | None, log_nd: Any, max_levels: int = EDGE_LEVELS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The data edges a plan can reach, and the one each candidate run would leave.
+
+    A trained run beyond the data's largest log(N·D) moves that edge to its own, and the
+    refit's drift starts there (:mod:`bayescale.laws.extrapolation`). Returns ``(levels,
+    index)``: ``levels`` (L,) ascending with ``levels[0] = edge`` (where a run inside the
+    data leaves it), ``index`` (J,) each candidate's level. With more than ``max_levels``
+    distinct edges the candidates' are rounded down onto an even grid, so a run is never
+    credited with more than it moves the edge. ``edge`` None (a law without drift): one
+    level.
+    """
+    log_nd = np.asarray(log_nd, dtype=np.float64)
+    if edge is None:
+        return np.zeros(1), np.zeros(log_nd.shape, np.int32)
+    after = np.maximum(log_nd, edge)
+    levels = np.unique(np.concatenate([[edge], after]))
+    if levels.size > max_levels:
+        levels = np.linspace(edge, float(after.max()), max_levels)
+    index = np.searchsorted(levels, after, side="right") - 1
+    return levels, np.clip(index, 0, len(levels) - 1).astype(np.int32)
+
+
+def _at_edge(theta: Mapping[str, Array], edge: Array) -> dict[str, Array]:
+    """``theta`` as a refit whose data reach ``edge`` (largest log N·D) would have it."""
+    if EDGE not in theta:
+        return dict(theta)
+    return {**theta, EDGE: jnp.full_like(theta[EDGE], edge)}
+
+
 @partial(jax.jit, static_argnames=("law",))
-def _target(theta, c, extra, law) -> tuple[Array, Array, Array]:
-    """Per-draw optimum at c = C/k, the regret grid and each draw's regret on it."""
-    own = law_optimum(law, theta, c, extra)
-    x = jnp.log(own.N_opt)
-    ok = jnp.isfinite(x)
-    lo = jnp.min(jnp.where(ok, x, jnp.inf))
-    hi = jnp.max(jnp.where(ok, x, -jnp.inf))
-    pad = 0.05 * (hi - lo) + 1e-3
-    grid = jnp.linspace(lo - pad, hi + pad, REGRET_GRID)
-    log_c = jnp.log(c)
-    pe = expand_draws(theta, 1)
-    L = law_loss(law, pe, grid[None, :], log_c - grid[None, :], extra)  # (S, G)
-    return own.N_opt, own.loss, L - own.loss[:, None]
+def _target(theta, c, extra, levels, law) -> tuple[Array, Array, Array, Array]:
+    """Per data edge (L,): each draw's optimum at c = C/k and its regret on a log-N grid.
+
+    Returns N_opt (L, S), loss (L, S), the grid (L, G) and each draw's regret (L, S, G).
+    """
+
+    def at(edge: Array) -> tuple[Array, Array, Array, Array]:
+        th = _at_edge(theta, edge)
+        own = law_optimum(law, th, c, extra)
+        x = jnp.log(own.N_opt)
+        ok = jnp.isfinite(x)
+        lo = jnp.min(jnp.where(ok, x, jnp.inf))
+        hi = jnp.max(jnp.where(ok, x, -jnp.inf))
+        pad = 0.05 * (hi - lo) + 1e-3
+        grid = jnp.linspace(lo - pad, hi + pad, REGRET_GRID)
+        L = law_loss(law, expand_draws(th, 1), grid[None, :], jnp.log(c) - grid[None, :], extra)
+        return own.N_opt, own.loss, grid, L - own.loss[:, None]
+
+    return jax.lax.map(at, levels)
+
+
+@partial(jax.jit, static_argnames=("law",))
+def _target_runs(theta, log_n, log_d, extra, levels, law) -> Array:
+    """The law's log loss of the target runs per data edge and draw: (L, S, K)."""
+    x = {"log_N": log_n, "log_D": log_d, **extra}
+    return jax.lax.map(lambda e: law.predict_log_loss(_at_edge(theta, e), x), levels)
 
 
 def plan_runs(
@@ -314,6 +412,7 @@ def plan_runs(
     n_outcomes: int = N_OUTCOMES,
     n_eval: int = N_EVAL,
     exclude: Any = None,
+    target_runs: Any = None,
 ) -> RunPlan:
     """Choose runs under a compute cap that shrink the criterion at ``target_budget`` most.
 
@@ -323,9 +422,10 @@ def plan_runs(
     Parameters
     ----------
     theta : mapping
-        Posterior draws of the law's parameters, each of shape (S,).
+        Posterior draws of the law's parameters, each of shape (S,) (with a drift law, its
+        drift draws and the data's edges too).
     law : Law
-        The law (its ``log_loss`` and optimum are all that is used).
+        The law (its ``log_loss``, ``noise_scale`` and optimum are all that is used).
     sigma : array (S,)
         Each draw's residual scale of log loss; ``nu`` (S,) for Student-t.
     target_budget, spend : float, str or Budget
@@ -341,7 +441,7 @@ def plan_runs(
     max_runs : int, optional
         At most this many runs (default: as many as ``spend`` allows, up to
         :data:`MAX_RUNS_DEFAULT` greedy steps).
-    criterion : {"n_opt", "loss", "regret"}
+    criterion : {"n_opt", "loss", "regret", "predict"}
         What to shrink (see the module docstring).
     ci : float
         Credible mass of the reported intervals.
@@ -351,6 +451,9 @@ def plan_runs(
         Scenarios that choose the runs, and fresh ones that evaluate the promise.
     exclude : array of bool (J,), optional
         Candidates not to choose (still scored).
+    target_runs : DataFrame, mapping or (N, D), optional
+        The runs at the target whose loss ``"predict"`` (and every plan's expected error)
+        is about; default the Bayes-optimal run at ``target_budget`` under this fit.
 
     Returns
     -------
@@ -375,6 +478,7 @@ def plan_runs(
     if int(n_outcomes) < 2 or int(n_eval) < 2:
         raise ValueError("n_outcomes and n_eval must be >= 2")
     cand = check_candidates(candidates)
+    aimed = None if target_runs is None else check_candidates(target_runs)
     with jax.enable_x64(True):  # regrets are small differences of losses
         law, theta, extra, k = decision_inputs(law, theta, covariates, flops_per_param_token)
     S = next(iter(theta.values())).shape[0]
@@ -391,68 +495,94 @@ def plan_runs(
             f"({format_flops(float(C_cand.min()))} at row {cand.index[np.argmin(C_cand)]}); "
             "raise the spend or add smaller candidates"
         )
+    log_n_c, log_d_c = np.log(cand["N"].to_numpy()), np.log(cand["D"].to_numpy())
+    edge = float(np.asarray(theta[EDGE])[0]) if EDGE in theta else None
+    levels, lvl = edge_levels(edge, log_n_c + log_d_c)
+    c = target.flops / k
     with jax.enable_x64(True):
-        x = {
-            "log_N": jnp.asarray(np.log(cand["N"].to_numpy())),
-            "log_D": jnp.asarray(np.log(cand["D"].to_numpy())),
-            **extra,
-        }
-        # a run once trained is inside the data the refit sees: no drift beyond the data
-        # applies to it (the refit's drift starts beyond the new edge), so its outcomes
-        # are the fitted law's own; the target's quantity keeps the drift
+        x = {"log_N": jnp.asarray(log_n_c), "log_D": jnp.asarray(log_d_c), **extra}
+        # what a refit sees: a trained run is inside its data, so its likelihood is the
+        # fitted law's own (the refit's drift starts beyond the new edge) ...
         mu = np.asarray(base_law(law).predict_log_loss(theta, x)).T  # (J, S)
+        # ... and what the run's outcome is: the world of the fit, drift beyond the
+        # current edge and wider scatter beyond the fitted N or D range included
+        mu_true = np.asarray(law.predict_log_loss(theta, x)).T  # (J, S)
+        scale_true = np.broadcast_to(
+            np.asarray(law.residual_scale(expand_draws(theta, 1), x)), (S, len(cand))
+        )
         _refuse_rows(
             cand,
-            ~np.all(np.isfinite(mu), axis=1),
+            ~np.all(np.isfinite(mu) & np.isfinite(mu_true), axis=1),
             "candidates outside the law's domain: its loss is not finite on some draws at rows",
             f" (N, D must be sizes the law {law.name!r} can predict)",
         )
-        N_opt, L_opt, R = (
-            np.asarray(a) for a in _target(theta, jnp.asarray(target.flops / k), extra, law)
+        N_opt, L_opt, grid, R = (
+            np.asarray(a) for a in _target(theta, jnp.asarray(c), extra, jnp.asarray(levels), law)
         )
-        keep = np.isfinite(N_opt) & np.all(np.isfinite(R), axis=1)
+        keep = np.all(np.isfinite(N_opt), axis=0) & np.all(np.isfinite(R), axis=(0, 2))
         if not keep.any():
             raise ValueError(
                 f"no draw has a finite compute-optimal N at {format_flops(target.flops)}"
             )
+        if aimed is None:  # the Bayes-optimal run at the target, under this fit
+            log_n_t = grid[0, [int(np.argmin(R[0][keep].mean(axis=0)))]]
+            aimed = pd.DataFrame({"N": np.exp(log_n_t), "D": c / np.exp(log_n_t)})
+        P = np.asarray(
+            _target_runs(
+                theta, jnp.asarray(np.log(aimed["N"].to_numpy())),
+                jnp.asarray(np.log(aimed["D"].to_numpy())), extra, jnp.asarray(levels), law,
+            )
+        )  # fmt: skip
+        keep &= np.all(np.isfinite(P), axis=(0, 2))
         notes = []
         if not keep.all():
             notes.append(
                 f"{int((~keep).sum())} of {S} draws have no interior optimum at the target "
                 "budget and are left out of the plan"
             )
-        mu, sigma_k = mu[:, keep], sigma[keep]
+        mu, mu_true, scale_true = mu[:, keep], mu_true[:, keep], scale_true[keep]
+        N_opt, L_opt, R, P = N_opt[:, keep], L_opt[:, keep], R[:, keep], P[:, keep]
+        sigma_k = sigma[keep]
         nu_k = np.ones_like(sigma_k) if nu_arr is None else nu_arr[keep]
         Sk = int(keep.sum())
-        if criterion == "n_opt":
-            quantity = N_opt[keep]
-            q = np.log(quantity)
-        elif criterion == "loss":
-            quantity = L_opt[keep]
-            q = quantity
-        else:
-            quantity, q = None, None
-        aux = {"R": R[keep]} if criterion == "regret" else {"q": q - np.mean(q)}
+        # each criterion's quantity per edge, centred on its value now (no large numbers)
+        q_pred = P - np.mean(P[0])
+        quantity = {
+            "n_opt": N_opt,
+            "loss": L_opt,
+            "predict": np.exp(np.mean(P, axis=-1)),
+        }.get(criterion)
+        q = {"n_opt": np.log(N_opt), "loss": L_opt}.get(criterion)
+        q = None if q is None else q - np.mean(q[0])
         rng = np.random.default_rng(seed)
 
         def scenarios(M: int, stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             t = rng.choice(Sk, size=M, replace=M > Sk)
-            scale = np.broadcast_to(np.asarray(sigma_k[t])[:, None], (M, len(cand)))
             noise = residual_draws(
-                likelihood, scale, nu=np.asarray(nu_k[t])[:, None], delta=float(delta),
-                seed=np.random.default_rng([seed, stream]),
+                likelihood, sigma_k[t][:, None] * scale_true[t], nu=nu_k[t][:, None],
+                delta=float(delta), seed=np.random.default_rng([seed, stream]),
             )  # fmt: skip
-            y = mu[:, t].T + noise  # (M, J)
+            y = mu_true[:, t].T + noise  # (M, J)
             logw = np.zeros((M, Sk))
             logw[np.arange(M), t] = -np.inf  # the scenario's truth is not among its draws
             return t, y, logw
 
-        _, y, logw0 = scenarios(int(n_outcomes), 0)
+        def aux_of(name: str, t: np.ndarray, level: Any = None) -> dict[str, Any]:
+            """The criterion's quantity at every edge (level None) or at one."""
+            sel = slice(None) if level is None else level
+            if name == "regret":
+                return {"R": R[sel]}
+            if name == "predict":  # the truth: each scenario's own draw at today's edge
+                return {"q": q_pred[sel], "truth": q_pred[0][t]}
+            return {"q": q[sel]}
 
-        def score(logw: np.ndarray) -> np.ndarray:
+        t_s, y, logw0 = scenarios(int(n_outcomes), 0)
+        aux_s = aux_of(criterion, t_s)
+
+        def score(logw: np.ndarray, at: int) -> np.ndarray:
             e, _ = preposterior_scores(
-                logw, mu, y, sigma_k, nu_k, aux, likelihood=likelihood, criterion=criterion,
-                delta=delta,
+                logw, mu, y, sigma_k, nu_k, aux_s, likelihood=likelihood, criterion=criterion,
+                delta=delta, level=np.maximum(lvl, at),
             )  # fmt: skip
             return e
 
@@ -464,23 +594,22 @@ def plan_runs(
                 )
             )  # fmt: skip
 
-        R_k = R[keep]
-
-        def mean_crit(name: str, logw: np.ndarray) -> float:
+        def mean_crit(name: str, logw: np.ndarray, level: int, t: np.ndarray) -> float:
             w = _normalise(jnp.asarray(logw))
-            return float(jnp.mean(_criterion(name, w, aux if name == criterion else {"R": R_k})))
+            a = {k_: jnp.asarray(v) for k_, v in aux_of(name, t, level).items()}
+            return float(jnp.mean(_criterion(name, w, a)))
 
-        crit0 = mean_crit(criterion, logw0)
-        first = score(logw0)
+        crit0 = mean_crit(criterion, logw0, 0, t_s)
+        first = score(logw0, 0)
         blocked = np.zeros(len(cand), bool) if exclude is None else np.asarray(exclude, bool)
 
         def greedy(mode: str) -> tuple[list[int], list[float], float]:
-            logw, left, now = logw0, cap.flops, crit0
+            logw, left, now, at = logw0, cap.flops, crit0, 0
             chosen: list[int] = []
             gains: list[float] = []
             taken = blocked.copy()
             for step in range(steps):
-                e = first if step == 0 else score(logw)
+                e = first if step == 0 else score(logw, at)
                 gain = now - e
                 ok = ~taken & (C_cand <= left) & np.isfinite(gain)
                 if not ok.any():
@@ -494,30 +623,37 @@ def plan_runs(
                 taken[j] = True
                 left -= C_cand[j]
                 logw = condition(logw, [j], y)
-                now = float(e[j])
+                now, at = float(e[j]), max(at, int(lvl[j]))
             return chosen, gains, now
 
         passes = {mode: greedy(mode) for mode in ("per_flop", "gain")}
         mode = min(passes, key=lambda m: (passes[m][2], m != "per_flop"))
         chosen, gains, _ = passes[mode]
+        final = max((int(lvl[j]) for j in chosen), default=0)
 
         # the promise, on fresh scenarios
-        _, y_e, logw_e0 = scenarios(int(n_eval), 1)
+        t_e, y_e, logw_e0 = scenarios(int(n_eval), 1)
         logw_e = condition(logw_e0, chosen, y_e) if chosen else logw_e0
         w_e = np.asarray(_normalise(jnp.asarray(logw_e)))
         ess = 1.0 / np.sum(w_e * w_e, axis=-1)
-        crit_now_e, crit_after = mean_crit(criterion, logw_e0), mean_crit(criterion, logw_e)
-        reg_now, reg_after = mean_crit("regret", logw_e0), mean_crit("regret", logw_e)
+        crit_now_e = mean_crit(criterion, logw_e0, 0, t_e)
+        crit_after = mean_crit(criterion, logw_e, final, t_e)
+        reg_now, reg_after = (
+            mean_crit("regret", logw_e0, 0, t_e),
+            mean_crit("regret", logw_e, final, t_e),
+        )
+        err_now = math.sqrt(mean_crit("predict", logw_e0, 0, t_e))
+        err_after = math.sqrt(mean_crit("predict", logw_e, final, t_e))
 
     if criterion == "regret":
         # per-draw regret of the Bayes choice: now, and at each scenario's own choice
-        i_now = int(np.argmin(R_k.mean(axis=0)))
-        current = _interval_now(R_k[:, i_now], ci)
-        i_after = np.argmin(w_e @ R_k, axis=-1)
-        after = _interval_after(criterion, R_k[:, i_after].T, w_e, ci)
+        i_now = int(np.argmin(R[0].mean(axis=0)))
+        current = _interval_now(R[0][:, i_now], ci)
+        i_after = np.argmin(w_e @ R[final], axis=-1)
+        after = _interval_after(criterion, R[final][:, i_after].T, w_e, ci)
     else:
-        current = _interval_now(quantity, ci)
-        after = _interval_after(criterion, quantity, w_e, ci)
+        current = _interval_now(quantity[0], ci)
+        after = _interval_after(criterion, quantity[final], w_e, ci)
     C_sel = C_cand[chosen]
     runs = pd.DataFrame(
         {
@@ -569,6 +705,11 @@ def plan_runs(
         greedy=mode,
         spend_statement=cap.statement,
         notes=tuple(notes),
+        error_current=err_now,
+        error_after=err_after,
+        target_runs=aimed.reset_index(drop=True),
+        edge_before=None if edge is None else float(k * math.exp(levels[0])),
+        edge_after=None if edge is None else float(k * math.exp(levels[final])),
     )
 
 
@@ -581,6 +722,14 @@ def _quantity_draws(plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
             return np.asarray(b.N_draws)[:, 0]
         if plan.criterion == "loss":
             return np.asarray(b.loss_draws)[:, 0]
+        if plan.criterion == "predict":
+            runs = plan.target_runs
+            x = {
+                "log_N": jnp.log(jnp.asarray(runs["N"].to_numpy())),
+                "log_D": jnp.log(jnp.asarray(runs["D"].to_numpy())),
+                **log_covariates(args["law"], args.get("covariates")),
+            }
+            return np.exp(np.mean(np.asarray(args["law"].predict_log_loss(args["theta"], x)), -1))
         return np.asarray(b.loss_bayes_draws - b.loss_draws)[:, 0]
 
 

@@ -22,7 +22,12 @@ from bayescale.data.validation import _refuse_rows, positive_1d
 __all__ = ["QUANTITY", "RunPlan", "check_candidates", "default_candidates", "plan_text"]
 
 #: Quantity whose interval is reported, per criterion.
-QUANTITY = {"n_opt": "N_opt", "loss": "optimal loss", "regret": "regret of the Bayes choice"}
+QUANTITY = {
+    "n_opt": "N_opt",
+    "loss": "optimal loss",
+    "regret": "regret of the Bayes choice",
+    "predict": "loss of the target run(s)",
+}
 
 
 # ------------------------------------------------------------------------------ candidates
@@ -102,15 +107,17 @@ class RunPlan:
     runs : pandas.DataFrame
         The chosen runs in the order chosen: N, D, C (FLOPs), ``share`` (of ``spend``),
         ``score`` (the reduction of the expected criterion it added, in the criterion's
-        units: sd of log N_opt, sd of the loss, or expected regret in loss), ``candidate``
+        units: sd of log N_opt, sd of the loss, expected regret in loss, or mean squared
+        error of the target runs' predicted log loss), ``candidate``
         (the candidate's index label).
     criterion : str
-        ``"n_opt"``, ``"loss"`` or ``"regret"``.
+        ``"n_opt"``, ``"loss"``, ``"regret"`` or ``"predict"``.
     target_budget, spend : float
         FLOPs.
     current, expected_after : dict
         ``{"median", "lo", "hi"}`` of the criterion's quantity (N_opt in parameters, the
-        optimal loss, or the regret of the Bayes choice) now and, averaged over simulated
+        optimal loss, the regret of the Bayes choice, or the target runs' loss, their
+        geometric mean for several) now and, averaged over simulated
         outcomes of the chosen runs, after them (``ci`` interval).
     criterion_current, criterion_after : float
         The criterion's value now and expected after the runs.
@@ -127,6 +134,15 @@ class RunPlan:
         Every candidate: N, D, C, ``affordable``, ``score`` (its reduction alone, first step).
     spend_statement : str
         How ``spend`` was converted to FLOPs.
+    error_current, error_after : float
+        The root mean squared error of the predicted (posterior-mean) log loss of the
+        target runs, now and expected after the runs: in log loss, so about the relative
+        error of the predicted loss. Whatever the criterion, every plan states it.
+    target_runs : pandas.DataFrame
+        The runs at the target budget that the error (and ``"predict"``) is about: N, D.
+    edge_before, edge_after : float or None
+        The data's largest compute (FLOPs) now and after the chosen runs: beyond it the
+        drift of the law sets in (None for a law without drift).
     """
 
     runs: pd.DataFrame
@@ -151,6 +167,11 @@ class RunPlan:
     method: str = "reweighting"
     spend_statement: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    error_current: float = float("nan")
+    error_after: float = float("nan")
+    target_runs: pd.DataFrame | None = None
+    edge_before: float | None = None
+    edge_after: float | None = None
 
     @property
     def quantity(self) -> str:
@@ -184,10 +205,25 @@ class RunPlan:
             "current": {k: float(v) for k, v in self.current.items()},
             "expected_after": {k: float(v) for k, v in self.expected_after.items()},
             "regret_reduction": float(self.regret_reduction),
+            "expected_error": {
+                "current": float(self.error_current),
+                "after": float(self.error_after),
+            },
+            "data_edge": {"current": self.edge_before, "after": self.edge_after},
         }
 
 
 # ------------------------------------------------------------------------------ text
+def _target_runs_text(plan: RunPlan) -> str:
+    runs = plan.target_runs
+    if runs is None or runs.empty:
+        return "the target run"
+    if len(runs) == 1:
+        r = runs.iloc[0]
+        return f"the target run ({format_count(r['N'])} parameters, {format_count(r['D'])} tokens)"
+    return f"the {len(runs)} target runs"
+
+
 def _interval_text(d: Mapping[str, float], kind: str) -> str:
     f = format_count if kind == "count" else (lambda v: f"{v:.4g}")
     return f"{f(d['median'])} [{f(d['lo'])}, {f(d['hi'])}]"
@@ -197,11 +233,15 @@ def plan_text(plan: RunPlan) -> str:
     """The plan as the CLI prints it: the runs in order, then the promise."""
     pct = f"{100 * plan.ci:g}%"
     kind = "count" if plan.criterion == "n_opt" else "num"
+    aim = (
+        f"predict the {plan.quantity}"
+        if plan.criterion == "predict"
+        else f"shrink the {plan.quantity}"
+    )
     lines = [
         f"Runs to train next: {len(plan.runs)} run(s), {format_flops(plan.spent)} of "
         f"{format_flops(plan.spend)} spend ({100 * plan.spent / plan.spend:.1f}%), chosen to "
-        f"shrink the {plan.quantity} at {format_flops(plan.target_budget)} (criterion "
-        f"{plan.criterion})",
+        f"{aim} at {format_flops(plan.target_budget)} (criterion {plan.criterion})",
         "",
     ]
     head = ["#", "N", "D", "C (FLOPs)", "share of spend", "score added"]
@@ -225,8 +265,28 @@ def plan_text(plan: RunPlan) -> str:
         f"these runs {_interval_text(plan.expected_after, kind)}",
         f"expected regret of the Bayes choice at the target: {plan.regret_current:.3g} now, "
         f"reduced by {plan.regret_reduction:.3g} (loss)",
-        f"(importance reweighting of {plan.n_draws} draws over {plan.n_scenarios} simulated "
-        f"outcome scenarios; median effective sample size {plan.ess_median:.0f})",
+    ]
+    if np.isfinite(plan.error_current):
+        lines.append(
+            f"expected error of the predicted loss of {_target_runs_text(plan)}: "
+            f"{100 * plan.error_current:.2g}% now, {100 * plan.error_after:.2g}% after "
+            "(root mean square, in log loss)"
+        )
+    if plan.edge_before is not None and plan.edge_after is not None:
+        moved = (
+            f"moves from {format_flops(plan.edge_before)} to {format_flops(plan.edge_after)}"
+            if plan.edge_after > plan.edge_before
+            else f"stays at {format_flops(plan.edge_before)}"
+        )
+        lines.append(
+            f"the data's edge (largest compute, where the law's drift sets in) {moved}; the "
+            "promise counts the drift the refit will have beyond the new edge"
+        )
+    lines += [
+        f"(importance reweighting of {plan.n_draws} draws over {plan.n_scenarios} fresh "
+        f"simulated outcome scenarios, not those that chose the runs; median effective "
+        f"sample size {plan.ess_median:.0f}; how the promise held against refits on real "
+        "sweeps: benchmarks/PLANNING.md)",
     ]
     lines += [f"note: {n}" for n in plan.notes]
     return "\n".join(lines)

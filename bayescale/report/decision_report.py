@@ -44,7 +44,13 @@ from bayescale.report.blocks import (
     jsonable,
     render,
 )
-from bayescale.report.decision_text import assumptions, budget_label, headline, summary
+from bayescale.report.decision_text import (
+    assumptions,
+    budget_label,
+    headline,
+    plan_promise,
+    summary,
+)
 from bayescale.report.summaries import sampler_notes
 
 __all__ = [
@@ -234,6 +240,9 @@ def plan_json(plan: RunPlan, *, candidates: bool = True) -> dict[str, Any]:
         notes=list(plan.notes),
         n_draws=plan.n_draws,
         n_scenarios=plan.n_scenarios,
+        target_runs=[]
+        if plan.target_runs is None
+        else [{"N": float(r.N), "D": float(r.D)} for r in plan.target_runs.itertuples()],
     )
     if candidates:  # what the plan figure draws
         c = plan.candidates
@@ -443,6 +452,7 @@ def _plan_section(d: dict[str, Any]) -> TableSection:
             f"effective sample size {pl['ess_median']:.0f}."
         ),
     ]
+    note += [_t(" " + s) for s in plan_promise(pl)]
     return "What to train next", _table(d, "plan.runs", columns), note
 
 

@@ -7,6 +7,7 @@ Each builder reads the JSON-ready dict of :func:`bayescale.report.decision_repor
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bayescale.data.units import FLOPS_PER_PF_DAY, Budget, CostModel, format_count, format_dollars
@@ -242,6 +243,40 @@ def summary(d: dict[str, Any]) -> list[str]:
     return out
 
 
+def plan_promise(plan: dict[str, Any]) -> list[str]:
+    """What else a plan (its report JSON) is expected to buy, and how that was checked.
+
+    The expected error of the predicted loss at the target and where the data's edge
+    moves; empty for a plan from before these were recorded.
+    """
+    out = []
+    err = plan.get("expected_error") or {}
+    if err and math.isfinite(err.get("current", math.nan)):
+        runs = plan.get("target_runs") or []
+        which = (
+            f"the target run ({format_count(runs[0]['N'])} parameters, "
+            f"{format_count(runs[0]['D'])} tokens)"
+            if len(runs) == 1
+            else f"the {len(runs)} target runs"
+        )
+        out.append(
+            f"The expected error of the predicted loss of {which} falls from "
+            f"{100 * err['current']:.2g}% to {100 * err['after']:.2g}% (root mean square)."
+        )
+    edge = plan.get("data_edge") or {}
+    if edge.get("current") is not None and edge.get("after", 0) > edge["current"]:
+        out.append(
+            f"The data's edge moves from {fmt(edge['current'])} to {fmt(edge['after'])} FLOPs, "
+            "and with it where the law's drift sets in; the promise counts that."
+        )
+    if out:
+        out.append(
+            "The promise is scored on fresh simulated outcomes, not those that chose the runs; "
+            "benchmarks/PLANNING.md compares such promises with refits on real sweeps."
+        )
+    return out
+
+
 def plan_sentence(plan: dict[str, Any], pct: str) -> str:
     """The runs to train next in one sentence, from the report's ``plan`` JSON.
 
@@ -259,6 +294,7 @@ def plan_sentence(plan: dict[str, Any], pct: str) -> str:
         f"the expected regret of the Bayes choice there by {fmt(plan['regret_reduction'])} "
         "in loss."
     )
+    text += "".join(" " + s for s in plan_promise(plan))
     if plan["degenerate"]:
         text += (
             f" Caution: the promise rests on few reweighted draws (median effective sample "

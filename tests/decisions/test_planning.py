@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -20,7 +21,10 @@ from bayescale.decisions import planning
 from bayescale.inference.likelihoods import run_loglik
 
 SMALL = ["--warmup", "150", "--draws", "150", "--chains", "2", "--no-retry", "--no-cache"]
-KEYS = {"target_budget", "spend", "criterion", "runs", "current", "expected_after"}
+KEYS = {
+    "target_budget", "spend", "criterion", "runs", "current", "expected_after",
+    "expected_error", "data_edge",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -36,39 +40,76 @@ def pool():
 
 # ------------------------------------------------------------------------------ the core
 @pytest.mark.parametrize(
-    ("likelihood", "criterion"),
-    [("gaussian", "n_opt"), ("student_t", "loss"), ("huber", "regret")],
+    ("likelihood", "criterion", "levelled"),
+    [
+        ("gaussian", "n_opt", False),
+        ("student_t", "loss", False),
+        ("huber", "regret", False),
+        ("gaussian", "predict", False),
+        ("student_t", "n_opt", True),
+        ("gaussian", "predict", True),
+        ("huber", "regret", True),
+    ],
 )
-def test_core_matches_a_plain_loop(likelihood, criterion):
+def test_core_matches_a_plain_loop(likelihood, criterion, levelled):
     rng = np.random.default_rng(0)
-    S, J, M, G = 40, 5, 6, 7
+    S, J, M, G, K, L = 40, 5, 6, 7, 3, 4
     mu = rng.normal(0.7, 0.02, (J, S))
     y = rng.normal(0.7, 0.02, (M, J))
     sigma = rng.uniform(0.01, 0.02, S)
     nu = rng.uniform(3, 6, S)
     logw = rng.normal(0, 1, (M, S))
     logw[0, 3] = -np.inf
-    q = rng.normal(0, 1, S)
-    R = np.abs(rng.normal(0, 1e-3, (S, G)))
-    aux = {"R": R} if criterion == "regret" else {"q": q}
+    # per data edge: each candidate is scored with the quantity at the edge it leaves
+    q = rng.normal(0, 1, (L, S, K) if criterion == "predict" else (L, S))
+    R = np.abs(rng.normal(0, 1e-3, (L, S, G)))
+    truth = rng.normal(0, 1, (M, K))
+    level = np.array([0, 3, 1, 3, 2]) if levelled else np.zeros(J, int)
+    if criterion == "regret":
+        aux = {"R": R if levelled else R[0]}
+    else:
+        aux = {"q": q if levelled else q[0]}
+        if criterion == "predict":
+            aux["truth"] = truth
     with jax.enable_x64(True):
         got, _ = planning.preposterior_scores(
-            logw, mu, y, sigma, nu, aux, likelihood=likelihood, criterion=criterion, block=2
-        )
+            logw, mu, y, sigma, nu, aux, likelihood=likelihood, criterion=criterion, block=2,
+            level=level if levelled else None,
+        )  # fmt: skip
         want = np.zeros(J)
         for j in range(J):  # the reference: loops over candidates and scenarios
+            qj, Rj = q[level[j]], R[level[j]]
             for m in range(M):
                 ll = np.asarray(run_loglik(likelihood, y[m, j] - mu[j], sigma, nu=nu))
                 w = np.exp(logw[m] + ll - np.max(logw[m] + ll))
                 w /= w.sum()
                 if criterion == "regret":
-                    c = float(planning._criterion("regret", jnp.asarray(w), {"R": R}))
-                    assert c <= np.min(w @ R) + 1e-15  # the parabola refines the grid minimum
+                    c = float(planning._criterion("regret", jnp.asarray(w), {"R": Rj}))
+                    assert c <= np.min(w @ Rj) + 1e-15  # the parabola refines the grid minimum
+                elif criterion == "predict":
+                    c = np.mean([(w @ qj[:, k] - truth[m, k]) ** 2 for k in range(K)])
                 else:
-                    mean = w @ q
-                    c = math.sqrt(w @ (q - mean) ** 2)
+                    mean = w @ qj
+                    c = math.sqrt(w @ (qj - mean) ** 2)
                 want[j] += c / M
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+
+
+def test_edge_levels():
+    edge = 40.0
+    log_nd = np.array([39.0, 40.0, 41.5, 41.0, 41.5])
+    levels, idx = planning.edge_levels(edge, log_nd)
+    np.testing.assert_array_equal(levels, [40.0, 41.0, 41.5])
+    np.testing.assert_array_equal(idx, [0, 0, 2, 1, 2])  # a run inside leaves the edge
+    # more distinct edges than levels: rounded down onto a grid, never up
+    many = edge + np.linspace(0.0, 3.0, 100)
+    levels, idx = planning.edge_levels(edge, many, max_levels=8)
+    assert len(levels) == 8 and levels[0] == edge and levels[-1] == many.max()
+    assert np.all(levels[idx] <= many + 1e-12) and idx[-1] == 7
+    assert np.all(np.diff(idx) >= 0)
+    # a law without drift has one edge for all
+    levels, idx = planning.edge_levels(None, log_nd)
+    assert len(levels) == 1 and not idx.any()
 
 
 # ------------------------------------------------------------------------------ plans
@@ -123,6 +164,65 @@ def test_other_criteria(result, pool, criterion):
     assert p.criterion_after < p.criterion_current
     assert p.expected_after["hi"] - p.expected_after["lo"] < p.current["hi"] - p.current["lo"]
     assert p.quantity == planning.QUANTITY[criterion]
+
+
+def test_predict_criterion_and_the_error_every_plan_states(result, pool):
+    p = result.plan_runs(pool, target_budget=1e24, spend=1e21, criterion="predict")
+    assert p.quantity == "loss of the target run(s)"
+    assert 0 < p.error_after < p.error_current and p.criterion_after < p.criterion_current
+    assert p.expected_after["hi"] - p.expected_after["lo"] < p.current["hi"] - p.current["lo"]
+    # by default the target run is the Bayes-optimal run at the target budget
+    (N_t, D_t), alloc = p.target_runs.iloc[0], result.allocation([1e24]).iloc[0]
+    assert len(p.target_runs) == 1 and 6 * N_t * D_t == pytest.approx(1e24)
+    assert alloc["N_opt_lo"] < N_t < alloc["N_opt_hi"]
+    # the n_opt plan states the same error, now the same, after its own runs
+    q = result.plan_runs(pool, target_budget=1e24, spend=1e21)
+    assert q.error_current == pytest.approx(p.error_current) and q.error_after < q.error_current
+    two = pd.DataFrame({"N": [3e10, 8e10], "D": [1e24 / 6 / 3e10, 1e24 / 6 / 8e10]})
+    r = result.plan_runs(pool, target_budget=1e24, spend=1e21, criterion="predict",
+                         target_runs=two)  # fmt: skip
+    pd.testing.assert_frame_equal(r.target_runs, two)
+    assert "2 target runs" in planning.plan_text(r)
+    assert r.to_dict()["expected_error"]["after"] == r.error_after
+    assert r.to_dict()["data_edge"] == {"current": None, "after": None}  # no drift
+
+
+@pytest.fixture(scope="module")
+def drifting(result):
+    # with_drift recomputes the diagnostics, which read the sampler's statistics
+    shape = result.stats["diverging"].shape
+    energy = np.random.default_rng(0).normal(size=shape)
+    stats = {**result.stats, "num_steps": np.full(shape, 15), "energy": energy}
+    return dataclasses.replace(result, stats=stats).with_drift(1.0)
+
+
+def test_a_run_at_the_target_moves_the_edge_past_the_drift(drifting, pool):
+    # the drift beyond the data is most of the target's uncertainty; a run at the target's
+    # compute leaves the refit no drift there, a run inside the data leaves all of it
+    top = float(drifting.data.C.max())
+    target = 30 * top
+    n_t = float(drifting.allocation([target]).iloc[0]["N_opt"])
+    cand = pd.DataFrame(
+        {"N": [n_t, float(drifting.data.N[0])], "D": [target / 6 / n_t, float(drifting.data.D[0])]}
+    )
+    far = drifting.plan_runs(cand, target_budget=target, spend=target, max_runs=1)
+    assert list(far.runs["candidate"]) == [0]
+    assert far.edge_before == pytest.approx(top, rel=1e-9)
+    assert far.edge_after == pytest.approx(target, rel=1e-9)
+    now, after = far.current, far.expected_after
+    # narrower than the law alone now: the drift is gone and the run itself informs
+    alone = drifting.with_drift(0).allocation([target]).iloc[0]
+    assert (
+        after["hi"] / after["lo"] < alone["N_opt_hi"] / alone["N_opt_lo"] < now["hi"] / now["lo"]
+    )
+    assert "moves from" in planning.plan_text(far)
+    near = planning.plan_runs(
+        drifting.theta(), law=drifting.law, sigma=drifting.draws("sigma"), target_budget=target,
+        spend=target, candidates=cand, max_runs=1, exclude=np.array([True, False]),
+    )  # fmt: skip
+    assert list(near.runs["candidate"]) == [1] and near.edge_after == near.edge_before
+    assert near.expected_after["hi"] / near.expected_after["lo"] > after["hi"] / after["lo"]
+    assert "stays at" in planning.plan_text(near)
 
 
 def test_spend_in_budget_units(result, pool):
@@ -208,6 +308,11 @@ def test_report_section_and_figure(result, pool, tmp_path):
     assert "## What to train next" in md and any(
         s.startswith("What to train") for s in d["summary"]
     )
+    # what the plan buys besides the interval, and how the promise was checked
+    assert "The expected error of the predicted loss of the target run (" in md
+    assert "fresh simulated outcomes" in md
+    assert d["plan"]["expected_error"]["after"] == pytest.approx(plan.error_after)
+    assert len(d["plan"]["target_runs"]) == 1
     ax = plotting.plot_plan(result, plan)
     assert len(ax.collections) >= 3
     ax2 = plotting.plot_plan(result, d["plan"])  # from the report's JSON as well

@@ -5,6 +5,7 @@ No JAX: the plan here is built by hand; tests/decisions/test_planning.py makes r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -107,8 +108,9 @@ def test_run_plan_record_and_json():
     d = plan.to_dict()
     assert set(d) == {
         "target_budget", "spend", "criterion", "runs", "current", "expected_after",
-        "regret_reduction",
+        "regret_reduction", "expected_error", "data_edge",
     }  # fmt: skip
+    assert d["data_edge"] == {"current": None, "after": None}
     assert d["runs"][1] == {"N": 1e9, "D": 2e10, "C": 1.2e20, "score": 0.05}
     json.dumps(d)
 
@@ -123,6 +125,27 @@ def test_plan_text():
     assert "N_opt, 90%: now 90.0B [30.0B, 300B]; expected after these runs" in text
     assert "median effective sample size 40" in text and lines[-1] == "note: a note"
     assert "optimal loss, 90%: now 9e+10 [3e+10, 3e+11]" in plan_text(hand_made_plan("loss"))
+    assert "expected error" not in text and "edge" not in text  # not given: not stated
+
+
+def test_plan_text_states_the_error_and_the_edge():
+    plan = dataclasses.replace(
+        hand_made_plan("predict"),
+        error_current=0.014,
+        error_after=0.007,
+        target_runs=pd.DataFrame({"N": [7e10], "D": [1.4e12]}),
+        edge_before=1e21,
+        edge_after=3e22,
+    )
+    text = plan_text(plan)
+    assert "chosen to predict the loss of the target run(s) at" in text
+    assert (
+        "expected error of the predicted loss of the target run (70.0B parameters, 1.40T "
+        "tokens): 1.4% now, 0.7% after" in text
+    )
+    assert "moves from 1.00e+21 FLOPs" in text and "to 3.00e+22 FLOPs" in text
+    assert plan.to_dict()["expected_error"] == {"current": 0.014, "after": 0.007}
+    assert plan.to_dict()["data_edge"] == {"current": 1e21, "after": 3e22}
 
 
 def test_names_still_importable_from_planning():
