@@ -468,15 +468,15 @@ def real_sweeps(
             chosen = select(fit, task, cand, cost, spend, n_random, state)
             for (strategy, r), choice in chosen.items():
                 idx = choice["idx"]
-                key = tuple(sorted(idx))
-                if key not in refits:
+                runs_key = tuple(sorted(idx))
+                if runs_key not in refits:
                     keep = in_seed | np.isin(np.arange(len(C)), cand_idx[idx])
                     t0 = time.perf_counter()
                     refit, caught = fit_default(pool.subset(keep), opts, seed=1)
                     fit_times.append(time.perf_counter() - t0)
                     fits_ok.append(bool(refit.ok))
                     warned.update(caught)
-                    refits[key] = held_out_scores(refit, task.test, task.target) | {
+                    refits[runs_key] = held_out_scores(refit, task.test, task.target) | {
                         "n_warnings": sum(caught.values())
                     }
                 rows.append(
@@ -490,7 +490,7 @@ def real_sweeps(
                         "promised": choice.get("promised", float("nan")),
                         "plan_s": choice.get("plan_s", float("nan")),
                     }
-                    | refits[key]
+                    | refits[runs_key]
                 )
             print(
                 f"  [{time.perf_counter() - t_start:6.0f}s] {task.name} {frac:.0%}: "
