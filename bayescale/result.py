@@ -26,8 +26,9 @@ from bayescale.checks.backtest import BacktestResult, backtest_fit
 from bayescale.checks.model_checks import loo, ppc, waic
 from bayescale.classic.approach3 import fit_classic_batch
 from bayescale.data.scaling_data import ScalingData
-from bayescale.decisions.planning import default_candidates, refit_expected_after
+from bayescale.decisions.planning import default_candidates
 from bayescale.decisions.planning import plan_runs as _plan_runs
+from bayescale.decisions.planning_refit import refit_expected_after
 from bayescale.decisions.tables import (
     bayes_optimal_table,
     compute_for_loss_table,
@@ -267,8 +268,8 @@ class FitResult(Shows, Posterior):
         run beyond the data's largest compute moves the edge the refit's drift starts from.
         ``refit``: when the reweighted draws degenerate
         (``plan.degenerate``), re-estimate ``expected_after`` from this many refits of simulated
-        outcomes (:func:`~bayescale.decisions.planning.refit_expected_after`); 0 (default) only
-        flags it. The plan is a :class:`~bayescale.report.display.PlanResult`: a RunPlan that
+        outcomes (:func:`~bayescale.decisions.planning_refit.refit_expected_after`); 0 (default)
+        only flags it. The plan is a :class:`~bayescale.report.display.PlanResult`: a RunPlan that
         shows itself as the report's "what to train next" section.
         """
         args = self.decision_args(group, **covariates)

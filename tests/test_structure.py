@@ -72,6 +72,7 @@ ORDER = (
     "decisions.tables",
     "decisions.planning_tables",
     "decisions.planning",
+    "decisions.planning_refit",
     # checks
     "checks",
     "checks.simulate",

@@ -62,7 +62,7 @@ means). Importance weights degenerate when the runs would be very informative; t
 effective sample size per scenario, :math:`1/\sum_s w_s^2`, is reported and a plan whose
 median ESS falls below ``ESS_MIN`` is flagged ``degenerate`` —
 :meth:`bayescale.FitResult.plan_runs` then re-estimates ``expected_after`` by refitting
-simulated outcomes (``refit=``).
+simulated outcomes (``refit=``, :mod:`bayescale.decisions.planning_refit`).
 
 Everything broadcasts over draws × candidates × scenarios in JIT-compiled JAX (candidates
 in blocks by :func:`jax.lax.map`); the only Python loop is over the greedy steps. The law
@@ -75,7 +75,6 @@ and its text are in :mod:`bayescale.decisions.planning_tables`.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from functools import partial
@@ -89,20 +88,18 @@ from jax.scipy.special import logsumexp
 
 from bayescale.data.units import Budget, format_flops, parse_budget_spec
 from bayescale.data.validation import _refuse_rows, positive_1d
-from bayescale.decisions.budget import bayes_optimal
 from bayescale.decisions.core import decision_inputs, expand_draws, law_loss, law_optimum
 from bayescale.decisions.planning_tables import QUANTITY as QUANTITY
 from bayescale.decisions.planning_tables import (
     RunPlan,
     check_candidates,
     default_candidates,
+    edge_levels,
     plan_text,
 )
 from bayescale.inference.likelihoods import check_likelihood, residual_draws, run_loglik
-from bayescale.inference.many import sample_many
 from bayescale.inference.posterior import check_ci
 from bayescale.laws.extrapolation import EDGE, base_law
-from bayescale.laws.optimum import log_covariates
 
 __all__ = [
     "CRITERIA",
@@ -114,15 +111,12 @@ __all__ = [
     "plan_runs",
     "plan_text",
     "preposterior_scores",
-    "refit_expected_after",
 ]
 
 Array = Any
 
 #: Criteria: what the plan shrinks at the target budget.
 CRITERIA = ("n_opt", "loss", "regret", "predict")
-#: Most data edges a plan tells apart (:func:`edge_levels`).
-EDGE_LEVELS = 32
 #: Median effective sample size per scenario below which a plan is flagged degenerate.
 ESS_MIN = 100.0
 #: Greedy steps when ``max_runs`` is None.
@@ -330,30 +324,6 @@ def _interval_after(
 
 def _interval_now(x: np.ndarray, ci: float) -> dict[str, float]:
     return _bounds(*np.quantile(x, _probs(ci)))
-
-
-def edge_levels(
-    edge: float | None, log_nd: Any, max_levels: int = EDGE_LEVELS
-) -> tuple[np.ndarray, np.ndarray]:
-    """The data edges a plan can reach, and the one each candidate run would leave.
-
-    A trained run beyond the data's largest log(N·D) moves that edge to its own, and the
-    refit's drift starts there (:mod:`bayescale.laws.extrapolation`). Returns ``(levels,
-    index)``: ``levels`` (L,) ascending with ``levels[0] = edge`` (where a run inside the
-    data leaves it), ``index`` (J,) each candidate's level. With more than ``max_levels``
-    distinct edges the candidates' are rounded down onto an even grid, so a run is never
-    credited with more than it moves the edge. ``edge`` None (a law without drift): one
-    level.
-    """
-    log_nd = np.asarray(log_nd, dtype=np.float64)
-    if edge is None:
-        return np.zeros(1), np.zeros(log_nd.shape, np.int32)
-    after = np.maximum(log_nd, edge)
-    levels = np.unique(np.concatenate([[edge], after]))
-    if levels.size > max_levels:
-        levels = np.linspace(edge, float(after.max()), max_levels)
-    index = np.searchsorted(levels, after, side="right") - 1
-    return levels, np.clip(index, 0, len(levels) - 1).astype(np.int32)
 
 
 def _at_edge(theta: Mapping[str, Array], edge: Array) -> dict[str, Array]:
@@ -710,107 +680,4 @@ def plan_runs(
         target_runs=aimed.reset_index(drop=True),
         edge_before=None if edge is None else float(k * math.exp(levels[0])),
         edge_after=None if edge is None else float(k * math.exp(levels[final])),
-    )
-
-
-# ------------------------------------------------------------------------------ refits
-def _quantity_draws(plan: RunPlan, args: Mapping[str, Any]) -> np.ndarray:
-    """The criterion's quantity per draw of a fit (its decision ``args``) at the target budget."""
-    with jax.enable_x64(True):
-        b = bayes_optimal(budgets=[plan.target_budget], **args)
-        if plan.criterion == "n_opt":
-            return np.asarray(b.N_draws)[:, 0]
-        if plan.criterion == "loss":
-            return np.asarray(b.loss_draws)[:, 0]
-        if plan.criterion == "predict":
-            runs = plan.target_runs
-            x = {
-                "log_N": jnp.log(jnp.asarray(runs["N"].to_numpy())),
-                "log_D": jnp.log(jnp.asarray(runs["D"].to_numpy())),
-                **log_covariates(args["law"], args.get("covariates")),
-            }
-            return np.exp(np.mean(np.asarray(args["law"].predict_log_loss(args["theta"], x)), -1))
-        return np.asarray(b.loss_bayes_draws - b.loss_draws)[:, 0]
-
-
-def refit_expected_after(
-    result: Any, plan: RunPlan, n_refits: int = 8, *, seed: int = 0, **settings: Any
-) -> RunPlan:
-    """Re-estimate ``expected_after`` by refitting simulated outcomes of the planned runs.
-
-    The fallback for a ``degenerate`` plan, where importance weights rest on few draws:
-    ``n_refits`` scenarios each take one posterior draw as the truth and its posterior- predictive
-    losses of the planned runs (:meth:`~bayescale.FitResult.predict` with ``kind="new_run"``: the
-    fit's law and likelihood, that draw's sigma and nu), append them to the data and refit with the
-    same law, likelihood and priors (all refits in one vectorised
-    :func:`bayescale.inference.many.sample_many` run). ``expected_after`` becomes the mean of the
-    refits' intervals (geometric for N_opt) and ``method`` ``"refit"``.
-
-    Parameters
-    ----------
-    result : FitResult
-        The fit the plan was made from (ungrouped).
-    plan : RunPlan
-        Its plan.
-    n_refits : int
-        Scenarios refitted.
-    seed : int
-        Seed of the truths and outcomes.
-    **settings
-        Sampler settings of the refits (default: the fit's chains, warmup and draws).
-    """
-    if result.groups is not None:
-        raise ValueError("refits of a plan are not available for pooled fits yet")
-    if int(n_refits) < 1:
-        raise ValueError(f"n_refits must be >= 1, got {n_refits!r}")
-    if plan.runs.empty:
-        return plan
-    N, D = plan.runs["N"].to_numpy(), plan.runs["D"].to_numpy()
-    extra = {c: float(np.max(result.data.extra[c])) for c in result.law.covariates}
-    loss = result.predict(N, D, kind="new_run", seed=seed, **extra)  # (S, K)
-    rng = np.random.default_rng(seed)
-    truths = rng.choice(loss.shape[0], size=int(n_refits), replace=False)
-    base = result.data
-    sets = []
-    for t in truths:  # data sets to build, not a computation: the refits run as one batch
-        cols = {k: np.concatenate([v, np.full(len(N), v.max())]) for k, v in base.extra.items()}
-        sets.append(
-            type(base).from_arrays(
-                N=np.concatenate([base.N, N]),
-                D=np.concatenate([base.D, D]),
-                loss=np.concatenate([np.exp(base.log_loss), loss[t]]),
-                flops_per_param_token=base.flops_per_param_token,
-                loss_kind="loss",
-                **cols,
-            )
-        )
-    s = result.settings
-    opts = {"chains": s.chains, "warmup": s.warmup, "draws": s.draws, **settings}
-    priors = dict(result.prior_distributions or {})
-    priors.update(result.fixed)
-    fits = sample_many(
-        sets, law=result.law, likelihood=s.likelihood, priors=priors or None,
-        seed=seed, **opts,
-    )  # fmt: skip
-    probs = _probs(plan.ci)
-    bounds = []
-    for fit in fits:  # one summary per refit
-        args = {
-            "theta": fit.theta(),
-            "law": fit.law,
-            "covariates": extra or None,
-            "flops_per_param_token": base.flops_per_param_token,
-        }
-        q = _quantity_draws(plan, args)
-        q = q[np.isfinite(q)]
-        bounds.append(np.quantile(np.log(q) if plan.criterion == "n_opt" else q, probs))
-    lo, med, hi = np.mean(bounds, axis=0)
-    if plan.criterion == "n_opt":
-        lo, med, hi = np.exp([lo, med, hi])
-    note = f"expected_after from {len(fits)} refits of simulated outcomes (not reweighting)"
-    return dataclasses.replace(
-        plan,
-        expected_after=_bounds(lo, med, hi),
-        method="refit",
-        notes=(*plan.notes, note),
     )

@@ -19,7 +19,15 @@ import pandas as pd
 from bayescale.data.units import format_count, format_flops
 from bayescale.data.validation import _refuse_rows, positive_1d
 
-__all__ = ["QUANTITY", "RunPlan", "check_candidates", "default_candidates", "plan_text"]
+__all__ = [
+    "EDGE_LEVELS",
+    "QUANTITY",
+    "RunPlan",
+    "check_candidates",
+    "default_candidates",
+    "edge_levels",
+    "plan_text",
+]
 
 #: Quantity whose interval is reported, per criterion.
 QUANTITY = {
@@ -95,6 +103,34 @@ def check_candidates(candidates: Any, n_col: str = "N", d_col: str = "D") -> pd.
     if not len(frame):
         raise ValueError("candidates have no rows; give at least one (N, D) run to train")
     return pd.DataFrame({"N": out[n_col], "D": out[d_col]}, index=frame.index)
+
+
+#: Most data edges a plan tells apart (:func:`edge_levels`).
+EDGE_LEVELS = 32
+
+
+def edge_levels(
+    edge: float | None, log_nd: Any, max_levels: int = EDGE_LEVELS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The data edges a plan can reach, and the one each candidate run would leave.
+
+    A trained run beyond the data's largest log(N·D) moves that edge to its own, and the
+    refit's drift starts there (:mod:`bayescale.laws.extrapolation`). Returns ``(levels,
+    index)``: ``levels`` (L,) ascending with ``levels[0] = edge`` (where a run inside the
+    data leaves it), ``index`` (J,) each candidate's level. With more than ``max_levels``
+    distinct edges the candidates' are rounded down onto an even grid, so a run is never
+    credited with more than it moves the edge. ``edge`` None (a law without drift): one
+    level.
+    """
+    log_nd = np.asarray(log_nd, dtype=np.float64)
+    if edge is None:
+        return np.zeros(1), np.zeros(log_nd.shape, np.int32)
+    after = np.maximum(log_nd, edge)
+    levels = np.unique(np.concatenate([[edge], after]))
+    if levels.size > max_levels:
+        levels = np.linspace(edge, float(after.max()), max_levels)
+    index = np.searchsorted(levels, after, side="right") - 1
+    return levels, np.clip(index, 0, len(levels) - 1).astype(np.int32)
 
 
 # ------------------------------------------------------------------------------ the plan
