@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from _synthetic import synthetic_result
@@ -35,4 +34,3 @@ def test_bad_refit_counts_and_empty_plans():
         refit_expected_after(result, plan, 0)
     empty = type(plan)(**{**plan.__dict__, "runs": plan.runs.iloc[:0]})
     assert refit_expected_after(result, empty, 2) is empty
-    assert np.isfinite(plan.expected_after["hi"])
