@@ -375,6 +375,7 @@ def select(
             "idx": [int(j) for j in plan.runs["candidate"]],
             "promised": promised,
             "plan_s": time.perf_counter() - t0,
+            "ess": float(plan.ess_median),  # the draws its scores and promise rest on
         }
     for r in range(n_random):
         rng = np.random.default_rng(r)
@@ -489,6 +490,7 @@ def real_sweeps(
                         "spent": float(cost[idx].sum()) / float(cost.sum()) if idx else 0.0,
                         "promised": choice.get("promised", float("nan")),
                         "plan_s": choice.get("plan_s", float("nan")),
+                        "ess": choice.get("ess", float("nan")),
                     }
                     | refits[runs_key]
                 )
