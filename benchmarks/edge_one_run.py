@@ -34,9 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     task = planning.sweep_tasks(shared_dir(args.shared), [args.sweep])[0]
     pool, test = task.pool, task.test
-    order = np.argsort(pool.C, kind="stable")
-    seed = np.sort(order[: max(len(order) // 4, 8)])
-    big = int(order[-1])
+    seed, _ = planning.seed_split(pool.C)
+    big = int(np.argmax(pool.C))
     print(
         f"{args.sweep}: seed {len(seed)} runs up to {pool.C[seed].max():.3g} FLOPs; the pool's "
         f"largest run N {pool.N[big]:.3g}, D {pool.D[big]:.3g}, C {pool.C[big]:.3g}; test: "

@@ -399,6 +399,13 @@ def _load_done(path: Path | None, key: dict[str, Any]) -> dict[str, Any]:
     return saved["sweeps"] if saved.get("key") == key else {}
 
 
+def seed_split(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a pool's seed (its cheapest quarter, at least 8 runs) and candidates."""
+    order = np.argsort(C, kind="stable")
+    n_seed = max(len(C) // 4, 8)
+    return np.sort(order[:n_seed]), np.sort(order[n_seed:])
+
+
 def real_sweeps(
     tasks: list[Task],
     fractions: tuple[float, ...],
@@ -435,9 +442,8 @@ def real_sweeps(
         t_sweep = time.perf_counter()
         pool = task.pool
         C = pool.C
-        order = np.argsort(C, kind="stable")
-        n_seed = max(len(C) // 4, 8)
-        seed_idx, cand_idx = np.sort(order[:n_seed]), np.sort(order[n_seed:])
+        seed_idx, cand_idx = seed_split(C)
+        n_seed = len(seed_idx)
         in_seed = np.isin(np.arange(len(C)), seed_idx)
         t0 = time.perf_counter()
         fit, caught = fit_default(pool.subset(in_seed), opts, seed=0)

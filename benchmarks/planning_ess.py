@@ -40,9 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for task in planning.sweep_tasks(shared_dir(args.shared), args.sweeps):
         pool, C = task.pool, task.pool.C
-        order = np.argsort(C, kind="stable")
-        n_seed = max(len(C) // 4, 8)
-        seed_idx, cand_idx = np.sort(order[:n_seed]), np.sort(order[n_seed:])
+        seed_idx, cand_idx = planning.seed_split(C)
         fit, _ = planning.fit_default(pool.subset(np.isin(np.arange(len(C)), seed_idx)), {}, 0)
         cand = pd.DataFrame({"N": pool.N[cand_idx], "D": pool.D[cand_idx]})
         cost = C[cand_idx]
