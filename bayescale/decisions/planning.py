@@ -95,6 +95,8 @@ from bayescale.decisions.planning_tables import (
     check_candidates,
     default_candidates,
     edge_levels,
+    interval_bounds,
+    interval_probs,
     plan_text,
 )
 from bayescale.inference.likelihoods import check_likelihood, residual_draws, run_loglik
@@ -284,16 +286,6 @@ def _budget(value: Any, name: str) -> Budget:
         raise ValueError(f"{name}: {exc}") from None
 
 
-def _probs(ci: float) -> tuple[float, float, float]:
-    """Probabilities of the lower bound, median and upper bound of a central ``ci`` interval."""
-    return ((1.0 - ci) / 2.0, 0.5, (1.0 + ci) / 2.0)
-
-
-def _bounds(lo: float, med: float, hi: float) -> dict[str, float]:
-    """An interval as ``{"median", "lo", "hi"}`` of floats."""
-    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
-
-
 def _weighted_quantiles(q_sorted: Array, w_sorted: Array, probs: tuple[float, ...]) -> Array:
     """Quantiles (len(probs), M) of q under weights (M, S), q sorted ascending."""
     cdf = np.cumsum(w_sorted, axis=-1)
@@ -306,7 +298,7 @@ def _interval_after(
     criterion: str, quantity: np.ndarray, w: np.ndarray, ci: float
 ) -> dict[str, float]:
     """Scenario-averaged weighted interval; ``quantity`` (S,) or, for regret, (M, S)."""
-    probs = _probs(ci)
+    probs = interval_probs(ci)
     if quantity.ndim == 1:
         order = np.argsort(quantity)
         qs = np.broadcast_to(quantity[order], w.shape)
@@ -319,11 +311,11 @@ def _interval_after(
         lo, med, hi = np.exp(np.mean(_weighted_quantiles(np.log(qs), ws, probs), axis=1))
     else:
         lo, med, hi = np.mean(_weighted_quantiles(qs, ws, probs), axis=1)
-    return _bounds(lo, med, hi)
+    return interval_bounds(lo, med, hi)
 
 
 def _interval_now(x: np.ndarray, ci: float) -> dict[str, float]:
-    return _bounds(*np.quantile(x, _probs(ci)))
+    return interval_bounds(*np.quantile(x, interval_probs(ci)))
 
 
 def _at_edge(theta: Mapping[str, Array], edge: Array) -> dict[str, Array]:

@@ -17,8 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescale.decisions.budget import bayes_optimal
-from bayescale.decisions.planning import _bounds, _probs
-from bayescale.decisions.planning_tables import RunPlan
+from bayescale.decisions.planning_tables import RunPlan, interval_bounds, interval_probs
 from bayescale.inference.many import sample_many
 from bayescale.laws.optimum import log_covariates
 
@@ -50,7 +49,7 @@ def refit_expected_after(
     """Re-estimate ``expected_after`` by refitting simulated outcomes of the planned runs.
 
     The fallback for a ``degenerate`` plan, where importance weights rest on few draws:
-    ``n_refits`` scenarios each take one posterior draw as the truth and its posterior- predictive
+    ``n_refits`` scenarios each take one posterior draw as the truth and its posterior-predictive
     losses of the planned runs (:meth:`~bayescale.FitResult.predict` with ``kind="new_run"``: the
     fit's law and likelihood, that draw's sigma and nu), append them to the data and refit with the
     same law, likelihood and priors (all refits in one vectorised
@@ -82,9 +81,9 @@ def refit_expected_after(
     rng = np.random.default_rng(seed)
     truths = rng.choice(loss.shape[0], size=int(n_refits), replace=False)
     base = result.data
+    cols = {k: np.concatenate([v, np.full(len(N), v.max())]) for k, v in base.extra.items()}
     sets = []
     for t in truths:  # data sets to build, not a computation: the refits run as one batch
-        cols = {k: np.concatenate([v, np.full(len(N), v.max())]) for k, v in base.extra.items()}
         sets.append(
             type(base).from_arrays(
                 N=np.concatenate([base.N, N]),
@@ -103,7 +102,7 @@ def refit_expected_after(
         sets, law=result.law, likelihood=s.likelihood, priors=priors or None,
         seed=seed, **opts,
     )  # fmt: skip
-    probs = _probs(plan.ci)
+    probs = interval_probs(plan.ci)
     bounds = []
     for fit in fits:  # one summary per refit
         args = {
@@ -121,7 +120,7 @@ def refit_expected_after(
     note = f"expected_after from {len(fits)} refits of simulated outcomes (not reweighting)"
     return dataclasses.replace(
         plan,
-        expected_after=_bounds(lo, med, hi),
+        expected_after=interval_bounds(lo, med, hi),
         method="refit",
         notes=(*plan.notes, note),
     )

@@ -26,6 +26,8 @@ __all__ = [
     "check_candidates",
     "default_candidates",
     "edge_levels",
+    "interval_bounds",
+    "interval_probs",
     "plan_text",
 ]
 
@@ -103,6 +105,16 @@ def check_candidates(candidates: Any, n_col: str = "N", d_col: str = "D") -> pd.
     if not len(frame):
         raise ValueError("candidates have no rows; give at least one (N, D) run to train")
     return pd.DataFrame({"N": out[n_col], "D": out[d_col]}, index=frame.index)
+
+
+def interval_probs(ci: float) -> tuple[float, float, float]:
+    """Probabilities of the lower bound, median and upper bound of a central ``ci`` interval."""
+    return ((1.0 - ci) / 2.0, 0.5, (1.0 + ci) / 2.0)
+
+
+def interval_bounds(lo: float, med: float, hi: float) -> dict[str, float]:
+    """A plan's interval as ``{"median", "lo", "hi"}`` of floats."""
+    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
 
 
 #: Most data edges a plan tells apart (:func:`edge_levels`).
