@@ -71,8 +71,9 @@ def mixed(got: dict[float, tuple[float, Any, Any]], prior: dict[float, float], s
     w /= w.sum()
     n = got[rs[0]][1].shape[0]
     pick = np.random.default_rng(seed).choice(len(rs), size=n, p=w)
-    rep = np.stack([got[rs[k]][1][i] for i, k in enumerate(pick)])
-    ll = np.stack([got[rs[k]][2][i] for i, k in enumerate(pick)])
+    # draw i comes from the model at r = rs[pick[i]]: one gather, no loop over draws
+    rep = np.stack([got[r][1] for r in rs])[pick, np.arange(n)]
+    ll = np.stack([got[r][2] for r in rs])[pick, np.arange(n)]
     return rep, ll, float(np.dot(w, rs))
 
 
