@@ -51,6 +51,7 @@ ORDER = (
     "inference",
     "inference.likelihoods",
     "inference.priors",
+    "inference.anchor",
     "inference.model",
     "inference.sampler",
     "inference.settings",

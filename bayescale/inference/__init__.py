@@ -2,6 +2,7 @@
 
 In data-flow order: :mod:`~bayescale.inference.likelihoods` (residual distributions of log
 loss), :mod:`~bayescale.inference.priors` (resolved in one place),
+:mod:`~bayescale.inference.anchor` (the coordinates NUTS samples a law with an offset in),
 :mod:`~bayescale.inference.model` (the one NumPyro model, any law, optionally pooled),
 :mod:`~bayescale.inference.sampler` (compiled NUTS, cached per shape, chains over devices),
 :mod:`~bayescale.inference.settings` (:class:`FitSettings`, every default),

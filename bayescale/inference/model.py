@@ -14,7 +14,10 @@ ridge: a change of α moves log A by α's change times log N (≈ 20 for N ≈ 1
 :class:`~bayescale.laws.Shear` of the law is sampled at the data's centre instead (for a
 pooled fit: each group's centre), :math:`a_c = \log A - \alpha\,\overline{\log N}`, a shear
 with unit Jacobian, so the prior on (log A, α) is unchanged while the ridge becomes round.
-On Chinchilla-like data this cut NUTS from ~400 to ~60 leapfrog steps per draw.
+On Chinchilla-like data this cut NUTS from ~400 to ~60 leapfrog steps per draw. An ungrouped
+fit of a law with an ``offset`` (Chinchilla's E) goes one step further and samples the level,
+slopes and offset share at the centre (:mod:`bayescale.inference.anchor`), which also
+straightens the curved ridge between E and the exponents.
 
 Pooling (data with a ``group`` column). The law's ``group_params`` (for Chinchilla E, A, B)
 and sheared coefficients get an independent value per group. The rest (exponents, decay
@@ -47,6 +50,7 @@ import numpyro.distributions as dist
 from numpyro import handlers
 
 from bayescale.choices import POOLINGS
+from bayescale.inference.anchor import ANCHOR_SITE, anchor_forward, anchor_inverse, uses_anchor
 from bayescale.inference.likelihoods import residual_distribution
 from bayescale.laws import Law
 
@@ -68,6 +72,40 @@ CENTERING_RUNS = 60.0
 #: log loss, moderately heavy tails; and of a group spread τ.
 NOISE_START = {"sigma": 0.05, "nu": 10.0}
 TAU_START = 0.1
+
+
+def _center_of(x: Mapping[str, Any], center: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The covariates' centre: ``center`` when given, else the mean of each covariate."""
+    return {k: jnp.mean(v) for k, v in x.items()} if center is None else center
+
+
+def _anchor_centers(law: Law, center: Mapping[str, Any], dtype: Any) -> Any:
+    """The centre of each shear's covariate, in shear order (anchored coordinates)."""
+    return jnp.stack([jnp.asarray(center[s.covariate], dtype) for s in law.shears])
+
+
+def _sample_anchored(
+    law: Law, priors: Mapping[str, Any], center: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The offset and its terms' parameters, sampled in anchored coordinates.
+
+    A flat vector site plus the priors on the law's own parameters and the log Jacobian
+    (:mod:`bayescale.inference.anchor`): the same posterior, straighter for NUTS.
+    """
+    k = len(law.shears)
+    u = numpyro.sample(
+        ANCHOR_SITE, dist.ImproperUniform(dist.constraints.real_vector, (), (2 * k + 1,))
+    )
+    offset, log_coef, slope, log_det = anchor_forward(u, _anchor_centers(law, center, u.dtype))
+    log_prior = log_det + priors[law.offset].log_prob(offset)
+    theta = {law.offset: numpyro.deterministic(law.offset, offset)}
+    for j, s in enumerate(law.shears):
+        log_prior += log_space(priors[s.coef]).log_prob(log_coef[j])
+        log_prior += priors[s.slope].log_prob(slope[j])
+        theta[s.coef] = numpyro.deterministic(s.coef, jnp.exp(log_coef[j]))
+        theta[s.slope] = numpyro.deterministic(s.slope, slope[j])
+    numpyro.factor("anchor_prior", log_prior)
+    return theta
 
 
 def log_space(prior: dist.Distribution) -> dist.Distribution:
@@ -213,19 +251,22 @@ def law_model(
     """
     law = spec.law
     fixed = dict(fixed or {})
-    if center is None:
-        center = {k: jnp.mean(v) for k, v in x.items()}
+    center = _center_of(x, center)
     # center["log_N"] has one entry per group in a pooled fit: its (static) shape is G
     n_groups = None if spec.pooling is None else int(np.shape(center["log_N"])[0])
     shear_of = {s.coef: s for s in law.shears}
-    theta: dict[str, Any] = {}
+    # a conditioned fit only: the prior predictive (log_loss None) draws from proper sites
+    anchored = log_loss is not None and uses_anchor(law, spec.pooling, spec.fixed, priors)
+    theta: dict[str, Any] = _sample_anchored(law, priors, center) if anchored else {}
     for p in law.params:
+        if p in theta:
+            continue
         if p in spec.fixed:
             theta[p] = jnp.asarray(fixed[p])
         elif p not in shear_of:
             theta[p] = _sample_param(spec, p, priors, n_groups, centering)
     for s in law.shears:
-        if s.coef in spec.fixed:
+        if s.coef in spec.fixed or anchored:
             continue
         slope = theta[s.slope]
         m = jnp.asarray(center[s.covariate])
@@ -280,14 +321,24 @@ def initial_sites(
     (sheared sites through their affine map, population sites at μ = log start, τ = 0.1,
     z = 0), so the sampler's starting point follows the model's own parameterisation.
     """
-    shears = {s.site: s for s in spec.law.shears}
+    law = spec.law
+    shears = {s.site: s for s in law.shears}
 
     def provider(msg: dict) -> Any:
         if msg["type"] != "sample" or msg.get("is_observed"):
             return None
         name, d = msg["name"], msg["fn"]
         shape = tuple(d.batch_shape) + tuple(d.event_shape)
-        if name in shears:
+        if name == ANCHOR_SITE:
+            x, center = args[0], args[3] if len(args) > 3 else None
+            dtype = jnp.result_type(float)
+            value = anchor_inverse(
+                jnp.asarray(start[law.offset], dtype),
+                jnp.log(jnp.stack([jnp.asarray(start[s.coef], dtype) for s in law.shears])),
+                jnp.stack([jnp.asarray(start[s.slope], dtype) for s in law.shears]),
+                _anchor_centers(law, _center_of(x, center), dtype),
+            )
+        elif name in shears:
             affine = d.transforms[-1]
             value = affine.loc + affine.scale * jnp.log(start[shears[name].coef])
         elif name.startswith("tau_") and name not in start:

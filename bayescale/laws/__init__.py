@@ -126,6 +126,7 @@ def define_law(
     covariates: tuple[str, ...] = (),
     group_params: tuple[str, ...] = (),
     shears: tuple[Shear, ...] = (),
+    offset: str | None = None,
     log_space: bool = False,
     n_opt: Callable[..., Any] | None = None,
     exponents: Callable[..., Any] | None = None,
@@ -157,6 +158,11 @@ def define_law(
         Power-law terms K·x^(−s) whose coefficient should be sampled at the data's centre
         (:class:`Shear`); with them NUTS needs several times fewer steps on a power law
         (e.g. ``Shear("a_c", "A", "alpha", "log_N")`` for a term A/N^alpha).
+    offset : str, optional
+        The parameter the shears' terms are added to (``"E"`` in E + A/N^alpha + B/D^beta):
+        ungrouped fits then sample the loss, slopes and offset share at the data's centre
+        (:mod:`bayescale.inference.anchor`), which NUTS crosses in several times fewer steps
+        where the data barely bend. Each shear needs its own coefficient and slope.
     log_space : bool, default False
         ``loss`` returns log loss (more accurate for sums of exponentials).
     n_opt : callable, optional
@@ -210,6 +216,7 @@ def define_law(
         covariates=covariates,
         group_params=tuple(group_params),
         shears=tuple(shears),
+        offset=offset,
         positive=tuple(k for k, p in frozen.items() if has_positive_support(p)),
         log_n_opt=log_n_opt,
         exponents=exponents,

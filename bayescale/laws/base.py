@@ -14,7 +14,10 @@ A :class:`Law` bundles
   laws without one get the numerical optimum of :mod:`bayescale.laws.optimum` (one search, one
   range and one edge rule for allocations and decisions alike);
 - optionally :class:`Shear` hints: coefficients re-expressed at the data's centre, the
-  reparameterisation that makes NUTS mix on power laws (see :mod:`bayescale.inference.model`).
+  reparameterisation that makes NUTS mix on power laws (see :mod:`bayescale.inference.model`),
+  and the ``offset`` their terms sit on (Chinchilla's E), with which an ungrouped fit samples
+  the level, slopes and curvature the data pin down instead
+  (:mod:`bayescale.inference.anchor`).
 
 Batched evaluation follows :mod:`bayescale.laws.chinchilla`: parameters of batch shape ``S``
 against runs of shape ``(R,)`` give ``S + (R,)`` (:meth:`Law.predict_log_loss`).
@@ -98,6 +101,13 @@ class Law:
         decay constants) are partially pooled or shared.
     shears : tuple of Shear
         Sampling hints (see :class:`Shear`).
+    offset : str, optional
+        The positive parameter the shears' terms are added to (Chinchilla's E), when the law
+        near the data's centre is offset + Σ coef·x^(−slope). With it, ungrouped fits sample
+        the anchored coordinates of :mod:`bayescale.inference.anchor` (loss, slopes and the
+        offset's share at the centre), which straighten the curved E–exponent ridge; priors
+        stay on the law's own parameters. It is only a sampling hint: a law that is not
+        exactly of this form is sampled correctly, if less efficiently.
     positive : tuple of str or None
         Parameters that must be > 0 (default: all); priors on them must have support in
         (0, ∞), and pooling acts on their logarithm.
@@ -129,6 +139,7 @@ class Law:
     covariates: tuple[str, ...] = ()
     group_params: tuple[str, ...] = ()
     shears: tuple[Shear, ...] = ()
+    offset: str | None = None
     positive: tuple[str, ...] | None = None
     log_n_opt: Callable[[Theta, Array], Array] | None = None
     exponents: Callable[[Theta], dict[str, Array]] | None = None
@@ -163,6 +174,21 @@ class Law:
                 raise ValueError(f"law {self.name!r}: sheared {s.coef!r} must be positive")
             if s.covariate not in keys:
                 raise ValueError(f"law {self.name!r}: shear covariate {s.covariate!r} unknown")
+        if self.offset is not None:
+            if self.offset not in positive:
+                raise ValueError(
+                    f"law {self.name!r}: offset {self.offset!r} must be a positive param"
+                )
+            terms = [s.coef for s in self.shears] + [s.slope for s in self.shears]
+            if not self.shears or any(s.scaled for s in self.shears):
+                raise ValueError(
+                    f"law {self.name!r}: an offset needs unscaled shears to sit under"
+                )
+            if len(set(terms)) != len(terms) or self.offset in terms:
+                raise ValueError(
+                    f"law {self.name!r}: with an offset, each shear needs its own coefficient "
+                    "and slope, neither the offset"
+                )
 
     # ------------------------------------------------------------------ evaluation
     def predict_log_loss(

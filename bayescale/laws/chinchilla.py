@@ -144,6 +144,7 @@ CHINCHILLA = Law(
     priors=chinchilla_priors,
     group_params=("E", "A", "B"),
     shears=(Shear("a_c", "A", "alpha", "log_N"), Shear("b_c", "B", "beta", "log_D")),
+    offset="E",
     log_n_opt=chinchilla_log_n_opt,
     exponents=chinchilla_exponents,
     init=chinchilla_init,

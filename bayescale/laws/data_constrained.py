@@ -105,6 +105,7 @@ DATA_CONSTRAINED = Law(
     covariates=("U_D",),
     group_params=("E", "A", "B"),
     shears=(Shear("a_c", "A", "alpha", "log_N"), Shear("b_c", "B", "beta", "log_D")),
+    offset="E",
     init=_init,
     prior_notes={
         **PRIOR_NOTES,

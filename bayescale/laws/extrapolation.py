@@ -454,6 +454,7 @@ def _wrap(law: Law, sd: float, k: float, p: float, r: float) -> Law:
         covariates=law.covariates,
         group_params=law.group_params,
         shears=law.shears,
+        offset=law.offset,
         positive=law.positive,
         log_n_opt=log_n_opt,
         exponents=law.exponents,

@@ -44,10 +44,10 @@ args = (x, jnp.linspace(1.0, 2.0, 10), None, center)
 spec = ModelSpec(CHINCHILLA, "student_t")
 kwargs = {"priors": resolve_priors(spec, None)[0], "fixed": {}}
 init, _, _ = _compiled(spec, NUTSSettings(10, 10), 1, "sequential")
-sites = ["E", "alpha", "beta", "a_c", "b_c", "sigma", "nu"]
-z0 = {k: jnp.zeros(2) for k in sites}
+sites = {"anchor": (2, 5), "sigma": (2,), "nu": (2,)}
+z0 = {k: jnp.zeros(shape) for k, shape in sites.items()}
 keys = jax.random.split(jax.random.key(0), 2)
-unit = (jnp.ones(len(sites)), 1.0)
+unit = (jnp.ones(7), 1.0)
 text = init.lower(keys, z0, args, _sorted_fields(kwargs), unit, 0).as_text()
 print(hashlib.sha256(text.encode()).hexdigest())
 """

@@ -267,3 +267,18 @@ def test_kernels_broadcast_parameter_batches_against_runs():
             one = np.asarray(law.predict_log_loss({k: v[2, 1] for k, v in batch.items()}, x))
         assert out.shape == (*S, R)
         np.testing.assert_allclose(out[2, 1], one, rtol=1e-14)
+
+
+def test_an_offset_needs_its_own_unscaled_shears():
+    import dataclasses
+
+    from bayescale.laws import CHINCHILLA, Shear
+
+    assert CHINCHILLA.offset == "E"
+    shared = (Shear("a_c", "A", "alpha", "log_N"), Shear("b_c", "B", "alpha", "log_D"))
+    with pytest.raises(ValueError, match="its own coefficient and slope"):
+        dataclasses.replace(CHINCHILLA, shears=shared)
+    with pytest.raises(ValueError, match="unscaled shears"):
+        dataclasses.replace(CHINCHILLA, shears=())
+    with pytest.raises(ValueError, match="offset 'F'"):
+        dataclasses.replace(CHINCHILLA, offset="F")
