@@ -271,8 +271,10 @@ print(f"posterior draws of beta inside the borrowed prior's 99% interval: {insid
 # Contraction near 1 for most parameters means the runs, not the default priors, decided
 # them. The least determined are E — the loss of an infinitely large model trained on
 # infinite data — and the N term: a lower E can be traded for a larger, flatter A/N^α, which
-# is also why the Student-t fit hits the sampler's tree-depth limit (its posterior is a long
-# narrow ridge). Where it matters, a tighter prior on E that you can justify is the remedy.
+# makes the posterior a long curved ridge (bayescale samples it in coordinates that follow the
+# ridge — the loss, slopes and E's share at the runs' centre — so NUTS crosses it in a few
+# dozen steps, but the ridge, and E's wide interval, are the data's). Where it matters, a
+# tighter prior on E that you can justify is the remedy.
 #
 # The posterior of β conflicts with the borrowed prior: had we used it, the fit would have
 # been held near Hoffmann et al.'s exponent whatever these runs say. A published fit of other

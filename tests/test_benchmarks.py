@@ -114,3 +114,46 @@ def test_drift_calibration_weights_and_moment_matched_predictive():
     assert misfit**2 == pytest.approx((0.25 + 1.0) / 2)
     # one choice with all the weight is that choice
     assert predictive_choice(np.array([0.0, 1.0]), grid) == pytest.approx(grid[1])
+
+
+def test_sampler_report_counts_reported_ess_only_where_it_was_measured():
+    """SAMPLER.md says "not measured" for rows without the reported quantities' ESS, and
+    counts sets whose smallest bulk or tail ESS of N_opt, D_opt and loss is at least 400."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import sampler
+
+    row = {
+        "set": "s",
+        "kind": "real",
+        "runs": 10,
+        "rhat": 1.0,
+        "ess_bulk": 900.0,
+        "ess_tail": 800.0,
+        "divergences": 0,
+        "saturated": 0,
+        "draws": 4000,
+        "steps": 15.0,
+        "gradients": 1e5,
+        "ess_per_gradient": 0.009,
+        "attempts": 1,
+        "final": {"warmup": 1000, "draws": 1000, "dense_mass": True},
+        "wall_s": 1.0,
+        "passed": True,
+    }
+    measured = [
+        {**row, "reported_bulk": 500.0, "reported_tail": 450.0, "reported_worst": "loss@1e+25"},
+        {**row, "reported_bulk": 500.0, "reported_tail": 399.0, "reported_worst": "N_opt@1e+21"},
+    ]
+    assert sampler.summary(measured)["real"]["reported_ok"] == 1
+    assert sampler.summary([row])["real"]["reported_ok"] is None
+    meta = {
+        "machine": "m",
+        "load_before": "0",
+        "load_after": "0",
+        "versions": "v",
+        "when": "t",
+        "quick": True,
+        "seeds": 1,
+    }
+    text = sampler.report({"default": measured, "diag": [row]}, meta)
+    assert "| 1/2 |" in text and "not measured" in text and "500/399 (N_opt@1e+21)" in text
