@@ -4,9 +4,11 @@ Marin's comma sweep as ``benchmarks/planning.py`` sets it up: the pool is every 
 top budget, the seed its cheapest quarter, the test the top budget's runs. Fits the seed
 alone, then the seed plus the pool's most expensive run (an over-trained small model), and
 prints each fit's 90% predictive intervals for the test runs: median width, coverage and the
-errors (observed minus predictive median, in log loss, by N). About a minute::
+errors (observed minus predictive median, in log loss, by N). ``--supported W`` takes the
+edge that ``benchmarks/transfer_edge.py`` studies instead (a run counts only with another
+model size within W× its compute). About a minute::
 
-    .venv/bin/python benchmarks/edge_one_run.py [--sweep NAME]
+    .venv/bin/python benchmarks/edge_one_run.py [--sweep NAME] [--supported 2]
 """
 
 from __future__ import annotations
@@ -30,8 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--sweep", default="marin comma")
     ap.add_argument("--shared", help="the shared data folder (default ../shared)")
+    ap.add_argument("--supported", type=float, help="the supported edge's window (× compute)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.supported:
+        import math
+
+        import transfer_edge
+
+        import bayescale.inference.posterior as posterior_module
+
+        w = math.log(args.supported)
+        posterior_module.data_edges = lambda n, d: transfer_edge.supported_edges(n, d, w)
     task = planning.sweep_tasks(shared_dir(args.shared), [args.sweep])[0]
     pool, test = task.pool, task.test
     seed, _ = planning.seed_split(pool.C)
