@@ -89,21 +89,23 @@ def _sample_anchored(
 ) -> dict[str, Any]:
     """The offset and its terms' parameters, sampled in anchored coordinates.
 
-    A flat vector site plus the priors on the law's own parameters and the log Jacobian
-    (:mod:`bayescale.inference.anchor`): the same posterior, straighter for NUTS.
+    A flat vector site plus the priors on the logs of the law's own parameters, to which it
+    maps with a constant Jacobian (:mod:`bayescale.inference.anchor`): the same posterior,
+    straighter for NUTS.
     """
     k = len(law.shears)
     u = numpyro.sample(
         ANCHOR_SITE, dist.ImproperUniform(dist.constraints.real_vector, (), (2 * k + 1,))
     )
-    offset, log_coef, slope, log_det = anchor_forward(u, _anchor_centers(law, center, u.dtype))
-    log_prior = log_det + priors[law.offset].log_prob(offset)
-    theta = {law.offset: numpyro.deterministic(law.offset, offset)}
+    log_offset, log_coef, log_slope = anchor_forward(u, _anchor_centers(law, center, u.dtype))
+    # densities of the logs: the map from u to them has a constant Jacobian
+    log_prior = log_space(priors[law.offset]).log_prob(log_offset)
+    theta = {law.offset: numpyro.deterministic(law.offset, jnp.exp(log_offset))}
     for j, s in enumerate(law.shears):
         log_prior += log_space(priors[s.coef]).log_prob(log_coef[j])
-        log_prior += priors[s.slope].log_prob(slope[j])
+        log_prior += log_space(priors[s.slope]).log_prob(log_slope[j])
         theta[s.coef] = numpyro.deterministic(s.coef, jnp.exp(log_coef[j]))
-        theta[s.slope] = numpyro.deterministic(s.slope, slope[j])
+        theta[s.slope] = numpyro.deterministic(s.slope, jnp.exp(log_slope[j]))
     numpyro.factor("anchor_prior", log_prior)
     return theta
 
@@ -333,9 +335,9 @@ def initial_sites(
             x, center = args[0], args[3] if len(args) > 3 else None
             dtype = jnp.result_type(float)
             value = anchor_inverse(
-                jnp.asarray(start[law.offset], dtype),
+                jnp.log(jnp.asarray(start[law.offset], dtype)),
                 jnp.log(jnp.stack([jnp.asarray(start[s.coef], dtype) for s in law.shears])),
-                jnp.stack([jnp.asarray(start[s.slope], dtype) for s in law.shears]),
+                jnp.log(jnp.stack([jnp.asarray(start[s.slope], dtype) for s in law.shears])),
                 _anchor_centers(law, _center_of(x, center), dtype),
             )
         elif name in shears:

@@ -8,30 +8,35 @@ import numpy as np
 import numpyro.distributions as dist
 import pytest
 
-from bayescale.inference.anchor import anchor_forward, anchor_inverse, uses_anchor
+from bayescale.inference.anchor import LEVEL_SCALE, anchor_forward, anchor_inverse, uses_anchor
 from bayescale.laws import CHINCHILLA, KAPLAN
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
-def test_the_map_inverts_and_its_log_jacobian_is_log_e_plus_the_log_slopes(k):
+def test_the_map_inverts_and_has_a_constant_jacobian_onto_the_logs(k):
     rng = np.random.default_rng(k)
     with jax.enable_x64():
         centers = jnp.asarray(rng.uniform(15.0, 25.0, k))
         for _ in range(5):
             u = jnp.asarray(rng.normal(0.0, 1.5, 2 * k + 1))
 
-            def flat(u):
-                off, log_coef, slope, _ = anchor_forward(u, centers)
-                return jnp.concatenate([off[None], log_coef, slope])
+            def logs(u):
+                return jnp.concatenate([jnp.atleast_1d(a) for a in anchor_forward(u, centers)])
 
-            off, log_coef, slope, log_det = anchor_forward(u, centers)
-            # log|∂(E, log K, s)/∂u| by automatic differentiation, against the closed form
-            _, auto = jnp.linalg.slogdet(jax.jacfwd(flat)(u))
-            assert float(log_det) == pytest.approx(float(auto), abs=1e-9)
-            assert float(log_det) == pytest.approx(float(jnp.log(off) + jnp.log(slope).sum()))
-            back = anchor_inverse(off, log_coef, slope, centers)
+            def natural(u):  # (E, log K, s): what the priors are on before taking logs
+                log_offset, log_coef, log_slope = anchor_forward(u, centers)
+                return jnp.concatenate([jnp.exp(log_offset)[None], log_coef, jnp.exp(log_slope)])
+
+            log_offset, log_coef, log_slope = anchor_forward(u, centers)
+            # |J| = LEVEL_SCALE onto (log E, log K, log s); times E·Πs onto (E, log K, s)
+            _, onto_logs = jnp.linalg.slogdet(jax.jacfwd(logs)(u))
+            _, onto_natural = jnp.linalg.slogdet(jax.jacfwd(natural)(u))
+            assert float(onto_logs) == pytest.approx(np.log(LEVEL_SCALE), abs=1e-9)
+            assert float(onto_natural) == pytest.approx(
+                float(np.log(LEVEL_SCALE) + log_offset + log_slope.sum()), abs=1e-9
+            )
+            back = anchor_inverse(log_offset, log_coef, log_slope, centers)
             np.testing.assert_allclose(np.asarray(back), np.asarray(u), atol=1e-9)
-            assert float(off) > 0 and bool(jnp.all(slope > 0))
 
 
 def test_which_fits_use_it():
@@ -44,9 +49,10 @@ def test_which_fits_use_it():
 
 
 def test_the_anchored_density_is_the_sheared_one_times_the_jacobian(chinchilla):
-    """Same posterior, other coordinates: log p_anchored(u) = log p_shear(θ(u)) + log E + log α
-    + log β, since the shear sites (E, α, β, a_c, b_c) differ from (E, log A, log B, α, β)
-    by a unit-Jacobian shift."""
+    """Same posterior, other coordinates: the anchored model's log density is the sheared one
+    plus log E + log α + log β (priors on the logs; the sheared sites (E, α, β, a_c, b_c) are
+    (E, log A, log B, α, β) up to a unit-Jacobian shift) — in u up to the constant Jacobian
+    LEVEL_SCALE, which the model leaves out."""
     from numpyro.infer.util import log_density
 
     from bayescale.inference.model import ModelSpec
@@ -62,10 +68,11 @@ def test_the_anchored_density_is_the_sheared_one_times_the_jacobian(chinchilla):
         args = (x, chinchilla.log_loss, None, center)
         centers = jnp.asarray([center["log_N"], center["log_D"]])
         for _ in range(3):
-            u = jnp.asarray(rng.normal([1.0, 0.5, 0.0, -2.0, -2.0], 0.3))
+            u = jnp.asarray(rng.normal([100.0, 0.5, 0.0, -2.0, -2.0], 0.3))
             noise = {"sigma": 0.02, "nu": 5.0}
             got, trace = log_density(specs[0], args, {"priors": priors}, {"anchor": u, **noise})
-            E, log_coef, slope, _ = anchor_forward(u, centers)
+            log_offset, log_coef, log_slope = anchor_forward(u, centers)
+            E, slope = jnp.exp(log_offset), jnp.exp(log_slope)
             site = {
                 "E": E,
                 "alpha": slope[0],
@@ -93,7 +100,8 @@ def test_a_fit_samples_it_and_starts_where_the_law_starts(chinchilla):
         sites = initial_sites(spec, args, {"priors": priors}, {**start, "sigma": 0.02, "nu": 5})
         assert set(sites) == {"anchor", "sigma", "nu"}
         centers = jnp.asarray([np.mean(x["log_N"]), np.mean(x["log_D"])])
-        E, log_coef, slope, _ = anchor_forward(sites["anchor"], centers)
+        log_offset, log_coef, log_slope = anchor_forward(sites["anchor"], centers)
+    E, slope = np.exp(float(log_offset)), np.exp(np.asarray(log_slope))
     assert float(E) == pytest.approx(1.8)
     np.testing.assert_allclose(np.exp(np.asarray(log_coef)), [400.0, 2000.0], rtol=1e-10)
     np.testing.assert_allclose(np.asarray(slope), [0.33, 0.29], rtol=1e-10)
