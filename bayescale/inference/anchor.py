@@ -28,7 +28,7 @@ model samples ``u`` flat and adds the user's priors as densities of log E, log K
 no Jacobian term, and no logarithm or exponential beyond what the law needs. The posterior
 is the same one; only NUTS's coordinates change. Measured: see ``benchmarks/SAMPLER.md`` and
 docs/calibration.md (every real and synthetic set of ``make sampler`` passes every sampling
-check; on the bundled misfitting set the diagonal metric went from 709 to ~76 leapfrog steps
+check; on the bundled misfitting set the diagonal metric went from 709 to 79 leapfrog steps
 per draw, on Epoch's 240 runs the dense one from 25.5 to 6.5).
 
 Used by ungrouped fits of a law with an ``offset`` whose terms' parameters are all sampled
