@@ -320,8 +320,9 @@ def initial_sites(
     """Values of every sampled site that put the law parameters at ``start``.
 
     Runs the model once with each site replaced by the value that maps to ``start``
-    (sheared sites through their affine map, population sites at μ = log start, τ = 0.1,
-    z = 0), so the sampler's starting point follows the model's own parameterisation.
+    (the anchored site through :func:`~bayescale.inference.anchor.anchor_inverse`, sheared
+    sites through their affine map, population sites at μ = log start, τ = 0.1, z = 0), so
+    the sampler's starting point follows the model's own parameterisation.
     """
     law = spec.law
     shears = {s.site: s for s in law.shears}
