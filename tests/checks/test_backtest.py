@@ -122,7 +122,11 @@ def test_the_check_refit_starts_from_the_fit_and_agrees_with_a_refit_from_scratc
             b.std() / np.sqrt(cold_fit.diagnostics.ess_bulk[p]),
         )
         assert abs(np.median(a) - np.median(b)) < 5 * se, p
-    assert abs(warm.excess - cold.excess) < 0.25 and warm.ok == cold.ok
+    assert abs(warm.excess - cold.excess) < 0.25
+    # the verdicts agree unless the tolerance lies between two excesses that agree within
+    # Monte Carlo error (measured: 1.47 and 1.56 about the tolerance 1.5 on this fit)
+    pair = sorted([warm.excess, cold.excess])
+    assert warm.ok == cold.ok or pair[0] <= bt.CHECK_TOLERANCE <= pair[1]
     # a warm start needs every sampled parameter, one start per chain, and no groups
     draws = {k: v.reshape(-1)[:50] for k, v in small_fit.samples.items()}
     starts = {k: v[:, -1] for k, v in small_fit.samples.items()}

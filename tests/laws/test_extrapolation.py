@@ -320,9 +320,12 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     # another drift: the check is made again under it, not carried over
     wider = fit.with_drift(3.0)
     c3 = wider.checks["extrapolation"]
-    # wider beyond the data: more held-out runs inside, a better log score (the runs at the
-    # threshold itself sit at the past runs' edge, where no drift applies)
-    assert c3["coverage"] > c["coverage"] and c3["mlpd"] > c["mlpd"]
+    # wider beyond the data: no fewer held-out runs inside and a better log score (the runs
+    # at the threshold itself sit at the past runs' edge, where no drift applies; measured
+    # on this fit: coverage 0 and 0, mlpd -8.3 and -3.8; at drift 6, 0.55 and -3.0)
+    assert c3["coverage"] >= c["coverage"] and c3["mlpd"] > c["mlpd"] + 1.0
+    c6 = fit.with_drift(6.0).checks["extrapolation"]
+    assert c6["coverage"] > c["coverage"] and c6["mlpd"] > c3["mlpd"]
     assert sum(n.startswith("extrapolation check:") for n in wider.diagnostics.notes) <= 1
     # without a drift to update, a failed check stays a problem
     rigid = fit.with_drift(0)
