@@ -398,6 +398,21 @@ def gather(rows: list[tuple[Split, dict[str, Any]]]) -> dict[str, dict[str, floa
     return out
 
 
+def bin_table(bins: dict[str, dict[str, Any]], label: str) -> list[str]:
+    """Markdown rows of per-bin scores for several models (the studies beside this one)."""
+    out = [
+        f"| {label} | bin | runs | 90% cov | 50% cov | interval score | median lpd |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, b in bins.items():
+        for bin_name, v in b.items():
+            out.append(
+                f"| {name} | {bin_name} | {v['runs']} | {v['cov90']:.2f} | {v['cov50']:.2f} | "
+                f"{v['is90']:.3f} | {v['lpd']:.2f} |"
+            )
+    return out
+
+
 def nopt_summary(rows: list[tuple[Split, dict[str, Any]]]) -> dict[str, float]:
     """Held-out isoFLOP minima inside the N_opt 90% interval, and their mean log density."""
     held = [h for _, s in rows for h in s.get("n_held", [])]

@@ -127,15 +127,8 @@ def report(
         "Interval score = width + 20 × miss (90%); lpd = median log predictive density. "
         "Bins by C_run / C_largest fitted run, as in EXTRAPOLATION.md.",
         "",
-        "| edge | bin | runs | 90% cov | 50% cov | interval score | median lpd |",
-        "|---|---|---|---|---|---|---|",
+        *T.bin_table(bins, "edge"),
     ]
-    for name, b in bins.items():
-        for bin_name, v in b.items():
-            out.append(
-                f"| {name} | {bin_name} | {v['runs']} | {v['cov90']:.2f} | {v['cov50']:.2f} | "
-                f"{v['is90']:.3f} | {v['lpd']:.2f} |"
-            )
     names = list(per_sweep)
     out += [
         "",

@@ -128,15 +128,8 @@ def report(
         "leave-one-source-out numbers. Interval score = width + 20 × miss (90%), lpd = "
         "median log predictive density.",
         "",
-        "| model | bin | runs | 90% cov | 50% cov | interval score | median lpd |",
-        "|---|---|---|---|---|---|---|",
+        *T.bin_table(bins, "model"),
     ]
-    for name, b in bins.items():
-        for bin_name, v in b.items():
-            out.append(
-                f"| {name} | {bin_name} | {v['runs']} | {v['cov90']:.2f} | {v['cov50']:.2f} | "
-                f"{v['is90']:.3f} | {v['lpd']:.2f} |"
-            )
     out += [
         "",
         "## Runs at in-range compute with a larger N or D, per split",
