@@ -51,10 +51,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "diag": {"dense_mass": False, "escalate": False},
     "dense": {"dense_mass": True, "escalate": False},
     "default": {},
-    # the product decision: fewer iterations where every reported quantity keeps
-    # bulk and tail ESS >= 400
+    # the product decision: fewer draws where every reported quantity keeps bulk and
+    # tail ESS >= 400
     "draws-500": {"draws": 500},
-    "lean-500": {"warmup": 500, "draws": 500},
 }
 LAW_PARAMS = ("E", "A", "B", "alpha", "beta", "sigma", "nu")
 

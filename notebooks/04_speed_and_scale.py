@@ -470,7 +470,9 @@ print("XLA_FLAGS:", os.environ.get("XLA_FLAGS", "(not set)"))
 #   a single CPU device (no `use_host_devices()`) the chains are dispatched from one host
 #   thread per core instead: XLA releases the GIL while it runs, so they run side by side,
 #   as fast as on host devices (1.69 s against 1.75 s warm on Chinchilla's 240 runs, 3.04 s
-#   one after another; `benchmarks/RESULTS.md`) and with the same draws as in sequence.
+#   one after another, measured before the anchored coordinates made a warm fit 2.5–4×
+#   faster; `benchmarks/RESULTS.md`, "Where the chains run on a CPU") and with the same
+#   draws as in sequence.
 # - `"threads"`: that, on one device, whatever the device count.
 # - `"parallel"`: the same split, with a warning if there is only one device.
 # - `"sequential"`: one device, chains one after another.

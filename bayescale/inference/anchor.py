@@ -45,6 +45,8 @@ import jax
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
+from bayescale.laws import Law
+
 __all__ = ["ANCHOR_SITE", "LEVEL_SCALE", "anchor_forward", "anchor_inverse", "uses_anchor"]
 
 #: Name of the sampled vector site.
@@ -55,7 +57,7 @@ LEVEL_SCALE = 0.01
 Array = Any
 
 
-def uses_anchor(law: Any, pooling: str | None, fixed: tuple[str, ...], priors: Mapping) -> bool:
+def uses_anchor(law: Law, pooling: str | None, fixed: tuple[str, ...], priors: Mapping) -> bool:
     """Whether a fit samples ``law`` in anchored coordinates.
 
     Needs an ungrouped fit, a law ``offset``, and every parameter of the offset and its terms
