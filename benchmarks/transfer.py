@@ -6,9 +6,10 @@ fit-time check makes) and scores the predictive of every held-out run, grouped b
 distance beyond the fitted runs: x = C_run / C_largest_fitted_run, with runs at in-range
 compute (x ≤ 1) but a larger N or D than any fitted run in a bin of their own.
 
-The drift model has eight constants (population sds of level and tilt, the level's mean,
+The drift model has nine constants (population sds of level and tilt, the level's mean,
 the spread of a sweep's own scale, the memory of its own drift, the extra scatter of new
-runs beyond the compute and beyond the N/D range, and the growth exponent). None is
+runs beyond the compute and beyond the N/D range, the law's form error beyond the N/D
+range in log loss, and the growth exponent). None is
 sampled with the law's parameters, so each choice is scored on the same fits: the check's
 refit gives the sweep's own likelihood of its drift on a grid
 (:func:`bayescale.checks.drift_update.drift_log_likelihood`),
@@ -65,6 +66,7 @@ from bayescale.inference.likelihoods import log_mean_exp  # noqa: E402
 from bayescale.inference.storage import versions  # noqa: E402
 from bayescale.laws import CHINCHILLA  # noqa: E402
 from bayescale.laws.extrapolation import (  # noqa: E402
+    FORM,
     GROWTH,
     MEANS,
     MEMORY,
@@ -97,6 +99,7 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
     "misfit": (0.0, 0.2, 0.42, 0.8),
     "growth": (0.5, 0.75, 1.0, 1.25),
     "reach": (0.0, 0.5, 1.0, 2.0, 3.0),
+    "form": (0.0, 0.005, 0.0075, 0.01, 0.015),
 }
 NAMES = tuple(CANDIDATES)
 #: What the constants are chosen by (``--objective``), as the report says it.
@@ -121,6 +124,7 @@ SHIPPED = {
     "misfit": MISFIT,
     "growth": GROWTH,
     "reach": REACH,
+    "form": FORM,
 }
 #: The model before issue 25: one normal per parameter, distance in compute only, no update.
 BEFORE = {
@@ -132,6 +136,7 @@ BEFORE = {
     "misfit": 0.42,
     "growth": 0.5,
     "reach": 0.0,
+    "form": 0.0,
 }
 BINS = (
     ("in-range C, larger N or D", -math.inf, 1.0),
@@ -219,13 +224,18 @@ def held_minima(sweep: Any, held: np.ndarray) -> list[tuple[float, float]]:
 
 def _law(cfg: dict[str, float]) -> Any:
     return extrapolating(
-        CHINCHILLA, 1.0, misfit=cfg["misfit"], growth=cfg["growth"], reach=cfg["reach"]
+        CHINCHILLA,
+        1.0,
+        misfit=cfg["misfit"],
+        growth=cfg["growth"],
+        reach=cfg["reach"],
+        form=cfg.get("form", 0.0),
     )
 
 
 def own_log_lik(sp: Split, cfg: dict[str, float]) -> np.ndarray:
     """The split's own likelihood of its drift on :data:`AXES` (cached per law setting)."""
-    key = (cfg["misfit"], cfg["growth"], cfg["reach"])
+    key = (cfg["misfit"], cfg["growth"], cfg["reach"], cfg.get("form", 0.0))
     if key not in sp.log_lik:
         grid = DriftGrid(1.0, axes=AXES)
         past = dataclasses.replace(sp.past, law=_law(cfg))
@@ -641,7 +651,7 @@ def report(
         "density), binned by x = C_run / C_largest_fitted_run; runs at in-range compute but "
         "a larger N or D than any fitted run have a bin of their own.",
         "",
-        "**Leave one source out.** The eight constants of the drift model are chosen by "
+        "**Leave one source out.** The nine constants of the drift model are chosen by "
         "coordinate ascent of {OBJECTIVE}; every source is scored with the constants chosen "
         "on the other sources. `loso` is that; `loso, no update` the same constants without "
         "the sweep's own runs updating its drift; `before` the model before this issue "

@@ -470,7 +470,8 @@ def plan_runs(
         # current edge and wider scatter beyond the fitted N or D range included
         mu_true = np.asarray(law.predict_log_loss(theta, x)).T  # (J, S)
         scale_true = np.broadcast_to(
-            np.asarray(law.residual_scale(expand_draws(theta, 1), x)), (S, len(cand))
+            np.asarray(law.residual_scale(expand_draws(theta, 1), x, sigma[:, None])),
+            (S, len(cand)),
         )
         _refuse_rows(
             cand,
@@ -521,7 +522,7 @@ def plan_runs(
         def scenarios(M: int, stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             t = rng.choice(Sk, size=M, replace=M > Sk)
             noise = residual_draws(
-                likelihood, sigma_k[t][:, None] * scale_true[t], nu=nu_k[t][:, None],
+                likelihood, scale_true[t], nu=nu_k[t][:, None],
                 delta=float(delta), seed=np.random.default_rng([seed, stream]),
             )  # fmt: skip
             y = mu_true[:, t].T + noise  # (M, J)

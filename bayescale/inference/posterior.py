@@ -60,8 +60,8 @@ def _law_log_loss(law: Law, theta: Mapping[str, Any], x: Mapping[str, Any]) -> A
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _noise_factor(law: Law, theta: Mapping[str, Any], x: Mapping[str, Any]) -> Any:
-    return law.residual_scale(theta, x)
+def _noise_scale(law: Law, theta: Mapping[str, Any], x: Mapping[str, Any], sigma: Any) -> Any:
+    return law.residual_scale(theta, x, sigma)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 6))
@@ -78,7 +78,7 @@ def _log_lik(
     # fresh process compiles one program per shape, not three
     sigma, nu = sigma_nu
     pred = law.log_loss(theta, x)
-    scale = sigma * law.residual_scale(theta, x)
+    scale = law.residual_scale(theta, x, sigma)
     return run_loglik(likelihood, y - pred, scale, nu=nu, delta=delta)
 
 
@@ -564,16 +564,17 @@ class Posterior:
     def residual_scales(self, data: ScalingData | None = None) -> np.ndarray:
         """Each draw's residual scale at each run of ``data``, (n_draws, runs).
 
-        Sigma times the law's :attr:`~bayescale.laws.Law.noise_scale`: 1 inside the fitted
-        runs, larger beyond them under the extrapolation model.
+        The law's :attr:`~bayescale.laws.Law.noise_scale` of the draw's sigma: sigma inside
+        the fitted runs, larger beyond them under the extrapolation model.
         """
         return self._scales(*self._run_inputs(data))
 
     def _scales(self, theta: Mapping[str, Any], x: Mapping[str, Any]) -> np.ndarray:
-        """Sigma times the law's noise scale, per draw and point (theta with a run axis)."""
+        """The law's residual scale per draw and point (theta with a run axis)."""
+        sigma = self.draws("sigma")[:, None]
         with jax.enable_x64(True):
-            factor = np.asarray(_noise_factor(self.law, theta, x))
-        return self.draws("sigma")[:, None] * factor
+            scale = np.asarray(_noise_scale(self.law, theta, x, sigma))
+        return np.broadcast_to(scale, np.broadcast_shapes(scale.shape, sigma.shape))
 
     def _run_inputs(self, data: ScalingData | None) -> tuple[dict[str, np.ndarray], dict]:
         """Per-run parameter draws (n_draws, runs or 1) and covariates of ``data``."""

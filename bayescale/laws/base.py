@@ -120,10 +120,10 @@ class Law:
         ``init(data) -> {param: float}``, a start inside the posterior's basin; default: the
         best of 1,000 prior draws by squared log-loss error.
     noise_scale : callable, optional
-        ``noise_scale(theta, x) -> factor``, elementwise like ``log_loss``: a run's residual
-        scale is the fit's sigma times this factor (default 1 everywhere). The extrapolating
+        ``noise_scale(theta, x, sigma) -> scale``, elementwise like ``log_loss``: a run's
+        residual scale given the fit's sigma (default sigma everywhere). The extrapolating
         wrapper (:mod:`bayescale.laws.extrapolation`) uses it to widen new runs beyond the
-        data; inside the fitted runs it must be 1, so a fit never depends on it.
+        data; inside the fitted runs it must return sigma, so a fit never depends on it.
     prior_notes : mapping
         One line per default prior: what it says and why (shown in docs and reports).
     description : str
@@ -144,7 +144,7 @@ class Law:
     log_n_opt: Callable[[Theta, Array], Array] | None = None
     exponents: Callable[[Theta], dict[str, Array]] | None = None
     init: Callable[[Any], dict[str, float]] | None = None
-    noise_scale: Callable[[Theta, Mapping[str, Array]], Array] | None = None
+    noise_scale: Callable[[Theta, Mapping[str, Array], Array], Array] | None = None
     prior_notes: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     reference: str = ""
@@ -214,14 +214,15 @@ class Law:
         """
         return self.log_loss(_per_run(theta, group_index, grouped), x)
 
-    def residual_scale(self, theta: Theta, x: Mapping[str, Array]) -> Array:
-        """The factor on sigma at each run: :attr:`noise_scale`, or 1 without one.
+    def residual_scale(self, theta: Theta, x: Mapping[str, Array], sigma: Array) -> Array:
+        """Each run's residual scale given the fit's ``sigma``: :attr:`noise_scale`, or sigma.
 
-        Elementwise, with ``theta`` carrying a run axis as :attr:`log_loss` takes it.
+        Elementwise, with ``theta`` (and ``sigma``) carrying a run axis as :attr:`log_loss`
+        takes it.
         """
         if self.noise_scale is None:
-            return jnp.ones_like(jnp.asarray(x["log_N"]))
-        return self.noise_scale(theta, x)
+            return sigma * jnp.ones_like(jnp.asarray(x["log_N"]))
+        return self.noise_scale(theta, x, sigma)
 
     def covariates_of(self, data: Any, dtype: Any = None) -> dict[str, Array]:
         """The covariate mapping ``x`` of a :class:`~bayescale.ScalingData`.

@@ -29,11 +29,16 @@ more about the law, beyond the largest compute and beyond the fitted runs' range
 
 .. math::
 
-    \sigma^{\text{ext}} = \sigma\,\sqrt{1 + k^2\,(1 - e^{-u/u_0}) + r^2 v}, \qquad
+    \sigma^{\text{ext}} = \sqrt{\sigma^2\bigl(1 + k^2\,(1 - e^{-u/u_0}) + r^2 v\bigr)
+    + f^2 v}, \qquad
     v = \max\bigl(0,\ \log N - \max_i \log N_i,\ \log D - \max_i \log D_i\bigr),
 
-with ``k`` = drift × :data:`MISFIT`, ``u_0`` = :data:`ONSET` and ``r`` = drift ×
-:data:`REACH`. It is :attr:`Law.noise_scale`: it widens the posterior predictive of runs
+with ``k`` = drift × :data:`MISFIT`, ``u_0`` = :data:`ONSET`, ``r`` = drift ×
+:data:`REACH` and ``f`` = drift × :data:`FORM`. The ``r`` term scales with the runs' own
+noise; ``f``, in log loss, does not: the law's form is no more right beyond the fitted N
+range for a sweep whose runs are very clean (``σ`` of 0.003 on some public sweeps), and a
+noisy sweep does not need it multiplied. It is :attr:`Law.noise_scale`: it widens the
+posterior predictive of runs
 (``predict(..., kind="new_run")``, backtests, the check, the planner's simulated outcomes)
 and their log predictive density, not the law's mean loss, so N_opt and the decisions are
 the drift's alone.
@@ -81,6 +86,7 @@ __all__ = [
     "DRIFT_PARAMS",
     "EDGE",
     "EDGES",
+    "FORM",
     "GRID_HALF_WIDTH",
     "GRID_POINTS",
     "GROWTH",
@@ -130,6 +136,10 @@ GROWTH = 0.75
 #: fitted sigma per √nat of that excess, at ``drift=1``: a larger model at in-range
 #: compute is beyond the data too.
 REACH = 2.0
+#: The sd of the law's own form error, in log loss, per √nat beyond the fitted runs' range
+#: of N or D, at ``drift=1``: it adds to the reach's scatter (which scales with the runs'
+#: sigma), so that a sweep of very clean runs is not taken to extrapolate its law exactly.
+FORM = 0.0
 #: The data's largest log(N·D): where extrapolation in compute starts.
 EDGE = "log_ND_edge"
 #: The data's edges: largest log(N·D), log N and log D (constants of a fit, not sampled).
@@ -142,7 +152,7 @@ GRID_POINTS = 49
 #: Half-width of that grid in units of the population sd at the largest drift scale.
 GRID_HALF_WIDTH = 4.0
 
-_WRAPPED: dict[tuple[Law, float, float, float, float], Law] = {}
+_WRAPPED: dict[tuple[Law, float, float, float, float, float], Law] = {}
 _BASE: dict[Law, Law] = {}
 
 
@@ -352,6 +362,7 @@ def extrapolating(
     misfit: float | None = None,
     growth: float | None = None,
     reach: float | None = None,
+    form: float | None = None,
 ) -> Law:
     """``law`` with drift beyond the data at scale ``drift`` (1: the calibrated default).
 
@@ -370,6 +381,9 @@ def extrapolating(
         beyond the fitted runs' N or D range (default :data:`REACH`, ≥ 0; it scales with
         ``drift`` like ``misfit``). For calibrating them: a fit's settings record ``drift``
         only, so a saved fit loads with the defaults.
+    form : float, optional
+        The sd of the law's own form error per √nat beyond the fitted runs' N or D range, in
+        log loss, whatever the runs' noise (default ``drift`` × :data:`FORM`; ≥ 0).
 
     Returns
     -------
@@ -389,15 +403,18 @@ def extrapolating(
     r = sd * REACH if reach is None else float(reach)
     if not np.isfinite(r) or r < 0:
         raise ValueError(f"reach must be finite and >= 0, got {reach}")
-    key = (law, sd, k, p, r)
+    f = sd * FORM if form is None else float(form)
+    if not np.isfinite(f) or f < 0:
+        raise ValueError(f"form must be finite and >= 0, got {form}")
+    key = (law, sd, k, p, r, f)
     if key not in _WRAPPED:
-        wrapper = _wrap(law, sd, k, p, r)
+        wrapper = _wrap(law, sd, k, p, r, f)
         _WRAPPED[key] = wrapper
         _BASE[wrapper] = law
     return _WRAPPED[key]
 
 
-def _wrap(law: Law, sd: float, k: float, p: float, r: float) -> Law:
+def _wrap(law: Law, sd: float, k: float, p: float, r: float, f: float) -> Law:
     def log_loss(theta: Any, x: Any) -> Array:
         g = beyond(distance(theta, x["log_N"], x["log_D"]), p)
         d_n, d_d = shifts(theta)
@@ -418,13 +435,15 @@ def _wrap(law: Law, sd: float, k: float, p: float, r: float) -> Law:
             return base_opt(theta, log_c + (d_n + d_d) * g) - d_n * g
 
     noise_scale = None
-    if k > 0 or r > 0:
+    if k > 0 or r > 0 or f > 0:
 
-        def noise_scale(theta: Any, x: Any) -> Array:
+        def noise_scale(theta: Any, x: Any, sigma: Array) -> Array:
             u = distance(theta, x["log_N"], x["log_D"])
             v = hull_excess(theta, x["log_N"], x["log_D"])
-            factor = jnp.sqrt(1.0 + k * k * -jnp.expm1(-u / ONSET) + r * r * v)
-            return factor * law.residual_scale(theta, x)
+            base = law.residual_scale(theta, x, sigma)
+            factor = 1.0 + k * k * -jnp.expm1(-u / ONSET) + r * r * v
+            # exactly sigma inside the data: a fit and its LOO never depend on this
+            return jnp.where((u > 0) | (v > 0), jnp.sqrt(base * base * factor + f * f * v), base)
 
     def priors() -> dict[str, Any]:
         # each parameter's marginal of the scale mixture, by the quadrature DriftGrid uses

@@ -16,6 +16,7 @@ from bayescale.laws.extrapolation import (
     DRIFT_PARAMS,
     EDGE,
     EDGES,
+    FORM,
     MEANS,
     MISFIT,
     ONSET,
@@ -96,23 +97,41 @@ def test_a_larger_model_at_in_range_compute_is_beyond_the_data():
         plain = np.asarray(CHINCHILLA.log_loss(theta, x))
         np.testing.assert_array_equal(moved[:3], plain[:3])
         assert moved[3] != plain[3]
-        # ... and a run beyond the N or D range scatters more: sqrt(1 + REACH² · excess)
-        factor = np.asarray(law.residual_scale(theta, x))
+        # ... and a run beyond the N or D range scatters more: at sigma 1,
+        # sqrt(1 + REACH² · excess + FORM² · excess)
+        factor = np.asarray(law.residual_scale(theta, x, 1.0))
         assert factor[0] == 1.0
-        np.testing.assert_allclose(factor[1:3], np.sqrt(1 + REACH**2 * 1.0), rtol=1e-12)
+        np.testing.assert_allclose(factor[1:3], np.sqrt(1 + REACH**2 + FORM**2), rtol=1e-12)
         # beyond in compute too: the extra scatter k there adds to the reach's
         k = 0.42
         u3 = 1.5
-        expected = np.sqrt(1 + k * k * (1 - np.exp(-u3 / ONSET)) + REACH**2 * 0.5)
-        with_k = np.asarray(extrapolating(CHINCHILLA, misfit=k).residual_scale(theta, x))
+        expected = np.sqrt(1 + k * k * (1 - np.exp(-u3 / ONSET)) + (REACH**2 + FORM**2) * 0.5)
+        with_k = np.asarray(extrapolating(CHINCHILLA, misfit=k).residual_scale(theta, x, 1.0))
         assert with_k[3] == pytest.approx(expected, rel=1e-12)
         assert with_k[3] > np.sqrt(1 + REACH**2 * 0.5)
-        alone = np.asarray(extrapolating(CHINCHILLA, reach=0.0).residual_scale(theta, x))
+        alone = extrapolating(CHINCHILLA, reach=0.0, form=0.0).residual_scale(theta, x, 1.0)
+        alone = np.asarray(alone)
         np.testing.assert_array_equal(alone[:3], 1.0)
-        twice = np.asarray(extrapolating(CHINCHILLA, 2.0, misfit=0.0).residual_scale(theta, x))
-        np.testing.assert_allclose(twice[1], np.sqrt(1 + (2 * REACH) ** 2), rtol=1e-12)
+        twice = np.asarray(
+            extrapolating(CHINCHILLA, 2.0, misfit=0.0).residual_scale(theta, x, 1.0)
+        )
+        np.testing.assert_allclose(
+            twice[1], np.sqrt(1 + (2 * REACH) ** 2 + (2 * FORM) ** 2), rtol=1e-12
+        )
+        # the law's own form error adds in log loss, whatever the runs' sigma:
+        # sqrt(sigma² (1 + r² v) + f² v), so a sweep of clean runs still widens
+        formed = extrapolating(CHINCHILLA, misfit=0.0, reach=1.0, form=0.01)
+        for sigma in (1e-3, 0.05):
+            got = np.asarray(formed.residual_scale(theta, x, sigma))
+            assert got[0] == sigma
+            v = np.array([1.0, 1.0, 0.5])
+            want = np.sqrt(sigma**2 * (1.0 + v) + 0.01**2 * v)
+            np.testing.assert_allclose(got[1:], want, rtol=1e-12)
+        assert extrapolating(CHINCHILLA, misfit=0.0, reach=0.0, form=0.01).noise_scale is not None
     with pytest.raises(ValueError, match="reach must be finite and >= 0"):
         extrapolating(CHINCHILLA, reach=-1.0)
+    with pytest.raises(ValueError, match="form must be finite and >= 0"):
+        extrapolating(CHINCHILLA, form=float("nan"))
     with pytest.raises(ValueError, match="growth must be finite and > 0"):
         extrapolating(CHINCHILLA, growth=0.0)
 
@@ -189,20 +208,22 @@ def test_new_runs_scatter_more_only_beyond_the_data(law, monkeypatch):
     theta = {**THETA[law.name], "drift_level": 0.1, "drift_tilt": 0.2, **edges}
     with jax.enable_x64(True):
         assert law.noise_scale is None
-        np.testing.assert_array_equal(law.residual_scale(THETA[law.name], x), np.ones(5))
-        factor = np.asarray(extrapolating(law).residual_scale(theta, x))
+        np.testing.assert_array_equal(law.residual_scale(THETA[law.name], x, 1.0), np.ones(5))
+        factor = np.asarray(extrapolating(law).residual_scale(theta, x, 1.0))
         u = np.maximum(log_nd - edge, 0.0)
         expected = np.sqrt(1 + MISFIT**2 * (1 - np.exp(-u / ONSET)))
         np.testing.assert_allclose(factor, expected, rtol=1e-12)
         assert factor[0] == factor[1] == 1.0  # inside and at the edge: the fitted noise
         assert factor[-1] == pytest.approx(np.sqrt(1 + MISFIT**2))  # far: saturated
         # it scales with drift, and misfit=0 leaves the noise alone
-        twice = np.asarray(extrapolating(law, 2.0).residual_scale(theta, x))
+        twice = np.asarray(extrapolating(law, 2.0).residual_scale(theta, x, 1.0))
         np.testing.assert_allclose(twice[-1], np.sqrt(1 + (2 * MISFIT) ** 2))
-        assert extrapolating(law, misfit=0.0, reach=0.0).noise_scale is None
+        assert extrapolating(law, misfit=0.0, reach=0.0, form=0.0).noise_scale is None
         # a law's own noise scale is kept, multiplied
-        noisy = dataclasses.replace(law, name=law.name + "_noisy", noise_scale=lambda t, x: 2.0)
-        both = np.asarray(extrapolating(noisy).residual_scale(theta, x))
+        noisy = dataclasses.replace(
+            law, name=law.name + "_noisy", noise_scale=lambda t, x, s: 2.0 * s
+        )
+        both = np.asarray(extrapolating(noisy).residual_scale(theta, x, 1.0))
         np.testing.assert_allclose(both, 2.0 * expected, rtol=1e-12)
     with pytest.raises(ValueError, match="misfit must be finite and >= 0"):
         extrapolating(law, misfit=-1.0)
@@ -243,7 +264,8 @@ def test_drift_widens_only_beyond_the_data_and_every_decision_sees_it(truth_fit)
 
 def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
     fit = truth_fit
-    calm = dataclasses.replace(fit, law=extrapolating(fit.fitted_law, misfit=0.0, reach=0.0))
+    calm = extrapolating(fit.fitted_law, misfit=0.0, reach=0.0, form=0.0)
+    calm = dataclasses.replace(fit, law=calm)
     sigma = fit.draws("sigma")[:, None]
     # the fitted runs: the fit's own sigma, so LOO and the in-sample checks are unchanged
     np.testing.assert_array_equal(
@@ -258,20 +280,20 @@ def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
     np.testing.assert_array_equal(
         fit.allocation_draws([1e3 * c_max])["N_opt"], calm.allocation_draws([1e3 * c_max])["N_opt"]
     )
-    # a new run far beyond the data: residual scale sigma·√(1 + MISFIT² + REACH²·v), v its
-    # nats beyond the fitted runs' N or D range
+    # a new run far beyond the data: residual scale √(sigma²(1 + MISFIT² + REACH²·v) +
+    # FORM²·v), v its nats beyond the fitted runs' N or D range
     far = bayescale.ScalingData.from_arrays(N=N, D=D, loss=[2.0, 2.0], min_runs=1)
     v = np.maximum(
         np.log(N) - np.log(fit.data.N.max()), np.log(D) - np.log(fit.data.D.max())
     ).clip(0)
-    factor = np.sqrt(1 + MISFIT**2 + REACH**2 * v)
-    np.testing.assert_allclose(fit.residual_scales(far), sigma * factor)
+    scale = np.sqrt(sigma**2 * (1 + MISFIT**2 + REACH**2 * v) + FORM**2 * v)
+    np.testing.assert_allclose(fit.residual_scales(far), scale)
     wide = np.log(fit.predict(N, D, kind="new_run", seed=1))
     narrow = np.log(calm.predict(N, D, kind="new_run", seed=1))
     law_only = np.log(fit.predict(N, D))
-    # the same residual draws, each scaled by the factor
-    ratio = np.std(wide - law_only, axis=0) / np.std(narrow - law_only, axis=0)
-    np.testing.assert_allclose(ratio, factor, rtol=0.02)
+    # the same residual draws, each scaled from its sigma to its wider scale
+    ratio = (wide - law_only) / (narrow - law_only)
+    np.testing.assert_allclose(ratio, np.broadcast_to(scale / sigma, ratio.shape), rtol=1e-6)
     assert np.all(ratio > 1.05)
     assert not np.array_equal(fit.log_likelihood(far), calm.log_likelihood(far))
 
