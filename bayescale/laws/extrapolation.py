@@ -139,6 +139,8 @@ REACH = 2.0
 #: The sd of the law's own form error, in log loss, per √nat beyond the fitted runs' range
 #: of N or D, at ``drift=1``: it adds to the reach's scatter (which scales with the runs'
 #: sigma), so that a sweep of very clean runs is not taken to extrapolate its law exactly.
+#: Shipped at 0: searched leaving each source out it came out at 0.01, but together with
+#: other constants in a trade not shipped (``benchmarks/EXTRAPOLATION-form.md``).
 FORM = 0.0
 #: The data's largest log(N·D): where extrapolation in compute starts.
 EDGE = "log_ND_edge"
