@@ -36,7 +36,7 @@ import bayescale
 from bayescale.checks.simulate import HOFFMANN_PARAMS, chinchilla_design, simulate_runs
 from bayescale.inference.diagnostics import compute_diagnostics
 from bayescale.inference.fit import prepare
-from bayescale.inference.sampler import _compiled, _sorted_fields, chain_starts
+from bayescale.inference.sampler import _chain_keys, _compiled, _sorted_fields, chain_starts
 from bayescale.inference.settings import FitSettings
 from bayescale.laws import get_law
 from bayescale.laws.chinchilla import ChinchillaParams
@@ -77,10 +77,12 @@ def measure(data: bayescale.ScalingData, priors=None, **settings) -> dict:
         prep = prepare(data, get_law(cfg.law), cfg, priors)
         z0 = chain_starts(prep.spec, prep.args, prep.kwargs, prep.start, cfg.chains, cfg.seed)
         init, advance, constrain = _compiled(prep.spec, cfg.nuts(), 1, "sequential", False)
-        keys = jax.random.split(jax.random.key(cfg.seed), cfg.chains)
+        keys = _chain_keys(cfg.seed, cfg.chains)
         kwargs = _sorted_fields(dict(prep.kwargs))
+        size = sum(int(np.prod(np.shape(v)[1:])) for v in z0.values())
+        unit = (np.eye(size) if cfg.dense_mass else np.ones(size), 1.0)  # run_nuts' default
         t0 = time.perf_counter()
-        st = init(keys, z0, prep.args, kwargs, None)
+        st = init(keys, z0, prep.args, kwargs, unit, 0)
         rec = {
             "z": st.z,
             "diverging": st.diverging,

@@ -6,7 +6,9 @@ machine that speeds up or slows down during the run affects both alike (measured
 same unchanged kernel ran 20-30% slower in one ``make bench`` than in the one before it).
 Each process times ``import bayescale``, the first fit (compile included) and the median of
 three warm refits of the bundled Chinchilla runs: the default fit (its extrapolation check
-included) and the same model without the check.
+included) and the same model without the check. Each round also times the command line,
+``python -m bayescale fit --dataset chinchilla``, whole process, with a warm compilation
+cache (one per version, filled by an untimed run before the first round).
 Writes a Markdown block into ``benchmarks/RESULTS.md`` (kept by ``make bench``).
 """
 
@@ -18,6 +20,8 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 from _sections import write_section
 
@@ -56,6 +60,22 @@ def run(python: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_cli(python: str, cache: str) -> float:
+    """Wall of one ``bayescale fit --dataset chinchilla`` process with the cache ``cache``."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["BAYESCALE_CACHE_DIR"] = cache
+    with tempfile.TemporaryDirectory() as cwd:  # the report it writes goes here
+        t = time.perf_counter()
+        subprocess.run(
+            [python, "-m", "bayescale", "fit", "--dataset", "chinchilla"],
+            capture_output=True,
+            check=True,
+            env=env,
+            cwd=cwd,
+        )
+        return time.perf_counter() - t
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("old", help="python of the baseline environment")
@@ -65,11 +85,18 @@ def main() -> None:
     p.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     args = p.parse_args()
     rows: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+    caches = {w: tempfile.mkdtemp(prefix=f"bayescale-cache-{w}-") for w in rows}
+    for which in rows:  # fill each version's compilation cache (untimed)
+        run_cli(getattr(args, which), caches[which])
     load_before = os.getloadavg()
     for i in range(args.rounds):
         order = ("old", "new") if i % 2 == 0 else ("new", "old")
         for which in order:
-            rows[which].append(run(getattr(args, which)))
+            row = run(getattr(args, which))
+            row["CLI fit --dataset chinchilla, warm cache (process wall)"] = run_cli(
+                getattr(args, which), caches[which]
+            )
+            rows[which].append(row)
     load_after = os.getloadavg()
     lines = [
         START,

@@ -186,6 +186,7 @@ def _compiled(
         trace_counts["init"] += 1
         kwargs = _plain(kwargs)
         inverse_mass_matrix, step_size = metric
+        key = jax.random.wrap_key_data(key)  # passed as raw data, sliced on the host
         state = init_kernel(
             z0,
             settings.warmup,
@@ -335,22 +336,37 @@ def chain_starts(
     model. Over-dispersed starts (uniform ±0.5 in unconstrained space) let R-hat detect chains that
     have not mixed.
     """
-    z = _start_jit(spec)(args, _sorted_fields(dict(kwargs)), dict(start), jax.random.key(seed))
+    z = jax.device_get(_start_jit(spec)(args, _sorted_fields(dict(kwargs)), dict(start), seed))
     rng = np.random.default_rng(seed)
+    # jittered on the host: eager JAX ops here would each compile a small program
     return {
-        k: v + jnp.asarray(rng.uniform(-0.5, 0.5, (chains, *jnp.shape(v))), v.dtype)
+        k: v + rng.uniform(-0.5, 0.5, (chains, *np.shape(v))).astype(v.dtype)
         for k, v in sorted(z.items())
     }
 
 
 @functools.lru_cache(maxsize=64)
 def _start_jit(spec: Any) -> Any:
-    def start(args: tuple, kwargs: Any, values: Any, key: Any) -> Any:
+    def start(args: tuple, kwargs: Any, values: Any, seed: Any) -> Any:
         kwargs = _plain(kwargs)
-        sites = initial_point(spec, args, kwargs, values, key)
+        sites = initial_point(spec, args, kwargs, values, jax.random.key(seed))
         return unconstrain_fn(spec, args, kwargs, sites)
 
     return jax.jit(start)
+
+
+def _chain_keys(seed: int, chains: int) -> np.ndarray:
+    """Every chain's random key as raw key data on the host, one row per chain.
+
+    The keys of ``jax.random.split(jax.random.key(seed), chains)``, made by one compiled
+    program; as host data they are sliced per thread without compiling a slice.
+    """
+    return np.asarray(_split_jit(seed, chains))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _split_jit(seed: Any, chains: int) -> Any:
+    return jax.random.key_data(jax.random.split(jax.random.key(seed), chains))
 
 
 def sites_at(spec: ModelSpec, args: tuple, kwargs: Mapping[str, Any], values: Mapping[str, Any]):
@@ -454,16 +470,19 @@ def run_nuts(
             f"got {start_at}"
         )
     compiled = _compiled(spec, settings, n_dev, mode, per_chain_args)
-    keys = jax.random.split(jax.random.key(seed), chains)
+    keys = _chain_keys(seed, chains)
     kwargs = _sorted_fields(dict(kwargs))
-    dtype = jnp.result_type(float)
+    # Host (NumPy) values from here to the compiled programs: an eager JAX op on the way
+    # (a cast, a slice, a sum) compiles a small program of its own in a fresh process.
+    dtype = np.dtype(jnp.result_type(float))
+    init_z = {k: np.asarray(v) for k, v in init_z.items()}
     if metric is None:
         # the unit metric numpyro starts from, passed explicitly so that a fit and a
         # warm-started refit share one compiled init
         size = sum(int(np.prod(np.shape(v)[1:])) for v in init_z.values())
         metric = (np.eye(size) if settings.dense_mass else np.ones(size), 1.0)
-    metric = (jnp.asarray(metric[0], dtype), jnp.asarray(metric[1], dtype))
-    begin = jnp.asarray(start_at, jnp.int32)
+    metric = (np.asarray(metric[0], dtype), np.asarray(metric[1], dtype))
+    begin = np.int32(start_at)
     total = settings.warmup + settings.draws
     show = interactive() if progress_bar is None else progress_bar
     bounds = np.unique(np.linspace(start_at, total, 21).astype(int)) if show else [start_at, total]
@@ -565,11 +584,12 @@ def _run_chains(
         "energy": states.energy,
         "potential_energy": states.potential_energy,
     }
+    # zeros made on the host and placed, not by jnp.zeros (one small program per shape)
     buffers = {
         "draws": jax.tree.map(
-            lambda v: jnp.zeros((v.shape[0], settings.draws, *v.shape[1:]), v.dtype), template
+            lambda v: np.zeros((v.shape[0], settings.draws, *v.shape[1:]), v.dtype), template
         ),
-        "warmup_steps": jnp.zeros_like(states.num_steps),
+        "warmup_steps": np.zeros(states.num_steps.shape, states.num_steps.dtype),
     }
     # placed (committed) as the sampler's outputs are, so that its second call (the next
     # chunk of a progress bar, or the first after the zero-length one) finds the program

@@ -46,7 +46,7 @@ kwargs = {"priors": resolve_priors(spec, None)[0], "fixed": {}}
 init, _, _ = _compiled(spec, NUTSSettings(10, 10), 1, "sequential")
 sites = {"anchor": (2, 5), "sigma": (2,), "nu": (2,)}
 z0 = {k: jnp.zeros(shape) for k, shape in sites.items()}
-keys = jax.random.split(jax.random.key(0), 2)
+keys = jax.random.key_data(jax.random.split(jax.random.key(0), 2))
 unit = (jnp.ones(7), 1.0)
 text = init.lower(keys, z0, args, _sorted_fields(kwargs), unit, 0).as_text()
 print(hashlib.sha256(text.encode()).hexdigest())
@@ -83,7 +83,13 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
     import numpy as np
 
     from bayescale.inference.fit import prepare
-    from bayescale.inference.sampler import _compiled, _sorted_fields, chain_starts, run_nuts
+    from bayescale.inference.sampler import (
+        _chain_keys,
+        _compiled,
+        _sorted_fields,
+        chain_starts,
+        run_nuts,
+    )
     from bayescale.inference.settings import FitSettings
     from bayescale.laws import CHINCHILLA
 
@@ -103,7 +109,7 @@ def test_warmup_gradients_are_counted_and_a_given_metric_is_kept(chinchilla):
         kwargs = _sorted_fields(dict(prep.kwargs))
         size = sum(int(np.prod(np.shape(v)[1:])) for v in z0.values())
         unit = (np.ones(size), 1.0)  # what run_nuts passes by default
-        st = init(jax.random.split(jax.random.key(0), 2), z0, prep.args, kwargs, unit, 0)
+        st = init(_chain_keys(0, 2), z0, prep.args, kwargs, unit, 0)
         rec = {k: getattr(st, k) for k in ("z", "diverging", "num_steps", "accept_prob")}
         rec |= {"energy": st.energy, "potential_energy": st.potential_energy}
         full = {
