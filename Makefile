@@ -75,11 +75,14 @@ $(BENCH_STAMP): pyproject.toml
 bench-nutpie: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/nutpie_compare.py $(NUTPIE_ARGS)
 
-# issue 12's protocol: top budget of real sweeps held out, writes benchmarks/EXTRAPOLATION.md
-# (about 22 min on 2 cores; reads ../shared, or EXTRAPOLATION_ARGS='--shared PATH')
+# issue 25's protocol: multi-step hold-outs of the shared sweeps, writes
+# benchmarks/EXTRAPOLATION.md (about 35 min on 2 cores; reads ../shared, or
+# EXTRAPOLATION_ARGS='--shared PATH'). The law's form error is searched with the other eight
+# constants held at the values their own search chose (benchmarks/EXTRAPOLATION-form.md).
+TRANSFER_HOLD := s_level s_tilt mean spread memory misfit growth reach
 extrapolation: $(STAMP)
 	$(PY) benchmarks/transfer_fits.py $(EXTRAPOLATION_ARGS)
-	$(PY) benchmarks/transfer.py
+	$(PY) benchmarks/transfer.py --hold $(TRANSFER_HOLD)
 
 # issue 13: run planning — speed, calibration on synthetic data, real sweeps; writes
 # benchmarks/PLANNING.md (reads ../shared, or PLANNING_ARGS='--shared PATH')

@@ -99,10 +99,10 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
     "misfit": (0.0, 0.2, 0.42, 0.8),
     "growth": (0.5, 0.75, 1.0, 1.25),
     "reach": (0.0, 0.5, 1.0, 2.0, 3.0),
-    # not searched by default: with it the search also moves memory, misfit and reach, and
-    # the result is a trade (benchmarks/EXTRAPOLATION-form.md); --candidates
-    # form=0,0.005,0.0075,0.01,0.015 searches it
-    "form": (0.0,),
+    # searched with the other eight held (make extrapolation: --hold ...): searched with
+    # them free it also moved memory, misfit and reach, a trade of interval score and
+    # N_opt coverage for log density (benchmarks/EXTRAPOLATION-form.md)
+    "form": (0.0, 0.005, 0.01, 0.015, 0.02, 0.03),
 }
 NAMES = tuple(CANDIDATES)
 #: What the constants are chosen by (``--objective``), as the report says it.
@@ -466,6 +466,13 @@ def main(argv: list[str] | None = None) -> int:
         "scale kept by construction)",
     )
     ap.add_argument(
+        "--hold",
+        nargs="*",
+        default=[],
+        metavar="NAME",
+        help="constants held at their shipped values (not searched)",
+    )
+    ap.add_argument(
         "--start",
         help="a choices JSON whose 'all' constants the search starts from (default: shipped)",
     )
@@ -475,6 +482,10 @@ def main(argv: list[str] | None = None) -> int:
         if name not in CANDIDATES:
             ap.error(f"unknown constant {name!r}; one of {', '.join(NAMES)}")
         CANDIDATES[name] = tuple(float(v) for v in values.split(","))
+    for name in args.hold:
+        if name not in CANDIDATES:
+            ap.error(f"unknown constant {name!r}; one of {', '.join(NAMES)}")
+        CANDIDATES[name] = (SHIPPED[name],)
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
     splits = load_splits(Path(args.raw), shared_dir(args.shared))
@@ -525,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     text = report(splits, chosen_all, loso, bins, minima, per_sweep, chinchilla, total)
     objective = OBJECTIVES[args.objective]
+    if args.hold:
+        objective += f"; held at the shipped values: {', '.join(args.hold)}"
     if args.candidates:
         objective += f" (candidate values replaced: {', '.join(args.candidates)})"
     text = text.replace("{OBJECTIVE}", objective)

@@ -98,14 +98,15 @@ def test_a_larger_model_at_in_range_compute_is_beyond_the_data():
         np.testing.assert_array_equal(moved[:3], plain[:3])
         assert moved[3] != plain[3]
         # ... and a run beyond the N or D range scatters more: at sigma 1,
-        # sqrt(1 + REACH² · excess + FORM² · excess)
+        # sqrt(1 + REACH² · v + FORM² · max(0, v - u))
         factor = np.asarray(law.residual_scale(theta, x, 1.0))
         assert factor[0] == 1.0
         np.testing.assert_allclose(factor[1:3], np.sqrt(1 + REACH**2 + FORM**2), rtol=1e-12)
         # beyond in compute too: the extra scatter k there adds to the reach's
         k = 0.42
         u3 = 1.5
-        expected = np.sqrt(1 + k * k * (1 - np.exp(-u3 / ONSET)) + (REACH**2 + FORM**2) * 0.5)
+        # (its N or D excess 0.5 is below its compute excess 1.5: no form error)
+        expected = np.sqrt(1 + k * k * (1 - np.exp(-u3 / ONSET)) + REACH**2 * 0.5)
         with_k = np.asarray(extrapolating(CHINCHILLA, misfit=k).residual_scale(theta, x, 1.0))
         assert with_k[3] == pytest.approx(expected, rel=1e-12)
         assert with_k[3] > np.sqrt(1 + REACH**2 * 0.5)
@@ -119,14 +120,19 @@ def test_a_larger_model_at_in_range_compute_is_beyond_the_data():
             twice[1], np.sqrt(1 + (2 * REACH) ** 2 + (2 * FORM) ** 2), rtol=1e-12
         )
         # the law's own form error adds in log loss, whatever the runs' sigma:
-        # sqrt(sigma² (1 + r² v) + f² v), so a sweep of clean runs still widens
+        # sqrt(sigma² (1 + r² v) + f² max(0, v - u)), so a sweep of clean runs still widens
+        # where its N or D excess outruns its compute excess (the drift covers the rest)
         formed = extrapolating(CHINCHILLA, misfit=0.0, reach=1.0, form=0.01)
         for sigma in (1e-3, 0.05):
             got = np.asarray(formed.residual_scale(theta, x, sigma))
             assert got[0] == sigma
-            v = np.array([1.0, 1.0, 0.5])
-            want = np.sqrt(sigma**2 * (1.0 + v) + 0.01**2 * v)
+            v, w = np.array([1.0, 1.0, 0.5]), np.array([1.0, 1.0, 0.0])
+            want = np.sqrt(sigma**2 * (1.0 + v) + 0.01**2 * w)
             np.testing.assert_allclose(got[1:], want, rtol=1e-12)
+        # a run 3 nats beyond the N range at 1 nat beyond the compute: w = 2
+        deep = {"log_N": np.array([23.0]), "log_D": np.array([24.0])}
+        got = np.asarray(formed.residual_scale(theta, deep, 1e-3))
+        np.testing.assert_allclose(got, np.sqrt(1e-6 * (1.0 + 3.0) + 0.01**2 * 2.0), rtol=1e-12)
         assert extrapolating(CHINCHILLA, misfit=0.0, reach=0.0, form=0.01).noise_scale is not None
     with pytest.raises(ValueError, match="reach must be finite and >= 0"):
         extrapolating(CHINCHILLA, reach=-1.0)
@@ -281,12 +287,13 @@ def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
         fit.allocation_draws([1e3 * c_max])["N_opt"], calm.allocation_draws([1e3 * c_max])["N_opt"]
     )
     # a new run far beyond the data: residual scale √(sigma²(1 + MISFIT² + REACH²·v) +
-    # FORM²·v), v its nats beyond the fitted runs' N or D range
+    # FORM²·max(0, v - u)), v its nats beyond the fitted runs' N or D range, u in compute
     far = bayescale.ScalingData.from_arrays(N=N, D=D, loss=[2.0, 2.0], min_runs=1)
     v = np.maximum(
         np.log(N) - np.log(fit.data.N.max()), np.log(D) - np.log(fit.data.D.max())
     ).clip(0)
-    scale = np.sqrt(sigma**2 * (1 + MISFIT**2 + REACH**2 * v) + FORM**2 * v)
+    u = np.log(N * D) - np.log(np.max(fit.data.N * fit.data.D))
+    scale = np.sqrt(sigma**2 * (1 + MISFIT**2 + REACH**2 * v) + FORM**2 * np.maximum(v - u, 0))
     np.testing.assert_allclose(fit.residual_scales(far), scale)
     wide = np.log(fit.predict(N, D, kind="new_run", seed=1))
     narrow = np.log(calm.predict(N, D, kind="new_run", seed=1))
