@@ -59,9 +59,14 @@ def test_design_check_flags_collinear_but_not_isoflop_designs():
     assert design_problems(bayescale.load_dataset("chinchilla")) == []
 
 
+# The default path (retries on, the check on) at a third of the default draws: the design
+# fails the fit at any length, and the full default took 40 s of the suite here.
+SHORT = {"warmup": 300, "draws": 300}
+
+
 @pytest.fixture(scope="module")
 def collinear_fit():
-    return fit_quietly(collinear_runs(0.0), seed=1)
+    return fit_quietly(collinear_runs(0.0), seed=1, **SHORT)
 
 
 def test_collinear_design_fails_the_fit_and_strict_raises(collinear_fit):
@@ -134,7 +139,7 @@ def test_cli_exits_3_with_a_banner_for_a_collinear_design(tmp_path, capsys):
     out_json, out_md = tmp_path / "o.json", tmp_path / "o.md"
     code = main(
         ["fit", str(path), "--seed", "1", "--no-cache", "--json", str(out_json),
-         "--report", str(out_md)]
+         "--report", str(out_md), "--warmup", "300", "--draws", "300"]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 3
