@@ -85,19 +85,20 @@ def main() -> None:
     p.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     args = p.parse_args()
     rows: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
-    caches = {w: tempfile.mkdtemp(prefix=f"bayescale-cache-{w}-") for w in rows}
-    for which in rows:  # fill each version's compilation cache (untimed)
-        run_cli(getattr(args, which), caches[which])
-    load_before = os.getloadavg()
-    for i in range(args.rounds):
-        order = ("old", "new") if i % 2 == 0 else ("new", "old")
-        for which in order:
-            row = run(getattr(args, which))
-            row["CLI fit --dataset chinchilla, warm cache (process wall)"] = run_cli(
-                getattr(args, which), caches[which]
-            )
-            rows[which].append(row)
-    load_after = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        caches = {w: os.path.join(tmp, w) for w in rows}
+        for which in rows:  # fill each version's compilation cache (untimed)
+            run_cli(getattr(args, which), caches[which])
+        load_before = os.getloadavg()
+        for i in range(args.rounds):
+            order = ("old", "new") if i % 2 == 0 else ("new", "old")
+            for which in order:
+                row = run(getattr(args, which))
+                row["CLI fit --dataset chinchilla, warm cache (process wall)"] = run_cli(
+                    getattr(args, which), caches[which]
+                )
+                rows[which].append(row)
+        load_after = os.getloadavg()
     lines = [
         START,
         "## Version against version",

@@ -147,7 +147,7 @@ def _many_nuts(
             per_set.append((jax.tree.map(pad, x), pad(log_loss), mask, center))
             init_parts.append(chain_starts(p.spec, p.args, p.kwargs, p.start, C, cfg.seed + g))
         args = jax.tree.map(lambda *v: jnp.repeat(jnp.stack(v), C, axis=0), *per_set)
-        init_z = jax.tree.map(lambda *v: jnp.concatenate(v), *init_parts)
+        init_z = jax.tree.map(lambda *v: np.concatenate(v), *init_parts)  # host arrays
         out = run_nuts(
             preps[0].spec,
             args,

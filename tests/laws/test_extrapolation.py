@@ -303,6 +303,16 @@ def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
     np.testing.assert_allclose(ratio, np.broadcast_to(scale / sigma, ratio.shape), rtol=1e-6)
     assert np.all(ratio > 1.05)
     assert not np.array_equal(fit.log_likelihood(far), calm.log_likelihood(far))
+    # a model 4x larger than any fitted one at half the largest compute: u = 0, so the
+    # whole N excess carries the form error as well as the reach
+    n_big = 4 * float(fit.data.N.max())
+    big = bayescale.ScalingData.from_arrays(
+        N=[n_big], D=[0.5 * c_max / (6 * n_big)], loss=[2.0], min_runs=1
+    )
+    v_big = np.log(4.0)
+    want = np.sqrt(sigma**2 * (1 + REACH**2 * v_big) + FORM**2 * v_big)
+    np.testing.assert_allclose(fit.residual_scales(big), want)
+    assert FORM > 0 and np.all(want > np.sqrt(sigma**2 * (1 + REACH**2 * v_big)))
 
 
 def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(truth_fit):
