@@ -18,6 +18,20 @@ settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _free_compiled_programs():
+    """Between test modules, free compiled programs if the process holds many memory maps.
+
+    The suite compiles programs for hundreds of data shapes in one process; the sampler
+    frees them itself above 75% of Linux's map limit, which could fall inside a test that
+    counts traces. Freeing at module boundaries, earlier, keeps that out of the tests.
+    """
+    yield
+    from bayescale.inference.sampler import relieve_map_pressure
+
+    relieve_map_pressure(0.4)
+
+
 @pytest.fixture(scope="session")
 def chinchilla():
     return bayescale.load_dataset("chinchilla")

@@ -47,6 +47,7 @@ __all__ = [
     "SamplerOutput",
     "chain_starts",
     "enable_compilation_cache",
+    "relieve_map_pressure",
     "run_nuts",
     "sites_at",
     "trace_counts",
@@ -452,6 +453,7 @@ def run_nuts(
     -------
     SamplerOutput
     """
+    relieve_map_pressure()
     n_dev = _n_devices(chains, chain_method)
     mode = chain_method
     threads = 1
@@ -470,6 +472,7 @@ def run_nuts(
             f"got {start_at}"
         )
     compiled = _compiled(spec, settings, n_dev, mode, per_chain_args)
+    where = _chain_sharding(n_dev)
     keys = _chain_keys(seed, chains)
     kwargs = _sorted_fields(dict(kwargs))
     # Host (NumPy) values from here to the compiled programs: an eager JAX op on the way
@@ -499,7 +502,18 @@ def run_nuts(
         # float64 is a thread-local setting: a worker thread takes the caller's
         with jax.enable_x64(x64):
             return _run_chains(
-                compiled, settings, keys[sl], z0, a, kwargs, metric, begin, bounds, bar, lock
+                compiled,
+                settings,
+                keys[sl],
+                z0,
+                a,
+                kwargs,
+                metric,
+                begin,
+                bounds,
+                bar,
+                lock,
+                where,
             )
 
     try:
@@ -565,8 +579,12 @@ def _run_chains(
     bounds: Any,
     bar: Any,
     lock: Any,
+    where: Any = None,
 ) -> tuple[Any, Any, Any]:
     """Run a block of chains through warmup and sampling.
+
+    ``where`` is the sharding of the chains' states (:func:`_chain_sharding`); given, the
+    sampler's loop compiles while init does (:func:`_compile_ahead`).
 
     Returns host arrays: (constrained draws, buffers, (step size, inverse mass matrix)).
     """
@@ -575,7 +593,16 @@ def _run_chains(
     # under the lock the first compiles and the others find it cached. A zero-length
     # advance compiles the sampler's loop the same way.
     with lock:
+        ahead = (
+            None
+            if where is None
+            else _compile_ahead(
+                compiled, settings, where, keys, init_z, args, kwargs, metric, begin
+            )
+        )
         states = init(keys, dict(init_z), args, kwargs, metric, begin)
+        if ahead is not None:
+            ahead.join()
     template = {
         "z": states.z,
         "diverging": states.diverging,
@@ -610,6 +637,127 @@ def _run_chains(
         constrained = constrain(buffers["draws"]["z"], args, kwargs)
     adapt = states.adapt_state
     return jax.device_get((constrained, buffers, (adapt.step_size, adapt.inverse_mass_matrix)))
+
+
+#: Share of the process's memory-map limit above which compiled programs are freed.
+MAP_SHARE = 0.75
+
+
+@functools.lru_cache(maxsize=1)
+def _map_limit() -> int | None:
+    try:
+        with open("/proc/sys/vm/max_map_count", "rb") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _map_count() -> int:
+    with open("/proc/self/maps", "rb") as f:
+        return f.read().count(b"\n")
+
+
+def relieve_map_pressure(share: float = MAP_SHARE) -> bool:
+    """Free JAX's compiled programs when the process nears its memory-map limit.
+
+    Every compiled program keeps its code in memory maps (about 900 per new data shape of a
+    default fit on CPU); a process that fits many shapes (a long notebook, a benchmark, a
+    test suite) reaches Linux's ``vm.max_map_count`` (65,530 by default) and LLVM aborts
+    the process with no Python error. Above ``share`` of the limit this clears JAX's caches
+    (later fits compile again) and returns True. Called before every sampler run; a no-op
+    where the counts cannot be read (not Linux).
+    """
+    limit = _map_limit()
+    if limit is None:
+        return False
+    try:
+        if _map_count() <= share * limit:
+            return False
+    except OSError:
+        return False
+    jax.clear_caches()
+    _AHEAD.clear()
+    return True
+
+
+#: Signatures whose sampler and constrain programs were compiled ahead (one per process).
+_AHEAD: set[Any] = set()
+
+
+def _compile_ahead(
+    compiled: tuple[Any, Any, Any],
+    settings: NUTSSettings,
+    where: Any,
+    keys: Any,
+    init_z: Mapping[str, Any],
+    args: Any,
+    kwargs: Any,
+    metric: tuple[Any, Any],
+    begin: Any,
+) -> threading.Thread | None:
+    """Compile the sampler's loop and constrain programs while init compiles and runs.
+
+    A fresh process compiles three programs one after another, each on one core; the
+    loop's inputs are init's outputs, whose shapes (not values) are known before init
+    runs, so a second thread lowers and compiles it (and constrain) at once. XLA releases
+    the GIL while it compiles, so the two compiles share the cores. The later calls find
+    the programs in JAX's cache; if anything here fails, they compile them as before.
+    None when this signature was compiled ahead already.
+    """
+    init, advance, constrain = compiled
+    key = (
+        id(compiled),
+        jax.tree.structure((init_z, args, kwargs)),
+        tuple(
+            (np.shape(v), getattr(v, "dtype", type(v)))
+            for v in jax.tree.leaves((keys, init_z, args))
+        ),
+    )
+    if key in _AHEAD:
+        return None
+    _AHEAD.add(key)
+    try:
+        out = jax.eval_shape(init, keys, dict(init_z), args, kwargs, metric, begin)
+    except Exception:  # an optimisation: the calls compile as before
+        return None
+    x64 = bool(jnp.zeros(()).dtype == jnp.float64)
+
+    def run() -> None:
+        try:
+            with jax.enable_x64(x64):
+
+                def like(shape: tuple[int, ...], dtype: Any) -> Any:
+                    return jax.ShapeDtypeStruct(shape, dtype, sharding=where)
+
+                states = jax.tree.map(lambda v: like(v.shape, v.dtype), out)
+                fields = ("z", "diverging", "num_steps", "accept_prob", "energy")
+                template = {k: getattr(out, k) for k in (*fields, "potential_energy")}
+                draws = jax.tree.map(
+                    lambda v: like((v.shape[0], settings.draws, *v.shape[1:]), v.dtype),
+                    template,
+                )
+                steps = like(out.num_steps.shape, out.num_steps.dtype)
+                buffers = {"draws": draws, "warmup_steps": steps}
+                advance.lower(states, buffers, 0, 0, args, kwargs).compile()
+                constrain.lower(draws["z"], args, kwargs).compile()
+        except Exception:  # the calls compile as before
+            pass
+
+    thread = threading.Thread(target=run, name="bayescale-compile-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
+def _chain_sharding(n_dev: int) -> Any:
+    """Where the compiled init puts the chains' states.
+
+    The default device, or split over the mesh of :func:`_compiled` (the same devices and
+    axis, so an equal sharding).
+    """
+    if n_dev == 1:
+        return jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    mesh = jax.sharding.Mesh(np.asarray(jax.local_devices()[:n_dev]), ("chains",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
 
 
 def _start_at(state: Any, start_at: Any, last_window: int) -> Any:
