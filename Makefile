@@ -76,10 +76,11 @@ bench-nutpie: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/nutpie_compare.py $(NUTPIE_ARGS)
 
 # issue 25's protocol: multi-step hold-outs of the shared sweeps, writes
-# benchmarks/EXTRAPOLATION.md (about 35 min on 2 cores; reads ../shared, or
-# EXTRAPOLATION_ARGS='--shared PATH'). The law's form error is searched with the other eight
-# constants held at the values their own search chose (benchmarks/EXTRAPOLATION-form.md).
-TRANSFER_HOLD := s_level s_tilt mean spread memory misfit growth reach
+# benchmarks/EXTRAPOLATION.md (about 25-60 min on 2 cores; reads ../shared, or
+# EXTRAPOLATION_ARGS='--shared PATH'). The reach and the law's form error (both scaled by each
+# sweep's own m) are searched with the other seven constants held at the values their own
+# search chose (benchmarks/EXTRAPOLATION-form.md, benchmarks/EXTRAPOLATION-own-reach.md).
+TRANSFER_HOLD := s_level s_tilt mean spread memory misfit growth
 extrapolation: $(STAMP)
 	$(PY) benchmarks/transfer_fits.py $(EXTRAPOLATION_ARGS)
 	$(PY) benchmarks/transfer.py --hold $(TRANSFER_HOLD)

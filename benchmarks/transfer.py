@@ -59,7 +59,10 @@ from extrapolation import isoflop_minimum, shared_dir  # noqa: E402
 from transfer_fits import RAW, load_sweeps  # noqa: E402
 
 from bayescale.checks.backtest import CHECK_FRAC, split_holdout  # noqa: E402
-from bayescale.checks.drift_update import drift_log_likelihood  # noqa: E402
+from bayescale.checks.drift_update import (  # noqa: E402
+    drift_log_likelihood,
+    reach_log_likelihood,
+)
 from bayescale.checks.model_checks import predictive_draws  # noqa: E402
 from bayescale.classic.approach3 import fit_classic  # noqa: E402
 from bayescale.inference.likelihoods import log_mean_exp  # noqa: E402
@@ -72,11 +75,14 @@ from bayescale.laws.extrapolation import (  # noqa: E402
     MEMORY,
     MISFIT,
     REACH,
+    REACH_SCALE,
     SCALES,
     SPREAD,
     DriftGrid,
     drift_grid_draws,
     extrapolating,
+    reach_draws,
+    reach_nodes,
 )
 
 #: Draws of each outer fit the predictions use (evenly thinned).
@@ -149,6 +155,8 @@ BINS = (
     (">30x", 30.0, math.inf),
 )
 Config = tuple[float, ...]
+#: ``--fixed-reach``: every sweep at m = 1 (the model before the sweep's own m).
+FIXED_REACH = False
 
 
 @dataclass
@@ -166,7 +174,10 @@ class Split:
     past: Any
     x: np.ndarray  # C_run / C_max of the training runs, per test run
     minima: list[tuple[float, float]]  # (budget, isoFLOP minimum N) of held-out budgets
+    small: Any = None  # the refit without the largest 20% of models by N (None: too few)
+    larger: Any = None  # those models
     log_lik: dict[tuple[float, float, float], np.ndarray] = dataclasses.field(default_factory=dict)
+    reach_lik: dict[tuple[float, ...], np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def _thin(result: Any, n: int) -> Any:
@@ -191,6 +202,12 @@ def load_splits(raw: Path, root: Path) -> list[Split]:
         past_mask[row["past"]] = True
         fit = _thin(bayescale.load(raw / f"{row['key']}-fit.nc"), DRAWS)
         past = bayescale.load(raw / f"{row['key']}-past.nc")
+        small = larger = None
+        if row.get("small") is not None:
+            small = bayescale.load(raw / f"{row['key']}-small.nc")
+            small_mask = np.zeros(len(tr), bool)
+            small_mask[row["small"]] = True
+            larger = tr.subset(~small_mask)
         out.append(
             Split(
                 row["key"],
@@ -204,6 +221,8 @@ def load_splits(raw: Path, root: Path) -> list[Split]:
                 past,
                 te.C / float(np.max(tr.C)),
                 held_minima(sweeps[row["sweep"]], ~train),
+                small,
+                larger,
             )
         )
     return out
@@ -246,6 +265,20 @@ def own_log_lik(sp: Split, cfg: dict[str, float]) -> np.ndarray:
     return sp.log_lik[key]
 
 
+def own_reach_weights(sp: Split, cfg: dict[str, float]) -> np.ndarray | None:
+    """The split's posterior weights of its own m on the prior's nodes, as the fit-time
+    check computes them from its largest models (None: too few runs to split by N)."""
+    if sp.small is None:
+        return None
+    key = (cfg["misfit"], cfg["growth"], cfg["reach"], cfg.get("form", 0.0))
+    if key not in sp.reach_lik:
+        small = dataclasses.replace(sp.small, law=_law(cfg))
+        sp.reach_lik[key] = reach_log_likelihood(small, sp.larger)
+    ll = sp.reach_lik[key]
+    w = reach_nodes()[1] * np.exp(ll - np.max(ll))
+    return w / w.sum()
+
+
 def grid_for(cfg: dict[str, float]) -> DriftGrid:
     """The population prior of ``cfg`` on :data:`AXES`."""
     return DriftGrid(
@@ -269,6 +302,12 @@ def predictive(sp: Split, cfg: dict[str, float] | None, update: bool = True) -> 
     if cfg is None:
         return sp.fit.with_drift(0)
     samples = {**sp.fit.samples, **drift_for(sp, cfg, update)}
+    # the sweep's own m beyond its N range: updated by its largest models, or the prior's
+    if FIXED_REACH:  # --fixed-reach: the model before it, m = 1 for every sweep
+        samples[REACH_SCALE] = np.ones(samples["sigma"].shape)
+    else:
+        weights = own_reach_weights(sp, cfg) if update else None
+        samples[REACH_SCALE] = reach_draws(samples["sigma"].shape, 0, weights)
     return dataclasses.replace(sp.fit, law=_law(cfg), samples=samples)
 
 
@@ -476,7 +515,14 @@ def main(argv: list[str] | None = None) -> int:
         "--start",
         help="a choices JSON whose 'all' constants the search starts from (default: shipped)",
     )
+    ap.add_argument(
+        "--fixed-reach",
+        action="store_true",
+        help="score the model before the sweep's own m: m = 1 for every sweep",
+    )
     args = ap.parse_args(argv)
+    global FIXED_REACH
+    FIXED_REACH = args.fixed_reach
     for item in args.candidates:
         name, values = item.split("=", 1)
         if name not in CANDIDATES:
@@ -573,6 +619,11 @@ def per_sweep_rows(
         s_prior = float(grid.scale_weights() @ grid.scale_nodes)
         s_post = float(grid.scale_weights(ll) @ grid.scale_nodes)
         draws = drift_for(sp0, cfg, True)
+        # the sweep's own m after its update (geometric mean), on each of its training sets
+        m_all = [
+            float(np.exp(np.mean(np.log(predictive(sp, cfg, True).samples[REACH_SCALE]))))
+            for sp, _ in mine
+        ]
         out.append(
             {
                 "sweep": sweep,
@@ -585,6 +636,10 @@ def per_sweep_rows(
                 "scale_post": s_post,
                 "level_post": float(np.mean(draws["drift_level"])),
                 "tilt_sd_post": float(np.std(draws["drift_tilt"])),
+                # geometric means: the population's median is 1
+                "m_prior": 1.0,
+                "m_post": m_all[0],
+                "m_range": (min(m_all), max(m_all)),
             }
         )
     return out
@@ -670,7 +725,7 @@ def report(
         "**Leave one source out.** The nine constants of the drift model are chosen by "
         "coordinate ascent of {OBJECTIVE}; every source is scored with the constants chosen "
         "on the other sources. `loso` is that; `loso, no update` the same constants without "
-        "the sweep's own runs updating its drift; `before` the model before this issue "
+        "the sweep's own runs updating its drift or its m; `before` the model before this issue "
         "(one normal per drift parameter, distance in compute only, no update: s_λ 0.17, "
         "s_τ 0.86, μ_λ 0.16, k 0.42, √u); `law` the law alone (no drift); `bootstrap` an "
         "Epoch-style bootstrap of the classic fit (200 replicas, each plus a Gaussian "
@@ -721,16 +776,22 @@ def report(
         "",
         "All held-out runs of the sweep's splits; `worst` is its worst split's 90% coverage. "
         "The drift its own runs chose: the check's update on its largest training set "
-        "(the sweep's scale s before → after; the level's posterior mean; the tilt's sd).",
+        "(the sweep's scale s before → after; the level's posterior mean; the tilt's sd), and "
+        "the geometric mean of its own multiplier m of the scatter beyond its N range, "
+        "before → after its largest 20% of models by N (predicted from the rest) informed it "
+        "(in brackets: the lowest and highest over the sweep's training sets).",
         "",
-        "| sweep | source | runs | 90% cov | 50% cov | worst 90% | scale s | level | tilt sd |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| sweep | source | runs | 90% cov | 50% cov | worst 90% | scale s | level | tilt sd "
+        "| m |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in per_sweep:
         lines.append(
             f"| {r['sweep']} | {r['source']} | {r['runs']} | {_f(r['cov90'])} | "
             f"{_f(r['cov50'])} | {_f(r['worst90'])} | {_f(r['scale_prior'])} → "
-            f"{_f(r['scale_post'])} | {_f(r['level_post'])} | {_f(r['tilt_sd_post'])} |"
+            f"{_f(r['scale_post'])} | {_f(r['level_post'])} | {_f(r['tilt_sd_post'])} | "
+            f"{_f(r.get('m_prior'))} → {_f(r.get('m_post'))} "
+            f"({_f(r['m_range'][0])}–{_f(r['m_range'][1])}) |"
         )
     lines += [
         "",

@@ -31,7 +31,11 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayescale.checks.drift_update import describe_update, update_drift
+from bayescale.checks.drift_update import (
+    describe_update,
+    update_drift,
+    update_reach,
+)
 from bayescale.checks.model_checks import check_levels, predictive_draws
 from bayescale.choices import HOLDOUTS
 from bayescale.data.scaling_data import MIN_DISTINCT, MIN_RUNS, ScalingData
@@ -41,6 +45,7 @@ from bayescale.inference.fit import WarmStart, sample
 from bayescale.inference.likelihoods import log_mean_exp
 from bayescale.inference.posterior import Posterior
 from bayescale.laws import get_law
+from bayescale.laws.extrapolation import REACH_SCALE
 
 __all__ = [
     "HOLDOUTS",
@@ -536,12 +541,10 @@ def _run_check(
         raise ValueError(f"unknown method {method!r}; choose one of auto, psis, refit")
     from arviz_stats.base import array_stats
 
-    data = result.data
-    try:
-        train_mask, threshold = split_holdout(data, "largest", CHECK_FRAC)
-    except ValueError:
+    split = _check_split(result.data, "largest")
+    if split is None:
         return None
-    past, future = data.subset(train_mask), data.subset(~train_mask)
+    past, future, threshold = split
     reach = float(np.max(future.C) / np.max(past.C))
     with jax.enable_x64():
         log_lik = result.log_likelihood(future).reshape(-1, len(future))
@@ -552,7 +555,7 @@ def _run_check(
         w = np.exp(log_w - np.max(log_w))
         w = w / w.sum()
         # the model the past runs alone would give: drift starts at their edge
-        model = dataclasses.replace(result, data=past)
+        model = _typical_reach(dataclasses.replace(result, data=past))
         rep = predictive_draws(model, future, seed=seed)
         lo, med, hi = _weighted_quantiles(
             rep, w, [(1 - CHECK_LEVEL) / 2, 0.5, (1 + CHECK_LEVEL) / 2]
@@ -563,7 +566,7 @@ def _run_check(
         method = "psis"
         past_fit, weights = model, w
     else:
-        past_fit = check_refit(result, past)
+        past_fit = _typical_reach(check_refit(result, past))
         _, runs = evaluate(past_fit, future, (CHECK_LEVEL,), seed=result.settings.seed)
         lo, hi = (np.log(runs[f"{k}_{CHECK_LEVEL:g}"].to_numpy()) for k in ("lo", "hi"))
         med = np.log(runs["pred_median"].to_numpy())
@@ -586,6 +589,28 @@ def _run_check(
         khat=khat,
     )
     return check, past_fit, future, weights
+
+
+def _check_split(data: ScalingData, holdout: str) -> tuple[ScalingData, ScalingData, float] | None:
+    """The check's past runs, its held-out runs (the largest 20% by ``holdout``), the threshold.
+
+    None when the runs are too few to split.
+    """
+    try:
+        train_mask, threshold = split_holdout(data, holdout, CHECK_FRAC)
+    except ValueError:
+        return None
+    return data.subset(train_mask), data.subset(~train_mask), threshold
+
+
+def _typical_reach(fit: Posterior) -> Posterior:
+    """``fit`` at the population's median ``m`` (1), as the compute check scores its runs.
+
+    The check and the drift it updates were calibrated so; its few runs beyond the N range
+    must not carry the prior's spread of ``m``, which the sweep's largest models inform next.
+    """
+    samples = {k: v for k, v in fit.samples.items() if k != REACH_SCALE}
+    return dataclasses.replace(fit, samples=samples)
 
 
 def check_refit(result: Posterior, past: ScalingData, pad_to: int | None = None) -> Posterior:
@@ -651,8 +676,36 @@ def with_extrapolation_check(result: Posterior) -> Posterior:
         entry["drift_update"] = update.to_dict()
         if check.problem:
             notes.append(f"{check.problem}. {describe_update(entry['drift_update'])}")
+        reach = _reach_check(result)
+        if reach is not None:
+            result = result.with_drift_draws({REACH_SCALE: reach[0]})
+            entry["reach_update"] = reach[1].to_dict()
     elif check.problem:
         problems.append(check.problem)
     checks = {**result.checks, "extrapolation": entry}
     diagnostics = dataclasses.replace(result.diagnostics, problems=problems, notes=notes)
     return dataclasses.replace(result, checks=checks, diagnostics=diagnostics)
+
+
+def _reach_check(result: Posterior) -> tuple[np.ndarray, Any] | None:
+    """The sweep's largest models (by N) predicted from the rest, and what they say of ``m``.
+
+    The same refit as the compute check's (warm, padded to the fit's runs), without the
+    largest 20% of runs by N; its predictive of them at the population's ``m`` is the
+    verdict, their joint density at each node of ``m``'s prior its update
+    (:func:`~bayescale.checks.drift_update.update_reach`). None when the runs are too few
+    to split or a group would lose all its runs.
+    """
+    split = _check_split(result.data, "largest_N")
+    if split is None:
+        return None
+    past, larger, threshold = split
+    past_fit = check_refit(result, past)
+    # the verdict at the population's median m, before these runs inform it
+    at_one = _typical_reach(past_fit)
+    _, runs = evaluate(at_one, larger, (CHECK_LEVEL,), seed=result.settings.seed)
+    y = runs["loss"].to_numpy()
+    inside = (y >= runs[f"lo_{CHECK_LEVEL:g}"].to_numpy()) & (
+        y <= runs[f"hi_{CHECK_LEVEL:g}"].to_numpy()
+    )
+    return update_reach(result, past_fit, larger, threshold, float(np.mean(inside)))

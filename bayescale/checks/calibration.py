@@ -59,7 +59,13 @@ from bayescale.inference.settings import FitSettings
 from bayescale.inference.storage import versions
 from bayescale.laws import CHINCHILLA
 from bayescale.laws.chinchilla import ChinchillaParams
-from bayescale.laws.extrapolation import DRIFT_PARAMS, data_edges, drift_values, extrapolating
+from bayescale.laws.extrapolation import (
+    DRIFT_PARAMS,
+    REACH_SCALE,
+    data_edges,
+    drift_values,
+    extrapolating,
+)
 from bayescale.laws.optimum import allocate
 
 __all__ = [
@@ -209,6 +215,9 @@ def _quantities(
         drift = {p: np.asarray(draws[p], dtype=np.float64) for p in DRIFT_PARAMS}
         for name, value in edge.items():
             drift[name] = np.full_like(drift[DRIFT_PARAMS[0]], value)
+        # the sweep's own scatter beyond its N range moves new runs, not N_opt, D_opt or
+        # the law's loss: any value gives the same quantities
+        drift[REACH_SCALE] = np.ones_like(drift[DRIFT_PARAMS[0]])
     derived = _derived(params, budgets, k, drift)
     for j in range(len(budgets)):
         cols += [derived["N_opt"][..., j], derived["D_opt"][..., j], derived["loss"][..., j]]

@@ -37,11 +37,14 @@ from bayescale.data.scaling_data import ScalingData
 from bayescale.inference.likelihoods import log_mean_exp
 from bayescale.inference.posterior import Posterior
 from bayescale.laws.extrapolation import (
-    DRIFT_PARAMS,
+    EXACT_PARAMS,
     GRID_HALF_WIDTH,
+    REACH_SCALE,
     DriftGrid,
     drift_grid_draws,
     grid_posterior,
+    reach_draws,
+    reach_nodes,
 )
 
 __all__ = [
@@ -49,8 +52,12 @@ __all__ = [
     "GRID_WIDENINGS",
     "LAW_DRAWS",
     "DriftUpdate",
+    "ReachUpdate",
+    "describe_reach",
     "drift_log_likelihood",
+    "reach_log_likelihood",
     "update_drift",
+    "update_reach",
 ]
 
 #: Past-fit draws over which the likelihood of each grid point is averaged.
@@ -101,7 +108,7 @@ def drift_log_likelihood(
     law_draws = {
         k: v.reshape(n, *v.shape[2:])[idx]
         for k, v in past_fit.samples.items()
-        if k not in DRIFT_PARAMS
+        if k not in EXACT_PARAMS  # the compute check's runs: the sweep's m is not yet known
     }
     s, g = idx.size, grid.level.size
     per = min(g, max(1, _CHUNK // max(1, s * len(future))))
@@ -223,3 +230,98 @@ def update_drift(
         edge_mass=float(post[ring.ravel()].sum()),
     )
     return draws, update
+
+
+# ---------------------------------------------------------------------- beyond the N range
+def reach_log_likelihood(past_fit: Posterior, larger: ScalingData) -> np.ndarray:
+    """Log p(larger models | m) at each node of the population prior of the sweep's ``m``.
+
+    ``past_fit`` is the fit of the sweep without its largest models (its edges are its own
+    runs'), ``larger`` those models; the joint density of their losses, averaged over the
+    past fit's draws, at each :func:`~bayescale.laws.extrapolation.reach_nodes` value of
+    :data:`~bayescale.laws.extrapolation.REACH_SCALE` (the drift as the past fit drew it).
+    """
+    nodes, _ = reach_nodes()
+    n = past_fit.n_draws
+    out = np.empty(nodes.size)
+    for j, m in enumerate(nodes):
+        samples = {**past_fit.samples, REACH_SCALE: np.full(past_fit.samples["sigma"].shape, m)}
+        part = dataclasses.replace(past_fit, samples=samples, unconstrained=None)
+        ll = part.log_likelihood(larger).reshape(n, len(larger)).sum(axis=1)
+        out[j] = float(log_mean_exp(ll[:, None])[0])
+    return out
+
+
+@dataclass(frozen=True)
+class ReachUpdate:
+    """What the sweep's own largest models did to its scatter beyond its N range.
+
+    Attributes
+    ----------
+    n_larger : int
+        Models (runs) held out: the largest 20% by N, predicted from the rest.
+    threshold_N : float
+        They have N ≥ this.
+    coverage : float
+        Share of them inside their 90% predictive interval under the population's ``m``
+        (the verdict, before they inform ``m``).
+    scale_prior, scale_post : float
+        Geometric mean of the sweep's ``m`` before (1, the population's median) and after
+        (< 1: the law carried to larger models better than on the population's sweeps;
+        > 1: worse).
+    """
+
+    n_larger: int
+    threshold_N: float
+    coverage: float
+    scale_prior: float
+    scale_post: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, as JSON and a saved fit give them back."""
+        return dataclasses.asdict(self)
+
+
+def describe_reach(u: dict[str, Any]) -> str:
+    """One sentence on what a :class:`ReachUpdate` (as :meth:`ReachUpdate.to_dict`) did."""
+    way = "wider" if u["scale_post"] > u["scale_prior"] else "narrower"
+    return (
+        f"Its {u['n_larger']} largest models (N ≥ {u['threshold_N']:.3g}), predicted from "
+        f"the smaller ones ({u['coverage']:.0%} inside their 90% intervals), set its scatter "
+        f"beyond the N range: scale {u['scale_prior']:.2f} → {u['scale_post']:.2f}, {way} "
+        "than the population's."
+    )
+
+
+def update_reach(
+    result: Posterior,
+    past_fit: Posterior,
+    larger: ScalingData,
+    threshold: float,
+    coverage: float,
+) -> tuple[np.ndarray, ReachUpdate]:
+    """Draws of the sweep's ``m`` from its posterior given its largest models, and a summary.
+
+    ``coverage`` is the check's verdict on those models, made before they inform ``m``
+    (:func:`bayescale.checks.backtest.with_extrapolation_check`).
+
+    Returns
+    -------
+    draws : numpy.ndarray
+        :data:`~bayescale.laws.extrapolation.REACH_SCALE` of the fit's (chains, draws)
+        shape, from the fit's seed.
+    update : ReachUpdate
+    """
+    nodes, prior = reach_nodes()
+    log_lik = reach_log_likelihood(past_fit, larger)
+    post = prior * np.exp(log_lik - np.max(log_lik))
+    post = post / post.sum()
+    update = ReachUpdate(
+        n_larger=len(larger),
+        threshold_N=float(threshold),
+        coverage=float(coverage),
+        scale_prior=float(np.exp(prior @ np.log(nodes))),
+        scale_post=float(np.exp(post @ np.log(nodes))),
+    )
+    shape = result.samples["sigma"].shape[:2]
+    return reach_draws(shape, result.settings.seed, post), update

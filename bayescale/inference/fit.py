@@ -41,7 +41,7 @@ from bayescale.inference.priors import describe_priors, fixed_params, prior_log_
 from bayescale.inference.sampler import chain_starts, run_nuts, sites_at
 from bayescale.inference.settings import FitSettings
 from bayescale.laws import Law, get_law
-from bayescale.laws.extrapolation import DRIFT_PARAMS, base_law, drift_draws, extrapolating
+from bayescale.laws.extrapolation import EXACT_PARAMS, base_law, drift_draws, extrapolating
 
 __all__ = [
     "Prepared",
@@ -406,7 +406,7 @@ def checked_posterior(
 ) -> Posterior:
     """The record of these draws, diagnosed and checked: where every fit and load ends."""
     flat = flat_samples(samples, groups)
-    exact = {k: flat.pop(k) for k in DRIFT_PARAMS if k in flat}  # drawn, not sampled
+    exact = {k: flat.pop(k) for k in EXACT_PARAMS if k in flat}  # drawn, not sampled
     kw = {"max_tree_depth": settings.max_tree_depth, "target_accept": settings.target_accept}
     diagnostics = with_exact_draws(compute_diagnostics(flat, stats, **kw), exact, stats, **kw)
     result = Posterior(

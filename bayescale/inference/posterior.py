@@ -29,8 +29,9 @@ from bayescale.inference.settings import DEFAULT_BUDGETS, FitSettings
 from bayescale.laws import CHINCHILLA, Law
 from bayescale.laws.chinchilla import ChinchillaParams
 from bayescale.laws.extrapolation import (
-    DRIFT_PARAMS,
     EDGES,
+    EXACT_PARAMS,
+    REACH_SCALE,
     base_law,
     data_edges,
     drift_draws,
@@ -276,6 +277,9 @@ class Posterior:
                 v = np.full(self.n_draws, edges[p])
             elif p in self.fixed:
                 v = np.full(self.n_draws, self.fixed[p])
+            elif p == REACH_SCALE and p not in self.samples:
+                # a fit saved before the sweep's own scatter existed: the population's median
+                v = np.ones(self.n_draws)
             else:
                 v = self.draws(p)
             if v.ndim == 2:
@@ -293,7 +297,7 @@ class Posterior:
         the law's form at any budget; the same seed gives the same draws up to scale.
         """
         drift = float(drift)
-        samples = {k: v for k, v in self.samples.items() if k not in DRIFT_PARAMS}
+        samples = {k: v for k, v in self.samples.items() if k not in EXACT_PARAMS}
         # the extrapolation check was made under the old drift: drop it and its problem
         # (FitResult.with_drift runs it again)
         checks = {k: v for k, v in self.checks.items() if k != "extrapolation"}

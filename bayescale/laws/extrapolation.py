@@ -34,7 +34,9 @@ more about the law, beyond the largest compute and beyond the fitted runs' range
     v = \max\bigl(0,\ \log N - \max_i \log N_i,\ \log D - \max_i \log D_i\bigr),
 
 with ``k`` = drift × :data:`MISFIT`, ``u_0`` = :data:`ONSET`, ``r`` = drift ×
-:data:`REACH` and ``f`` = drift × :data:`FORM`. The ``r`` term scales with the runs' own
+:data:`REACH` and ``f`` = drift × :data:`FORM`; the part of ``v`` beyond ``u``,
+``w = max(0, v − u)``, is scaled by the sweep's own ``m`` (below): ``r² v`` is
+``r² (min(v, u) + m² w)`` and ``f² w`` is ``(f m)² w``. The ``r`` term scales with the runs' own
 noise; ``f``, in log loss, does not: the law's form is no more right beyond the fitted N
 range for a sweep whose runs are very clean (``σ`` of 0.003 on some public sweeps), and a
 noisy sweep does not need it multiplied. ``f`` acts only where a run is further beyond the
@@ -59,6 +61,16 @@ the drift keeps :data:`MEMORY` of that drift's direction and draws the rest afre
 sweep's own scale (:func:`drift_grid_draws`). A sweep whose larger runs miss gets a larger
 scale and a drift that leans their way; one that extrapolates well a narrower one.
 
+**The sweep's own scatter beyond its N range.** How far a law carries to larger models at
+the same compute differs between sweeps as much as its drift does: on clean sweeps the
+fitted law predicts models 2× larger within their noise, on others it misses by 3%. Each
+sweep has its own multiplier ``m`` (:data:`REACH_SCALE`) of the scatter beyond the N or D
+range that compute does not account for (``w``), ``log m ~ Normal(0, REACH_SPREAD)`` across
+sweeps; the fit's check refits the sweep without its largest models and their joint
+density on the quadrature nodes of that prior gives this sweep's posterior of ``m``
+(:func:`bayescale.checks.drift_update.update_reach`). Without that check ``m`` is drawn
+from the population prior.
+
 **Calibrated across distances and sources.** The eight constants were chosen on 52
 multi-step hold-outs of 13 public sweeps from 8 sources (top 1–3 budgets of isoFLOP sweeps,
 largest 10/20/40% of compute of the others, largest 20% of models), by the held-out runs'
@@ -68,7 +80,10 @@ s_τ 0.3) leaning towards lower loss (μ_λ 0.4, the largest value searched), gr
 u^0.75, no extra scatter beyond the compute (k = 0) but more beyond the N or D range
 (r = 2), and a sweep scale spread of 0.25 (the score alone would take it to 0, one normal
 for every sweep; it is kept above 0 so that a sweep's own runs can widen or narrow it). The
-ninth, the form error f = 0.01, was chosen the same way with those eight held.
+ninth, the form error f, was chosen the same way with those eight held: 0.01 with every
+sweep at m = 1, 0.015 once each sweep's largest models set its own m (the reach r searched
+with it stayed at 2); the spread of log m across sweeps (1) was chosen on the same hold-outs,
+in sample (``benchmarks/EXTRAPOLATION-own-reach.md``).
 
 The wrapper is a :class:`~bayescale.laws.Law` (one per base law and settings, cached so
 that compiled functions keyed on it are reused); its extra parameters are ``drift_level``,
@@ -91,6 +106,7 @@ __all__ = [
     "DRIFT_PARAMS",
     "EDGE",
     "EDGES",
+    "EXACT_PARAMS",
     "FORM",
     "GRID_HALF_WIDTH",
     "GRID_POINTS",
@@ -100,6 +116,8 @@ __all__ = [
     "MISFIT",
     "ONSET",
     "REACH",
+    "REACH_SCALE",
+    "REACH_SPREAD",
     "SCALES",
     "SPREAD",
     "DriftGrid",
@@ -114,6 +132,8 @@ __all__ = [
     "grid_posterior",
     "hull_excess",
     "is_extrapolating",
+    "reach_draws",
+    "reach_nodes",
     "shifts",
 ]
 
@@ -144,10 +164,20 @@ REACH = 2.0
 #: The sd of the law's own form error, in log loss, per √nat by which a new run's excess
 #: beyond the fitted runs' range of N or D outruns its excess in compute, at ``drift=1``: it
 #: adds to the reach's scatter (which scales with the runs' sigma), so that a sweep of very
-#: clean runs is not taken to extrapolate its law exactly. Chosen with the other constants
-#: held, leaving each source out: 0.01 from every source but two (0.005 without gemstones
-#: or Llama 3) (``benchmarks/EXTRAPOLATION.md``, ``benchmarks/EXTRAPOLATION-form.md``).
-FORM = 0.01
+#: clean runs is not taken to extrapolate its law exactly. Scaled by the sweep's own
+#: :data:`REACH_SCALE`. Chosen with the other constants but the reach held, leaving each
+#: source out: 0.015 from every source but one (0.01 without Llama 3)
+#: (``benchmarks/EXTRAPOLATION.md``, ``benchmarks/EXTRAPOLATION-form.md``).
+FORM = 0.015
+#: A sweep's own multiplier ``m`` of the scatter beyond the fitted N or D range that its
+#: compute excess does not account for (``w``): a per-draw parameter, drawn, not sampled.
+REACH_SCALE = "reach_scale"
+#: The sd of ``log m`` across sweeps (the population prior of :data:`REACH_SCALE`), chosen
+#: on the 13 public sweeps' hold-outs (``benchmarks/EXTRAPOLATION-own-reach.md``).
+REACH_SPREAD = 1.0
+#: Parameters of the extrapolation model drawn exactly (their posterior given the runs is
+#: known), not sampled with the law's.
+EXACT_PARAMS = ("drift_level", "drift_tilt", REACH_SCALE)
 #: The data's largest log(N·D): where extrapolation in compute starts.
 EDGE = "log_ND_edge"
 #: The data's edges: largest log(N·D), log N and log D (constants of a fit, not sampled).
@@ -221,6 +251,30 @@ def drift_values(z: np.ndarray, drift: float, spread: float = SPREAD) -> dict[st
     return {p: MEANS[p] + drift * s * SCALES[p] * z[i] for i, p in enumerate(DRIFT_PARAMS)}
 
 
+def reach_nodes(spread: float = REACH_SPREAD) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature nodes of the population prior of :data:`REACH_SCALE` and their weights.
+
+    ``log m ~ Normal(0, spread)`` by 15-point Gauss–Hermite quadrature, as
+    :class:`DriftGrid` integrates the drift's scale.
+    """
+    nodes, w = np.polynomial.hermite_e.hermegauss(15)
+    return np.exp(spread * nodes), w / w.sum()
+
+
+def reach_draws(
+    shape: tuple[int, ...], seed: int, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Draws of :data:`REACH_SCALE` on the nodes of :func:`reach_nodes`.
+
+    ``weights`` are the nodes' posterior weights (None: the prior's). From their own stream
+    of ``seed``: same seed, same draws.
+    """
+    m, prior = reach_nodes()
+    p = prior if weights is None else np.asarray(weights, dtype=np.float64)
+    rng = np.random.default_rng([seed, 0x7265616368])  # "reach"
+    return m[rng.choice(m.size, size=int(np.prod(shape)), p=p / p.sum())].reshape(shape)
+
+
 def drift_draws(shape: tuple[int, ...], drift: float, seed: int) -> dict[str, np.ndarray]:
     """Draws of level and tilt from the population prior at scale ``drift``.
 
@@ -232,7 +286,10 @@ def drift_draws(shape: tuple[int, ...], drift: float, seed: int) -> dict[str, np
     larger runs (:func:`grid_posterior`).
     """
     rng = np.random.default_rng([seed, 0x6472696674])  # "drift"
-    return drift_values(rng.standard_normal((len(DRIFT_PARAMS) + 1, *shape)), drift)
+    out = drift_values(rng.standard_normal((len(DRIFT_PARAMS) + 1, *shape)), drift)
+    if drift != 0:  # the sweep's own scatter beyond its N range, from the population prior
+        out[REACH_SCALE] = reach_draws(shape, seed)
+    return out
 
 
 # ---------------------------------------------------------------------- the sweep's own update
@@ -450,12 +507,16 @@ def _wrap(law: Law, sd: float, k: float, p: float, r: float, f: float) -> Law:
             u = distance(theta, x["log_N"], x["log_D"])
             v = hull_excess(theta, x["log_N"], x["log_D"])
             base = law.residual_scale(theta, x, sigma)
-            factor = 1.0 + k * k * -jnp.expm1(-u / ONSET) + r * r * v
-            # the form error where the N or D excess outruns the compute excess, which the
-            # drift (growing with compute only) does not cover
+            # the part of the N or D excess that outruns the compute excess, which the drift
+            # (growing with compute only) does not cover; the sweep's own m scales it (a
+            # fit without it, saved before it existed, takes the population's median 1)
             w = jnp.maximum(v - u, 0.0)
+            m2 = jnp.square(theta[REACH_SCALE]) if REACH_SCALE in theta else 1.0
+            factor = 1.0 + k * k * -jnp.expm1(-u / ONSET) + r * r * (v - w + m2 * w)
             # exactly sigma inside the data: a fit and its LOO never depend on this
-            return jnp.where((u > 0) | (v > 0), jnp.sqrt(base * base * factor + f * f * w), base)
+            return jnp.where(
+                (u > 0) | (v > 0), jnp.sqrt(base * base * factor + f * f * m2 * w), base
+            )
 
     def priors() -> dict[str, Any]:
         # each parameter's marginal of the scale mixture, by the quadrature DriftGrid uses
@@ -468,7 +529,8 @@ def _wrap(law: Law, sd: float, k: float, p: float, r: float, f: float) -> Law:
             )
             for p_ in DRIFT_PARAMS
         }
-        return {**law.priors(), **drift}
+        reach = dist.LogNormal(0.0, REACH_SPREAD)
+        return {**law.priors(), **drift, REACH_SCALE: reach}
 
     what = {"drift_level": "log N and log D together", "drift_tilt": "log D against log N"}
     notes = {
@@ -477,9 +539,13 @@ def _wrap(law: Law, sd: float, k: float, p: float, r: float, f: float) -> Law:
         "the fit's own larger runs"
         for p_ in DRIFT_PARAMS
     }
+    notes[REACH_SCALE] = (
+        f"LogNormal(0, {REACH_SPREAD:g}): the sweep's own multiplier of the scatter beyond its "
+        "N or D range that compute does not account for; updated by the fit's own largest models"
+    )
     return Law(
         name=law.name,
-        params=(*law.params, *DRIFT_PARAMS, *EDGES),
+        params=(*law.params, *EXACT_PARAMS, *EDGES),
         log_loss=log_loss,
         priors=priors,
         covariates=law.covariates,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bayescale.checks.drift_update import describe_update
+from bayescale.checks.drift_update import describe_reach, describe_update
 from bayescale.data.units import format_count
 from bayescale.data.validation import check_points
 from bayescale.inference.posterior import check_ci
@@ -280,6 +280,9 @@ def extrapolation_line(e: dict[str, Any]) -> str:
         u = c.get("drift_update")
         if u:
             check += " " + describe_update(u)
+        r = c.get("reach_update")
+        if r:
+            check += " " + describe_reach(r)
     return far + drift + check
 
 

@@ -10,13 +10,16 @@ import bayescale
 from bayescale.checks.backtest import CHECK_FRAC, check_refit, split_holdout
 from bayescale.checks.drift_update import (
     DriftUpdate,
+    describe_reach,
     describe_update,
     drift_log_likelihood,
+    reach_log_likelihood,
     update_drift,
+    update_reach,
 )
 from bayescale.checks.simulate import HOFFMANN_PARAMS, simulate_runs
 from bayescale.inference.likelihoods import log_mean_exp
-from bayescale.laws.extrapolation import MEANS, DriftGrid
+from bayescale.laws.extrapolation import MEANS, REACH_SCALE, DriftGrid, reach_nodes
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,11 @@ def test_the_grid_likelihood_is_the_mean_over_past_draws_of_the_runs_joint_densi
     # by hand: the same 16 evenly spaced draws, each grid point's drift set on all of them
     idx = np.unique(np.linspace(0, past.n_draws - 1, 16).astype(int))
     for j, (lv, tv) in enumerate(zip(grid.level, grid.tilt, strict=True)):
+        # the compute check's runs at the population's median m (no draws of it: m = 1)
         samples = {
-            k: v.reshape(past.n_draws, *v.shape[2:])[idx][None] for k, v in past.samples.items()
+            k: v.reshape(past.n_draws, *v.shape[2:])[idx][None]
+            for k, v in past.samples.items()
+            if k != REACH_SCALE
         }
         samples["drift_level"] = np.full((1, idx.size), lv)
         samples["drift_tilt"] = np.full((1, idx.size), tv)
@@ -98,3 +104,51 @@ def test_runs_as_the_population_expects_narrow_the_drift_and_runs_off_it_widen_i
     assert "wider than the population's" in text and f"The {len(future)} largest" in text
     assert "narrower" in describe_update(calm.to_dict())
     assert isinstance(calm, DriftUpdate) and isinstance(calm.to_dict()["level_post"], list)
+
+
+# ---------------------------------------------------------------------- beyond the N range
+@pytest.fixture(scope="module")
+def n_split(split):
+    fit = split[0]
+    data = fit.data
+    past_mask, threshold = split_holdout(data, "largest_N", CHECK_FRAC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayescale.SamplingWarning)
+        past = check_refit(fit, data.subset(past_mask))
+    return fit, past, data.subset(~past_mask), threshold
+
+
+def test_the_reach_likelihood_is_the_mean_over_past_draws_at_each_node(n_split):
+    _, past, larger, _ = n_split
+    got = reach_log_likelihood(past, larger)
+    nodes, _ = reach_nodes()
+    assert got.shape == nodes.shape
+    for j in (0, 7, 14):
+        samples = {**past.samples, REACH_SCALE: np.full(past.samples["sigma"].shape, nodes[j])}
+        one = dataclasses.replace(past, samples=samples, unconstrained=None)
+        ll = one.log_likelihood(larger).reshape(past.n_draws, -1).sum(axis=1)
+        assert got[j] == pytest.approx(float(log_mean_exp(ll[:, None])[0]), rel=1e-10)
+    assert np.ptp(got) > 1.0  # m changes the larger models' density
+
+
+def test_larger_models_on_the_law_narrow_m_and_models_off_it_widen_it(n_split):
+    fit, past, larger, threshold = n_split
+    # simulated from the law itself: the larger models carry it exactly
+    on, u_on = update_reach(fit, past, larger, threshold, 1.0)
+    assert u_on.scale_prior == pytest.approx(1.0, abs=1e-9)  # the population's median
+    assert u_on.scale_post < 0.7
+    assert u_on.n_larger == len(larger) and u_on.threshold_N == threshold
+    # the same models 5% above the law (2 of their predictive sds at m = 1, 1 nat beyond
+    # the N range): the law does not carry to them
+    off_runs = bayescale.ScalingData(N=larger.N, D=larger.D, loss=larger.loss * 1.05)
+    off, u_off = update_reach(fit, past, off_runs, threshold, 0.1)
+    assert u_off.scale_post > 1.5
+    for draws in (on, off):
+        assert draws.shape == fit.samples["sigma"].shape
+        assert np.isin(draws, reach_nodes()[0]).all()
+    assert np.mean(off) > 4 * np.mean(on)
+    # deterministic for the fit's seed
+    np.testing.assert_array_equal(update_reach(fit, past, larger, threshold, 1.0)[0], on)
+    text = describe_reach(u_off.to_dict())
+    assert f"Its {len(larger)} largest models" in text and "wider" in text
+    assert "narrower" in describe_reach(u_on.to_dict())

@@ -75,7 +75,7 @@ def test_same_seed_same_json_and_no_retrace(chinchilla):
 def test_summary_and_allocation_tables(small_fit):
     s = small_fit.summary(ci=0.8)
     # the law's parameters, the Student-t noise, the drift beyond the data (drawn, not fitted)
-    assert list(s.index) == [*PARAMS, "sigma", "nu", "drift_level", "drift_tilt"]
+    assert list(s.index) == [*PARAMS, "sigma", "nu", "drift_level", "drift_tilt", "reach_scale"]
     assert list(s.columns) == ["mean", "sd", "median", "lo", "hi", "r_hat", "ess_bulk", "ess_tail"]
     assert (s["lo"] <= s["median"]).all() and (s["median"] <= s["hi"]).all()
     alloc = small_fit.allocation([1e22, 1e24], ci=0.5, ci_kind="hdi")
@@ -89,7 +89,8 @@ def test_summary_and_allocation_tables(small_fit):
 def test_json_structure(small_fit):
     d = json.loads(small_fit.to_json(budgets=[1e23], ci=0.9))
     assert set(d) >= {"n_runs", "ci", "parameters", "exponents", "allocations", "diagnostics"}
-    assert set(d["parameters"]) == {*PARAMS, "sigma", "nu", "drift_level", "drift_tilt"}
+    drawn = {"drift_level", "drift_tilt", "reach_scale"}
+    assert set(d["parameters"]) == {*PARAMS, "sigma", "nu", *drawn}
     e = d["extrapolation"]
     assert e["drift"] == 1.0 and e["budgets_over_C_max"] == [pytest.approx(1e23 / e["data_C_max"])]
     assert set(e["check"]) >= {"coverage", "excess", "reach", "method", "ok", "problem"}

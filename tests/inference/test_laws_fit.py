@@ -47,7 +47,7 @@ def test_kaplan_recovers_known_parameters(kaplan_fit):
     assert kaplan_fit.fitted_law is KAPLAN
     assert list(kaplan_fit.summary().index) == [
         *("N_c", "D_c", "alpha_N", "alpha_D"),
-        *("sigma", "nu", "drift_level", "drift_tilt"),
+        *("sigma", "nu", "drift_level", "drift_tilt", "reach_scale"),
     ]
     assert_recovers(kaplan_fit, KAPLAN_PARAMS, KAPLAN)
     a = kaplan_fit.exponents(ci=0.9).loc["a"]
@@ -152,7 +152,7 @@ def test_fixed_asymptote(tmp_path):
     assert "E" not in fit.samples and fit.fixed == {"E": 1.69337368}
     assert list(fit.summary().index) == [
         *("A", "B", "alpha", "beta"),
-        *("sigma", "nu", "drift_level", "drift_tilt"),
+        *("sigma", "nu", "drift_level", "drift_tilt", "reach_scale"),
     ]
     np.testing.assert_array_equal(fit.params().E, 1.69337368)
     d = json.loads(fit.to_json(budgets=[1e23]))

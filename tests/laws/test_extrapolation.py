@@ -21,6 +21,8 @@ from bayescale.laws.extrapolation import (
     MISFIT,
     ONSET,
     REACH,
+    REACH_SCALE,
+    REACH_SPREAD,
     SCALES,
     SPREAD,
     DriftGrid,
@@ -34,6 +36,7 @@ from bayescale.laws.extrapolation import (
     grid_posterior,
     hull_excess,
     is_extrapolating,
+    reach_nodes,
 )
 from bayescale.laws.optimum import numerical_log_n_opt
 
@@ -134,6 +137,23 @@ def test_a_larger_model_at_in_range_compute_is_beyond_the_data():
         got = np.asarray(formed.residual_scale(theta, deep, 1e-3))
         np.testing.assert_allclose(got, np.sqrt(1e-6 * (1.0 + 3.0) + 0.01**2 * 2.0), rtol=1e-12)
         assert extrapolating(CHINCHILLA, misfit=0.0, reach=0.0, form=0.01).noise_scale is not None
+        # the sweep's own m scales the reach and the form error on w alone: on the run 1.5
+        # nats beyond the compute (v 0.5 < u, w 0) nothing changes; on those at in-range
+        # compute (v = w = 1) sqrt(sigma² (1 + r² m²) + (f m)²); a fit saved before m
+        # existed (theta without it) is at the population's median, m = 1
+        for m in (0.25, 3.0):
+            got = np.asarray(formed.residual_scale({**theta, REACH_SCALE: m}, x, 1e-3))
+            want = np.sqrt(1e-6 * (1.0 + m * m) + (0.01 * m) ** 2)
+            np.testing.assert_allclose(got[1:3], want, rtol=1e-12)
+            assert got[3] == pytest.approx(np.sqrt(1e-6 * 1.5), rel=1e-12)
+            deep_m = np.asarray(formed.residual_scale({**theta, REACH_SCALE: m}, deep, 1e-3))
+            # v 3, u 1, w 2: r² (v − w + m² w)
+            want = np.sqrt(1e-6 * (1.0 + 1.0 + 2.0 * m * m) + 0.01**2 * m * m * 2.0)
+            np.testing.assert_allclose(deep_m, want, rtol=1e-12)
+        np.testing.assert_array_equal(
+            np.asarray(formed.residual_scale({**theta, REACH_SCALE: 1.0}, x, 1e-3)),
+            np.asarray(formed.residual_scale(theta, x, 1e-3)),
+        )
     with pytest.raises(ValueError, match="reach must be finite and >= 0"):
         extrapolating(CHINCHILLA, reach=-1.0)
     with pytest.raises(ValueError, match="form must be finite and >= 0"):
@@ -176,7 +196,15 @@ def test_beyond_is_a_power_of_the_distance_with_a_finite_gradient_at_the_edge():
 def test_drift_draws_are_deterministic_scaled_normals():
     a = drift_draws((4, 1000), 1.0, seed=3)
     b = drift_draws((4, 1000), 2.0, seed=3)
-    assert set(a) == set(DRIFT_PARAMS)
+    assert set(a) == {*DRIFT_PARAMS, REACH_SCALE}
+    # the sweep's own m of the scatter beyond its N range: the population prior's nodes,
+    # log m ~ Normal(0, REACH_SPREAD), the same for any drift (it scales r and f already)
+    nodes, w = reach_nodes()
+    assert np.isin(a[REACH_SCALE], nodes).all()
+    np.testing.assert_array_equal(a[REACH_SCALE], b[REACH_SCALE])
+    assert np.mean(np.log(a[REACH_SCALE])) == pytest.approx(0.0, abs=0.05)
+    assert np.std(np.log(a[REACH_SCALE])) == pytest.approx(REACH_SPREAD, rel=0.05)
+    np.testing.assert_allclose(w @ np.log(nodes) ** 2, REACH_SPREAD**2, rtol=1e-9)
     for p in DRIFT_PARAMS:
         assert a[p].shape == (4, 1000)
         # a wider drift doubles the spread about the same mean (the lean stays)
@@ -286,14 +314,18 @@ def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
     np.testing.assert_array_equal(
         fit.allocation_draws([1e3 * c_max])["N_opt"], calm.allocation_draws([1e3 * c_max])["N_opt"]
     )
-    # a new run far beyond the data: residual scale √(sigma²(1 + MISFIT² + REACH²·v) +
-    # FORM²·max(0, v - u)), v its nats beyond the fitted runs' N or D range, u in compute
+    # a new run far beyond the data: residual scale √(sigma²(1 + MISFIT² + REACH²·(v − w +
+    # m²w)) + (FORM·m)²·w), v its nats beyond the fitted runs' N or D range, u in compute,
+    # w = max(0, v − u), m each draw of the sweep's own multiplier (its check's update)
     far = bayescale.ScalingData.from_arrays(N=N, D=D, loss=[2.0, 2.0], min_runs=1)
     v = np.maximum(
         np.log(N) - np.log(fit.data.N.max()), np.log(D) - np.log(fit.data.D.max())
     ).clip(0)
     u = np.log(N * D) - np.log(np.max(fit.data.N * fit.data.D))
-    scale = np.sqrt(sigma**2 * (1 + MISFIT**2 + REACH**2 * v) + FORM**2 * np.maximum(v - u, 0))
+    w = np.maximum(v - u, 0)
+    m2 = fit.draws(REACH_SCALE)[:, None] ** 2
+    assert fit.checks["extrapolation"]["reach_update"]["n_larger"] > 0
+    scale = np.sqrt(sigma**2 * (1 + MISFIT**2 + REACH**2 * (v - w + m2 * w)) + FORM**2 * m2 * w)
     np.testing.assert_allclose(fit.residual_scales(far), scale)
     wide = np.log(fit.predict(N, D, kind="new_run", seed=1))
     narrow = np.log(calm.predict(N, D, kind="new_run", seed=1))
@@ -310,9 +342,13 @@ def test_the_extra_scatter_widens_new_runs_not_the_law(truth_fit):
         N=[n_big], D=[0.5 * c_max / (6 * n_big)], loss=[2.0], min_runs=1
     )
     v_big = np.log(4.0)
-    want = np.sqrt(sigma**2 * (1 + REACH**2 * v_big) + FORM**2 * v_big)
+    want = np.sqrt(sigma**2 * (1 + REACH**2 * m2 * v_big) + FORM**2 * m2 * v_big)
     np.testing.assert_allclose(fit.residual_scales(big), want)
-    assert FORM > 0 and np.all(want > np.sqrt(sigma**2 * (1 + REACH**2 * v_big)))
+    assert FORM > 0 and np.all(want > np.sqrt(sigma**2 * (1 + REACH**2 * m2 * v_big)))
+    # this sweep's larger models are on the law (simulated from it): its m is below the
+    # population's median, so the model 4x larger gets a narrower interval than a sweep
+    # without the check (m from the population prior) would, in the median
+    assert np.exp(np.mean(np.log(m2))) < 1.0
 
 
 def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(truth_fit):
@@ -354,7 +390,7 @@ def test_the_check_passes_on_the_law_and_fails_when_the_largest_runs_depart(trut
     again = extrapolation_check(fit)
     # deterministic, and made with the population's drift, not the one it updated
     assert again is not None and again.to_dict() == {
-        k: v for k, v in c.items() if k != "drift_update"
+        k: v for k, v in c.items() if k not in ("drift_update", "reach_update")
     }
     # another drift: the check is made again under it, not carried over
     wider = fit.with_drift(3.0)
