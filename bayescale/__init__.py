@@ -48,7 +48,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "laws": ("LAWS", "Law", "define_law", "get_law", "register_law"),
     "laws.chinchilla": ("ChinchillaParams",),
     "inference.priors": ("default_priors",),
-    "inference.sampler": ("enable_compilation_cache", "use_host_devices"),
+    "inference.programs": ("enable_compilation_cache", "use_host_devices"),
     "inference.settings": ("DEFAULT_BUDGETS", "FitSettings"),
     "inference.diagnostics": ("Diagnostics", "SamplingError", "SamplingWarning"),
     "classic.approach3": ("ClassicFit", "fit_classic"),

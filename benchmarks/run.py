@@ -715,7 +715,7 @@ COLD_SCRIPT = textwrap.dedent(
     import json, sys, time
     t0 = time.perf_counter()
     import bayescale
-    from bayescale.inference.sampler import enable_compilation_cache
+    from bayescale.inference.programs import enable_compilation_cache
     bayescale.use_host_devices()  # as the CLI does
     if sys.argv[1] != "-":
         enable_compilation_cache(sys.argv[1])

@@ -375,9 +375,10 @@ for law, held in backtest.runs.groupby("law"):
 # fitted run, by an amount calibrated on public sweeps, `benchmarks/EXTRAPOLATION.md`, and
 # updated by each fit's own largest runs) and a new run's extra scatter about the law beyond
 # the fitted compute and the fitted N and D range (how much, beyond the N range, set by each
-# fit's own largest models), which is what widens them beyond the training runs; `drift=0` would trust the law's form. The
-# held-out runs are only a few times larger than the training runs, so predictions 100× or
-# 1000× beyond the data rest on that calibration, which no backtest on these runs can check.
+# fit's own largest models), which is what widens them beyond the training runs; `drift=0`
+# would trust the law's form. The held-out runs are only a few times larger than the
+# training runs, so predictions 100× or 1000× beyond the data rest on that calibration,
+# which no backtest on these runs can check.
 #
 # ### Beyond the data: the allocation
 #

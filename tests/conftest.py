@@ -27,7 +27,7 @@ def _free_compiled_programs():
     counts traces. Freeing at module boundaries, earlier, keeps that out of the tests.
     """
     yield
-    from bayescale.inference.sampler import relieve_map_pressure
+    from bayescale.inference.programs import relieve_map_pressure
 
     relieve_map_pressure(0.4)
 

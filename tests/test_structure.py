@@ -53,6 +53,7 @@ ORDER = (
     "inference.priors",
     "inference.anchor",
     "inference.model",
+    "inference.programs",
     "inference.sampler",
     "inference.settings",
     "inference.diagnostics",

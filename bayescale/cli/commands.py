@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         _check_writable(path)  # before the fit, not after minutes of sampling
 
     import bayescale
-    from bayescale.inference.sampler import enable_compilation_cache, use_host_devices
+    from bayescale.inference.programs import enable_compilation_cache, use_host_devices
     from bayescale.report.summaries import markdown_summary, text_summary
 
     use_host_devices()  # chains in parallel on CPU host devices, before JAX starts

@@ -40,18 +40,16 @@ from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
 from bayescale.inference.model import ModelSpec, initial_point
+from bayescale.inference.programs import chain_sharding, compile_ahead, relieve_map_pressure
 
 __all__ = [
     "CHAIN_METHODS",
     "NUTSSettings",
     "SamplerOutput",
     "chain_starts",
-    "enable_compilation_cache",
-    "relieve_map_pressure",
     "run_nuts",
     "sites_at",
     "trace_counts",
-    "use_host_devices",
 ]
 
 CHAIN_METHODS = ("auto", "parallel", "sequential", "threads", "vectorized")
@@ -472,7 +470,7 @@ def run_nuts(
             f"got {start_at}"
         )
     compiled = _compiled(spec, settings, n_dev, mode, per_chain_args)
-    where = _chain_sharding(n_dev)
+    where = chain_sharding(n_dev)
     keys = _chain_keys(seed, chains)
     kwargs = _sorted_fields(dict(kwargs))
     # Host (NumPy) values from here to the compiled programs: an eager JAX op on the way
@@ -593,12 +591,9 @@ def _run_chains(
     # under the lock the first compiles and the others find it cached. A zero-length
     # advance compiles the sampler's loop the same way.
     with lock:
+        init_args = (keys, init_z, args, kwargs, metric, begin)
         ahead = (
-            None
-            if where is None
-            else _compile_ahead(
-                compiled, settings, where, keys, init_z, args, kwargs, metric, begin
-            )
+            None if where is None else compile_ahead(compiled, settings.draws, where, init_args)
         )
         states = init(keys, dict(init_z), args, kwargs, metric, begin)
         if ahead is not None:
@@ -639,127 +634,6 @@ def _run_chains(
     return jax.device_get((constrained, buffers, (adapt.step_size, adapt.inverse_mass_matrix)))
 
 
-#: Share of the process's memory-map limit above which compiled programs are freed.
-MAP_SHARE = 0.75
-
-
-@functools.lru_cache(maxsize=1)
-def _map_limit() -> int | None:
-    try:
-        with open("/proc/sys/vm/max_map_count", "rb") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return None
-
-
-def _map_count() -> int:
-    with open("/proc/self/maps", "rb") as f:
-        return f.read().count(b"\n")
-
-
-def relieve_map_pressure(share: float = MAP_SHARE) -> bool:
-    """Free JAX's compiled programs when the process nears its memory-map limit.
-
-    Every compiled program keeps its code in memory maps (about 900 per new data shape of a
-    default fit on CPU); a process that fits many shapes (a long notebook, a benchmark, a
-    test suite) reaches Linux's ``vm.max_map_count`` (65,530 by default) and LLVM aborts
-    the process with no Python error. Above ``share`` of the limit this clears JAX's caches
-    (later fits compile again) and returns True. Called before every sampler run; a no-op
-    where the counts cannot be read (not Linux).
-    """
-    limit = _map_limit()
-    if limit is None:
-        return False
-    try:
-        if _map_count() <= share * limit:
-            return False
-    except OSError:
-        return False
-    jax.clear_caches()
-    _AHEAD.clear()
-    return True
-
-
-#: Signatures whose sampler and constrain programs were compiled ahead (one per process).
-_AHEAD: set[Any] = set()
-
-
-def _compile_ahead(
-    compiled: tuple[Any, Any, Any],
-    settings: NUTSSettings,
-    where: Any,
-    keys: Any,
-    init_z: Mapping[str, Any],
-    args: Any,
-    kwargs: Any,
-    metric: tuple[Any, Any],
-    begin: Any,
-) -> threading.Thread | None:
-    """Compile the sampler's loop and constrain programs while init compiles and runs.
-
-    A fresh process compiles three programs one after another, each on one core; the
-    loop's inputs are init's outputs, whose shapes (not values) are known before init
-    runs, so a second thread lowers and compiles it (and constrain) at once. XLA releases
-    the GIL while it compiles, so the two compiles share the cores. The later calls find
-    the programs in JAX's cache; if anything here fails, they compile them as before.
-    None when this signature was compiled ahead already.
-    """
-    init, advance, constrain = compiled
-    key = (
-        id(compiled),
-        jax.tree.structure((init_z, args, kwargs)),
-        tuple(
-            (np.shape(v), getattr(v, "dtype", type(v)))
-            for v in jax.tree.leaves((keys, init_z, args))
-        ),
-    )
-    if key in _AHEAD:
-        return None
-    _AHEAD.add(key)
-    try:
-        out = jax.eval_shape(init, keys, dict(init_z), args, kwargs, metric, begin)
-    except Exception:  # an optimisation: the calls compile as before
-        return None
-    x64 = bool(jnp.zeros(()).dtype == jnp.float64)
-
-    def run() -> None:
-        try:
-            with jax.enable_x64(x64):
-
-                def like(shape: tuple[int, ...], dtype: Any) -> Any:
-                    return jax.ShapeDtypeStruct(shape, dtype, sharding=where)
-
-                states = jax.tree.map(lambda v: like(v.shape, v.dtype), out)
-                fields = ("z", "diverging", "num_steps", "accept_prob", "energy")
-                template = {k: getattr(out, k) for k in (*fields, "potential_energy")}
-                draws = jax.tree.map(
-                    lambda v: like((v.shape[0], settings.draws, *v.shape[1:]), v.dtype),
-                    template,
-                )
-                steps = like(out.num_steps.shape, out.num_steps.dtype)
-                buffers = {"draws": draws, "warmup_steps": steps}
-                advance.lower(states, buffers, 0, 0, args, kwargs).compile()
-                constrain.lower(draws["z"], args, kwargs).compile()
-        except Exception:  # the calls compile as before
-            pass
-
-    thread = threading.Thread(target=run, name="bayescale-compile-ahead", daemon=True)
-    thread.start()
-    return thread
-
-
-def _chain_sharding(n_dev: int) -> Any:
-    """Where the compiled init puts the chains' states.
-
-    The default device, or split over the mesh of :func:`_compiled` (the same devices and
-    axis, so an equal sharding).
-    """
-    if n_dev == 1:
-        return jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    mesh = jax.sharding.Mesh(np.asarray(jax.local_devices()[:n_dev]), ("chains",))
-    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
-
-
 def _start_at(state: Any, start_at: Any, last_window: int) -> Any:
     """A chain's initial state moved to warmup iteration ``start_at`` (0: unchanged).
 
@@ -774,68 +648,3 @@ def _start_at(state: Any, start_at: Any, last_window: int) -> Any:
     adapt = state.adapt_state._replace(window_idx=window)
     i = jnp.where(moved, start_at, state.i).astype(state.i.dtype)
     return state._replace(i=i, adapt_state=adapt)
-
-
-def use_host_devices(count: int | None = None) -> int:
-    """Run NUTS chains in parallel on the CPU: one XLA host device per chain.
-
-    Measured on 2 cores: 4 chains took 0.8 s on 4 host devices against 1.5 s one after
-    another on one device (and 3.8 s vectorised). XLA reads the device count only when
-    JAX starts its backend, so call this first thing, before any JAX computation — as
-    numpyro's :func:`numpyro.set_host_device_count`, which it calls. It changes the devices
-    every JAX program in the process sees, so bayescale never does it on import; the
-    command-line tool calls it.
-
-    Parameters
-    ----------
-    count : int, optional
-        Host devices; default ``$BAYESCALE_HOST_DEVICES``, else max(4, CPU cores).
-        ``BAYESCALE_HOST_DEVICES=0`` leaves the setting alone.
-
-    Returns
-    -------
-    int
-        The count asked for (0: left alone; a count already in ``XLA_FLAGS`` wins).
-    """
-    import os
-
-    import numpyro
-
-    if count is None:
-        wanted = os.environ.get("BAYESCALE_HOST_DEVICES", "")
-        count = int(wanted) if wanted.isdigit() else max(4, os.cpu_count() or 1)
-    if count == 0 or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
-        return 0
-    if not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be a whole number >= 1, got {count!r}")
-    numpyro.set_host_device_count(count)
-    return count
-
-
-def enable_compilation_cache(path: str | None = None) -> str:
-    """Keep compiled samplers on disk so a new process skips most of the compile.
-
-    Parameters
-    ----------
-    path : str, optional
-        Cache directory; default ``$BAYESCALE_CACHE_DIR``, else
-        ``$XDG_CACHE_HOME/bayescale/jax`` (``~/.cache/bayescale/jax``).
-
-    Returns
-    -------
-    str
-        The directory used. JAX's own settings are changed, so this is opt-in for library
-        users; the command-line tool turns it on (``--no-cache`` turns it off).
-    """
-    import os
-
-    if path is None:
-        path = os.environ.get("BAYESCALE_CACHE_DIR") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "bayescale", "jax"
-        )
-    os.makedirs(path, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", path)
-    # cache everything that took measurable time; small entries are cheap to store
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return path
