@@ -31,11 +31,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayescale.checks.drift_update import (
-    describe_update,
-    update_drift,
-    update_reach,
-)
+from bayescale.checks.drift_update import describe_update, update_drift, update_reach
 from bayescale.checks.model_checks import check_levels, predictive_draws
 from bayescale.choices import HOLDOUTS
 from bayescale.data.scaling_data import MIN_DISTINCT, MIN_RUNS, ScalingData
@@ -592,10 +588,7 @@ def _run_check(
 
 
 def _check_split(data: ScalingData, holdout: str) -> tuple[ScalingData, ScalingData, float] | None:
-    """The check's past runs, its held-out runs (the largest 20% by ``holdout``), the threshold.
-
-    None when the runs are too few to split.
-    """
+    """The check's past runs, held-out runs (largest 20% by ``holdout``), threshold; or None."""
     try:
         train_mask, threshold = split_holdout(data, holdout, CHECK_FRAC)
     except ValueError:
@@ -604,10 +597,9 @@ def _check_split(data: ScalingData, holdout: str) -> tuple[ScalingData, ScalingD
 
 
 def _typical_reach(fit: Posterior) -> Posterior:
-    """``fit`` at the population's median ``m`` (1), as the compute check scores its runs.
+    """``fit`` at m = 1 (the population's median), as the compute check was calibrated.
 
-    The check and the drift it updates were calibrated so; its few runs beyond the N range
-    must not carry the prior's spread of ``m``, which the sweep's largest models inform next.
+    Its few runs beyond the N range must not carry the prior's spread of ``m``.
     """
     samples = {k: v for k, v in fit.samples.items() if k != REACH_SCALE}
     return dataclasses.replace(fit, samples=samples)
@@ -704,8 +696,5 @@ def _reach_check(result: Posterior) -> tuple[np.ndarray, Any] | None:
     # the verdict at the population's median m, before these runs inform it
     at_one = _typical_reach(past_fit)
     _, runs = evaluate(at_one, larger, (CHECK_LEVEL,), seed=result.settings.seed)
-    y = runs["loss"].to_numpy()
-    inside = (y >= runs[f"lo_{CHECK_LEVEL:g}"].to_numpy()) & (
-        y <= runs[f"hi_{CHECK_LEVEL:g}"].to_numpy()
-    )
-    return update_reach(result, past_fit, larger, threshold, float(np.mean(inside)))
+    coverage = float(runs[f"covered_{CHECK_LEVEL:g}"].mean())
+    return update_reach(result, past_fit, larger, threshold, coverage)
